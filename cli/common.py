@@ -1,0 +1,76 @@
+"""What every CLI command shares: the console, the database, the clock at the edge."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import pendulum
+import typer
+from rich.console import Console
+from sqlalchemy import Engine, inspect
+from sqlalchemy.orm import Session
+
+from deploy.settings import get_settings
+from models.db import make_engine, session_factory
+from schedules.calendar import VN_TZ
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@lru_cache(maxsize=1)
+def engine() -> Engine:
+    return make_engine(get_settings().database_url)
+
+
+@contextmanager
+def read_session() -> Iterator[Session]:
+    """A session for reading; refuses politely when the database was never initialised."""
+    if not inspect(engine()).has_table("due_items"):
+        fail("the database has no dondoc tables yet; run `dondoc init` first")
+    with session_factory(engine())() as session:
+        yield session
+
+
+@contextmanager
+def write_session() -> Iterator[Session]:
+    """A session that commits at the end of the block, or writes nothing on error."""
+    with session_factory(engine()).begin() as session:
+        yield session
+
+
+def now() -> datetime:
+    """The only place the CLI reads the clock; commands pass it on."""
+    return datetime.now(UTC)
+
+
+def parse_instant(value: str | None) -> datetime:
+    """`--as-of` values: ISO dates or instants; a bare date or naive time is Vietnamese local."""
+    if value is None:
+        return now()
+    try:
+        parsed = pendulum.parse(value, tz=VN_TZ)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        fail(f"cannot read {value!r} as a date or time (use e.g. 2024-03-20 or 2024-03-20T08:00+07:00)")
+    if not isinstance(parsed, pendulum.DateTime):
+        fail(f"{value!r} is not a date or time")
+    return parsed.in_timezone("UTC")
+
+
+def local_iso(instant: datetime) -> str:
+    """An instant as ISO 8601 in Vietnamese time, e.g. 2024-03-19T00:00:00+07:00."""
+    return pendulum.instance(instant).in_timezone(VN_TZ).isoformat()
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def fail(message: str, code: int = 1) -> Any:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)

@@ -1,0 +1,22 @@
+"""The `dondoc` command: one Typer app, each area's commands in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import plan
+
+app = typer.Typer(
+    name="dondoc",
+    help="dondoc: reporting deadlines and assigned tasks of a Vietnamese local government plan.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command()(plan.init)
+app.command()(plan.dues)
+app.command()(plan.calendar)
+app.add_typer(plan.plan_app, name="plan")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""How dondoc is started: settings, deployments, server set-up."""

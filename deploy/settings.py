@@ -1,0 +1,58 @@
+"""Settings read from the environment (prefix DONDOC_) and an optional .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SmtpSettings(BaseModel):
+    """Outgoing mail server; the password only ever lives in a SecretStr."""
+
+    host: str = "127.0.0.1"
+    port: int = 25
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "dondoc@localhost"
+    starttls: bool = False
+
+
+class ZaloSettings(BaseModel):
+    """Zalo Official Account and Zalo Bot endpoints and credentials."""
+
+    oa_api_base: str = "https://openapi.zalo.me"
+    oauth_base: str = "https://oauth.zaloapp.com"
+    bot_api_base: str = "https://bot-api.zaloplatforms.com"
+    app_id: str | None = None
+    secret_key: SecretStr | None = None
+    bot_token: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    """Everything dondoc reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DONDOC_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    database_url: str = Field(
+        default="sqlite:///dondoc.sqlite3",
+        description="SQLAlchemy URL: a SQLite file by default, postgresql+psycopg://... in production.",
+    )
+    data_dir: Path = Field(default=Path("var"), description="Attachments, inbox, generated files.")
+    portal_url: str = "http://127.0.0.1:8000"
+    admin_token: SecretStr | None = None
+    smtp: SmtpSettings = SmtpSettings()
+    zalo: ZaloSettings = ZaloSettings()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use (never at import time)."""
+    return Settings()

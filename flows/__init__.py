@@ -1,0 +1,1 @@
+"""Prefect flows: thin sequences of steps that read like the business process."""

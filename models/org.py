@@ -1,0 +1,79 @@
+"""Units (committees, departments, communes...) and the people who work in them."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base
+
+
+class UnitKind(StrEnum):
+    COMMITTEE = "committee"  # Ủy ban nhân dân
+    DEPARTMENT = "department"  # phòng chuyên môn
+    CENTRE = "centre"  # trung tâm (sự nghiệp)
+    COMMUNE = "commune"  # xã
+    TOWN = "town"  # thị trấn
+    WARD = "ward"  # phường
+    ORGANISATION = "organisation"  # Mặt trận, tổ chức chính trị - xã hội
+    AGENCY = "agency"  # other state agencies (bank branch, provincial centre...)
+    EXTERNAL = "external"  # enterprises, cooperatives, schools outside the district
+
+
+class PersonRole(StrEnum):
+    REPORTING_OFFICER = "reporting_officer"  # cán bộ đầu mối báo cáo
+    UNIT_HEAD = "unit_head"  # thủ trưởng đơn vị
+    LEADER_IN_CHARGE = "leader_in_charge"  # lãnh đạo phụ trách
+    ADMIN = "admin"  # the officer who compiles
+
+
+class Unit(Base):
+    """An organisational unit; carries validity dates because units merge and disappear."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    short_name: Mapped[str | None] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(255))
+    sample_note: Mapped[str | None] = mapped_column(Text)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+    successor: Mapped[Unit | None] = relationship(remote_side=[id], foreign_keys=[successor_id])
+
+    def existed_during(self, start: date, end: date) -> bool:
+        """Whether the unit existed on at least one day of [start, end]."""
+        return (self.valid_from is None or self.valid_from <= end) and (
+            self.valid_to is None or self.valid_to >= start
+        )
+
+
+class Person(Base):
+    """A person who reports, heads a unit or leads; each has the channels to reach them."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    full_name: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    zalo_user_id: Mapped[str | None] = mapped_column(String(64))
+    zalo_chat_id: Mapped[str | None] = mapped_column(String(64))
+    sample_note: Mapped[str | None] = mapped_column(Text)
+
+    unit: Mapped[Unit] = relationship()

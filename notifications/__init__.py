@@ -1,0 +1,1 @@
+"""Channels, message templates, routing and the outbox."""

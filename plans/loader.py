@@ -1,0 +1,199 @@
+"""Reads a plan file: YAML with line numbers, pydantic validation, cross-reference checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from plans.schema import PlanFile
+
+Loc = tuple[str | int, ...]
+
+
+class _PlanYamlLoader(yaml.SafeLoader):
+    """Safe YAML that leaves dates as text, so pydantic reports a bad date with its field."""
+
+
+_PlanYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    """One mistake in a plan file, located by line and field path."""
+
+    line: int | None
+    field: str
+    message: str
+
+    def render(self, path: str) -> str:
+        where = f"{path}:{self.line}" if self.line else path
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class PlanError(Exception):
+    """A plan file that cannot be used; carries every problem found, in file order."""
+
+    def __init__(self, path: str, problems: list[PlanProblem]) -> None:
+        self.path = path
+        self.problems = sorted(problems, key=lambda p: (p.line or 0, p.field))
+        super().__init__("\n".join(p.render(path) for p in self.problems))
+
+
+def field_path(loc: Loc) -> str:
+    """`('obligations', 2, 'reporters', 0)` -> `obligations[2].reporters[0]`."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_index(node: yaml.Node, loc: Loc, index: dict[Loc, int]) -> None:
+    index[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*loc, str(key.value))
+            _line_index(value, child, index)
+            index[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            _line_index(value, (*loc, i), index)
+
+
+def _line_of(loc: Loc, index: dict[Loc, int]) -> int | None:
+    # pydantic adds union branch names to loc; drop parts until a known prefix remains.
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in index:
+            return index[loc[:end]]
+    return None
+
+
+def parse_plan(text: str, path: str = "<plan>") -> PlanFile:
+    """Validate plan text; raise PlanError naming file, line and field of every problem."""
+    try:
+        node = yaml.compose(text, Loader=_PlanYamlLoader)
+        data: Any = yaml.load(text, Loader=_PlanYamlLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PlanError(path, [PlanProblem(line, "", f"not valid YAML: {problem}")]) from None
+    if node is None or not isinstance(data, dict):
+        raise PlanError(path, [PlanProblem(1, "", "the file must be a YAML mapping with a 'plan' key")])
+    index: dict[Loc, int] = {}
+    _line_index(node, (), index)
+    try:
+        plan = PlanFile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+            loc = tuple(p for p in loc if p not in ("ObligationTargetEntry", "str"))
+            problems.append(PlanProblem(_line_of(loc, index), field_path(loc), err["msg"]))
+        raise PlanError(path, problems) from None
+    problems = [
+        PlanProblem(_line_of(loc, index), field_path(loc), message)
+        for loc, message in check_references(plan)
+    ]
+    if problems:
+        raise PlanError(path, problems)
+    return plan
+
+
+def read_plan(path: Path) -> PlanFile:
+    """Read and validate a plan file from disk."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(str(path), [PlanProblem(None, "", f"cannot read the file: {exc}")]) from None
+    return parse_plan(text, str(path))
+
+
+def check_references(plan: PlanFile) -> list[tuple[Loc, str]]:
+    """Every code a plan refers to must be defined in it, once."""
+    problems: list[tuple[Loc, str]] = []
+
+    def unique(section: str, codes: list[str]) -> set[str]:
+        seen: set[str] = set()
+        for i, code in enumerate(codes):
+            if code in seen:
+                problems.append(((section, i, "code"), f"duplicate code {code!r}"))
+            seen.add(code)
+        return seen
+
+    units = unique("units", [u.code for u in plan.units])
+    groups = unique("groups", [g.code for g in plan.groups])
+    people = unique("people", [p.code for p in plan.people])
+    targets = unique("targets", [t.code for t in plan.targets])
+    tasks = unique("tasks", [t.code for t in plan.tasks])
+    unique("deliverables", [d.code for d in plan.deliverables])
+    unique("obligations", [o.code for o in plan.obligations])
+    unique("calendar", [c.date.isoformat() for c in plan.calendar])
+    for i, code in enumerate(sorted(units & groups)):
+        problems.append((("groups", i, "code"), f"{code!r} is both a unit and a group"))
+    units_or_groups = units | groups
+
+    def ref(loc: Loc, code: str | None, known: set[str], what: str) -> None:
+        if code is not None and code not in known:
+            problems.append((loc, f"unknown {what} {code!r}"))
+
+    ref(("plan", "issuer"), plan.plan.issuer, units, "unit")
+    ref(("plan", "signer"), plan.plan.signer, people, "person")
+    for i, u in enumerate(plan.units):
+        ref(("units", i, "parent"), u.parent, units, "unit")
+        ref(("units", i, "successor"), u.successor, units, "unit")
+    for i, g in enumerate(plan.groups):
+        ref(("groups", i, "parent"), g.parent, units, "unit")
+        for j, m in enumerate(g.members):
+            ref(("groups", i, "members", j), m, units, "unit")
+    for i, p in enumerate(plan.people):
+        ref(("people", i, "unit"), p.unit, units, "unit")
+    for i, t in enumerate(plan.targets):
+        ref(("targets", i, "numerator"), t.numerator, targets, "target")
+        ref(("targets", i, "denominator"), t.denominator, targets, "target")
+    for i, task in enumerate(plan.tasks):
+        ref(("tasks", i, "leader"), task.leader, people, "person")
+        ref(("tasks", i, "lead_unit"), task.lead_unit, units, "unit")
+        for j, c in enumerate(task.coordinating_units):
+            ref(("tasks", i, "coordinating_units", j), c, units_or_groups, "unit or group")
+        for j, t in enumerate(task.targets):
+            ref(("tasks", i, "targets", j), t, targets, "target")
+    for i, d in enumerate(plan.deliverables):
+        ref(("deliverables", i, "task"), d.task, tasks, "task")
+        ref(("deliverables", i, "recipient"), d.recipient, units, "unit")
+        for j, a in enumerate(d.assignees):
+            ref(("deliverables", i, "assignees", j), a, units_or_groups, "unit or group")
+    for i, o in enumerate(plan.obligations):
+        ref(("obligations", i, "recipient"), o.recipient, units, "unit")
+        ref(("obligations", i, "via"), o.via, people, "person")
+        for j, r in enumerate(o.reporters):
+            ref(("obligations", i, "reporters", j), r, units_or_groups, "unit or group")
+        for j, t in enumerate(o.target_entries()):
+            ref(("obligations", i, "targets", j), t.target, targets, "target")
+    return problems
+
+
+def expand_units(plan: PlanFile, codes: list[str]) -> list[str]:
+    """Unit codes named directly or through groups, in plan order, without repeats."""
+    groups = {g.code: g for g in plan.groups}
+    parents = {u.code: u.parent for u in plan.units}
+    wanted: set[str] = set()
+    for code in codes:
+        group = groups.get(code)
+        if group is None:
+            wanted.add(code)
+            continue
+        wanted.update(group.members)
+        kinds = set(group.kinds)
+        wanted.update(
+            u.code
+            for u in plan.units
+            if u.kind in kinds and (group.parent is None or parents.get(u.code) == group.parent)
+        )
+    return [u.code for u in plan.units if u.code in wanted]

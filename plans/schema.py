@@ -1,0 +1,271 @@
+"""The plan file format: pydantic models for one YAML plan file."""
+
+from __future__ import annotations
+
+import re
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from models.org import PersonRole, UnitKind
+from models.plan import Aggregation, ObligationKind, TargetKind
+from schedules.calendar import DayKind
+from schedules.deadlines import Anchor, DeadlineKind, DeadlineRule
+from schedules.periods import Cadence, WindowConvention
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# Marks a value the seed does not give and the project invented: say what and why.
+SampleNote = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+GOAL_PATTERN = re.compile(r"^\s*(>=|<=|>|<|=)\s*(-?\d+(?:[.,]\d+)?)\s*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Audience(StrEnum):
+    """Who an escalation step reaches, resolved to people when messages are built."""
+
+    REPORTING_OFFICER = "reporting_officer"  # of the unit that owes the item
+    UNIT_HEAD = "unit_head"  # of the unit that owes the item
+    RECIPIENT_HEAD = "recipient_head"  # head of the unit the report goes to (lead department)
+    LEADER_IN_CHARGE = "leader_in_charge"  # the plan task's or obligation's leader
+
+
+class StepKind(StrEnum):
+    REMINDER = "reminder"
+    OVERDUE = "overdue"
+
+
+class EscalationStep(Strict):
+    """One rung: `offset` working days from the deadline day (negative: before it)."""
+
+    code: Code
+    offset: int = Field(ge=-30, le=60)
+    kind: StepKind
+    to: list[Audience] = Field(min_length=1)
+
+
+DEFAULT_ESCALATION: tuple[EscalationStep, ...] = (
+    EscalationStep(code="remind-3", offset=-3, kind=StepKind.REMINDER, to=[Audience.REPORTING_OFFICER]),
+    EscalationStep(code="remind-0", offset=0, kind=StepKind.REMINDER, to=[Audience.REPORTING_OFFICER]),
+    EscalationStep(
+        code="overdue-1", offset=1, kind=StepKind.OVERDUE,
+        to=[Audience.REPORTING_OFFICER, Audience.UNIT_HEAD],
+    ),
+    EscalationStep(code="overdue-3", offset=3, kind=StepKind.OVERDUE, to=[Audience.RECIPIENT_HEAD]),
+    EscalationStep(code="overdue-5", offset=5, kind=StepKind.OVERDUE, to=[Audience.LEADER_IN_CHARGE]),
+)
+
+
+class PlanHeader(Strict):
+    code: Code
+    number: str | None = None
+    issuer: Code
+    issued_on: dt.date | None = None
+    year: int = Field(ge=2000, le=2100)
+    title: Text
+    place: Text
+    legal_bases: list[Text] = []
+    signer: Code | None = None
+    signer_title: str | None = None
+    distribution: list[Text] = []
+    source: str | None = None
+    sample: SampleNote | None = None
+
+
+class CalendarEntry(Strict):
+    date: dt.date
+    kind: DayKind
+    reason: Text
+
+
+class UnitEntry(Strict):
+    code: Code
+    name: Text
+    short_name: str | None = None
+    kind: UnitKind
+    parent: Code | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    successor: Code | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    sample: SampleNote | None = None
+
+    @model_validator(mode="after")
+    def _valid_dates(self) -> UnitEntry:
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+
+class GroupEntry(Strict):
+    """A named set of units: listed members, or every unit of the given kinds under a parent."""
+
+    code: Code
+    name: Text
+    members: list[Code] = []
+    kinds: list[UnitKind] = []
+    parent: Code | None = None
+
+    @model_validator(mode="after")
+    def _has_members(self) -> GroupEntry:
+        if not self.members and not self.kinds:
+            raise ValueError("a group needs members or kinds")
+        return self
+
+
+class PersonEntry(Strict):
+    code: Code
+    unit: Code
+    name: Text
+    title: str | None = None
+    role: PersonRole
+    email: str | None = None
+    phone: str | None = None
+    zalo_user_id: str | None = None
+    zalo_chat_id: str | None = None
+    sample: SampleNote | None = None
+
+
+class TargetEntry(Strict):
+    code: Code
+    name: Text
+    unit_of_measure: str | None = None
+    kind: TargetKind
+    goal: str | None = None  # "> 3", ">= 67", "= 1300"; yes/no targets: "yes"; text: free
+    aggregation: Aggregation
+    numerator: Code | None = None
+    denominator: Code | None = None
+    sample: SampleNote | None = None
+
+    @model_validator(mode="after")
+    def _goal_and_ratio(self) -> TargetEntry:
+        if self.goal is not None and self.kind in (TargetKind.COUNT, TargetKind.PERCENT):
+            if not GOAL_PATTERN.match(self.goal):
+                raise ValueError(f"goal {self.goal!r} must look like '>= 67' or '> 3'")
+        if self.goal is not None and self.kind is TargetKind.YES_NO and self.goal not in ("yes", "no"):
+            raise ValueError("a yes_no goal is 'yes' or 'no'")
+        if (self.aggregation is Aggregation.RATIO) != bool(self.numerator and self.denominator):
+            raise ValueError("a ratio target names its numerator and denominator, and only it does")
+        return self
+
+    def parsed_goal(self) -> tuple[str | None, Decimal | None, str | None]:
+        """(comparator, number, text) of the goal."""
+        if self.goal is None:
+            return None, None, None
+        match = GOAL_PATTERN.match(self.goal)
+        if match and self.kind in (TargetKind.COUNT, TargetKind.PERCENT):
+            return match.group(1), Decimal(match.group(2).replace(",", ".")), None
+        return None, None, self.goal
+
+
+class TaskEntry(Strict):
+    code: Code
+    number: int = Field(ge=1)
+    title: Text
+    leader: Code | None = None
+    leader_text: str | None = None
+    lead_unit: Code
+    lead_unit_text: str | None = None
+    coordinating_units: list[Code] = []  # unit or group codes
+    coordinating_text: str | None = None
+    targets: list[Code] = []
+    funding_sources: list[Text] = []
+    solutions: list[Text] = []
+    notes: str | None = None
+
+
+class DeliverableEntry(Strict):
+    code: Code
+    title: Text
+    description: str | None = None
+    task: Code | None = None
+    assignees: list[Code] = Field(min_length=1)  # unit or group codes
+    assignee_text: str | None = None
+    recipient: Code | None = None
+    due_on: dt.date
+    escalation: list[EscalationStep] | None = None
+    sample: SampleNote | None = None
+
+
+class DeadlineEntry(Strict):
+    kind: DeadlineKind
+    day: int | None = None
+    month_offset: int | None = None
+    n: int | None = None
+    anchor: Anchor = Anchor.WINDOW_END
+    on: dt.date | None = None
+    time: dt.time | None = None
+
+    @model_validator(mode="after")
+    def _valid_rule(self) -> DeadlineEntry:
+        self.to_rule()  # the calendar's own validation, one definition of a valid rule
+        return self
+
+    def to_rule(self) -> DeadlineRule:
+        return DeadlineRule(
+            kind=self.kind, day=self.day, month_offset=self.month_offset, n=self.n,
+            anchor=self.anchor, on=self.on, time=self.time,
+        )
+
+
+class ObligationTargetEntry(Strict):
+    target: Code
+    required: bool = True
+
+
+class ObligationEntry(Strict):
+    code: Code
+    title: Text
+    kind: ObligationKind = ObligationKind.PERIODIC
+    cadence: Cadence | None = None
+    window: WindowConvention = WindowConvention.DECREE_09
+    deadline: DeadlineEntry | None = None
+    reporters: list[Code] = Field(min_length=1)  # unit or group codes
+    reporters_text: str | None = None
+    recipient: Code
+    via: Code | None = None
+    targets: list[ObligationTargetEntry | Code] = []
+    narrative_sections: list[Text] = []
+    escalation: list[EscalationStep] | None = None
+    basis: str | None = None
+    sample: SampleNote | None = None
+
+    @field_validator("targets")
+    @classmethod
+    def _normalise_targets(
+        cls, value: list[ObligationTargetEntry | str]
+    ) -> list[ObligationTargetEntry | str]:
+        return [ObligationTargetEntry(target=t) if isinstance(t, str) else t for t in value]
+
+    @model_validator(mode="after")
+    def _periodic_has_cadence(self) -> ObligationEntry:
+        if self.kind is ObligationKind.PERIODIC and (self.cadence is None or self.deadline is None):
+            raise ValueError("a periodic obligation needs a cadence and a deadline")
+        return self
+
+    def target_entries(self) -> list[ObligationTargetEntry]:
+        return [t for t in self.targets if isinstance(t, ObligationTargetEntry)]
+
+
+class PlanFile(Strict):
+    """One plan file: the plan, its units and people, and what it asks of them."""
+
+    version: Literal[1] = 1
+    plan: PlanHeader
+    calendar: list[CalendarEntry] = []
+    units: list[UnitEntry] = Field(min_length=1)
+    groups: list[GroupEntry] = []
+    people: list[PersonEntry] = []
+    targets: list[TargetEntry] = []
+    tasks: list[TaskEntry] = []
+    deliverables: list[DeliverableEntry] = []
+    obligations: list[ObligationEntry] = []

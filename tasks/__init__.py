@@ -1,0 +1,1 @@
+"""Prefect tasks: one unit of work each, thin over the domain functions."""

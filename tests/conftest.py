@@ -1,0 +1,96 @@
+"""Shared fixtures: a migrated database on SQLite and on PostgreSQL, emptied after each test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
+
+import models
+from models.db import make_engine
+from models.migrate import upgrade
+
+PG_ADMIN_URL = os.environ.get(
+    "DONDOC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _pg_admin() -> Engine | None:
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect():
+            return engine
+    except OperationalError:
+        if os.environ.get("CI"):
+            raise  # CI promises PostgreSQL: a missing server is a failure, not a skip
+        return None
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test session, dropped afterwards."""
+    admin = _pg_admin()
+    if admin is None:
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    name = f"dondoc_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _empty(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(models.Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(scope="session")
+def _sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    path = tmp_path_factory.mktemp("db") / "dondoc.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg_engine(pg_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated database, on each backend in turn, left empty for the next test."""
+    engine: Engine = request.getfixturevalue(
+        "_sqlite_engine" if request.param == "sqlite" else "_pg_engine"
+    )
+    _empty(engine)
+    yield engine
+    _empty(engine)
+
+
+@pytest.fixture
+def db_env(engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Engine:
+    """Point the settings (and so the CLI) at the test database."""
+    from cli import common
+    from deploy.settings import get_settings
+
+    monkeypatch.setenv("DONDOC_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("DONDOC_DATA_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    common.engine.cache_clear()
+    yield engine
+    get_settings.cache_clear()
+    common.engine.cache_clear()
