@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 import pendulum
 import typer
@@ -56,10 +56,15 @@ def parse_instant(value: str | None) -> datetime:
     try:
         parsed = pendulum.parse(value, tz=VN_TZ)
     except (ValueError, pendulum.parsing.exceptions.ParserError):
-        fail(f"cannot read {value!r} as a date or time (use e.g. 2024-03-20 or 2024-03-20T08:00+07:00)")
-    if not isinstance(parsed, pendulum.DateTime):
-        fail(f"{value!r} is not a date or time")
-    return parsed.in_timezone("UTC")
+        fail(
+            f"cannot read {value!r} as a date or time "
+            "(use e.g. 2024-03-20 or 2024-03-20T08:00+07:00)"
+        )
+    if isinstance(parsed, pendulum.DateTime):
+        return parsed.in_timezone("UTC")
+    if isinstance(parsed, pendulum.Date):
+        return pendulum.datetime(parsed.year, parsed.month, parsed.day, tz=VN_TZ).in_timezone("UTC")
+    fail(f"{value!r} is not a date or time")
 
 
 def local_iso(instant: datetime) -> str:
@@ -71,6 +76,6 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def fail(message: str, code: int = 1) -> Any:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)

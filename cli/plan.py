@@ -7,9 +7,18 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
-from cli.common import console, engine, fail, local_iso, now, print_json, read_session, write_session
+from cli.common import (
+    console,
+    engine,
+    fail,
+    local_iso,
+    now,
+    print_json,
+    read_session,
+    write_session,
+)
 from models.calendar import CalendarOverrideRow, load_calendar
 from models.migrate import upgrade
 from models.plan import Deliverable, Obligation, PlanTask, Target
@@ -17,7 +26,9 @@ from models.plan_sync import load_plan
 from models.queries import latest_plan, list_due_items
 from plans import CAO_LOC_2024
 from plans.loader import PlanError, read_plan
-from schedules.calendar import CalendarOverride, DayKind, WorkCalendar
+from plans.schema import PlanFile
+from reports import vietnamese
+from schedules.calendar import DayKind, WorkCalendar
 from schedules.deadlines import DeadlineRule
 
 plan_app = typer.Typer(help="Check and show plan files.", no_args_is_help=True)
@@ -25,7 +36,7 @@ plan_app = typer.Typer(help="Check and show plan files.", no_args_is_help=True)
 PlanPath = Annotated[Path, typer.Argument(help="A plan file (YAML).", show_default=False)]
 
 
-def _read(path: Path):  # type: ignore[no-untyped-def]
+def _read(path: Path) -> PlanFile:
     try:
         return read_plan(path)
     except PlanError as exc:
@@ -58,20 +69,32 @@ def validate(path: PlanPath) -> None:
 
 
 @plan_app.command("show")
-def show(code: Annotated[str | None, typer.Option(help="Plan code; the newest by default.")] = None) -> None:
+def show(
+    code: Annotated[str | None, typer.Option(help="Plan code; the newest by default.")] = None,
+) -> None:
     """Show the loaded plan: targets, tasks, deliverables, obligations."""
     with read_session() as session:
         plan = latest_plan(session=session, code=code)
         if plan is None:
             fail("no plan is loaded" if code is None else f"no plan with code {code!r}")
-        console.print(f"[bold]{plan.title}[/]  ({plan.code}, {plan.number or 'chưa có số'}, {plan.place})")
+        console.print(
+            f"[bold]{plan.title}[/]  ({plan.code}, {plan.number or 'chưa có số'}, {plan.place})"
+        )
         targets = Table("Mã", "Chỉ tiêu", "ĐVT", "Kế hoạch", "Cộng dồn", title="Chỉ tiêu")
-        for t in session.scalars(select(Target).where(Target.plan_id == plan.id).order_by(Target.id)):
-            goal = f"{t.comparator} {t.goal_number.normalize()}" if t.goal_number is not None else (t.goal_text or "")
+        for t in session.scalars(
+            select(Target).where(Target.plan_id == plan.id).order_by(Target.id)
+        ):
+            goal = (
+                f"{t.comparator} {vietnamese.number(t.goal_number)}"
+                if t.goal_number is not None
+                else (t.goal_text or "")
+            )
             targets.add_row(t.code, t.name, t.unit_of_measure or "", goal, t.aggregation)
         console.print(targets)
         tasks = Table("Nhiệm vụ", "Lãnh đạo phụ trách", "Chủ trì", "Phối hợp", title="Nhiệm vụ")
-        for task in session.scalars(select(PlanTask).where(PlanTask.plan_id == plan.id).order_by(PlanTask.number)):
+        for task in session.scalars(
+            select(PlanTask).where(PlanTask.plan_id == plan.id).order_by(PlanTask.number)
+        ):
             tasks.add_row(
                 f"{task.number}. {task.title}",
                 task.leader.full_name if task.leader else "",
@@ -79,15 +102,34 @@ def show(code: Annotated[str | None, typer.Option(help="Plan code; the newest by
                 f"{len(task.coordinating_units)} đơn vị",
             )
         console.print(tasks)
-        deliverables = Table("Mã", "Sản phẩm", "Hạn", "Đơn vị", title="Sản phẩm, nhiệm vụ có thời hạn")
-        for d in session.scalars(select(Deliverable).where(Deliverable.plan_id == plan.id).order_by(Deliverable.due_on)):
-            deliverables.add_row(d.code, d.title, d.due_on.strftime("%d/%m/%Y"), str(len(d.assignees)))
+        deliverables = Table(
+            "Mã", "Sản phẩm", "Hạn", "Đơn vị", title="Sản phẩm, nhiệm vụ có thời hạn"
+        )
+        for d in session.scalars(
+            select(Deliverable).where(Deliverable.plan_id == plan.id).order_by(Deliverable.due_on)
+        ):
+            deliverables.add_row(
+                d.code, d.title, d.due_on.strftime("%d/%m/%Y"), str(len(d.assignees))
+            )
         console.print(deliverables)
-        obligations = Table("Mã", "Báo cáo", "Kỳ", "Hạn gửi", "Gửi", "Số đơn vị", title="Chế độ báo cáo")
-        for o in session.scalars(select(Obligation).where(Obligation.plan_id == plan.id).order_by(Obligation.id)):
-            rule = DeadlineRule(**o.deadline_rule).describe_vi() if o.deadline_rule else "khi có yêu cầu"
+        obligations = Table(
+            "Mã", "Báo cáo", "Kỳ", "Hạn gửi", "Gửi", "Số đơn vị", title="Chế độ báo cáo"
+        )
+        for o in session.scalars(
+            select(Obligation).where(Obligation.plan_id == plan.id).order_by(Obligation.id)
+        ):
+            rule = (
+                DeadlineRule(**o.deadline_rule).describe_vi()
+                if o.deadline_rule
+                else "khi có yêu cầu"
+            )
             obligations.add_row(
-                o.code, o.title, o.cadence or "đột xuất", rule, o.recipient_unit.name, str(len(o.reporters))
+                o.code,
+                o.title,
+                o.cadence or "đột xuất",
+                rule,
+                o.recipient_unit.name,
+                str(len(o.reporters)),
             )
         console.print(obligations)
 
@@ -107,7 +149,9 @@ def dues(
                 "kind": i.kind,
                 "obligation": i.obligation.code if i.obligation else None,
                 "deliverable": i.deliverable.code if i.deliverable else None,
-                "title": i.obligation.title if i.obligation else (i.deliverable.title if i.deliverable else ""),
+                "title": i.obligation.title
+                if i.obligation
+                else (i.deliverable.title if i.deliverable else ""),
                 "unit": i.unit.code,
                 "unit_name": i.unit.name,
                 "period": i.period_label,
@@ -121,11 +165,24 @@ def dues(
     if as_json:
         print_json(rows)
         return
-    table = Table("Báo cáo / sản phẩm", "Đơn vị", "Kỳ", "Số liệu từ", "đến", "Hạn (giờ VN)",
-                  title=f"{len(rows)} items due")
+    table = Table(
+        "Báo cáo / sản phẩm",
+        "Đơn vị",
+        "Kỳ",
+        "Số liệu từ",
+        "đến",
+        "Hạn (giờ VN)",
+        title=f"{len(rows)} items due",
+    )
     for r in rows:
-        table.add_row(r["obligation"] or r["deliverable"], r["unit_name"], r["period"] or "-",
-                      r["window_start"], r["window_end"], r["deadline"])
+        table.add_row(
+            r["obligation"] or r["deliverable"],
+            r["unit_name"],
+            r["period"] or "-",
+            r["window_start"],
+            r["window_end"],
+            r["deadline"],
+        )
     console.print(table)
 
 
@@ -135,18 +192,26 @@ def calendar(
 ) -> None:
     """Days off and make-up working days used for deadlines in a year."""
     work_calendar = WorkCalendar()
-    if engine().dialect.has_table(engine().connect(), CalendarOverrideRow.__tablename__):
+    # Without a database the calendar is still useful: holidays.VN alone, no overrides.
+    if inspect(engine()).has_table(CalendarOverrideRow.__tablename__):
         with read_session() as session:
             work_calendar = load_calendar(session=session)
     days = work_calendar.days(year)
     if as_json:
-        print_json([{"date": d.day.isoformat(), "kind": d.kind.value, "name": d.name, "source": d.source} for d in days])
+        print_json(
+            [
+                {
+                    "date": d.day.isoformat(),
+                    "kind": d.kind.value,
+                    "name": d.name,
+                    "source": d.source,
+                }
+                for d in days
+            ]
+        )
         return
     table = Table("Ngày", "Loại", "Tên", "Nguồn", title=f"Lịch làm việc năm {year}")
     for d in days:
         kind = "nghỉ" if d.kind is DayKind.DAY_OFF else "làm bù"
         table.add_row(d.day.strftime("%a %d/%m/%Y"), kind, d.name, d.source)
     console.print(table)
-
-
-__all__ = ["CalendarOverride", "calendar", "dues", "init", "plan_app"]

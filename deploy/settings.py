@@ -43,7 +43,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default="sqlite:///dondoc.sqlite3",
-        description="SQLAlchemy URL: a SQLite file by default, postgresql+psycopg://... in production.",
+        description="SQLAlchemy URL: a SQLite file by default, postgresql+psycopg://...",
     )
     data_dir: Path = Field(default=Path("var"), description="Attachments, inbox, generated files.")
     portal_url: str = "http://127.0.0.1:8000"

@@ -29,7 +29,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value!r}: dondoc stores only timezone-aware instants")
+            raise ValueError(
+                f"naive datetime {value!r}: dondoc stores only timezone-aware instants"
+            )
         utc = value.astimezone(UTC)
         # SQLite has no time zone type: store naive UTC there, aware everywhere else.
         return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc

@@ -37,14 +37,23 @@ class SyncCounter:
     def as_rows(self) -> list[tuple[str, int, int, int, int]]:
         tables = sorted({t for t, _ in self.counts})
         return [
-            (t, self.counts[(t, "created")], self.counts[(t, "updated")],
-             self.counts[(t, "unchanged")], self.counts[(t, "withdrawn")])
+            (
+                t,
+                self.counts[(t, "created")],
+                self.counts[(t, "updated")],
+                self.counts[(t, "unchanged")],
+                self.counts[(t, "withdrawn")],
+            )
             for t in tables
         ]
 
 
 def _upsert(
-    session: Session, model: type[M], where: dict[str, Any], values: dict[str, Any], counter: SyncCounter
+    session: Session,
+    model: type[M],
+    where: dict[str, Any],
+    values: dict[str, Any],
+    counter: SyncCounter,
 ) -> M:
     """Find a row by `where`; create it or set only the values that differ."""
     row = session.scalars(select(model).filter_by(**where)).one_or_none()
@@ -76,120 +85,244 @@ def sync_plan(plan: PlanFile, dues: list[Due], *, session: Session, now: datetim
     counter = SyncCounter()
     units: dict[str, Unit] = {}
     for u in plan.units:
-        units[u.code] = _upsert(session, Unit, {"code": u.code}, {
-            "name": u.name, "short_name": u.short_name, "kind": u.kind.value,
-            "valid_from": u.valid_from, "valid_to": u.valid_to, "email": u.email,
-            "phone": u.phone, "address": u.address, "sample_note": u.sample,
-        }, counter)
+        units[u.code] = _upsert(
+            session,
+            Unit,
+            {"code": u.code},
+            {
+                "name": u.name,
+                "short_name": u.short_name,
+                "kind": u.kind.value,
+                "valid_from": u.valid_from,
+                "valid_to": u.valid_to,
+                "email": u.email,
+                "phone": u.phone,
+                "address": u.address,
+                "sample_note": u.sample,
+            },
+            counter,
+        )
     for u in plan.units:  # links need every unit to exist first
-        row = units[u.code]
+        unit_row = units[u.code]
         parent_id = units[u.parent].id if u.parent else None
         successor_id = units[u.successor].id if u.successor else None
-        if (row.parent_id, row.successor_id) != (parent_id, successor_id):
-            row.parent_id, row.successor_id = parent_id, successor_id
+        if (unit_row.parent_id, unit_row.successor_id) != (parent_id, successor_id):
+            unit_row.parent_id, unit_row.successor_id = parent_id, successor_id
             counter.add("units.links", "updated")
 
     people: dict[str, Person] = {}
     for p in plan.people:
-        people[p.code] = _upsert(session, Person, {"code": p.code}, {
-            "unit_id": units[p.unit].id, "full_name": p.name, "title": p.title,
-            "role": p.role.value, "email": p.email, "phone": p.phone,
-            "zalo_user_id": p.zalo_user_id, "zalo_chat_id": p.zalo_chat_id,
-            "sample_note": p.sample,
-        }, counter)
+        people[p.code] = _upsert(
+            session,
+            Person,
+            {"code": p.code},
+            {
+                "unit_id": units[p.unit].id,
+                "full_name": p.name,
+                "title": p.title,
+                "role": p.role.value,
+                "email": p.email,
+                "phone": p.phone,
+                "zalo_user_id": p.zalo_user_id,
+                "zalo_chat_id": p.zalo_chat_id,
+                "sample_note": p.sample,
+            },
+            counter,
+        )
 
     h = plan.plan
-    plan_row = _upsert(session, Plan, {"code": h.code}, {
-        "number": h.number, "issuer_unit_id": units[h.issuer].id, "issued_on": h.issued_on,
-        "year": h.year, "title": h.title, "place": h.place, "legal_bases": list(h.legal_bases),
-        "distribution": list(h.distribution),
-        "signer_id": people[h.signer].id if h.signer else None, "signer_title": h.signer_title,
-        "source": h.source, "sample_note": h.sample,
-    }, counter)
+    plan_row = _upsert(
+        session,
+        Plan,
+        {"code": h.code},
+        {
+            "number": h.number,
+            "issuer_unit_id": units[h.issuer].id,
+            "issued_on": h.issued_on,
+            "year": h.year,
+            "title": h.title,
+            "place": h.place,
+            "legal_bases": list(h.legal_bases),
+            "distribution": list(h.distribution),
+            "signer_id": people[h.signer].id if h.signer else None,
+            "signer_title": h.signer_title,
+            "source": h.source,
+            "sample_note": h.sample,
+        },
+        counter,
+    )
     pid = plan_row.id
 
     for c in plan.calendar:
-        _upsert(session, CalendarOverrideRow, {"day": c.date},
-                {"kind": c.kind.value, "reason": c.reason, "plan_id": pid}, counter)
+        _upsert(
+            session,
+            CalendarOverrideRow,
+            {"day": c.date},
+            {"kind": c.kind.value, "reason": c.reason, "plan_id": pid},
+            counter,
+        )
 
     targets: dict[str, Target] = {}
     for t in plan.targets:
         comparator, number, text = t.parsed_goal()
-        targets[t.code] = _upsert(session, Target, {"plan_id": pid, "code": t.code}, {
-            "name": t.name, "unit_of_measure": t.unit_of_measure, "kind": t.kind.value,
-            "comparator": comparator, "goal_number": number, "goal_text": text,
-            "aggregation": t.aggregation.value, "numerator_code": t.numerator,
-            "denominator_code": t.denominator, "sample_note": t.sample,
-        }, counter)
+        targets[t.code] = _upsert(
+            session,
+            Target,
+            {"plan_id": pid, "code": t.code},
+            {
+                "name": t.name,
+                "unit_of_measure": t.unit_of_measure,
+                "kind": t.kind.value,
+                "comparator": comparator,
+                "goal_number": number,
+                "goal_text": text,
+                "aggregation": t.aggregation.value,
+                "numerator_code": t.numerator,
+                "denominator_code": t.denominator,
+                "sample_note": t.sample,
+            },
+            counter,
+        )
 
     tasks: dict[str, PlanTask] = {}
     for task in plan.tasks:
-        row = _upsert(session, PlanTask, {"plan_id": pid, "code": task.code}, {
-            "number": task.number, "title": task.title,
-            "leader_id": people[task.leader].id if task.leader else None,
-            "lead_unit_id": units[task.lead_unit].id, "leader_text": task.leader_text,
-            "lead_unit_text": task.lead_unit_text, "coordinating_text": task.coordinating_text,
-            "funding_sources": list(task.funding_sources), "solutions": list(task.solutions),
-            "notes": task.notes,
-        }, counter)
-        _set_members(row, "coordinating_units",
-                     [units[c] for c in expand_units(plan, task.coordinating_units)], counter)
-        _set_members(row, "targets", [targets[c] for c in task.targets], counter)
-        tasks[task.code] = row
+        task_row = _upsert(
+            session,
+            PlanTask,
+            {"plan_id": pid, "code": task.code},
+            {
+                "number": task.number,
+                "title": task.title,
+                "leader_id": people[task.leader].id if task.leader else None,
+                "lead_unit_id": units[task.lead_unit].id,
+                "leader_text": task.leader_text,
+                "lead_unit_text": task.lead_unit_text,
+                "coordinating_text": task.coordinating_text,
+                "funding_sources": list(task.funding_sources),
+                "solutions": list(task.solutions),
+                "notes": task.notes,
+            },
+            counter,
+        )
+        _set_members(
+            task_row,
+            "coordinating_units",
+            [units[c] for c in expand_units(plan, task.coordinating_units)],
+            counter,
+        )
+        _set_members(task_row, "targets", [targets[c] for c in task.targets], counter)
+        tasks[task.code] = task_row
 
     deliverables: dict[str, Deliverable] = {}
     for d in plan.deliverables:
-        row = _upsert(session, Deliverable, {"plan_id": pid, "code": d.code}, {
-            "task_id": tasks[d.task].id if d.task else None, "title": d.title,
-            "description": d.description,
-            "recipient_unit_id": units[d.recipient].id if d.recipient else None,
-            "assignee_text": d.assignee_text, "due_on": d.due_on,
-            "escalation": [s.model_dump(mode="json") for s in d.escalation] if d.escalation else [],
-            "sample_note": d.sample,
-        }, counter)
-        _set_members(row, "assignees", [units[c] for c in expand_units(plan, d.assignees)], counter)
-        deliverables[d.code] = row
+        deliverable_row = _upsert(
+            session,
+            Deliverable,
+            {"plan_id": pid, "code": d.code},
+            {
+                "task_id": tasks[d.task].id if d.task else None,
+                "title": d.title,
+                "description": d.description,
+                "recipient_unit_id": units[d.recipient].id if d.recipient else None,
+                "assignee_text": d.assignee_text,
+                "due_on": d.due_on,
+                "escalation": [s.model_dump(mode="json") for s in d.escalation]
+                if d.escalation
+                else [],
+                "sample_note": d.sample,
+            },
+            counter,
+        )
+        _set_members(
+            deliverable_row,
+            "assignees",
+            [units[c] for c in expand_units(plan, d.assignees)],
+            counter,
+        )
+        deliverables[d.code] = deliverable_row
 
     obligations: dict[str, Obligation] = {}
     for o in plan.obligations:
-        row = _upsert(session, Obligation, {"plan_id": pid, "code": o.code}, {
-            "title": o.title, "kind": o.kind.value,
-            "cadence": o.cadence.value if o.cadence else None,
-            "window_convention": o.window.value,
-            "deadline_rule": o.deadline.model_dump(mode="json", exclude_none=True) if o.deadline else None,
-            "recipient_unit_id": units[o.recipient].id,
-            "via_person_id": people[o.via].id if o.via else None,
-            "reporters_text": o.reporters_text, "narrative_sections": list(o.narrative_sections),
-            "escalation": [s.model_dump(mode="json") for s in o.escalation] if o.escalation else [],
-            "basis": o.basis, "sample_note": o.sample,
-        }, counter)
-        _set_members(row, "reporters", [units[c] for c in expand_units(plan, o.reporters)], counter)
+        obligation_row = _upsert(
+            session,
+            Obligation,
+            {"plan_id": pid, "code": o.code},
+            {
+                "title": o.title,
+                "kind": o.kind.value,
+                "cadence": o.cadence.value if o.cadence else None,
+                "window_convention": o.window.value,
+                "deadline_rule": o.deadline.model_dump(mode="json", exclude_none=True)
+                if o.deadline
+                else None,
+                "recipient_unit_id": units[o.recipient].id,
+                "via_person_id": people[o.via].id if o.via else None,
+                "reporters_text": o.reporters_text,
+                "narrative_sections": list(o.narrative_sections),
+                "escalation": [s.model_dump(mode="json") for s in o.escalation]
+                if o.escalation
+                else [],
+                "basis": o.basis,
+                "sample_note": o.sample,
+            },
+            counter,
+        )
+        _set_members(
+            obligation_row,
+            "reporters",
+            [units[c] for c in expand_units(plan, o.reporters)],
+            counter,
+        )
         wanted = [(targets[t.target].id, i, t.required) for i, t in enumerate(o.target_entries())]
-        if [(x.target_id, x.position, x.required) for x in row.targets] != wanted:
-            row.targets = [ObligationTarget(target_id=t, position=i, required=r) for t, i, r in wanted]
+        if [(x.target_id, x.position, x.required) for x in obligation_row.targets] != wanted:
+            obligation_row.targets = [
+                ObligationTarget(target_id=t, position=i, required=r) for t, i, r in wanted
+            ]
             counter.add("obligation_targets", "updated")
-        obligations[o.code] = row
+        obligations[o.code] = obligation_row
 
-    _sync_items(plan_id=pid, dues=dues, units=units, obligations=obligations,
-                deliverables=deliverables, session=session, now=now, counter=counter)
+    _sync_items(
+        plan_id=pid,
+        dues=dues,
+        units=units,
+        obligations=obligations,
+        deliverables=deliverables,
+        session=session,
+        now=now,
+        counter=counter,
+    )
     session.flush()
     return counter
 
 
 def _sync_items(
-    *, plan_id: int, dues: list[Due], units: dict[str, Unit], obligations: dict[str, Obligation],
-    deliverables: dict[str, Deliverable], session: Session, now: datetime, counter: SyncCounter,
+    *,
+    plan_id: int,
+    dues: list[Due],
+    units: dict[str, Unit],
+    obligations: dict[str, Obligation],
+    deliverables: dict[str, Deliverable],
+    session: Session,
+    now: datetime,
+    counter: SyncCounter,
 ) -> None:
-    existing = {i.key: i for i in session.scalars(select(DueItem).where(DueItem.plan_id == plan_id))}
+    existing = {
+        i.key: i for i in session.scalars(select(DueItem).where(DueItem.plan_id == plan_id))
+    }
     for due in dues:
         values = {
-            "plan_id": plan_id, "kind": due.kind.value,
+            "plan_id": plan_id,
+            "kind": due.kind.value,
             "obligation_id": obligations[due.obligation].id if due.obligation else None,
             "deliverable_id": deliverables[due.deliverable].id if due.deliverable else None,
-            "unit_id": units[due.unit].id, "period_label": due.period_label,
-            "window_start": due.window.start, "window_end": due.window.end,
-            "deadline_on": due.deadline_on, "deadline_at": due.deadline_at,
-            "opens_at": due.opens_at, "withdrawn_at": None,
+            "unit_id": units[due.unit].id,
+            "period_label": due.period_label,
+            "window_start": due.window.start,
+            "window_end": due.window.end,
+            "deadline_on": due.deadline_on,
+            "deadline_at": due.deadline_at,
+            "opens_at": due.opens_at,
+            "withdrawn_at": None,
         }
         row = existing.pop(due.key, None)
         if row is None:
@@ -208,7 +341,7 @@ def _sync_items(
 
 
 def load_plan(plan: PlanFile, *, session: Session, now: datetime) -> SyncCounter:
-    """Compute the plan's items on the stored calendar plus the plan's own overrides, and store all."""
+    """Compute the plan's items (stored calendar plus the plan's overrides) and store all."""
     overrides = {
         r.day: CalendarOverride(r.day, DayKind(r.kind), r.reason)
         for r in session.scalars(select(CalendarOverrideRow))

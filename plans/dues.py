@@ -79,9 +79,13 @@ def compute_dues(plan: PlanFile, calendar: WorkCalendar) -> list[Due]:
     year_start = date(plan.plan.year, 1, 1)
     opens_on = plan.plan.issued_on or year_start
     for deliverable in plan.deliverables:
-        rule = DeadlineRule(kind=DeadlineKind.FIXED_DATE, on=deliverable.due_on, anchor=Anchor.WINDOW_END)
-        window = Window(start=pendulum.Date.fromordinal(opens_on.toordinal()),
-                        end=pendulum.Date.fromordinal(deliverable.due_on.toordinal()))
+        rule = DeadlineRule(
+            kind=DeadlineKind.FIXED_DATE, on=deliverable.due_on, anchor=Anchor.WINDOW_END
+        )
+        window = Window(
+            start=pendulum.Date.fromordinal(opens_on.toordinal()),
+            end=pendulum.Date.fromordinal(deliverable.due_on.toordinal()),
+        )
         day = deadline_date(rule, window, deliverable.due_on, calendar)
         for unit in expand_units(plan, deliverable.assignees):
             if not _exists_on(units[unit], deliverable.due_on):

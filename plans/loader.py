@@ -34,7 +34,9 @@ class PlanProblem:
 
     def render(self, path: str) -> str:
         where = f"{path}:{self.line}" if self.line else path
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
 
 
 class PlanError(Exception):
@@ -85,7 +87,9 @@ def parse_plan(text: str, path: str = "<plan>") -> PlanFile:
         problem = getattr(exc, "problem", None) or str(exc)
         raise PlanError(path, [PlanProblem(line, "", f"not valid YAML: {problem}")]) from None
     if node is None or not isinstance(data, dict):
-        raise PlanError(path, [PlanProblem(1, "", "the file must be a YAML mapping with a 'plan' key")])
+        raise PlanError(
+            path, [PlanProblem(1, "", "the file must be a YAML mapping with a 'plan' key")]
+        )
     index: dict[Loc, int] = {}
     _line_index(node, (), index)
     try:
@@ -111,7 +115,9 @@ def read_plan(path: Path) -> PlanFile:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(str(path), [PlanProblem(None, "", f"cannot read the file: {exc}")]) from None
+        raise PlanError(
+            str(path), [PlanProblem(None, "", f"cannot read the file: {exc}")]
+        ) from None
     return parse_plan(text, str(path))
 
 
@@ -162,8 +168,8 @@ def check_references(plan: PlanFile) -> list[tuple[Loc, str]]:
         ref(("tasks", i, "lead_unit"), task.lead_unit, units, "unit")
         for j, c in enumerate(task.coordinating_units):
             ref(("tasks", i, "coordinating_units", j), c, units_or_groups, "unit or group")
-        for j, t in enumerate(task.targets):
-            ref(("tasks", i, "targets", j), t, targets, "target")
+        for j, target_code in enumerate(task.targets):
+            ref(("tasks", i, "targets", j), target_code, targets, "target")
     for i, d in enumerate(plan.deliverables):
         ref(("deliverables", i, "task"), d.task, tasks, "task")
         ref(("deliverables", i, "recipient"), d.recipient, units, "unit")
@@ -174,8 +180,8 @@ def check_references(plan: PlanFile) -> list[tuple[Loc, str]]:
         ref(("obligations", i, "via"), o.via, people, "person")
         for j, r in enumerate(o.reporters):
             ref(("obligations", i, "reporters", j), r, units_or_groups, "unit or group")
-        for j, t in enumerate(o.target_entries()):
-            ref(("obligations", i, "targets", j), t.target, targets, "target")
+        for j, entry in enumerate(o.target_entries()):
+            ref(("obligations", i, "targets", j, "target"), entry.target, targets, "target")
     return problems
 
 

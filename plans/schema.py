@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import re
 import datetime as dt
+import re
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from models.org import PersonRole, UnitKind
 from models.plan import Aggregation, ObligationKind, TargetKind
@@ -52,14 +59,22 @@ class EscalationStep(Strict):
 
 
 DEFAULT_ESCALATION: tuple[EscalationStep, ...] = (
-    EscalationStep(code="remind-3", offset=-3, kind=StepKind.REMINDER, to=[Audience.REPORTING_OFFICER]),
-    EscalationStep(code="remind-0", offset=0, kind=StepKind.REMINDER, to=[Audience.REPORTING_OFFICER]),
     EscalationStep(
-        code="overdue-1", offset=1, kind=StepKind.OVERDUE,
+        code="remind-3", offset=-3, kind=StepKind.REMINDER, to=[Audience.REPORTING_OFFICER]
+    ),
+    EscalationStep(
+        code="remind-0", offset=0, kind=StepKind.REMINDER, to=[Audience.REPORTING_OFFICER]
+    ),
+    EscalationStep(
+        code="overdue-1",
+        offset=1,
+        kind=StepKind.OVERDUE,
         to=[Audience.REPORTING_OFFICER, Audience.UNIT_HEAD],
     ),
     EscalationStep(code="overdue-3", offset=3, kind=StepKind.OVERDUE, to=[Audience.RECIPIENT_HEAD]),
-    EscalationStep(code="overdue-5", offset=5, kind=StepKind.OVERDUE, to=[Audience.LEADER_IN_CHARGE]),
+    EscalationStep(
+        code="overdue-5", offset=5, kind=StepKind.OVERDUE, to=[Audience.LEADER_IN_CHARGE]
+    ),
 )
 
 
@@ -148,10 +163,14 @@ class TargetEntry(Strict):
 
     @model_validator(mode="after")
     def _goal_and_ratio(self) -> TargetEntry:
-        if self.goal is not None and self.kind in (TargetKind.COUNT, TargetKind.PERCENT):
-            if not GOAL_PATTERN.match(self.goal):
-                raise ValueError(f"goal {self.goal!r} must look like '>= 67' or '> 3'")
-        if self.goal is not None and self.kind is TargetKind.YES_NO and self.goal not in ("yes", "no"):
+        numeric = self.kind in (TargetKind.COUNT, TargetKind.PERCENT)
+        if self.goal is not None and numeric and not GOAL_PATTERN.match(self.goal):
+            raise ValueError(f"goal {self.goal!r} must look like '>= 67' or '> 3'")
+        if (
+            self.goal is not None
+            and self.kind is TargetKind.YES_NO
+            and self.goal not in ("yes", "no")
+        ):
             raise ValueError("a yes_no goal is 'yes' or 'no'")
         if (self.aggregation is Aggregation.RATIO) != bool(self.numerator and self.denominator):
             raise ValueError("a ratio target names its numerator and denominator, and only it does")
@@ -212,8 +231,13 @@ class DeadlineEntry(Strict):
 
     def to_rule(self) -> DeadlineRule:
         return DeadlineRule(
-            kind=self.kind, day=self.day, month_offset=self.month_offset, n=self.n,
-            anchor=self.anchor, on=self.on, time=self.time,
+            kind=self.kind,
+            day=self.day,
+            month_offset=self.month_offset,
+            n=self.n,
+            anchor=self.anchor,
+            on=self.on,
+            time=self.time,
         )
 
 

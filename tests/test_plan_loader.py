@@ -26,23 +26,47 @@ def test_the_mini_plan_is_valid() -> None:
     ("old", "new", "line", "field", "message"),
     [
         ("  year: 2024", "  year: hai nghìn", 6, "plan.year", "valid integer"),
-        ("    reporters: [cac-xa]", "    reporters: [xa-ba]", 63, "obligations[0].reporters[0]",
-         "unknown unit or group 'xa-ba'"),
+        (
+            "    reporters: [cac-xa]",
+            "    reporters: [xa-ba]",
+            63,
+            "obligations[0].reporters[0]",
+            "unknown unit or group 'xa-ba'",
+        ),
         ("    due_on: 2024-02-10", "    due_on: 2024-02-30", 56, "deliverables[0].due_on", "date"),
-        ("    kind: commune\n    parent: ubnd\n    valid_to", "    kind: village\n    parent: ubnd\n    valid_to",
-         24, "units[3].kind", "Input should be"),
-        ("    goal: \">= 100\"", "    goal: \"nhiều\"", 37, "targets[0]", "must look like"),
-        ("    lead_unit: phong-a", "    lead_unit: phong-a\n    colour: red", 49, "tasks[0].colour",
-         "Extra inputs are not permitted"),
-        ("    deadline: {kind: working_days_after, n: 2}", "    deadline: {kind: working_days_after}", 62,
-         "obligations[0].deadline", "n is required"),
+        (
+            "    kind: commune\n    parent: ubnd\n    valid_to",
+            "    kind: village\n    parent: ubnd\n    valid_to",
+            24,
+            "units[3].kind",
+            "Input should be",
+        ),
+        ('    goal: ">= 100"', '    goal: "nhiều"', 37, "targets[0]", "must look like"),
+        (
+            "    lead_unit: phong-a",
+            "    lead_unit: phong-a\n    colour: red",
+            49,
+            "tasks[0].colour",
+            "Extra inputs are not permitted",
+        ),
+        (
+            "    deadline: {kind: working_days_after, n: 2}",
+            "    deadline: {kind: working_days_after}",
+            62,
+            "obligations[0].deadline",
+            "n is required",
+        ),
     ],
 )
-def test_a_mistake_names_file_line_and_field(old: str, new: str, line: int, field: str, message: str) -> None:
+def test_a_mistake_names_file_line_and_field(
+    old: str, new: str, line: int, field: str, message: str
+) -> None:
     with pytest.raises(PlanError) as caught:
         parse_plan(_edit(old, new), "plans/mini.yaml")
     problems = caught.value.problems
-    assert any(p.line == line and p.field == field and message in p.message for p in problems), str(caught.value)
+    assert any(p.line == line and p.field == field and message in p.message for p in problems), str(
+        caught.value
+    )
     assert f"plans/mini.yaml:{line}: {field}:" in str(caught.value)
 
 

@@ -1,0 +1,1 @@
+"""The consolidated report: aggregation, content and rendering to documents."""

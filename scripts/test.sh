@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Install dondoc with its development tools into .venv, then lint, type-check and test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/pip install -q -e '.[dev]'
+.venv/bin/ruff check .
+.venv/bin/mypy
+.venv/bin/pytest "$@"

@@ -1,0 +1,113 @@
+"""The plan commands as a user runs them: init, dues, plan validate/show, calendar."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from cli.main import app
+from models import DueItem, Unit
+from models.db import transaction
+from schedules.calendar import WorkCalendar
+
+runner = CliRunner()
+MINI = Path(__file__).parent / "data" / "mini-plan.yaml"
+
+
+def _dues(*args: str) -> list[dict[str, str]]:
+    result = runner.invoke(app, ["dues", "--json", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_init_loads_the_cao_loc_plan_and_lists_every_item_due(db_env: Engine) -> None:
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0, result.output
+    dues = _dues("--year", "2024")
+    by_source = Counter((d["obligation"] or d["deliverable"], d["unit"]) for d in dues)
+    centre = [d for d in dues if d["unit"] == "tt-gdnn-gdtx" and d["obligation"]]
+    assert [d["period"] for d in centre] == [f"2024-{m:02d}" for m in range(1, 13)]
+    labour = [
+        d for d in dues if d["unit"] == "phong-ldtbxh-dt" and d["obligation"] == "bc-quy-ldtbxh"
+    ]
+    assert [d["period"] for d in labour] == ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]
+    assert labour[0]["window_start"] == "2023-12-15" and labour[0]["window_end"] == "2024-03-14"
+    communes = {u for (src, u) in by_source if src == "bc-quy-xa-thi-tran"}
+    assert len(communes) == 22
+    assert by_source[("dai-hoi-dtts-lan-iv", "phong-ldtbxh-dt")] == 1
+    assert len({u for (src, u) in by_source if src == "kh-giam-ngheo-cap-xa"}) == 22
+    calendar = WorkCalendar()  # the 2026 swap does not matter for 2024 deadlines
+    for d in dues:
+        assert d["deadline"].endswith("+07:00")
+        assert calendar.is_working_day(date.fromisoformat(d["deadline_on"])), d
+    assert _dues("--unit", "tt-gdnn-gdtx", "--obligation", "bc-thang-tt-gdnn-gdtx") == centre
+
+
+def test_init_twice_is_idempotent(db_env: Engine) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    first = _dues()
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0
+    assert _dues() == first
+
+
+def test_a_bad_plan_is_refused_and_writes_nothing(db_env: Engine, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["init", "--plan", str(MINI)]).exit_code == 0
+    with transaction(db_env) as session:
+        before = (
+            session.scalar(select(func.count(Unit.id))),
+            session.scalar(select(func.count(DueItem.id))),
+        )
+    bad = tmp_path / "bad.yaml"
+    text = MINI.read_text(encoding="utf-8").replace(
+        "  - code: xa-hai\n", "  - code: xa-hai\n    kind: 12\n", 1
+    )
+    bad.write_text(
+        text.replace("    recipient: phong-a\n    targets", "    recipient: phong-z\n    targets"),
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["init", "--plan", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:63: obligations[0].recipient: unknown unit 'phong-z'" in result.stderr or (
+        "phong-z" in result.output
+    )
+    assert "Traceback" not in result.output
+    with transaction(db_env) as session:
+        after = (
+            session.scalar(select(func.count(Unit.id))),
+            session.scalar(select(func.count(DueItem.id))),
+        )
+    assert after == before
+
+
+def test_plan_validate_reports_file_line_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        MINI.read_text(encoding="utf-8").replace("  year: 2024", "  year: 20x4"), encoding="utf-8"
+    )
+    result = runner.invoke(app, ["plan", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:6: plan.year:" in result.output
+    assert runner.invoke(app, ["plan", "validate", str(MINI)]).exit_code == 0
+
+
+def test_plan_show_writes_goals_the_vietnamese_way(db_env: Engine) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    result = runner.invoke(app, ["plan", "show"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert ">= 1.300" in result.output
+    assert "Nguyễn Văn Thịnh" in result.output
+
+
+def test_calendar_lists_the_days_off_and_the_2026_swap(db_env: Engine) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    days = json.loads(runner.invoke(app, ["calendar", "--year", "2026", "--json"]).stdout)
+    kinds = {d["date"]: (d["kind"], d["source"]) for d in days}
+    assert kinds["2026-01-02"] == ("day_off", "override")
+    assert kinds["2026-01-10"] == ("workday", "override")
+    assert kinds["2026-02-17"][0] == "day_off"
