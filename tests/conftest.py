@@ -15,6 +15,10 @@ import models
 from models.db import make_engine
 from models.migrate import upgrade
 
+# Quiet, local Prefect for flow tests (DESIGN.md §7); set before Prefect is first imported.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+
 PG_ADMIN_URL = os.environ.get(
     "DONDOC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -82,7 +86,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def db_env(engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Engine:
+def db_env(engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Engine]:
     """Point the settings (and so the CLI) at the test database."""
     from cli import common
     from deploy.settings import get_settings
@@ -94,3 +98,19 @@ def db_env(engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> E
     yield engine
     get_settings.cache_clear()
     common.engine.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    """One real, temporary Prefect API for the whole session; flow tests run against it.
+
+    Heartbeats are off: a sync flow run otherwise waits about 1 s for its heartbeat thread.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with (
+        prefect_test_harness(server_startup_timeout=60),
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
+        yield
