@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import plan
+from cli import plan, status
 
 app = typer.Typer(
     name="dondoc",
@@ -16,6 +16,9 @@ app.command()(plan.init)
 app.command()(plan.dues)
 app.command()(plan.calendar)
 app.add_typer(plan.plan_app, name="plan")
+app.command()(status.status)
+app.command()(status.extend)
+app.command()(status.exempt)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from models.plan import (
     Target,
     TargetKind,
 )
+from models.status import ItemException
 from models.submissions import Attachment, ProgressState, Submission, SubmissionValue
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "CalendarOverrideRow",
     "Deliverable",
     "DueItem",
+    "ItemException",
     "ItemKind",
     "Obligation",
     "ObligationKind",

@@ -1,0 +1,170 @@
+"""`dondoc status`, `dondoc extend`, `dondoc exempt`: who has reported, who is late."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cli.common import (
+    console,
+    fail,
+    local_iso,
+    now,
+    parse_instant,
+    print_json,
+    read_session,
+    write_session,
+)
+from models.calendar import load_calendar
+from models.items import DueItem
+from models.status import STATUS_VI, ExceptionKind, ItemState, grant_exception, item_states, rates
+from reports import vietnamese
+
+
+def _rate_row(states: list[ItemState]) -> dict[str, object]:
+    r = rates(states)
+    return {
+        "expected": r.expected,
+        "received": r.received,
+        "on_time": r.on_time,
+        "reporting_rate": r.reporting_rate,
+        "timeliness": r.timeliness,
+    }
+
+
+def status(
+    period: Annotated[str, typer.Option(help="Period label, e.g. 2024-03, 2024-Q1.")],
+    obligation: Annotated[str | None, typer.Option(help="Obligation code.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Instant or date (Vietnam time); now by default.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Each unit's standing for a period, and the reporting and timeliness rates."""
+    instant = parse_instant(as_of)
+    with read_session() as session:
+        states = item_states(
+            session=session,
+            as_of=instant,
+            calendar=load_calendar(session=session),
+            period=period,
+            obligation=obligation,
+        )
+    if not states:
+        fail(
+            f"no items due for period {period!r}"
+            + (f" and obligation {obligation!r}" if obligation else "")
+        )
+    by_obligation: dict[str, list[ItemState]] = {}
+    for s in states:
+        by_obligation.setdefault(s.source_code, []).append(s)
+    if as_json:
+        print_json(
+            {
+                "period": period,
+                "as_of": local_iso(instant),
+                "items": [
+                    {
+                        "key": s.key,
+                        "obligation": s.source_code,
+                        "unit": s.unit_code,
+                        "unit_name": s.unit_name,
+                        "deadline": local_iso(s.deadline_at),
+                        "status": s.status.value,
+                        "extended": s.extended,
+                        "submitted_at": local_iso(s.first_accepted_at)
+                        if s.first_accepted_at
+                        else None,
+                        "working_days_overdue": s.working_days_overdue,
+                    }
+                    for s in states
+                ],
+                "rates": {code: _rate_row(group) for code, group in by_obligation.items()},
+            }
+        )
+        return
+    for group in by_obligation.values():
+        as_of_vi = vietnamese.date_short(instant)
+        table = Table(
+            "Đơn vị",
+            "Hạn gửi",
+            "Tình trạng",
+            "Gửi lúc",
+            "Số ngày làm việc quá hạn",
+            title=f"{group[0].source_title} — kỳ {period} (tính đến {as_of_vi})",
+        )
+        for s in group:
+            table.add_row(
+                s.unit_name,
+                vietnamese.date_short(s.deadline_on) + (" (gia hạn)" if s.extended else ""),
+                STATUS_VI[s.status],
+                local_iso(s.first_accepted_at)[:16].replace("T", " ")
+                if s.first_accepted_at
+                else "",
+                str(s.working_days_overdue or ""),
+            )
+        console.print(table)
+        r = rates(group)
+        rate = vietnamese.percent(r.reporting_rate) if r.reporting_rate is not None else "—"
+        timely = vietnamese.percent(r.timeliness) if r.timeliness is not None else "—"
+        console.print(
+            f"Phải báo cáo: {r.expected}; đã nhận: {r.received}; đúng hạn: {r.on_time}; "
+            f"tỷ lệ báo cáo: {rate}; tỷ lệ đúng hạn: {timely}\n"
+        )
+
+
+def _item(session: Session, key: str) -> DueItem:
+    item = session.scalars(select(DueItem).where(DueItem.key == key)).one_or_none()
+    if item is None:
+        fail(f"no item with key {key!r} (see `dondoc dues --json` for keys)")
+    return item
+
+
+def extend(
+    item: Annotated[str, typer.Option(help="Item key, as `dondoc dues --json` shows it.")],
+    until: Annotated[str, typer.Option(help="New deadline date, e.g. 2024-03-25.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the record).")],
+    by: Annotated[str, typer.Option(help="Who grants it.")] = "admin",
+) -> None:
+    """Grant an extension (gia hạn) of one item's deadline."""
+    try:
+        new_day = date.fromisoformat(until)
+    except ValueError:
+        fail(f"--until {until!r} is not a date like 2024-03-25")
+    with write_session() as session:
+        row = grant_exception(
+            session=session,
+            item=_item(session, item),
+            kind=ExceptionKind.EXTENSION,
+            reason=reason,
+            granted_by=by,
+            now=now(),
+            calendar=load_calendar(session=session),
+            until=new_day,
+        )
+        assert row.deadline_on is not None
+        console.print(f"Đã gia hạn {item} đến hết ngày {vietnamese.date_short(row.deadline_on)}.")
+
+
+def exempt(
+    item: Annotated[str, typer.Option(help="Item key, as `dondoc dues --json` shows it.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the record).")],
+    by: Annotated[str, typer.Option(help="Who grants it.")] = "admin",
+) -> None:
+    """Exempt one item (miễn báo cáo): it no longer counts as expected."""
+    with write_session() as session:
+        grant_exception(
+            session=session,
+            item=_item(session, item),
+            kind=ExceptionKind.EXEMPTION,
+            reason=reason,
+            granted_by=by,
+            now=now(),
+            calendar=load_calendar(session=session),
+        )
+    console.print(f"Đã miễn báo cáo cho {item}.")

@@ -1,0 +1,273 @@
+"""Where each item stands as of an instant, and the reporting rates (one definition of each)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Date, ForeignKey, String, Text, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql import Subquery
+
+from models.base import Base, UTCDateTime
+from models.items import DueItem
+from models.org import Unit
+from models.plan import Deliverable, Obligation
+from models.submissions import Submission
+from schedules.calendar import WorkCalendar, end_of_day, local_date
+
+
+class ItemStatus(StrEnum):
+    NOT_YET_OPEN = "not_yet_open"
+    OPEN = "open"
+    SUBMITTED_ON_TIME = "submitted_on_time"
+    SUBMITTED_LATE = "submitted_late"
+    OVERDUE = "overdue"
+    EXCUSED = "excused"
+
+
+STATUS_VI = {
+    ItemStatus.NOT_YET_OPEN: "Chưa đến kỳ",
+    ItemStatus.OPEN: "Đang trong hạn",
+    ItemStatus.SUBMITTED_ON_TIME: "Đã gửi đúng hạn",
+    ItemStatus.SUBMITTED_LATE: "Đã gửi muộn",
+    ItemStatus.OVERDUE: "Quá hạn",
+    ItemStatus.EXCUSED: "Được miễn",
+}
+
+
+class ExceptionKind(StrEnum):
+    EXTENSION = "extension"  # gia hạn
+    EXEMPTION = "exemption"  # miễn báo cáo
+
+
+class ItemException(Base):
+    """An admin's extension or exemption of one item; the newest grant applies, all are kept."""
+
+    __tablename__ = "item_exceptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("due_items.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    deadline_on: Mapped[date | None] = mapped_column(Date)  # extensions only: the new day
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # and its instant
+    reason: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[str] = mapped_column(String(128))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """One item's standing; plain values, safe to pass between Prefect steps."""
+
+    item_id: int
+    key: str
+    kind: str
+    unit_id: int
+    unit_code: str
+    unit_name: str
+    source_code: str  # obligation or deliverable code
+    source_title: str
+    period_label: str | None
+    opens_at: datetime
+    deadline_at: datetime  # after any extension
+    deadline_on: date  # local date of the effective deadline
+    extended: bool
+    first_accepted_at: datetime | None
+    status: ItemStatus
+    working_days_overdue: int  # > 0 only for OVERDUE and SUBMITTED_LATE
+
+
+def classify(
+    *,
+    opens_at: datetime,
+    deadline_at: datetime,
+    deadline_on: date,
+    first_accepted_at: datetime | None,
+    excused: bool,
+    as_of: datetime,
+    calendar: WorkCalendar,
+) -> tuple[ItemStatus, int]:
+    """The status rule: on time means first accepted at or before the deadline instant."""
+    if excused:
+        return ItemStatus.EXCUSED, 0
+    if first_accepted_at is not None and first_accepted_at <= as_of:
+        if first_accepted_at <= deadline_at:
+            return ItemStatus.SUBMITTED_ON_TIME, 0
+        late = calendar.working_days_between(deadline_on, local_date(first_accepted_at))
+        return ItemStatus.SUBMITTED_LATE, max(late, 1)
+    if as_of < opens_at:
+        return ItemStatus.NOT_YET_OPEN, 0
+    if as_of <= deadline_at:
+        return ItemStatus.OPEN, 0
+    return ItemStatus.OVERDUE, max(calendar.working_days_between(deadline_on, local_date(as_of)), 1)
+
+
+def _latest_exceptions() -> Subquery:
+    newest = (
+        select(ItemException.item_id, func.max(ItemException.id).label("id"))
+        .group_by(ItemException.item_id)
+        .subquery()
+    )
+    return (
+        select(
+            ItemException.item_id,
+            ItemException.kind,
+            ItemException.deadline_on,
+            ItemException.deadline_at,
+        )
+        .join(newest, newest.c.id == ItemException.id)
+        .subquery()
+    )
+
+
+def item_states(
+    *,
+    session: Session,
+    as_of: datetime,
+    calendar: WorkCalendar,
+    period: str | None = None,
+    obligation: str | None = None,
+    unit: str | None = None,
+    item_ids: Iterable[int] | None = None,
+) -> list[ItemState]:
+    """Every matching item's status as of `as_of`, in one query (no query per unit).
+
+    Only submissions received by `as_of` count, so a past day can be replayed exactly.
+    """
+    first = (
+        select(Submission.item_id, func.min(Submission.received_at).label("first_at"))
+        .where(Submission.accepted.is_(True), Submission.received_at <= as_of)
+        .group_by(Submission.item_id)
+        .subquery()
+    )
+    exc = _latest_exceptions()
+    query = (
+        select(
+            DueItem,
+            Unit.code,
+            Unit.name,
+            func.coalesce(Obligation.code, Deliverable.code),
+            func.coalesce(Obligation.title, Deliverable.title),
+            first.c.first_at,
+            exc.c.kind,
+            exc.c.deadline_on,
+            exc.c.deadline_at,
+        )
+        .join(Unit, Unit.id == DueItem.unit_id)
+        .outerjoin(Obligation, Obligation.id == DueItem.obligation_id)
+        .outerjoin(Deliverable, Deliverable.id == DueItem.deliverable_id)
+        .outerjoin(first, first.c.item_id == DueItem.id)
+        .outerjoin(exc, exc.c.item_id == DueItem.id)
+        .where(DueItem.withdrawn_at.is_(None))
+        .order_by(DueItem.deadline_at, Unit.code, DueItem.id)
+    )
+    if period is not None:
+        query = query.where(DueItem.period_label == period)
+    if obligation is not None:
+        query = query.where(func.coalesce(Obligation.code, Deliverable.code) == obligation)
+    if unit is not None:
+        query = query.where(Unit.code == unit)
+    if item_ids is not None:
+        query = query.where(DueItem.id.in_(list(item_ids)))
+    states = []
+    for row in session.execute(query):
+        item, unit_code, unit_name, code, title, first_at, exc_kind, exc_on, exc_at = row
+        extended = exc_kind == ExceptionKind.EXTENSION and exc_at is not None
+        deadline_at = exc_at if extended else item.deadline_at
+        deadline_on = exc_on if extended else item.deadline_on
+        status, overdue = classify(
+            opens_at=item.opens_at,
+            deadline_at=deadline_at,
+            deadline_on=deadline_on,
+            first_accepted_at=first_at,
+            excused=exc_kind == ExceptionKind.EXEMPTION,
+            as_of=as_of,
+            calendar=calendar,
+        )
+        states.append(
+            ItemState(
+                item_id=item.id,
+                key=item.key,
+                kind=item.kind,
+                unit_id=item.unit_id,
+                unit_code=unit_code,
+                unit_name=unit_name,
+                source_code=code,
+                source_title=title,
+                period_label=item.period_label,
+                opens_at=item.opens_at,
+                deadline_at=deadline_at,
+                deadline_on=deadline_on,
+                extended=extended,
+                first_accepted_at=first_at,
+                status=status,
+                working_days_overdue=overdue,
+            )
+        )
+    return states
+
+
+@dataclass(frozen=True)
+class Rates:
+    """DHIS2-style completeness of one group of items (never above 100%)."""
+
+    expected: int
+    received: int
+    on_time: int
+
+    @property
+    def reporting_rate(self) -> float | None:
+        return self.received / self.expected * 100 if self.expected else None
+
+    @property
+    def timeliness(self) -> float | None:
+        return self.on_time / self.expected * 100 if self.expected else None
+
+
+def rates(states: Sequence[ItemState]) -> Rates:
+    """expected: owed, not excused; received: accepted; on time: first accepted by the deadline."""
+    expected = [s for s in states if s.status is not ItemStatus.EXCUSED]
+    received = [
+        s
+        for s in expected
+        if s.status in (ItemStatus.SUBMITTED_ON_TIME, ItemStatus.SUBMITTED_LATE)
+    ]
+    on_time = [s for s in received if s.status is ItemStatus.SUBMITTED_ON_TIME]
+    return Rates(expected=len(expected), received=len(received), on_time=len(on_time))
+
+
+def grant_exception(
+    *,
+    session: Session,
+    item: DueItem,
+    kind: ExceptionKind,
+    reason: str,
+    granted_by: str,
+    now: datetime,
+    calendar: WorkCalendar,
+    until: date | None = None,
+) -> ItemException:
+    """Record an extension to `until` (rolled to a working day) or an exemption."""
+    if not reason.strip():
+        raise ValueError("a reason is required")
+    deadline_on = deadline_at = None
+    if kind is ExceptionKind.EXTENSION:
+        if until is None:
+            raise ValueError("an extension needs the new deadline date")
+        deadline_on = calendar.roll_forward(until)
+        deadline_at = end_of_day(deadline_on)
+    row = ItemException(
+        item_id=item.id,
+        kind=kind.value,
+        deadline_on=deadline_on,
+        deadline_at=deadline_at,
+        reason=reason.strip(),
+        granted_by=granted_by,
+        granted_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
