@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), description="Attachments, inbox, generated files.")
     portal_url: str = "http://127.0.0.1:8000"
     admin_token: SecretStr | None = None
+    upload_max_bytes: int = Field(
+        default=10 * 1024 * 1024, description="Largest request body the portal accepts (bytes)."
+    )
+    inbox_dir: Path | None = Field(
+        default=None, description="Folder the inbox flow reads; data_dir/inbox by default."
+    )
     smtp: SmtpSettings = SmtpSettings()
     zalo: ZaloSettings = ZaloSettings()
 
