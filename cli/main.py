@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import plan, status
+from cli import plan, serve, status
 
 app = typer.Typer(
     name="dondoc",
@@ -19,6 +19,7 @@ app.add_typer(plan.plan_app, name="plan")
 app.command()(status.status)
 app.command()(status.extend)
 app.command()(status.exempt)
+app.command()(serve.serve)
 
 
 def main() -> None:

@@ -1,0 +1,34 @@
+"""`dondoc serve`: everything on one machine, on schedules, until Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from cli.common import console, read_session
+from deploy.server import prefect_server
+from models.calendar import load_calendar
+
+
+def serve(
+    port: Annotated[
+        int, typer.Option(help="Port of the local Prefect server, if one is started.")
+    ] = 4200,
+) -> None:
+    """Start a local Prefect server (unless PREFECT_API_URL is set) and serve every deployment."""
+    from prefect import serve as prefect_serve
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from deploy.deployments import build_deployments
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    with read_session() as session:
+        deployments = build_deployments(session=session, calendar=load_calendar(session=session))
+    with prefect_server(port=port) as api_url, temporary_settings({PREFECT_API_URL: api_url}):
+        console.print(f"Prefect API: {api_url.removesuffix('/api')}  (Ctrl-C to stop)")
+        try:
+            prefect_serve(*deployments)
+        except KeyboardInterrupt:
+            console.print("Stopping.")
