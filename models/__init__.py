@@ -1,7 +1,10 @@
 """Database models, sessions, queries and migrations."""
 
+from models.access import AccessToken, AuditEvent
+from models.adhoc import AdHocRequest
 from models.base import Base
 from models.calendar import CalendarOverrideRow
+from models.intake import PeriodLock
 from models.items import DueItem, ItemKind
 from models.org import Person, PersonRole, Unit, UnitKind
 from models.plan import (
@@ -19,8 +22,11 @@ from models.status import ItemException
 from models.submissions import Attachment, ProgressState, Submission, SubmissionValue
 
 __all__ = [
+    "AccessToken",
+    "AdHocRequest",
     "Aggregation",
     "Attachment",
+    "AuditEvent",
     "Base",
     "CalendarOverrideRow",
     "Deliverable",
@@ -30,6 +36,7 @@ __all__ = [
     "Obligation",
     "ObligationKind",
     "ObligationTarget",
+    "PeriodLock",
     "Person",
     "PersonRole",
     "Plan",

@@ -90,5 +90,7 @@ class Attachment(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(255))
+    # "evidence" (sent as proof of work) or "source" (the file the submission was read from).
+    role: Mapped[str] = mapped_column(String(16), default="evidence", server_default="evidence")
 
     submission: Mapped[Submission] = relationship(back_populates="attachments")

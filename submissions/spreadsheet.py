@@ -1,0 +1,407 @@
+"""Per-obligation XLSX and CSV templates, and reading filled ones (or JSON) back safely."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import unicodedata
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from models.items import ItemKind
+from models.plan import TargetKind
+from submissions.content import FormSpec, RawSubmission
+from submissions.errors import FieldError, Invalid
+from submissions.values import KIND_VI, PROGRESS_VI, is_blank
+
+MARKER = "MẪU BÁO CÁO DONDOC"
+VERSION = "phiên bản 1"
+SHEET = "Báo cáo"
+L_SOURCE = "Mã báo cáo"
+L_UNIT = "Mã đơn vị"
+L_PERIOD = "Kỳ báo cáo"
+H_TARGETS = ("Mã chỉ tiêu", "Chỉ tiêu", "Đơn vị tính", "Loại giá trị", "Bắt buộc", "Giá trị")
+H_SECTIONS = ("Phần báo cáo", "Nội dung")
+L_STATE = "Tình trạng"
+L_NOTE = "Ghi chú"
+L_ON = "Ngày cập nhật"
+VALUE_COLUMN = H_TARGETS.index("Giá trị")
+
+# Guards against hostile or broken files, well above any real report's size.
+MAX_ROWS = 2_000
+MAX_ZIP_ENTRIES = 500
+MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
+MACRO_EXTENSIONS = (".xlsm", ".xltm", ".xlsb", ".xla", ".xlam")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+_INPUT_FILL = PatternFill("solid", start_color="FFF2CC")
+_HEAD_FILL = PatternFill("solid", start_color="D9E1F2")
+
+
+@dataclass(frozen=True)
+class TemplateHeader:
+    """Whose template it is: the obligation (or deliverable), and optionally unit and period."""
+
+    source_code: str
+    title: str
+    kind: ItemKind
+    unit: str | None = None
+    period: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """A filled template or JSON file: where it says it belongs, and its raw content."""
+
+    source: str | None
+    unit: str | None
+    period: str | None
+    raw: RawSubmission
+    item_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _norm(value: Any) -> str:
+    if value is None:
+        return ""
+    return unicodedata.normalize("NFC", str(value)).strip().casefold()
+
+
+def _cell_text(value: Any) -> str | None:
+    if is_blank(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def template_rows(header: TemplateHeader, spec: FormSpec) -> list[list[str]]:
+    """The template's rows, shared by the XLSX and CSV forms so both read back the same way."""
+    rows: list[list[str]] = [
+        [MARKER, VERSION],
+        [L_SOURCE, header.source_code, header.title],
+        [L_UNIT, header.unit or ""],
+    ]
+    if header.kind is ItemKind.REPORT or header.period:
+        rows.append([L_PERIOD, header.period or ""])
+    if spec.targets:
+        rows += [[], list(H_TARGETS)]
+        rows += [
+            [
+                t.code,
+                t.name,
+                t.unit_of_measure or "",
+                KIND_VI[t.kind],
+                "Có" if t.required else "Không",
+                "",
+            ]
+            for t in spec.targets
+        ]
+    if spec.sections:
+        rows += [[], list(H_SECTIONS)]
+        rows += [[s, ""] for s in spec.sections]
+    if spec.kind is ItemKind.DELIVERABLE:
+        rows += [[], [L_STATE, ""], [L_NOTE, ""], [L_ON, ""]]
+    return rows
+
+
+def csv_template(header: TemplateHeader, spec: FormSpec) -> bytes:
+    """UTF-8 with a BOM, so Excel opens the Vietnamese text correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows(template_rows(header, spec))
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def xlsx_template(header: TemplateHeader, spec: FormSpec) -> bytes:
+    """A workbook with the form on sheet «Báo cáo» and instructions on «Hướng dẫn»."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = SHEET
+    for row in template_rows(header, spec):
+        ws.append(row)
+    ws["A1"].font = Font(bold=True, size=13)
+    yes_no = DataValidation(type="list", formula1='"Có,Không"', allow_blank=True)
+    states = DataValidation(
+        type="list", formula1='"' + ",".join(PROGRESS_VI.values()) + '"', allow_blank=True
+    )
+    ws.add_data_validation(yes_no)
+    ws.add_data_validation(states)
+    kinds = {t.code: t.kind for t in spec.targets}
+    for row_cells in ws.iter_rows():
+        label = row_cells[0].value
+        if label in (L_UNIT, L_PERIOD, L_NOTE, L_ON) or label in spec.sections:
+            row_cells[1].fill = _INPUT_FILL
+            row_cells[1].alignment = Alignment(wrap_text=True, vertical="top")
+        elif label == L_STATE:
+            row_cells[1].fill = _INPUT_FILL
+            states.add(row_cells[1])
+        elif label in (H_TARGETS[0], H_SECTIONS[0]):
+            for cell in row_cells:
+                cell.font = Font(bold=True)
+                cell.fill = _HEAD_FILL
+        elif isinstance(label, str) and label in kinds:
+            value_cell = row_cells[VALUE_COLUMN]
+            value_cell.fill = _INPUT_FILL
+            if kinds[label] is TargetKind.YES_NO:
+                yes_no.add(value_cell)
+            elif kinds[label] is TargetKind.TEXT:
+                value_cell.number_format = "@"
+        elif label in (L_SOURCE,):
+            row_cells[0].font = Font(bold=True)
+    for column, width in zip("ABCDEF", (22, 60, 14, 20, 10, 18), strict=True):
+        ws.column_dimensions[column].width = width
+    guide = wb.create_sheet("Hướng dẫn")
+    for line in (
+        "Cách điền mẫu báo cáo",
+        "1. Ghi mã đơn vị và kỳ báo cáo (ví dụ 2024-03, 2024-Q1) nếu còn trống.",
+        "2. Nhập giá trị vào cột «Giá trị»; số thập phân dùng dấu phẩy (67,5).",
+        "3. Nội dung báo cáo ghi vào cột «Nội dung» của từng phần.",
+        "4. Không đổi mã chỉ tiêu, không thêm dòng; lưu dạng .xlsx (không dùng macro).",
+        "5. Gửi qua cổng báo cáo, lệnh dondoc submit hoặc đặt vào thư mục inbox.",
+    ):
+        guide.append([line])
+    guide.column_dimensions["A"].width = 90
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _file_error(code: str, message: str) -> Invalid:
+    return Invalid([FieldError("file", code, message)], message)
+
+
+def _check_xlsx_container(data: bytes) -> None:
+    if data[:4] == b"\xd0\xcf\x11\xe0":
+        raise _file_error(
+            "unsupported_format",
+            "Tệp là định dạng Excel cũ (.xls) hoặc có mật khẩu: hãy lưu lại thành .xlsx "
+            "không đặt mật khẩu.",
+        )
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise _file_error("malformed", "Tệp .xlsx bị hỏng hoặc không phải tệp Excel.")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            if len(infos) > MAX_ZIP_ENTRIES or sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
+                raise _file_error("malformed", "Tệp .xlsx quá lớn khi giải nén, không đọc được.")
+            names = {i.filename.casefold() for i in infos}
+            types = b""
+            if "[content_types].xml" in names:
+                types = archive.read("[Content_Types].xml")
+    except zipfile.BadZipFile:
+        raise _file_error("malformed", "Tệp .xlsx bị hỏng, không đọc được.") from None
+    if any(n.endswith("vbaproject.bin") for n in names) or b"macroenabled" in types.lower():
+        raise _file_error(
+            "macro_enabled",
+            "Tệp có chứa macro (VBA): không tiếp nhận. Hãy lưu lại thành .xlsx thường.",
+        )
+    if "xl/workbook.xml" not in names:
+        raise _file_error("malformed", "Tệp không phải bảng tính Excel (.xlsx).")
+
+
+def _xlsx_rows(data: bytes) -> tuple[list[tuple[int, list[Any]]], Callable[[int, int], str]]:
+    _check_xlsx_container(data)
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            ws = wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]
+            rows = []
+            for n, cells in enumerate(ws.iter_rows(values_only=True), start=1):
+                if n > MAX_ROWS:
+                    raise _file_error("too_many_rows", f"Tệp có hơn {MAX_ROWS} dòng.")
+                rows.append((n, list(cells)))
+        finally:
+            wb.close()
+    except Invalid:
+        raise
+    except Exception:  # openpyxl raises many kinds; to the user each means "cannot read"
+        raise _file_error("malformed", "Tệp .xlsx bị hỏng, không đọc được.") from None
+    return rows, lambda row, col: f"ô {get_column_letter(col + 1)}{row}"
+
+
+def _csv_rows(data: bytes) -> tuple[list[tuple[int, list[Any]]], Callable[[int, int], str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _file_error(
+            "not_utf8",
+            "Tệp CSV phải lưu bằng mã UTF-8 (trong Excel chọn «CSV UTF-8»).",
+        ) from None
+    if "\x00" in text:
+        raise _file_error("malformed", "Tệp CSV bị hỏng, không đọc được.")
+    first = text.split("\n", 1)[0]
+    # Excel in a Vietnamese locale separates with ";" because "," is the decimal mark.
+    delimiter = max((",", ";", "\t"), key=first.count)
+    try:
+        rows = []
+        for n, cells in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
+            if n > MAX_ROWS:
+                raise _file_error("too_many_rows", f"Tệp có hơn {MAX_ROWS} dòng.")
+            rows.append((n, list(cells)))
+    except csv.Error:
+        raise _file_error("malformed", "Tệp CSV bị hỏng, không đọc được.") from None
+    return rows, lambda row, col: f"dòng {row}, cột {col + 1}"
+
+
+def _cell(cells: list[Any], index: int) -> Any:
+    return cells[index] if index < len(cells) else None
+
+
+def _parse_rows(rows: list[tuple[int, list[Any]]], ref: Callable[[int, int], str]) -> ParsedFile:
+    filled = [(n, cells) for n, cells in rows if any(not is_blank(c) for c in cells)]
+    if not filled or _norm(_cell(filled[0][1], 0)) != _norm(MARKER):
+        raise _file_error(
+            "not_a_template",
+            "Tệp không theo mẫu của dondoc: hãy tải mẫu của báo cáo "
+            "(lệnh «dondoc template» hoặc nút «Tải mẫu» trên cổng) rồi điền vào.",
+        )
+    header: dict[str, str | None] = {}
+    values: dict[str, Any] = {}
+    narrative: dict[str, Any] = {}
+    progress: dict[str, Any] = {}
+    where: dict[str, str] = {}
+    errors: list[FieldError] = []
+    labels = {_norm(L_SOURCE): "source", _norm(L_UNIT): "unit", _norm(L_PERIOD): "period"}
+    progress_labels = {_norm(L_STATE): "state", _norm(L_NOTE): "note", _norm(L_ON): "on"}
+    mode = "header"
+    value_column = VALUE_COLUMN
+    for n, cells in filled[1:]:
+        label = _norm(_cell(cells, 0))
+        if label in labels:
+            header[labels[label]] = _cell_text(_cell(cells, 1))
+            where[labels[label]] = ref(n, 1)
+        elif label == _norm(H_TARGETS[0]):
+            mode = "targets"
+            heads = [_norm(c) for c in cells]
+            value_column = heads.index(_norm("Giá trị")) if _norm("Giá trị") in heads else -1
+            if value_column < 0:
+                errors.append(FieldError("file", "malformed", "Thiếu cột «Giá trị».", ref(n, 0)))
+                value_column = VALUE_COLUMN
+        elif label == _norm(H_SECTIONS[0]):
+            mode = "sections"
+        elif label in progress_labels:
+            key = progress_labels[label]
+            progress[key] = _cell(cells, 1)
+            where[f"progress.{key}"] = ref(n, 1)
+        elif mode == "targets":
+            code = _cell_text(_cell(cells, 0)) or ""
+            if code in values:
+                errors.append(
+                    FieldError(
+                        f"values.{code}",
+                        "duplicate",
+                        f"Chỉ tiêu «{code}» ghi hai lần.",
+                        ref(n, 0),
+                    )
+                )
+                continue
+            values[code] = _cell(cells, value_column)
+            where[f"values.{code}"] = ref(n, value_column)
+        elif mode == "sections":
+            section = _cell_text(_cell(cells, 0)) or ""
+            narrative[section] = _cell(cells, 1)
+            where[f"narrative.{section}"] = ref(n, 1)
+        else:
+            shown = _cell_text(_cell(cells, 0)) or ""
+            errors.append(
+                FieldError(
+                    "file",
+                    "unknown_field",
+                    f"«{shown}» không phải là mục của mẫu báo cáo.",
+                    ref(n, 0),
+                )
+            )
+    if errors:
+        raise Invalid(errors)
+    return ParsedFile(
+        source=header.get("source"),
+        unit=header.get("unit"),
+        period=header.get("period"),
+        raw=RawSubmission(
+            values=values,
+            narrative=narrative,
+            progress=progress or None,
+            where=where,
+        ),
+    )
+
+
+_JSON_KEYS = {"item_id", "unit", "obligation", "period", "values", "narrative", "progress"}
+
+
+def parse_json(data: bytes) -> ParsedFile:
+    """The JSON file form: {"unit", "obligation", "period", "values", "narrative", "progress"}."""
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _file_error("malformed", f"Tệp JSON không hợp lệ: {exc}.") from None
+    if not isinstance(doc, dict):
+        raise _file_error("malformed", "Tệp JSON phải là một đối tượng {...}.")
+    errors = [
+        FieldError(str(k), "unknown_field", f"Trường «{k}» không hợp lệ.")
+        for k in doc
+        if k not in _JSON_KEYS
+    ]
+    for key in ("values", "narrative", "progress"):
+        if doc.get(key) is not None and not isinstance(doc[key], dict):
+            errors.append(
+                FieldError(key, "not_an_object", f"«{key}» phải là một đối tượng {{...}}.")
+            )
+    for key in ("unit", "obligation", "period"):
+        if doc.get(key) is not None and not isinstance(doc[key], str):
+            errors.append(FieldError(key, "not_text", f"«{key}» phải là chuỗi ký tự."))
+    item_id = doc.get("item_id")
+    if item_id is not None and (isinstance(item_id, bool) or not isinstance(item_id, int)):
+        errors.append(FieldError("item_id", "not_integer", "«item_id» phải là số nguyên."))
+    if errors:
+        raise Invalid(errors)
+    return ParsedFile(
+        source=doc.get("obligation"),
+        unit=doc.get("unit"),
+        period=doc.get("period"),
+        item_id=item_id,
+        raw=RawSubmission(
+            values=doc.get("values") or {},
+            narrative=doc.get("narrative") or {},
+            progress=doc.get("progress"),
+        ),
+    )
+
+
+def file_format(filename: str) -> str:
+    """ "xlsx", "csv" or "json" from the file name; refuses macro-enabled and other types."""
+    name = filename.casefold()
+    if name.endswith(MACRO_EXTENSIONS):
+        raise _file_error(
+            "macro_enabled",
+            "Tệp Excel có macro (.xlsm) không được tiếp nhận: hãy lưu lại thành .xlsx.",
+        )
+    for ext in ("xlsx", "csv", "json"):
+        if name.endswith("." + ext):
+            return ext
+    if name.endswith(".xls"):
+        raise _file_error(
+            "unsupported_format", "Định dạng .xls cũ không được hỗ trợ: hãy lưu lại thành .xlsx."
+        )
+    raise _file_error("unsupported_format", "Chỉ nhận tệp .xlsx, .csv (mẫu của dondoc) hoặc .json.")
+
+
+def read_upload(filename: str, data: bytes) -> ParsedFile:
+    """Read a submitted file by its type; raises Invalid (field "file") on anything unsafe."""
+    fmt = file_format(filename)
+    if not data:
+        raise _file_error("empty_file", "Tệp rỗng.")
+    if fmt == "json":
+        return parse_json(data)
+    rows, ref = _xlsx_rows(data) if fmt == "xlsx" else _csv_rows(data)
+    return _parse_rows(rows, ref)
