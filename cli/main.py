@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import plan, serve, status
+from cli import deploy, plan, serve, status
 
 app = typer.Typer(
     name="dondoc",
@@ -20,6 +20,7 @@ app.command()(status.status)
 app.command()(status.extend)
 app.command()(status.exempt)
 app.command()(serve.serve)
+app.command()(deploy.deploy)
 
 
 def main() -> None:

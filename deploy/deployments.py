@@ -7,6 +7,7 @@ from datetime import date, time
 from typing import Any
 
 from prefect.schedules import Cron, RRule, Schedule
+from prefect.types.entrypoint import EntrypointType
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -59,8 +60,17 @@ def compile_schedules(days: Mapping[str, date]) -> list[Schedule]:
     return schedules
 
 
-def build_deployments(*, session: Session, calendar: WorkCalendar) -> list[Any]:
-    """What `dondoc serve` runs: daily check, inbox, scheduled and ad-hoc compilation."""
+def build_deployments(
+    *,
+    session: Session,
+    calendar: WorkCalendar,
+    entrypoint_type: EntrypointType = EntrypointType.FILE_PATH,
+) -> list[Any]:
+    """What `dondoc serve` runs: daily check, inbox, scheduled and ad-hoc compilation.
+
+    `dondoc deploy` asks for module-path entrypoints (`flows.compile_report.compile_report`),
+    so a worker loads the flows from the installed package, whatever its working directory.
+    """
     from flows.check_and_escalate import check_and_escalate
     from flows.collect_submissions import collect_submissions
     from flows.compile_report import compile_report
@@ -74,19 +84,23 @@ def build_deployments(*, session: Session, calendar: WorkCalendar) -> list[Any]:
             name="daily",
             schedules=[Cron(DAILY_CHECK_CRON, timezone=VN_TZ, slug="working-mornings")],
             description="Check who has not reported; remind and escalate (skips days off).",
+            entrypoint_type=entrypoint_type,
         ),
         collect_submissions.to_deployment(
             name="inbox",
             schedules=[Cron(INBOX_CRON, timezone=VN_TZ, slug="every-5-minutes")],
             description="Store the files dropped in the inbox folder.",
+            entrypoint_type=entrypoint_type,
         ),
         compile_report.to_deployment(
             name="scheduled",
             schedules=compile_schedules(days),
             description="Compile each period's consolidated report the day after its deadline.",
+            entrypoint_type=entrypoint_type,
         ),
         compile_report.to_deployment(
             name="adhoc",
             description="Compile a consolidated report on demand (any period).",
+            entrypoint_type=entrypoint_type,
         ),
     ]
