@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,6 +30,18 @@ class ZaloSettings(BaseModel):
     app_id: str | None = None
     secret_key: SecretStr | None = None
     bot_token: SecretStr | None = None
+    # The first OA refresh token; each refresh rotates it and the new one lives in the database.
+    oa_refresh_token: SecretStr | None = None
+
+
+class EscalationSettings(BaseModel):
+    """When reminders go out and how failed deliveries are retried."""
+
+    work_start: dt.time = dt.time(7, 30)  # local (Asia/Ho_Chi_Minh) working hours
+    work_end: dt.time = dt.time(17, 0)
+    max_attempts: int = Field(default=6, ge=1)  # then the message is dead and shown to the admin
+    retry_base_seconds: int = Field(default=300, ge=1)  # doubled after each failed attempt
+    retry_max_seconds: int = Field(default=6 * 3600, ge=1)
 
 
 class Settings(BaseSettings):
@@ -56,6 +69,14 @@ class Settings(BaseSettings):
     )
     smtp: SmtpSettings = SmtpSettings()
     zalo: ZaloSettings = ZaloSettings()
+    escalation: EscalationSettings = EscalationSettings()
+    admin_email: str | None = Field(
+        default=None, description="Where an alert goes when the daily check itself fails."
+    )
+    webhooks: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='Named apprise json:// URLs that get every reminder, e.g. {"so": "json://..."}.',
+    )
 
 
 @lru_cache(maxsize=1)

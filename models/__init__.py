@@ -18,6 +18,7 @@ from models.plan import (
     Target,
     TargetKind,
 )
+from models.outbox import ChannelToken, OutboxIntent, OutboxMessage
 from models.status import ItemException
 from models.submissions import Attachment, ProgressState, Submission, SubmissionValue
 
@@ -29,6 +30,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CalendarOverrideRow",
+    "ChannelToken",
     "Deliverable",
     "DueItem",
     "ItemException",
@@ -36,6 +38,8 @@ __all__ = [
     "Obligation",
     "ObligationKind",
     "ObligationTarget",
+    "OutboxIntent",
+    "OutboxMessage",
     "PeriodLock",
     "Person",
     "PersonRole",

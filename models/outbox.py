@@ -1,0 +1,448 @@
+"""The outbox: each reminder decided, once per (item, step, recipient, channel), and its digests.
+
+An intent is one rung of an escalation ladder for one item, one recipient and one channel; its
+unique key makes a decision idempotent (deciding again inserts nothing). Intents are written
+in the same transaction as the decision, together with the digest message that will carry
+them: one message per recipient and channel per run, with a stable key that travels with
+every copy (email Message-ID, webhook Idempotency-Key) so a receiver can drop a resend.
+
+The deadline day is part of the intent's key: after an extension the ladder starts again for
+the new deadline, while the rungs already sent for the old one stay recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import uuid4
+
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.base import Base, UTCDateTime
+from models.org import Person
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # decided, not yet delivered
+    SENT = "sent"  # a server accepted it
+    FAILED = "failed"  # the last attempt failed; retried at next_attempt_at
+    DEAD = "dead"  # given up (attempts exhausted, or the recipient cannot be reached)
+    CANCELLED = "cancelled"  # no longer needed (submitted, exempted, deadline moved)
+
+
+OPEN_STATUSES = (OutboxStatus.PENDING.value, OutboxStatus.FAILED.value)
+
+STATUS_VI = {
+    OutboxStatus.PENDING: "Chờ gửi",
+    OutboxStatus.SENT: "Đã gửi",
+    OutboxStatus.FAILED: "Gửi lỗi, sẽ thử lại",
+    OutboxStatus.DEAD: "Không gửi được",
+    OutboxStatus.CANCELLED: "Đã hủy",
+}
+
+
+class OutboxMessage(Base):
+    """One digest to one recipient on one channel; what the delivery step sends."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_due", "channel", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # stable across resends
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient_key: Mapped[str] = mapped_column(String(64))  # "person:<id>" or "webhook:<name>"
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    address: Mapped[str] = mapped_column(String(255))  # email, Zalo id, chat id, webhook name
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)  # shown to the admin; never a secret
+    subject: Mapped[str | None] = mapped_column(Text)  # what was (last) sent
+    body: Mapped[str | None] = mapped_column(Text)
+    provider_id: Mapped[str | None] = mapped_column(String(128))  # e.g. Zalo's message_id
+
+    person: Mapped[Person | None] = relationship()
+
+
+class OutboxIntent(Base):
+    """One rung of one item's ladder for one recipient on one channel: decided once."""
+
+    __tablename__ = "outbox_intents"
+    __table_args__ = (
+        UniqueConstraint(
+            "item_id",
+            "step_code",
+            "deadline_on",
+            "recipient_key",
+            "channel",
+            name="uq_outbox_intents_key",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("due_items.id"), index=True)
+    step_code: Mapped[str] = mapped_column(String(64))
+    step_kind: Mapped[str] = mapped_column(String(16))  # reminder | overdue
+    step_on: Mapped[date] = mapped_column(Date)  # the rung's working day
+    deadline_on: Mapped[date] = mapped_column(Date)  # the effective deadline it counts from
+    audience: Mapped[str] = mapped_column(String(32))  # why the recipient gets it
+    recipient_key: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # sent, cancelled or dead
+    note: Mapped[str | None] = mapped_column(Text)  # why it was cancelled
+
+    message: Mapped[OutboxMessage] = relationship()
+
+
+class ChannelToken(Base):
+    """Rotating credentials of a channel account (the Zalo OA's access and refresh tokens)."""
+
+    __tablename__ = "channel_tokens"
+    __table_args__ = (UniqueConstraint("channel", "account"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    account: Mapped[str] = mapped_column(String(64))
+    access_token: Mapped[str | None] = mapped_column(Text)
+    refresh_token: Mapped[str | None] = mapped_column(Text)
+    access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=0)  # bumped to take the row's lock
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class IntentDraft:
+    """A decided intent before it is stored; plain values."""
+
+    item_id: int
+    step_code: str
+    step_kind: str
+    step_on: date
+    deadline_on: date
+    audience: str
+    recipient_key: str
+    person_id: int | None
+    channel: str
+    address: str
+
+    @property
+    def unique_key(self) -> tuple[int, str, date, str, str]:
+        return (self.item_id, self.step_code, self.deadline_on, self.recipient_key, self.channel)
+
+
+def recorded_keys(
+    *, session: Session, item_ids: Iterable[int]
+) -> set[tuple[int, str, date, str, str]]:
+    """The unique keys of every intent already recorded for these items, in any status."""
+    ids = list(item_ids)
+    if not ids:
+        return set()
+    rows = session.execute(
+        select(
+            OutboxIntent.item_id,
+            OutboxIntent.step_code,
+            OutboxIntent.deadline_on,
+            OutboxIntent.recipient_key,
+            OutboxIntent.channel,
+        ).where(OutboxIntent.item_id.in_(ids))
+    )
+    return {(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+
+
+def record_intents(
+    *, session: Session, drafts: Sequence[IntentDraft], now: datetime
+) -> list[OutboxMessage]:
+    """Store the intents and one pending digest per (recipient, channel); the caller commits.
+
+    The caller has dropped drafts already recorded; a concurrent decision that got there
+    first makes the flush fail on the unique key, and the caller decides again.
+    """
+    groups: dict[tuple[str, str], list[IntentDraft]] = {}
+    for d in drafts:
+        groups.setdefault((d.recipient_key, d.channel), []).append(d)
+    messages = []
+    for (recipient_key, channel), group in groups.items():
+        message = OutboxMessage(
+            key=uuid4().hex,
+            channel=channel,
+            recipient_key=recipient_key,
+            person_id=group[0].person_id,
+            address=group[0].address,
+            created_at=now,
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+        )
+        session.add(message)
+        session.flush()
+        session.add_all(
+            OutboxIntent(
+                item_id=d.item_id,
+                step_code=d.step_code,
+                step_kind=d.step_kind,
+                step_on=d.step_on,
+                deadline_on=d.deadline_on,
+                audience=d.audience,
+                recipient_key=d.recipient_key,
+                person_id=d.person_id,
+                channel=d.channel,
+                message_id=message.id,
+                status=OutboxStatus.PENDING.value,
+                decided_at=now,
+            )
+            for d in group
+        )
+        messages.append(message)
+    session.flush()
+    return messages
+
+
+def due_message_ids(*, session: Session, channel: str, now: datetime) -> list[int]:
+    """Messages of a channel to attempt now (pending, or failed and due for a retry)."""
+    return list(
+        session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.status.in_(OPEN_STATUSES),
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+def claim_message(*, session: Session, message_id: int, now: datetime) -> OutboxMessage | None:
+    """Lock one open message for this transaction, or None if another run has taken it.
+
+    The conditional UPDATE waits for a concurrent holder to commit and then re-checks the
+    status, on PostgreSQL (row lock) and SQLite (database write lock) alike, so two runs
+    never both send one message.
+    """
+    claimed = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status.in_(OPEN_STATUSES),
+            OutboxMessage.next_attempt_at <= now,
+        )
+        .values(last_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    message = session.get(OutboxMessage, message_id, populate_existing=True)
+    return message
+
+
+def open_intents(*, session: Session, message_id: int) -> list[OutboxIntent]:
+    """The intents a message still carries (not cancelled), in decision order."""
+    return list(
+        session.scalars(
+            select(OutboxIntent)
+            .where(
+                OutboxIntent.message_id == message_id,
+                OutboxIntent.status.in_(OPEN_STATUSES),
+            )
+            .order_by(OutboxIntent.id)
+        )
+    )
+
+
+def _close_intents(
+    session: Session, where: Sequence[object], status: OutboxStatus, now: datetime, note: str | None
+) -> None:
+    session.execute(
+        update(OutboxIntent)
+        .where(*where, OutboxIntent.status.in_(OPEN_STATUSES))  # type: ignore[arg-type]
+        .values(status=status.value, closed_at=now, note=note)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def cancel_intents(
+    *, session: Session, intent_ids: Iterable[int], now: datetime, reason: str
+) -> None:
+    """Cancel intents not yet sent; a message left with none is cancelled too."""
+    ids = list(intent_ids)
+    if not ids:
+        return
+    message_ids = set(
+        session.scalars(select(OutboxIntent.message_id).where(OutboxIntent.id.in_(ids)))
+    )
+    _close_intents(session, [OutboxIntent.id.in_(ids)], OutboxStatus.CANCELLED, now, reason)
+    still_open = set(
+        session.scalars(
+            select(OutboxIntent.message_id).where(
+                OutboxIntent.message_id.in_(message_ids),
+                OutboxIntent.status.in_(OPEN_STATUSES),
+            )
+        )
+    )
+    empty = message_ids - still_open
+    if empty:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(empty), OutboxMessage.status.in_(OPEN_STATUSES))
+            .values(status=OutboxStatus.CANCELLED.value, next_attempt_at=None, last_error=reason)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def cancel_for_items(
+    *, session: Session, item_ids: Iterable[int], now: datetime, reason: str
+) -> None:
+    """Cancel every unsent intent of these items (call it when a submission is accepted)."""
+    ids = list(item_ids)
+    if not ids:
+        return
+    intent_ids = session.scalars(
+        select(OutboxIntent.id).where(
+            OutboxIntent.item_id.in_(ids), OutboxIntent.status.in_(OPEN_STATUSES)
+        )
+    )
+    cancel_intents(session=session, intent_ids=list(intent_ids), now=now, reason=reason)
+
+
+def mark_sent(
+    *, session: Session, message: OutboxMessage, now: datetime, provider_id: str | None
+) -> None:
+    """The server accepted the message: it and the intents it carries are sent."""
+    message.status = OutboxStatus.SENT.value
+    message.attempts += 1
+    message.sent_at = now
+    message.next_attempt_at = None
+    message.last_error = None
+    message.provider_id = provider_id
+    _close_intents(session, [OutboxIntent.message_id == message.id], OutboxStatus.SENT, now, None)
+    session.flush()
+
+
+def mark_failed(
+    *,
+    session: Session,
+    message: OutboxMessage,
+    now: datetime,
+    error: str,
+    retry_at: datetime | None,
+    count_attempt: bool = True,
+) -> None:
+    """An attempt failed: retry at `retry_at`, or give up (dead) when it is None."""
+    if count_attempt:
+        message.attempts += 1
+    message.last_error = error
+    if retry_at is None:
+        message.status = OutboxStatus.DEAD.value
+        message.next_attempt_at = None
+        _close_intents(
+            session, [OutboxIntent.message_id == message.id], OutboxStatus.DEAD, now, error
+        )
+    else:
+        message.status = OutboxStatus.FAILED.value
+        message.next_attempt_at = retry_at
+    session.flush()
+
+
+def retry_message(*, session: Session, key: str, now: datetime) -> OutboxMessage | None:
+    """Put a dead or failed message back in the queue (the admin fixed an address)."""
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).one_or_none()
+    if message is None:
+        return None
+    if message.status in (OutboxStatus.DEAD.value, OutboxStatus.FAILED.value):
+        message.status = OutboxStatus.PENDING.value
+        message.attempts = 0
+        message.next_attempt_at = now
+        session.execute(
+            update(OutboxIntent)
+            .where(
+                OutboxIntent.message_id == message.id,
+                OutboxIntent.status == OutboxStatus.DEAD.value,
+            )
+            .values(status=OutboxStatus.PENDING.value, closed_at=None, note=None)
+            .execution_options(synchronize_session=False)
+        )
+        session.flush()
+    return message
+
+
+def list_messages(
+    *, session: Session, statuses: Iterable[str] | None = None, limit: int = 200
+) -> list[OutboxMessage]:
+    """Messages, newest first, optionally of some statuses (the admin's view)."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if statuses is not None:
+        query = query.where(OutboxMessage.status.in_(list(statuses)))
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class LastReminder:
+    """The latest message sent about an item, and how many of its deliveries are in trouble."""
+
+    sent_at: datetime | None
+    step_code: str | None
+    troubled: int  # failed or dead deliveries about the item
+
+
+def last_reminders(*, session: Session, item_ids: Iterable[int]) -> dict[int, LastReminder]:
+    """Per item: when it was last reminded (any channel), and failed/dead deliveries (2 queries)."""
+    ids = list(item_ids)
+    if not ids:
+        return {}
+    latest = (
+        select(OutboxIntent.item_id, func.max(OutboxMessage.sent_at).label("sent_at"))
+        .join(OutboxMessage, OutboxMessage.id == OutboxIntent.message_id)
+        .where(OutboxIntent.item_id.in_(ids), OutboxIntent.status == OutboxStatus.SENT.value)
+        .group_by(OutboxIntent.item_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(latest.c.item_id, latest.c.sent_at, func.max(OutboxIntent.step_code))
+        .join(OutboxIntent, OutboxIntent.item_id == latest.c.item_id)
+        .join(OutboxMessage, OutboxMessage.id == OutboxIntent.message_id)
+        .where(
+            OutboxMessage.sent_at == latest.c.sent_at,
+            OutboxIntent.status == OutboxStatus.SENT.value,
+        )
+        .group_by(latest.c.item_id, latest.c.sent_at)
+    ).all()
+    troubled = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(OutboxIntent.item_id, func.count(func.distinct(OutboxIntent.message_id)))
+            .join(OutboxMessage, OutboxMessage.id == OutboxIntent.message_id)
+            .where(
+                OutboxIntent.item_id.in_(ids),
+                OutboxMessage.status.in_([OutboxStatus.FAILED.value, OutboxStatus.DEAD.value]),
+                OutboxIntent.status != OutboxStatus.CANCELLED.value,
+            )
+            .group_by(OutboxIntent.item_id)
+        ).all()
+    )
+    out = {
+        item_id: LastReminder(sent_at=sent_at, step_code=step, troubled=troubled.get(item_id, 0))
+        for item_id, sent_at, step in rows
+    }
+    for item_id, count in troubled.items():
+        out.setdefault(item_id, LastReminder(sent_at=None, step_code=None, troubled=count))
+    return out
