@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+import pendulum
 from babel.numbers import format_currency, format_decimal
 
-from schedules.calendar import local_date
+from schedules.calendar import VN_TZ, local_date
 
 LOCALE = "vi_VN"
 
 
 def number(value: int | float | Decimal, digits: int = 2) -> str:
-    """1300 -> "1.300"; 67.5 -> "67,5" (at most `digits` decimals, no trailing zeros)."""
+    """1300 -> "1.300"; 67.5 -> "67,5" (at most `digits` decimals, no trailing zeros).
+
+    Ties round half up, as Vietnamese documents do (0,85 -> 0,9), not Babel's half-even.
+    """
+    rounded = Decimal(str(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     return format_decimal(
-        value, format=f"#,##0.{'#' * digits}" if digits else "#,##0", locale=LOCALE
+        rounded, format=f"#,##0.{'#' * digits}" if digits else "#,##0", locale=LOCALE
     )
 
 
@@ -51,3 +56,47 @@ def weekday_date(value: date | datetime) -> str:
     d = _as_local_date(value)
     names = ["thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"]
     return f"{names[d.weekday()]}, {date_short(d)}"
+
+
+_ROMAN = (
+    (1000, "M"),
+    (900, "CM"),
+    (500, "D"),
+    (400, "CD"),
+    (100, "C"),
+    (90, "XC"),
+    (50, "L"),
+    (40, "XL"),
+    (10, "X"),
+    (9, "IX"),
+    (5, "V"),
+    (4, "IV"),
+    (1, "I"),
+)
+
+# Points of a clause in Vietnamese legal documents: the Vietnamese alphabet, no f, j, w, z.
+_LETTERS = tuple("abcdđeghiklmnopqrstuvxy")
+
+
+def roman(n: int) -> str:
+    """Section numbers: 1 -> "I", 4 -> "IV"."""
+    if not 1 <= n <= 3999:
+        raise ValueError(f"roman numerals cover 1–3999, got {n}")
+    out = []
+    for value, symbol in _ROMAN:
+        count, n = divmod(n, value)
+        out.append(symbol * count)
+    return "".join(out)
+
+
+def letter(n: int) -> str:
+    """Points of a clause: 1 -> "a", 5 -> "đ" (Vietnamese alphabet)."""
+    if not 1 <= n <= len(_LETTERS):
+        raise ValueError(f"points run a–y ({len(_LETTERS)}), got {n}")
+    return _LETTERS[n - 1]
+
+
+def time_and_date(value: datetime) -> str:
+    """An instant read out in Vietnamese time: "08 giờ 05 phút, ngày 20/03/2024"."""
+    local = pendulum.instance(value).in_timezone(VN_TZ)
+    return f"{local.hour:02d} giờ {local.minute:02d} phút, ngày {date_short(local.date())}"

@@ -1,0 +1,60 @@
+"""The progress chart: each annual target's achievement (year to date) as a PNG."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Sequence
+
+import matplotlib
+from matplotlib.figure import Figure
+
+from reports import vietnamese as vi
+from reports.content import ChartPoint
+
+ON_TRACK = "#2e7d32"
+BEHIND = "#c62828"
+UNKNOWN = "#9e9e9e"
+SHOWN_MAX = 150.0  # longer bars are cut here and labelled with their value
+
+
+def progress_chart(points: Sequence[ChartPoint], title: str) -> bytes:
+    """A horizontal bar per target: % of the annual goal, pro-rata expectation marked."""
+    # A bare Figure draws with the Agg canvas, no pyplot and no display; DejaVu Sans ships with
+    # matplotlib and covers Vietnamese diacritics.
+    with matplotlib.rc_context({"font.family": "DejaVu Sans"}):
+        return _draw(points, title)
+
+
+def _draw(points: Sequence[ChartPoint], title: str) -> bytes:
+    height = 1.2 + 0.62 * max(len(points), 1)
+    fig = Figure(figsize=(7.0, height), dpi=150)
+    ax = fig.add_subplot()
+    labels = [textwrap.fill(p.label, 38) for p in points]
+    ys = list(range(len(points)))[::-1]
+    for y, p in zip(ys, points, strict=True):
+        colour = UNKNOWN if p.on_track is None else ON_TRACK if p.on_track else BEHIND
+        ax.barh(y, min(p.percent, SHOWN_MAX), color=colour, height=0.6)
+        ax.text(
+            min(p.percent, SHOWN_MAX) + 2,
+            y,
+            vi.percent(p.percent),
+            va="center",
+            fontsize=8,
+        )
+        if p.expected is not None:
+            ax.plot([p.expected, p.expected], [y - 0.4, y + 0.4], color="#1565c0", lw=2)
+    ax.axvline(100, color="#424242", lw=1, ls="--")
+    ax.set_yticks(ys, labels, fontsize=8)
+    ax.set_xlim(0, SHOWN_MAX + 20)
+    ax.set_xticks([0, 25, 50, 75, 100, 125, 150], [f"{x}%" for x in (0, 25, 50, 75, 100, 125, 150)])
+    ax.tick_params(axis="x", labelsize=8)
+    ax.set_xlabel("% kế hoạch năm (lũy kế); vạch xanh: tiến độ cần đạt đến hết kỳ", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    if not points:
+        ax.text(75, 0, "Chưa có chỉ tiêu có số liệu", ha="center", va="center", fontsize=9)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()

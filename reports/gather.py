@@ -1,0 +1,208 @@
+"""What the report reads besides figures: narratives, deliverable progress, reporting status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from models.calendar import load_calendar
+from models.items import DueItem, ItemKind
+from models.org import Unit
+from models.plan import Deliverable, Obligation, ObligationTarget, PlanTask, Target
+from models.status import ItemState, item_states
+from models.submissions import ProgressState, Submission
+from reports.figures import latest_accepted_versions
+from schedules.calendar import local_date
+
+
+@dataclass(frozen=True)
+class NarrativeEntry:
+    """The narrative sections of one item's latest accepted submission."""
+
+    unit_code: str
+    unit_name: str
+    obligation_code: str
+    target_codes: tuple[str, ...]  # what the obligation's report carries
+    period_label: str
+    window_end: date
+    sections: tuple[tuple[str, str], ...]  # (section title, text), non-empty texts only
+
+
+def narratives(
+    *, session: Session, plan_id: int, labels: Iterable[str], as_of: datetime
+) -> list[NarrativeEntry]:
+    """Narratives of the latest accepted versions of the periods' report items."""
+    latest = latest_accepted_versions(as_of=as_of)
+    query = (
+        select(Submission.narrative, DueItem, Unit.code, Unit.name, Obligation.code, Obligation.id)
+        .join(
+            latest,
+            and_(latest.c.item_id == Submission.item_id, latest.c.version == Submission.version),
+        )
+        .join(DueItem, DueItem.id == Submission.item_id)
+        .join(Unit, Unit.id == DueItem.unit_id)
+        .join(Obligation, Obligation.id == DueItem.obligation_id)
+        .where(
+            DueItem.plan_id == plan_id,
+            DueItem.kind == ItemKind.REPORT.value,
+            DueItem.withdrawn_at.is_(None),
+            DueItem.period_label.in_(list(labels)),
+        )
+        .order_by(DueItem.window_end, Unit.name)
+    )
+    rows = session.execute(query).all()
+    carried: dict[int, tuple[str, ...]] = {}
+    obligation_ids = {row[5] for row in rows}
+    if obligation_ids:
+        for obligation_id, code in session.execute(
+            select(ObligationTarget.obligation_id, Target.code)
+            .join(Target, Target.id == ObligationTarget.target_id)
+            .where(ObligationTarget.obligation_id.in_(obligation_ids))
+            .order_by(ObligationTarget.position)
+        ):
+            carried[obligation_id] = (*carried.get(obligation_id, ()), code)
+    entries = []
+    for narrative, item, unit_code, unit_name, obligation_code, obligation_id in rows:
+        sections = tuple(
+            (str(title), str(text).strip())
+            for title, text in (narrative or {}).items()
+            if isinstance(text, str) and text.strip()
+        )
+        entries.append(
+            NarrativeEntry(
+                unit_code=unit_code,
+                unit_name=unit_name,
+                obligation_code=obligation_code,
+                target_codes=carried.get(obligation_id, ()),
+                period_label=item.period_label or "",
+                window_end=item.window_end,
+                sections=sections,
+            )
+        )
+    return entries
+
+
+@dataclass(frozen=True)
+class DeliverableProgress:
+    """Where one unit stands on one deliverable, from its latest accepted progress update."""
+
+    deliverable_code: str
+    title: str
+    task_code: str | None
+    unit_code: str
+    unit_name: str
+    deadline_on: date
+    deadline_at: datetime
+    state: str | None  # ProgressState value, None when nothing was reported
+    done_on: date | None
+
+    def is_done(self) -> bool:
+        return self.state == ProgressState.DONE
+
+    def is_overdue(self, as_of: datetime) -> bool:
+        return not self.is_done() and as_of > self.deadline_at
+
+    def done_late(self) -> bool:
+        return self.done_on is not None and self.done_on > self.deadline_on
+
+
+def deliverable_progress(
+    *, session: Session, plan_id: int, as_of: datetime
+) -> list[DeliverableProgress]:
+    """Every unit's standing on every deliverable of the plan, as of an instant."""
+    latest = latest_accepted_versions(as_of=as_of)
+    current = (
+        select(
+            Submission.item_id,
+            Submission.progress_state,
+            Submission.progress_on,
+            Submission.received_at,
+        )
+        .join(
+            latest,
+            and_(latest.c.item_id == Submission.item_id, latest.c.version == Submission.version),
+        )
+        .subquery()
+    )
+    query = (
+        select(
+            Deliverable.code,
+            Deliverable.title,
+            PlanTask.code,
+            Unit.code,
+            Unit.name,
+            DueItem.deadline_on,
+            DueItem.deadline_at,
+            current.c.progress_state,
+            current.c.progress_on,
+            current.c.received_at,
+        )
+        .join(DueItem, DueItem.deliverable_id == Deliverable.id)
+        .join(Unit, Unit.id == DueItem.unit_id)
+        .outerjoin(PlanTask, PlanTask.id == Deliverable.task_id)
+        .outerjoin(current, current.c.item_id == DueItem.id)
+        .where(
+            DueItem.plan_id == plan_id,
+            DueItem.kind == ItemKind.DELIVERABLE.value,
+            DueItem.withdrawn_at.is_(None),
+        )
+        .order_by(DueItem.deadline_on, Deliverable.id, Unit.name)
+    )
+    result = []
+    for (
+        code,
+        title,
+        task,
+        unit_code,
+        unit_name,
+        on,
+        at,
+        state,
+        progress_on,
+        received,
+    ) in session.execute(query):
+        done_on = None
+        if state == ProgressState.DONE:
+            # The unit's own completion date when given, else the day it told us.
+            done_on = progress_on or local_date(received)
+        result.append(
+            DeliverableProgress(code, title, task, unit_code, unit_name, on, at, state, done_on)
+        )
+    return result
+
+
+def reporting_states(
+    *, session: Session, plan_id: int, labels: Iterable[str], as_of: datetime
+) -> list[ItemState]:
+    """Status of every report item of the periods (on time, late, overdue...): models.status."""
+    ids = session.scalars(
+        select(DueItem.id).where(
+            DueItem.plan_id == plan_id,
+            DueItem.kind == ItemKind.REPORT.value,
+            DueItem.period_label.in_(list(labels)),
+        )
+    ).all()
+    if not ids:
+        return []
+    return item_states(
+        session=session, as_of=as_of, calendar=load_calendar(session=session), item_ids=ids
+    )
+
+
+def data_window(
+    *, session: Session, plan_id: int, labels: Iterable[str]
+) -> tuple[date, date] | None:
+    """The first and last day of data the periods' report items cover."""
+    start, end = session.execute(
+        select(func.min(DueItem.window_start), func.max(DueItem.window_end)).where(
+            DueItem.plan_id == plan_id,
+            DueItem.kind == ItemKind.REPORT.value,
+            DueItem.withdrawn_at.is_(None),
+            DueItem.period_label.in_(list(labels)),
+        )
+    ).one()
+    return (start, end) if start is not None and end is not None else None

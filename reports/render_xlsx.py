@@ -1,0 +1,237 @@
+"""The report as a workbook: the indicator table as a report form, then a sheet per obligation."""
+
+from __future__ import annotations
+
+import io
+import re
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reports import vietnamese as vi
+from reports.content import INDICATOR_HEADERS, NO_DATA, ObligationSheet, Report
+from reports.figures import Value
+
+FONT = "Times New Roman"
+THIN = Side(style="thin", color="000000")
+GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
+NUMBER_FORMAT = "#,##0.##"
+PERCENT_FORMAT = "0.0%"
+_SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def _put(
+    ws: Worksheet,
+    row: int,
+    column: int,
+    value: Any,
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    size: int = 12,
+    align: Alignment = CENTER,
+    border: bool = False,
+    number_format: str | None = None,
+) -> Cell:
+    cell = ws.cell(row=row, column=column)
+    cell.value = value
+    if isinstance(value, str):
+        # A unit's text that starts with "=" is text, never a formula run on the reader's machine.
+        cell.data_type = "s"
+    cell.font = Font(name=FONT, size=size, bold=bold, italic=italic)
+    cell.alignment = align
+    if border:
+        cell.border = GRID
+    if number_format:
+        cell.number_format = number_format
+    return cell
+
+
+def _merge(ws: Worksheet, row: int, first: int, last: int, value: Any, **style: Any) -> None:
+    _put(ws, row, first, value, **style)
+    if last > first:
+        ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+
+
+def _cell_value(value: Value) -> Any:
+    if value is None:
+        return NO_DATA
+    if isinstance(value, bool):
+        return "Đã thực hiện" if value else "Chưa thực hiện"
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def _page(ws: Worksheet, landscape: bool) -> None:
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _form_header(ws: Worksheet, report: Report, width: int) -> None:
+    left = max(width // 2 - 1, 1)
+    for i, line in enumerate(report.agency_lines[:2], start=1):
+        _merge(ws, i, 1, left, line, bold=True)
+    _merge(ws, 1, left + 1, width, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True)
+    _merge(ws, 2, left + 1, width, "Độc lập - Tự do - Hạnh phúc", bold=True)
+
+
+def _indicator_sheet(ws: Worksheet, report: Report) -> None:
+    width = len(INDICATOR_HEADERS)
+    _form_header(ws, report, width)
+    _merge(ws, 4, 1, width, "BIỂU TỔNG HỢP KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", bold=True, size=13)
+    _merge(
+        ws,
+        5,
+        1,
+        width,
+        f"(Kèm theo báo cáo {report.summary[0].lower()}{report.summary[1:]})",
+        italic=True,
+    )
+    start, end = report.window
+    _merge(
+        ws,
+        6,
+        1,
+        width,
+        f"Số liệu từ ngày {vi.date_short(start)} đến ngày {vi.date_short(end)}; tổng hợp lúc "
+        f"{vi.time_and_date(report.as_of)}",
+        italic=True,
+    )
+    header_row = 8
+    for column, title in enumerate(INDICATOR_HEADERS, start=1):
+        _put(ws, header_row, column, title, bold=True, border=True)
+    for i, r in enumerate(report.indicator_rows, start=header_row + 1):
+        _put(ws, i, 1, int(r.stt), border=True)
+        _put(ws, i, 2, r.name, align=LEFT, border=True)
+        _put(ws, i, 3, r.unit_of_measure, border=True)
+        _put(ws, i, 4, r.goal, border=True)
+        _put(ws, i, 5, _cell_value(r.period_value), border=True, number_format=NUMBER_FORMAT)
+        _put(ws, i, 6, _cell_value(r.to_date_value), border=True, number_format=NUMBER_FORMAT)
+        percent = float(r.percent_value) / 100 if r.percent_value is not None else None
+        _put(ws, i, 7, percent, border=True, number_format=PERCENT_FORMAT)
+    note_row = header_row + len(report.indicator_rows) + 2
+    _merge(
+        ws,
+        note_row,
+        1,
+        width,
+        f'Ghi chú: "{NO_DATA}" là chưa có số liệu; "% so KH" là lũy kế so với kế hoạch năm.',
+        italic=True,
+        align=LEFT,
+    )
+    for column, w in enumerate((6, 46, 12, 14, 14, 14, 11), start=1):
+        ws.column_dimensions[get_column_letter(column)].width = w
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    _page(ws, landscape=False)
+
+
+def sheet_title(code: str, taken: set[str]) -> str:
+    """An Excel sheet name (≤ 31 characters, none of []:*?/\\), unique in the workbook."""
+    base = _SHEET_NAME_BAD.sub("-", code)[:31] or "sheet"
+    title, n = base, 2
+    while title.lower() in taken:
+        suffix = f"-{n}"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(title.lower())
+    return title
+
+
+def _obligation_sheet(ws: Worksheet, report: Report, sheet: ObligationSheet) -> None:
+    fixed = ("STT", "Đơn vị", "Báo cáo phải gửi", "Đã nhận", "Gửi muộn", "Chưa gửi", "Ngày nhận")
+    width = len(fixed) + 2 * len(sheet.columns)
+    _merge(ws, 1, 1, width, sheet.title, bold=True, size=13)
+    start, end = report.window
+    _merge(
+        ws,
+        2,
+        1,
+        width,
+        f"Kỳ báo cáo: {report.period_title}; số liệu từ ngày {vi.date_short(start)} đến ngày "
+        f"{vi.date_short(end)}; tổng hợp lúc {vi.time_and_date(report.as_of)}",
+        italic=True,
+    )
+    top, sub = 4, 5
+    for column, title in enumerate(fixed, start=1):
+        _put(ws, top, column, title, bold=True, border=True)
+        _put(ws, sub, column, None, border=True)
+        ws.merge_cells(start_row=top, start_column=column, end_row=sub, end_column=column)
+    for i, col in enumerate(sheet.columns):
+        first = len(fixed) + 1 + 2 * i
+        name = f"{col.name} ({col.unit_of_measure})" if col.unit_of_measure else col.name
+        _put(ws, top, first, name, bold=True, border=True)
+        _put(ws, top, first + 1, None, border=True)
+        ws.merge_cells(start_row=top, start_column=first, end_row=top, end_column=first + 1)
+        _put(ws, sub, first, "Thực hiện kỳ", bold=True, border=True)
+        _put(ws, sub, first + 1, "Lũy kế", bold=True, border=True)
+    row = sub
+    for n, r in enumerate(sheet.rows, start=1):
+        row = sub + n
+        counts = (r.expected, r.received, r.late, r.missing)
+        _put(ws, row, 1, n, border=True)
+        _put(ws, row, 2, r.unit_name, align=LEFT, border=True)
+        for j, value in enumerate(counts, start=3):
+            _put(ws, row, j, value, border=True)
+        _put(
+            ws, row, 7, vi.date_short(r.last_received) if r.last_received else NO_DATA, border=True
+        )
+        for i, (p, t) in enumerate(zip(r.period, r.to_date, strict=True)):
+            first = len(fixed) + 1 + 2 * i
+            _put(ws, row, first, _cell_value(p), border=True, number_format=NUMBER_FORMAT)
+            _put(ws, row, first + 1, _cell_value(t), border=True, number_format=NUMBER_FORMAT)
+    total = row + 1
+    _put(ws, total, 1, None, border=True)
+    _put(ws, total, 2, "Tổng cộng", bold=True, align=LEFT, border=True)
+    sums = (
+        sum(r.expected for r in sheet.rows),
+        sum(r.received for r in sheet.rows),
+        sum(r.late for r in sheet.rows),
+        sum(r.missing for r in sheet.rows),
+    )
+    for j, value in enumerate(sums, start=3):
+        _put(ws, total, j, value, bold=True, border=True)
+    _put(ws, total, 7, None, border=True)
+    for i, (p, t) in enumerate(zip(sheet.total_period, sheet.total_to_date, strict=True)):
+        first = len(fixed) + 1 + 2 * i
+        _put(ws, total, first, _cell_value(p), bold=True, border=True, number_format=NUMBER_FORMAT)
+        _put(
+            ws,
+            total,
+            first + 1,
+            _cell_value(t),
+            bold=True,
+            border=True,
+            number_format=NUMBER_FORMAT,
+        )
+    widths = (6, 40, 11, 10, 10, 10, 13) + (14,) * (2 * len(sheet.columns))
+    for column, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(column)].width = w
+    ws.freeze_panes = ws.cell(row=sub + 1, column=3)
+    _page(ws, landscape=len(sheet.columns) > 1)
+
+
+def render_xlsx(report: Report) -> bytes:
+    workbook = Workbook()
+    form = workbook.active
+    assert form is not None
+    taken: set[str] = set()
+    form.title = sheet_title("Bieu tong hop", taken)
+    _indicator_sheet(form, report)
+    for sheet in report.sheets:
+        _obligation_sheet(workbook.create_sheet(sheet_title(sheet.code, taken)), report, sheet)
+    workbook.properties.title = f"{report.title} {report.summary}"
+    workbook.properties.creator = "dondoc"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
