@@ -25,7 +25,7 @@ from models.plan import (
     Plan,
     Target,
 )
-from schedules.calendar import WorkCalendar, local_date
+from schedules.calendar import WorkCalendar, as_date, local_date
 from schedules.deadlines import DeadlineKind, DeadlineRule, deadline_date, deadline_instant
 from schedules.periods import Window, WindowConvention
 from submissions.content import DEFAULT_SECTIONS
@@ -110,11 +110,11 @@ def _deadline(
             )
             return None
         rule = DeadlineRule(kind=DeadlineKind.WORKING_DAYS_AFTER, n=n)
-        day = deadline_date(rule, Window(today, today), today, calendar)
+        day = deadline_date(rule, Window(as_date(today), as_date(today)), today, calendar)
         return day, deadline_instant(rule, day)
     assert spec.due_on is not None
     rule = DeadlineRule(kind=DeadlineKind.FIXED_DATE, on=spec.due_on)
-    day = deadline_date(rule, Window(today, today), today, calendar)
+    day = deadline_date(rule, Window(as_date(today), as_date(today)), today, calendar)
     if day < today:
         errors.append(FieldError("due_on", "in_past", f"Hạn nộp {spec.due_on:%d/%m/%Y} đã qua."))
         return None

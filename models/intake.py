@@ -22,7 +22,7 @@ from models.access import Actor, record_event
 from models.base import Base, UTCDateTime
 from models.items import DueItem, ItemKind
 from models.org import Unit
-from models.plan import Deliverable, Obligation, ObligationTarget, Target, TargetKind
+from models.plan import Deliverable, Obligation, ObligationTarget, Plan, Target, TargetKind
 from models.submissions import Attachment, ProgressState, Submission, SubmissionValue
 from schedules.calendar import VN_TZ, local_date
 from submissions.content import (
@@ -211,14 +211,12 @@ def check_open(item: DueItem, *, session: Session, now: datetime) -> None:
         )
 
 
-def form_spec(item: DueItem, *, session: Session) -> FormSpec:
-    """The form of an item: an obligation's targets and sections, or a deliverable's progress."""
-    if item.kind == ItemKind.DELIVERABLE or item.obligation_id is None:
-        return FormSpec(kind=ItemKind.DELIVERABLE)
+def obligation_spec(obligation: Obligation, *, session: Session) -> FormSpec:
+    """The form of an obligation's report: its targets in order, and its narrative sections."""
     rows = session.execute(
         select(ObligationTarget, Target)
         .join(Target, Target.id == ObligationTarget.target_id)
-        .where(ObligationTarget.obligation_id == item.obligation_id)
+        .where(ObligationTarget.obligation_id == obligation.id)
         .order_by(ObligationTarget.position)
     )
     targets = tuple(
@@ -232,10 +230,73 @@ def form_spec(item: DueItem, *, session: Session) -> FormSpec:
         )
         for ot, t in rows
     )
-    assert item.obligation is not None
     return FormSpec(
-        kind=ItemKind.REPORT, targets=targets, sections=tuple(item.obligation.narrative_sections)
+        kind=ItemKind.REPORT, targets=targets, sections=tuple(obligation.narrative_sections)
     )
+
+
+def form_spec(item: DueItem, *, session: Session) -> FormSpec:
+    """The form of an item: its obligation's report, or a deliverable's progress."""
+    if item.obligation is None:
+        return FormSpec(kind=ItemKind.DELIVERABLE)
+    return obligation_spec(item.obligation, session=session)
+
+
+def find_source(code: str, *, session: Session) -> Obligation | Deliverable:
+    """An obligation or deliverable by code, from the newest plan that has it."""
+    obligation = session.scalars(
+        select(Obligation)
+        .join(Plan, Plan.id == Obligation.plan_id)
+        .where(Obligation.code == code)
+        .order_by(Plan.year.desc(), Plan.id.desc())
+        .limit(1)
+    ).first()
+    if obligation is not None:
+        return obligation
+    deliverable = session.scalars(
+        select(Deliverable)
+        .join(Plan, Plan.id == Deliverable.plan_id)
+        .where(Deliverable.code == code)
+        .order_by(Plan.year.desc(), Plan.id.desc())
+        .limit(1)
+    ).first()
+    if deliverable is None:
+        raise NotFound(
+            "unknown_obligation",
+            f"Không có báo cáo hay nhiệm vụ mã «{code}».",
+            [FieldError("obligation", "unknown_obligation", f"Không có mã «{code}».")],
+        )
+    return deliverable
+
+
+def source_spec(code: str, *, session: Session) -> tuple[str, FormSpec]:
+    """(title, form) of an obligation or deliverable code: what a template is built from."""
+    source = find_source(code, session=session)
+    if isinstance(source, Obligation):
+        return source.title, obligation_spec(source, session=session)
+    return source.title, FormSpec(kind=ItemKind.DELIVERABLE)
+
+
+def merge_addresses(*addresses: ItemAddress) -> ItemAddress:
+    """One address from several sources (form fields, file header, file name); they must agree."""
+    merged: dict[str, Any] = {}
+    problems = []
+    for name, field_name in (
+        ("item_id", "item_id"),
+        ("unit", "unit"),
+        ("source", "obligation"),
+        ("period", "period"),
+    ):
+        given = {getattr(a, name) for a in addresses} - {None, ""}
+        if len(given) > 1:
+            shown = ", ".join(f"«{g}»" for g in sorted(map(str, given)))
+            problems.append(
+                FieldError(field_name, "mismatch", f"Các nguồn ghi khác nhau: {shown}.")
+            )
+        merged[name] = next(iter(given)) if len(given) == 1 else None
+    if problems:
+        raise Invalid(problems)
+    return ItemAddress(**merged)
 
 
 # ---------------------------------------------------------------- attachments on disk

@@ -1,0 +1,1 @@
+"""What units submit: checking values by kind, templates and files, without a database."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,18 @@ class FieldError:
 class IntakeError(Exception):
     """Base of every refusal; nothing has been stored when one is raised."""
 
-    status: ClassVar[int] = 422
+    status: int = 422  # the HTTP status a portal answers with
 
-    def __init__(self, code: str, message: str, fields: Iterable[FieldError] = ()) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        fields: Iterable[FieldError] = (),
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
+        if status is not None:
+            self.status = status
         self.code = code
         self.message = message
         self.fields = tuple(fields)

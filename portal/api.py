@@ -1,0 +1,355 @@
+"""The JSON API (/api/v1): my items, submit (JSON or file), my submissions, receipts, requests."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from models.access import Actor
+from models.adhoc import RequestSpec, create_request
+from models.calendar import load_calendar
+from models.intake import (
+    ItemAddress,
+    SubmitRequest,
+    get_receipt,
+    list_submissions,
+    merge_addresses,
+    receipt_of,
+    submission_summary,
+    submit,
+)
+from models.items import ItemKind
+from portal.app import portal_of
+from portal.auth import admin_actor, api_actor, client_address
+from portal.schemas import (
+    ErrorOut,
+    ItemDetailOut,
+    ItemOut,
+    MeOut,
+    ReceiptOut,
+    RequestIn,
+    RequestOut,
+    SubmissionIn,
+)
+from portal.views import item_template, item_view, list_items, status_vi
+from submissions.content import RawSubmission, Upload, safe_filename
+from submissions.errors import FieldError, Invalid
+from submissions.spreadsheet import ParsedFile, parse_json, read_upload
+from submissions.values import PROGRESS_VI
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in (
+        (401, "Missing, unknown or revoked token"),
+        (403, "Another unit's item, or an admin-only action"),
+        (404, "Unknown item or receipt"),
+        (409, "Period not open or locked, or Idempotency-Key reused with other content"),
+        (413, "Body over the upload limit"),
+        (422, "Invalid content; `fields` says which field and why"),
+    )
+}
+
+router = APIRouter(prefix="/api/v1", tags=["api"], responses=ERRORS)
+
+Me = Annotated[Actor, Depends(api_actor)]
+Admin = Annotated[Actor, Depends(admin_actor)]
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Same key and same content: the first receipt again; other content: 409.",
+    ),
+]
+
+
+def _item_out(state: Any) -> dict[str, Any]:
+    return {
+        "id": state.item_id,
+        "kind": state.kind,
+        "unit": state.unit_code,
+        "unit_name": state.unit_name,
+        "obligation": state.source_code,
+        "title": state.source_title,
+        "period": state.period_label,
+        "opens_at": state.opens_at,
+        "deadline": state.deadline_at,
+        "deadline_on": state.deadline_on,
+        "status": state.status.value,
+        "status_vi": status_vi(state),
+        "first_accepted_at": state.first_accepted_at,
+    }
+
+
+@router.get("/me", response_model=MeOut, summary="Who the token belongs to")
+def me(actor: Me) -> dict[str, Any]:
+    return {"role": actor.role.value, "unit": actor.unit_code}
+
+
+@router.get("/items", response_model=list[ItemOut], summary="List my items with their status")
+def items(
+    request: Request,
+    actor: Me,
+    period: str | None = None,
+    obligation: str | None = None,
+    unit: Annotated[str | None, Query(description="Admin only: one unit.")] = None,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    portal = portal_of(request)
+    with portal.sessions() as session:
+        states = list_items(
+            session=session,
+            actor=actor,
+            now=portal.clock(),
+            period=period,
+            obligation=obligation,
+            unit=unit,
+            status=status,
+        )
+    return [_item_out(s) for s in states]
+
+
+@router.get("/items/{item_id}", response_model=ItemDetailOut, summary="One item and its form")
+def item(item_id: int, request: Request, actor: Me) -> dict[str, Any]:
+    portal = portal_of(request)
+    with portal.sessions() as session:
+        view = item_view(item_id, session=session, actor=actor, now=portal.clock())
+    return {
+        **_item_out(view.state),
+        "targets": [
+            {
+                "code": t.code,
+                "name": t.name,
+                "kind": t.kind.value,
+                "unit_of_measure": t.unit_of_measure,
+                "required": t.required,
+            }
+            for t in view.spec.targets
+        ],
+        "sections": list(view.spec.sections),
+        "progress_states": [s.value for s in PROGRESS_VI]
+        if view.spec.kind == "deliverable"
+        else [],
+        "latest_receipt_no": view.latest_receipt_no,
+    }
+
+
+@router.get(
+    "/items/{item_id}/template",
+    summary="The item's XLSX or CSV template, unit and period filled in",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def template(
+    item_id: int,
+    request: Request,
+    actor: Me,
+    format: Literal["xlsx", "csv"] = "xlsx",
+) -> Response:
+    portal = portal_of(request)
+    with portal.sessions() as session:
+        data, media, name = item_template(item_id, format, session=session, actor=actor)
+    return Response(
+        data,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _store(
+    request: Request,
+    response: Response,
+    actor: Actor,
+    address: ItemAddress,
+    raw: RawSubmission,
+    channel: str,
+    key: str | None,
+) -> dict[str, Any]:
+    portal = portal_of(request)
+    receipt = submit(
+        portal.sessions,
+        SubmitRequest(
+            address=address,
+            actor=actor,
+            channel=channel,
+            raw=raw,
+            source_address=client_address(request),
+            idempotency_key=key,
+        ),
+        now=portal.clock(),
+        data_dir=portal.data_dir,
+        max_attachment_bytes=portal.settings.upload_max_bytes,
+    )
+    if receipt.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return submission_summary(receipt)
+
+
+@router.post(
+    "/submissions",
+    status_code=201,
+    response_model=ReceiptOut,
+    summary="Submit values, narrative or progress as JSON",
+)
+def create_submission(
+    body: SubmissionIn,
+    request: Request,
+    response: Response,
+    actor: Me,
+    idempotency_key: IdempotencyHeader = None,
+) -> dict[str, Any]:
+    raw = RawSubmission(
+        values=body.values,
+        narrative=body.narrative,
+        progress=body.progress.model_dump() if body.progress else None,
+    )
+    address = ItemAddress(
+        item_id=body.item_id, unit=body.unit, source=body.obligation, period=body.period
+    )
+    return _store(request, response, actor, address, raw, "api", idempotency_key)
+
+
+_UPLOAD_FIELDS = {
+    "file",
+    "payload",
+    "attachments",
+    "item_id",
+    "unit",
+    "obligation",
+    "period",
+    "idempotency_key",
+}
+
+
+@router.post(
+    "/submissions/upload",
+    status_code=201,
+    response_model=ReceiptOut,
+    summary="Submit a filled XLSX/CSV template (or JSON), with optional evidence files",
+)
+async def upload_submission(
+    request: Request,
+    response: Response,
+    actor: Me,
+    file: Annotated[
+        UploadFile | None, File(description="A filled template (.xlsx, .csv) or a .json file.")
+    ] = None,
+    payload: Annotated[
+        str | None, Form(description="Instead of a file: the JSON of POST /submissions.")
+    ] = None,
+    attachments: Annotated[
+        list[UploadFile] | None, File(description="Evidence files (optional).")
+    ] = None,
+    item_id: Annotated[int | None, Form()] = None,
+    unit: Annotated[str | None, Form()] = None,
+    obligation: Annotated[str | None, Form()] = None,
+    period: Annotated[str | None, Form()] = None,
+    idempotency_key_field: Annotated[str | None, Form(alias="idempotency_key")] = None,
+    idempotency_key: IdempotencyHeader = None,
+) -> dict[str, Any]:
+    form = await request.form()
+    unknown = sorted(set(form.keys()) - _UPLOAD_FIELDS)
+    if unknown:
+        raise Invalid(
+            [FieldError(k, "unknown_field", f"Trường «{k}» không hợp lệ.") for k in unknown]
+        )
+    sources: list[Upload] = []
+    if file is not None and file.filename:
+        data = await file.read()
+        name = safe_filename(file.filename)
+        parsed: ParsedFile = read_upload(name, data)
+        sources.append(
+            Upload(name, file.content_type or "application/octet-stream", data, "source")
+        )
+    elif payload is not None:
+        parsed = parse_json(payload.encode("utf-8"))
+    else:
+        raise Invalid([FieldError("file", "required", "Chưa chọn tệp báo cáo để gửi.")])
+    evidence = [
+        Upload(
+            safe_filename(f.filename or "tep"),
+            f.content_type or "application/octet-stream",
+            await f.read(),
+        )
+        for f in attachments or []
+        if f.filename
+    ]
+    address = merge_addresses(
+        ItemAddress(item_id=item_id, unit=unit, source=obligation, period=period),
+        ItemAddress(
+            item_id=parsed.item_id, unit=parsed.unit, source=parsed.source, period=parsed.period
+        ),
+    )
+    keys = {k for k in (idempotency_key, idempotency_key_field) if k}
+    if len(keys) > 1:
+        raise Invalid(
+            [FieldError("idempotency_key", "mismatch", "Hai mã chống gửi trùng khác nhau.")]
+        )
+    raw = replace(parsed.raw, attachments=[*sources, *evidence])
+    return await run_in_threadpool(
+        _store, request, response, actor, address, raw, "api", next(iter(keys), None)
+    )
+
+
+@router.get(
+    "/submissions", response_model=list[ReceiptOut], summary="List my submissions (every version)"
+)
+def submissions(
+    request: Request, actor: Me, item_id: int | None = None, limit: int = Query(100, ge=1, le=500)
+) -> list[dict[str, Any]]:
+    portal = portal_of(request)
+    with portal.sessions() as session:
+        rows = list_submissions(session=session, actor=actor, item_id=item_id, limit=limit)
+        return [submission_summary(receipt_of(s, session=session)) for s in rows]
+
+
+@router.get("/receipts/{receipt_no}", response_model=ReceiptOut, summary="One receipt")
+def receipt(receipt_no: str, request: Request, actor: Me) -> dict[str, Any]:
+    portal = portal_of(request)
+    with portal.sessions() as session:
+        return submission_summary(get_receipt(receipt_no, session=session, actor=actor))
+
+
+@router.post(
+    "/requests",
+    status_code=201,
+    response_model=RequestOut,
+    summary="Ask units for an ad-hoc report or deliverable (admin)",
+)
+def new_request(body: RequestIn, request: Request, actor: Admin) -> dict[str, Any]:
+    portal = portal_of(request)
+    spec = RequestSpec(
+        kind=ItemKind(body.kind),
+        title=body.title,
+        units=tuple(body.units),
+        unit_kinds=tuple(body.unit_kinds),
+        obligation=body.obligation,
+        targets=tuple((c, True) for c in body.targets)
+        + tuple((c, False) for c in body.optional_targets),
+        sections=tuple(body.sections),
+        due_on=body.due_on,
+        within_working_days=body.within_working_days,
+        recipient=body.recipient,
+        instructions=body.instructions,
+    )
+    with portal.sessions.begin() as session:
+        created = create_request(
+            spec,
+            session=session,
+            actor=actor,
+            now=portal.clock(),
+            calendar=load_calendar(session=session),
+            source_address=client_address(request),
+        )
+    return {
+        "id": created.request_id,
+        "label": created.label,
+        "kind": created.kind,
+        "obligation": created.code,
+        "deadline_on": created.deadline_on,
+        "deadline": created.deadline_at,
+        "units": list(created.units),
+        "item_ids": list(created.item_ids),
+    }

@@ -1,0 +1,43 @@
+"""Jinja2 filters: instants and dates the Vietnamese way, in Asia/Ho_Chi_Minh."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pendulum
+from jinja2 import Environment
+
+from reports import vietnamese
+from schedules.calendar import VN_TZ
+
+
+def local_time(instant: datetime) -> str:
+    """ "08:15 ngày 20/04/2024" (Vietnamese time)."""
+    local = pendulum.instance(instant).in_timezone(VN_TZ)
+    return f"{local:%H:%M} ngày {vietnamese.date_short(instant)}"
+
+
+def local_iso(instant: datetime) -> str:
+    return pendulum.instance(instant).in_timezone(VN_TZ).isoformat()
+
+
+def day(value: date | datetime) -> str:
+    return vietnamese.date_short(value)
+
+
+def weekday(value: date | datetime) -> str:
+    return vietnamese.weekday_date(value)
+
+
+def size(n: int) -> str:
+    if n < 1024:
+        return f"{n} byte"
+    if n < 1024 * 1024:
+        return f"{vietnamese.number(n / 1024, 1)} KB"
+    return f"{vietnamese.number(n / (1024 * 1024), 1)} MB"
+
+
+def install(env: Environment) -> None:
+    env.filters.update(
+        local_time=local_time, local_iso=local_iso, day=day, weekday=weekday, size=size
+    )

@@ -1,0 +1,312 @@
+"""The reporting officer's pages (Vietnamese): sign in, my items, the form, the receipt."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+
+from models.access import Actor
+from models.intake import (
+    ItemAddress,
+    SubmitRequest,
+    get_receipt,
+    merge_addresses,
+    submit,
+)
+from models.items import ItemKind
+from models.status import ItemStatus
+from portal.app import portal_of
+from portal.auth import COOKIE, actor_for, check_csrf, client_address, csrf_token, web_actor
+from portal.views import ItemView, is_submitted, item_template, item_view, list_items, status_vi
+from submissions.content import FormSpec, RawSubmission, Upload, safe_filename
+from submissions.errors import FieldError, IntakeError, Invalid, Unauthorized
+from submissions.spreadsheet import read_upload
+from submissions.values import KIND_VI, PROGRESS_VI
+
+router = APIRouter(include_in_schema=False)
+
+_NOT_SIGNED_IN = "Phiên đăng nhập đã hết: hãy đăng nhập lại bằng mã truy cập."
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    return portal_of(request).templates.TemplateResponse(
+        request, name, context, status_code=status_code
+    )
+
+
+def _sign_in_redirect(request: Request) -> RedirectResponse:
+    target = quote(request.url.path, safe="/")
+    return RedirectResponse(f"/login?next={target}", status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:
+    return _page(request, "login.html", {"next": next, "error": None, "actor": None})
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    secret = str(form.get("token") or "").strip()
+    target = str(form.get("next") or "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"  # never redirect off-site
+    actor = await run_in_threadpool(actor_for, request, secret)
+    if actor is None:
+        return _page(
+            request,
+            "login.html",
+            {
+                "next": target,
+                "error": "Mã truy cập không đúng hoặc đã bị thu hồi.",
+                "actor": None,
+            },
+            status_code=401,
+        )
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        secret,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=12 * 3600,
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    actor = web_actor(request)
+    if actor is None:
+        return _sign_in_redirect(request)
+    portal = portal_of(request)
+    now = portal.clock()
+    with portal.sessions() as session:
+        states = list_items(session=session, actor=actor, now=now, upcoming_only=True)
+    todo = [s for s in states if not is_submitted(s) and s.status is not ItemStatus.EXCUSED]
+    done = [s for s in states if is_submitted(s)]
+    return _page(
+        request,
+        "items.html",
+        {
+            "actor": actor,
+            "todo": todo,
+            "done": done,
+            "status_vi": status_vi,
+            "csrf": csrf_token(request),
+            "now": now,
+        },
+    )
+
+
+def _form_context(
+    request: Request,
+    actor: Actor,
+    view: ItemView,
+    *,
+    typed: dict[str, str] | None = None,
+    error: IntakeError | None = None,
+    mode: str = "form",
+    key: str | None = None,
+) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    general: list[str] = []
+    file_errors: list[str] = []
+    if error is not None:
+        if mode == "file" and error.fields:
+            file_errors = [f.render() for f in error.fields]
+        elif not error.fields:
+            general.append(error.message)
+        for f in error.fields if mode == "form" else ():
+            name = _form_field(view.spec, f)
+            if name is None:
+                general.append(f.message)
+            else:
+                errors.setdefault(name, []).append(f.message)
+    return {
+        "actor": actor,
+        "view": view,
+        "spec": view.spec,
+        "state": view.state,
+        "status_vi": status_vi(view.state),
+        "typed": typed or {},
+        "errors": errors,
+        "general": general,
+        "file_errors": file_errors,
+        "error": error,
+        "mode": mode,
+        "key": key or uuid.uuid4().hex,
+        "csrf": csrf_token(request),
+        "kinds": KIND_VI,
+        "progress_states": PROGRESS_VI,
+        "max_upload": portal_of(request).settings.upload_max_bytes,
+    }
+
+
+def _form_field(spec: FormSpec, error: FieldError) -> str | None:
+    """The page input an API-style field name belongs to, so the message shows beside it."""
+    head, _, rest = error.field.partition(".")
+    if head == "values" and rest and spec.target(rest):
+        return f"v.{rest}"
+    if head == "narrative" and rest:
+        section = spec.section_for(rest)
+        if section is not None:
+            return f"n.{spec.sections.index(section)}"
+    if head == "progress" and rest in ("state", "note", "on"):
+        return f"progress_{rest}"
+    if head == "attachments":
+        return "attachments"
+    return None
+
+
+@router.get("/items/{item_id}")
+def item_page(item_id: int, request: Request) -> Response:
+    actor = web_actor(request)
+    if actor is None:
+        return _sign_in_redirect(request)
+    portal = portal_of(request)
+    with portal.sessions() as session:
+        view = item_view(item_id, session=session, actor=actor, now=portal.clock())
+    return _page(request, "form.html", _form_context(request, actor, view))
+
+
+def _typed_raw(spec: FormSpec, form: FormData) -> tuple[dict[str, str], RawSubmission]:
+    typed = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    values = {t.code: typed.get(f"v.{t.code}") for t in spec.targets}
+    narrative = {s: typed.get(f"n.{i}") for i, s in enumerate(spec.sections)}
+    progress = None
+    if spec.kind is ItemKind.DELIVERABLE:
+        progress = {
+            "state": typed.get("progress_state"),
+            "note": typed.get("progress_note"),
+            "on": typed.get("progress_on"),
+        }
+    return typed, RawSubmission(values=values, narrative=narrative, progress=progress)
+
+
+async def _evidence(form: FormData) -> list[Upload]:
+    files = [f for f in form.getlist("attachments") if isinstance(f, UploadFile) and f.filename]
+    return [
+        Upload(
+            safe_filename(f.filename or "tep"),
+            f.content_type or "application/octet-stream",
+            await f.read(),
+        )
+        for f in files
+    ]
+
+
+@router.post("/items/{item_id}")
+async def item_submit(item_id: int, request: Request) -> Response:
+    portal = portal_of(request)
+    actor = await run_in_threadpool(web_actor, request)
+    if actor is None:
+        raise Unauthorized("unauthorized", _NOT_SIGNED_IN)
+    form = await request.form()
+    check_csrf(request, form.get("csrf"))
+
+    def load_view() -> ItemView:
+        with portal.sessions() as session:
+            return item_view(item_id, session=session, actor=actor, now=portal.clock())
+
+    view = await run_in_threadpool(load_view)
+    mode = "file" if form.get("mode") == "file" else "form"
+    key = str(form.get("idempotency_key") or "") or None
+    typed, raw = _typed_raw(view.spec, form)
+    address = ItemAddress(item_id=item_id)
+    try:
+        if mode == "file":
+            sheet = form.get("spreadsheet")
+            if not isinstance(sheet, UploadFile) or not sheet.filename:
+                raise Invalid([FieldError("file", "required", "Chưa chọn tệp báo cáo.")])
+            data = await sheet.read()
+            name = safe_filename(sheet.filename)
+            parsed = read_upload(name, data)
+            address = merge_addresses(
+                address,
+                ItemAddress(
+                    item_id=parsed.item_id,
+                    unit=parsed.unit,
+                    source=parsed.source,
+                    period=parsed.period,
+                ),
+            )
+            source = Upload(name, sheet.content_type or "application/octet-stream", data, "source")
+            raw = replace(parsed.raw, attachments=[source, *await _evidence(form)])
+        else:
+            raw = replace(raw, attachments=await _evidence(form))
+        receipt = await run_in_threadpool(
+            lambda: submit(
+                portal.sessions,
+                SubmitRequest(
+                    address=address,
+                    actor=actor,
+                    channel="web",
+                    raw=raw,
+                    source_address=client_address(request),
+                    idempotency_key=key,
+                ),
+                now=portal.clock(),
+                data_dir=portal.data_dir,
+                max_attachment_bytes=portal.settings.upload_max_bytes,
+            )
+        )
+    except IntakeError as refusal:
+        if refusal.status in (401, 403, 404):
+            raise
+        context = _form_context(
+            request, actor, view, typed=typed, error=refusal, mode=mode, key=key
+        )
+        return _page(request, "form.html", context, status_code=refusal.status)
+    suffix = "?gui-lai=1" if receipt.replayed else ""
+    return RedirectResponse(f"/receipts/{quote(receipt.receipt_no)}{suffix}", status_code=303)
+
+
+@router.get("/items/{item_id}/template.{fmt}")
+def item_template_file(item_id: int, fmt: str, request: Request) -> Response:
+    actor = web_actor(request)
+    if actor is None:
+        return _sign_in_redirect(request)
+    if fmt not in ("xlsx", "csv"):
+        raise Invalid([FieldError("format", "unsupported_format", "Chỉ có mẫu .xlsx hoặc .csv.")])
+    portal = portal_of(request)
+    with portal.sessions() as session:
+        data, media, name = item_template(item_id, fmt, session=session, actor=actor)
+    return Response(
+        data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@router.get("/receipts/{receipt_no}")
+def receipt_page(receipt_no: str, request: Request) -> Response:
+    actor = web_actor(request)
+    if actor is None:
+        return _sign_in_redirect(request)
+    portal = portal_of(request)
+    with portal.sessions() as session:
+        receipt = get_receipt(receipt_no, session=session, actor=actor)
+    return _page(
+        request,
+        "receipt.html",
+        {
+            "actor": actor,
+            "receipt": receipt,
+            "replayed": request.query_params.get("gui-lai") == "1",
+            "csrf": csrf_token(request),
+        },
+    )
