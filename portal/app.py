@@ -92,7 +92,7 @@ def _validation_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
         elif kind == "missing":
             code, message = "required", f"Thiếu trường «{name}»."
         elif kind == "json_invalid":
-            code, message = "malformed_json", "Nội dung JSON không đọc được."
+            name, code, message = "body", "malformed_json", "Nội dung JSON không đọc được."
         else:
             code, message = kind, f"Trường «{name}» không hợp lệ: {err.get('msg', '')}."
         fields.append({"field": name, "code": code, "message": message})
@@ -107,9 +107,10 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         fields = _validation_fields(exc)
+        malformed = any(f["code"] == "malformed_json" for f in fields)
         body = {
             "error": {
-                "code": "invalid",
+                "code": "malformed_json" if malformed else "invalid",
                 "message": "Dữ liệu gửi lên chưa hợp lệ.",
                 "fields": fields,
             }

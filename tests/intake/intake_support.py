@@ -1,0 +1,131 @@
+"""Helpers of the intake tests: the test plan, clock, tokens, a uvicorn server, row counts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pendulum
+import uvicorn
+from sqlalchemy import Engine, select
+
+from deploy.settings import Settings
+from models.access import Actor, Role, issue_token
+from models.db import session_factory, transaction
+from models.items import DueItem
+from models.org import Unit
+
+DATA = Path(__file__).parent / "data"
+PLAN = DATA / "intake-plan.yaml"
+# A Saturday: April 2024 reports are open (cut-off 14/04), May's are not yet.
+NOW = pendulum.datetime(2024, 4, 20, 9, 0, tz="Asia/Ho_Chi_Minh").in_timezone("UTC")
+ADMIN_SECRET = "admin-secret-for-tests"
+UPLOAD_LIMIT = 256 * 1024
+LOADER = Actor(role=Role.ADMIN, label="test:setup")
+
+
+def item_id(engine: Engine, unit: str, source: str, period: str | None) -> int:
+    """The id of one item, by unit, obligation/deliverable code and period."""
+    with session_factory(engine)() as session:
+        for item in session.scalars(
+            select(DueItem).join(Unit, Unit.id == DueItem.unit_id).where(Unit.code == unit)
+        ):
+            code = (item.obligation or item.deliverable).code  # type: ignore[union-attr]
+            if code == source and item.period_label == period:
+                return item.id
+    raise LookupError((unit, source, period))
+
+
+def new_token(engine: Engine, unit: str | None) -> str:
+    """Issue a unit token (or an admin token for unit=None) and return its secret."""
+    with transaction(engine) as session:
+        row = session.scalars(select(Unit).where(Unit.code == unit)).one() if unit else None
+        _, secret = issue_token(
+            session=session,
+            role=Role.UNIT if row else Role.ADMIN,
+            unit=row,
+            label="test",
+            issued_by=LOADER,
+            now=NOW,
+        )
+    return secret
+
+
+@dataclass
+class Clock:
+    """The portal's clock in tests: fixed, and movable by a test."""
+
+    now: datetime = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Portal:
+    """A running portal: its base URL, its clock, its settings."""
+
+    url: str
+    clock: Clock
+    settings: Settings
+    engine: Engine
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+class _Server:
+    def __init__(self, app: object) -> None:
+        config = uvicorn.Config(
+            app,  # type: ignore[arg-type]
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the portal did not start")
+            time.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def stored(engine: Engine) -> dict[str, int]:
+    """Row counts of everything a submission writes; all zero means nothing was stored."""
+    from sqlalchemy import func
+
+    from models.access import AuditEvent
+    from models.submissions import Attachment, Submission, SubmissionValue
+
+    with session_factory(engine)() as session:
+        return {
+            "submissions": session.scalar(select(func.count()).select_from(Submission)) or 0,
+            "values": session.scalar(select(func.count()).select_from(SubmissionValue)) or 0,
+            "attachments": session.scalar(select(func.count()).select_from(Attachment)) or 0,
+            "audit": session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "submission.create")
+            )
+            or 0,
+        }
+
+
+NOTHING = {"submissions": 0, "values": 0, "attachments": 0, "audit": 0}
