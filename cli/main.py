@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import deploy, plan, serve, status
+from cli import deploy, plan, report, serve, status
 
 app = typer.Typer(
     name="dondoc",
@@ -21,6 +21,7 @@ app.command()(status.extend)
 app.command()(status.exempt)
 app.command()(serve.serve)
 app.command()(deploy.deploy)
+app.command("compile")(report.compile_report)
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ _CHART_FORMATS = {Format.DOCX, Format.HTML, Format.MD}
 def parse_formats(text: str) -> list[Format]:
     """ "docx,xlsx" -> [DOCX, XLSX]; names every unknown format and the known ones."""
     names = [x.strip().lower() for x in text.split(",") if x.strip()]
-    known = {f.value for f in Format}
+    known = [f.value for f in Format]
     unknown = [n for n in names if n not in known]
     if unknown or not names:
         raise ReportError(

@@ -188,7 +188,12 @@ def cao_loc_q1(session: Session) -> Plan:
     for unit, jobs in COMMUNE_JOBS.items():
         received = at(19, 3) if unit == "xa-hoa-cu" else at(15, 3, 8)
         if unit == "xa-gia-cat":
-            submit(session, key(communes, unit, "2024-Q1"), received=at(14, 3), values={"viec-lam-moi": 41})
+            submit(
+                session,
+                key(communes, unit, "2024-Q1"),
+                received=at(14, 3),
+                values={"viec-lam-moi": 41},
+            )
         submit(
             session,
             key(communes, unit, "2024-Q1"),

@@ -1,0 +1,137 @@
+"""`dondoc compile`: the consolidated report of a period, in the formats asked for."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
+from rich.table import Table
+
+from cli.common import console, err_console, fail, parse_instant, read_session
+from deploy.settings import get_settings
+from reports.compile import (
+    ALL_FORMATS,
+    load_report,
+    parse_formats,
+    parse_period,
+    plan_for,
+    render_all,
+    steps,
+    write_files,
+)
+from reports.content import INDICATOR_HEADERS, ReportError
+from reports.mail import MailError, report_recipients, send_report
+
+ALL_FORMATS_TEXT = ",".join(f.value for f in ALL_FORMATS)
+
+
+def _doc_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--date {value!r} is not a date (use e.g. 2024-03-20)")
+
+
+def compile_report(
+    period: Annotated[
+        str, typer.Option(help="Reporting period: 2024-03, 2024-Q1, 2024-H1 or 2024 (year).")
+    ],
+    formats: Annotated[
+        str, typer.Option("--format", help="Comma-separated formats: docx,xlsx,html,md,json.")
+    ] = ALL_FORMATS_TEXT,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the files; <data dir>/reports/<period> by default."),
+    ] = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="Email the files to the plan's leaders and committee.")
+    ] = False,
+    number: Annotated[
+        str | None,
+        typer.Option(help="The report's number (Số 05/BC-UBND); left blank for the office."),
+    ] = None,
+    doc_date: Annotated[
+        str | None, typer.Option("--date", help="Date on the document; today by default.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Count only submissions received by then (replay); now by default."),
+    ] = None,
+    plan: Annotated[
+        str | None, typer.Option(help="Plan code; the newest plan of the period's year.")
+    ] = None,
+) -> None:
+    """Compile the consolidated report of a period: DOCX, XLSX, HTML, Markdown, JSON."""
+    try:
+        wanted = parse_formats(formats)
+        parse_period(period)
+    except ReportError as exc:
+        fail(str(exc))
+    instant = parse_instant(as_of)
+    on_date = _doc_date(doc_date)
+    out_dir = out or get_settings().data_dir / "reports" / period
+    total = 2 + steps(wanted) + (1 if send else 0)
+    with (
+        read_session() as session,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            console=err_console,
+            transient=True,
+        ) as progress,
+    ):
+        bar = progress.add_task("Đọc số liệu", total=total)
+        try:
+            report = load_report(
+                session=session,
+                period=period,
+                as_of=instant,
+                number=number,
+                doc_date=on_date,
+                plan_code=plan,
+            )
+            recipients = report_recipients(
+                session=session,
+                plan=plan_for(session=session, period=parse_period(period), code=plan),
+            )
+        except ReportError as exc:
+            fail(str(exc))
+        progress.advance(bar)
+
+        def step(name: str) -> None:
+            progress.update(bar, description=f"Tạo {name}", advance=1)
+
+        files = render_all(report, wanted, on_step=step)
+        progress.update(bar, description=f"Ghi tệp vào {out_dir}")
+        try:
+            paths = write_files(files, out_dir)
+        except OSError as exc:
+            fail(f"cannot write the files to {out_dir}: {exc.strerror or exc}")
+        progress.advance(bar)
+        if send:
+            progress.update(bar, description=f"Gửi thư tới {len(recipients)} người nhận")
+            try:
+                send_report(
+                    smtp=get_settings().smtp, recipients=recipients, report=report, files=paths
+                )
+            except MailError as exc:
+                fail(f"the files are written to {out_dir}, but sending failed: {exc}")
+            progress.advance(bar)
+
+    table = Table(*INDICATOR_HEADERS, title=f"{report.title} {report.summary}")
+    for r in report.indicator_rows:
+        table.add_row(r.stt, r.name, r.unit_of_measure, r.goal, r.period, r.to_date, r.percent)
+    console.print(table)
+    for p in paths:
+        console.print(f"[green]✓[/] {p}", highlight=False)
+    if send:
+        console.print(
+            "Đã gửi tới: " + ", ".join(r.email for r in recipients), highlight=False, soft_wrap=True
+        )

@@ -1,0 +1,32 @@
+"""Report fixtures: the Cao Lộc Q1 sample compiled on each backend."""
+
+from __future__ import annotations
+
+import pytest
+from report_sample import Q1_AS_OF, cao_loc_q1
+from sqlalchemy import Engine
+
+from models.db import transaction
+from reports.content import Report, build_report
+from schedules.periods import Period
+
+HOSTILE = "<script>alert('x')</script> **đậm** [link](http://evil.example) =1+1 & \x07chuông"
+
+
+@pytest.fixture
+def q1_report(engine: Engine) -> Report:
+    """The Cao Lộc Q1 sample report, with a hostile narrative from one commune."""
+    from report_sample import key, submit
+
+    with transaction(engine) as session:
+        plan = cao_loc_q1(session)
+        submit(
+            session,
+            key("bc-quy-xa-thi-tran", "tt-cao-loc", "2024-Q1"),
+            received=Q1_AS_OF.subtract(hours=1),
+            values={"viec-lam-moi": 24},
+            narrative={"Khó khăn, vướng mắc": HOSTILE + "\ndòng hai"},
+        )
+        return build_report(
+            session=session, plan=plan, period=Period.parse("2024-Q1"), as_of=Q1_AS_OF, number="5"
+        )
