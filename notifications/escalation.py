@@ -1,0 +1,544 @@
+"""The daily check: decide the rungs due, record them in the outbox, deliver, mark. Once each.
+
+Exactly once, step by step:
+
+1. `decide_and_record`: one transaction computes every rung due as of `now` and inserts its
+   intents (unique per item, step, deadline, recipient, channel) and one pending digest per
+   recipient and channel. Deciding again finds the intents recorded and adds nothing; a
+   concurrent decision that commits first makes ours fail on the unique key, and we decide
+   again.
+2. `deliver`: per message, one transaction claims it (a conditional UPDATE that waits for
+   any other holder), drops the intents no longer due (submitted, exempted, deadline moved,
+   reminder overtaken by the deadline), renders the text, sends it, and marks it sent. A
+   crash before the commit leaves it pending, so nothing is lost; the only duplicate possible
+   is a crash after the server accepted and before the commit, and the copy carries the same
+   key (Message-ID, Idempotency-Key) for the receiver to drop.
+3. A failed send is retried with exponential backoff up to `max_attempts`, then the message is
+   dead and shown to the admin (`dondoc outbox`, `dondoc status`).
+
+`DONDOC_CRASH_POINT` (tests only) kills the process with SIGKILL at a named point, so the
+crash tests exercise real process death: `after_record` (outbox written, nothing sent) and
+`after_send` (first message accepted by the server, not yet marked).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from deploy.settings import EscalationSettings, Settings
+from models.calendar import load_calendar
+from models.db import session_factory, transaction
+from models.outbox import (
+    IntentDraft,
+    OutboxIntent,
+    OutboxMessage,
+    cancel_intents,
+    claim_message,
+    due_message_ids,
+    mark_failed,
+    mark_sent,
+    open_intents,
+    record_intents,
+    recorded_keys,
+)
+from models.status import ItemState, ItemStatus, item_states
+from notifications.channels import (
+    Channel,
+    ChannelName,
+    ChannelUnavailable,
+    CredentialsExpired,
+    DeliveryError,
+    Outgoing,
+    RateLimited,
+    RecipientUnreachable,
+)
+from notifications.messages import DigestLine, line_for, reason_vi, render
+from notifications.redact import redact
+from notifications.routing import load_people, load_routes
+from schedules.calendar import WorkCalendar, local_date
+from schedules.escalation import OVERDUE, REMINDER, due_rungs, is_sending_time, place_ladder
+
+log = logging.getLogger(__name__)
+
+CRASH_POINT_ENV = "DONDOC_CRASH_POINT"
+SUBSCRIBER = "subscriber"
+OWED = (ItemStatus.NOT_YET_OPEN, ItemStatus.OPEN, ItemStatus.OVERDUE)
+CHUNK = 100  # messages whose item states are read in one query
+
+
+def crash_point(name: str) -> None:
+    """Die here, as a power cut would, when the tests ask for it (never set in production)."""
+    if os.environ.get(CRASH_POINT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def retry_at(attempts: int, now: datetime, policy: EscalationSettings) -> datetime | None:
+    """When to try again after `attempts` failed attempts; None once the limit is reached."""
+    if attempts >= policy.max_attempts:
+        return None
+    delay = min(policy.retry_base_seconds * 2 ** (attempts - 1), policy.retry_max_seconds)
+    return now + timedelta(seconds=delay)
+
+
+def sending_window_open(now: datetime, calendar: WorkCalendar, policy: EscalationSettings) -> bool:
+    """Messages go out only on working days, in working hours."""
+    return is_sending_time(now, calendar, start=policy.work_start, end=policy.work_end)
+
+
+# --- deciding ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unreachable:
+    """A rung due for an audience nobody can be reached in (no person, or no address)."""
+
+    item_key: str
+    unit_name: str
+    step_code: str
+    audience: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What is newly due as of an instant, before it is recorded."""
+
+    as_of: datetime
+    drafts: list[IntentDraft]
+    unreachable: list[Unreachable]
+    states: dict[int, ItemState]
+
+
+def decide(
+    *,
+    session: Session,
+    now: datetime,
+    calendar: WorkCalendar,
+    channels: Collection[str],
+    webhooks: Collection[str] = (),
+) -> Decision:
+    """Every rung due as of `now` and not recorded yet, as intents per recipient and channel.
+
+    Set-based: one query for item states, one for routes, one for people, one for the
+    intents already recorded, whatever the number of units.
+    """
+    states = {
+        s.item_id: s
+        for s in item_states(session=session, as_of=now, calendar=calendar)
+        if s.status in OWED
+    }
+    routes = load_routes(session=session, item_ids=states)
+    people = load_people(session=session)
+    seen = recorded_keys(session=session, item_ids=states)
+    today = local_date(now)
+    person_channels = [c for c in channels if c != ChannelName.WEBHOOK.value]
+    drafts: list[IntentDraft] = []
+    unreachable: list[Unreachable] = []
+
+    def add(draft: IntentDraft) -> None:
+        if draft.unique_key not in seen:
+            seen.add(draft.unique_key)
+            drafts.append(draft)
+
+    for state in states.values():
+        route = routes[state.item_id]
+        rungs = place_ladder(route.ladder, state.deadline_on, calendar)
+        due = due_rungs(rungs, today=today, deadline_passed=now > state.deadline_at)
+        for d in due:
+            persons = people.for_audience(route, d.audience)
+            if not persons:
+                unreachable.append(
+                    Unreachable(state.key, state.unit_name, d.rung.code, d.audience, "no_person")
+                )
+            for person in persons:
+                addresses = person.addresses(person_channels)
+                if not addresses:
+                    unreachable.append(
+                        Unreachable(
+                            state.key, state.unit_name, d.rung.code, d.audience, "no_address"
+                        )
+                    )
+                for channel, address in addresses.items():
+                    add(
+                        IntentDraft(
+                            item_id=state.item_id,
+                            step_code=d.rung.code,
+                            step_kind=d.rung.kind,
+                            step_on=d.rung.day,
+                            deadline_on=state.deadline_on,
+                            audience=d.audience,
+                            recipient_key=person.recipient_key,
+                            person_id=person.id,
+                            channel=channel,
+                            address=address,
+                        )
+                    )
+        for rung in dict.fromkeys(d.rung for d in due):  # a webhook gets each rung once
+            for name in webhooks:
+                add(
+                    IntentDraft(
+                        item_id=state.item_id,
+                        step_code=rung.code,
+                        step_kind=rung.kind,
+                        step_on=rung.day,
+                        deadline_on=state.deadline_on,
+                        audience=SUBSCRIBER,
+                        recipient_key=f"webhook:{name}",
+                        person_id=None,
+                        channel=ChannelName.WEBHOOK.value,
+                        address=name,
+                    )
+                )
+    return Decision(as_of=now, drafts=drafts, unreachable=unreachable, states=states)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What one decision wrote."""
+
+    decision: Decision
+    message_ids: list[int]
+
+
+def decide_and_record(
+    *, engine: Engine, now: datetime, channels: Collection[str], webhooks: Collection[str] = ()
+) -> Recorded:
+    """Decide and write the intents and their digests in one transaction (idempotent)."""
+    for attempt in range(3):
+        try:
+            with transaction(engine) as session:
+                decision = decide(
+                    session=session,
+                    now=now,
+                    calendar=load_calendar(session=session),
+                    channels=channels,
+                    webhooks=webhooks,
+                )
+                messages = record_intents(session=session, drafts=decision.drafts, now=now)
+                ids = [m.id for m in messages]
+            break
+        except IntegrityError:
+            # A concurrent run recorded some of the same intents first: decide again.
+            if attempt == 2:
+                raise
+            log.info("outbox: concurrent decision detected, deciding again")
+    crash_point("after_record")
+    return Recorded(decision=decision, message_ids=ids)
+
+
+# --- delivering -------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryReport:
+    """The outcome of one channel's delivery run (plain values for Prefect)."""
+
+    channel: str
+    sent: list[str] = field(default_factory=list)  # message keys
+    failed: list[str] = field(default_factory=list)
+    dead: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the channel stopped early this run
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "channel": self.channel,
+            "sent": len(self.sent),
+            "failed": len(self.failed),
+            "dead": len(self.dead),
+            "cancelled": len(self.cancelled),
+            "stopped": self.stopped,
+        }
+
+
+_STALE_VI = {
+    "gone": "Việc không còn trong kế hoạch",
+    "submitted": "Đơn vị đã gửi",
+    "excused": "Đơn vị được miễn",
+    "moved": "Hạn đã thay đổi",
+    "overtaken": "Đã quá hạn: nhắc trước hạn không còn phù hợp",
+    "not_overdue": "Chưa quá hạn",
+}
+
+
+def stale_reason(intent: OutboxIntent, state: ItemState | None, now: datetime) -> str | None:
+    """Why an unsent intent is no longer due (a submission stops the ladder), or None."""
+    if state is None:
+        return _STALE_VI["gone"]
+    if state.status in (ItemStatus.SUBMITTED_ON_TIME, ItemStatus.SUBMITTED_LATE):
+        return _STALE_VI["submitted"]
+    if state.status is ItemStatus.EXCUSED:
+        return _STALE_VI["excused"]
+    if state.deadline_on != intent.deadline_on:
+        return _STALE_VI["moved"]
+    passed = now > state.deadline_at
+    if intent.step_kind == REMINDER and passed:
+        return _STALE_VI["overtaken"]
+    if intent.step_kind == OVERDUE and not passed:
+        return _STALE_VI["not_overdue"]
+    return None
+
+
+def _lines(
+    intents: Sequence[OutboxIntent],
+    states: dict[int, ItemState],
+    *,
+    own_unit_name: str | None,
+    now: datetime,
+    calendar: WorkCalendar,
+    portal_url: str,
+) -> list[DigestLine]:
+    by_item: dict[int, list[OutboxIntent]] = {}
+    for intent in intents:
+        by_item.setdefault(intent.item_id, []).append(intent)
+    today = local_date(now)
+    lines = []
+    for item_id, group in by_item.items():
+        state = states[item_id]
+        lines.append(
+            line_for(
+                kind=group[0].step_kind,
+                title=state.source_title,
+                is_report=state.kind == "report",
+                period_label=state.period_label,
+                unit_name=state.unit_name,
+                unit_code=state.unit_code,
+                deadline_on=state.deadline_on,
+                extended=state.extended,
+                days_left=max(calendar.working_days_between(today, state.deadline_on), 0),
+                days_overdue=state.working_days_overdue,
+                reasons=[
+                    reason_vi(i.audience, unit_name=state.unit_name, own_unit_name=own_unit_name)
+                    for i in group
+                ],
+                portal_url=portal_url,
+            )
+        )
+    return lines
+
+
+class Deliverer:
+    """Delivers one channel's due messages, one transaction per message."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        channel: Channel,
+        now: datetime,
+        calendar: WorkCalendar,
+        settings: Settings,
+    ) -> None:
+        self.engine = engine
+        self.channel = channel
+        self.now = now
+        self.calendar = calendar
+        self.policy = settings.escalation
+        self.portal_url = settings.portal_url
+        self.report = DeliveryReport(channel=channel.name.value)
+
+    def run(self) -> DeliveryReport:
+        with session_factory(self.engine)() as session:
+            ids = due_message_ids(session=session, channel=self.channel.name.value, now=self.now)
+        if not ids:
+            return self.report
+        try:
+            self.channel.prepare()
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start : start + CHUNK]
+                states = self._states(chunk)
+                for message_id in chunk:
+                    stop = self._deliver_with_renewal(message_id, states)
+                    if stop is not None:
+                        self._fail_rest(ids, stop)
+                        return self.report
+        except ChannelUnavailable as error:  # prepare() could not get credentials
+            self._fail_rest(ids, error)
+        return self.report
+
+    def _states(self, message_ids: list[int]) -> dict[int, ItemState]:
+        with session_factory(self.engine)() as session:
+            item_ids = set(
+                session.scalars(
+                    select(OutboxIntent.item_id).where(OutboxIntent.message_id.in_(message_ids))
+                )
+            )
+            return {
+                s.item_id: s
+                for s in item_states(
+                    session=session, as_of=self.now, calendar=self.calendar, item_ids=item_ids
+                )
+            }
+
+    def _deliver_with_renewal(
+        self, message_id: int, states: dict[int, ItemState]
+    ) -> ChannelUnavailable | None:
+        try:
+            return self._deliver_one(message_id, states, renewed=False)
+        except CredentialsExpired:
+            # Refused before anything was accepted, and rolled back: renew (outside any
+            # transaction, the rotated token is committed at once) and try once more.
+            self.channel.prepare(renew=True)
+            return self._deliver_one(message_id, states, renewed=True)
+
+    def _deliver_one(
+        self, message_id: int, states: dict[int, ItemState], *, renewed: bool
+    ) -> ChannelUnavailable | None:
+        """Claim, re-check, render, send, mark: one transaction. Returns a reason to stop."""
+        with transaction(self.engine) as session:
+            message = claim_message(session=session, message_id=message_id, now=self.now)
+            if message is None:
+                return None  # another run holds or finished it
+            intents = open_intents(session=session, message_id=message.id)
+            stale: dict[int, str] = {}
+            for intent in intents:
+                reason = stale_reason(intent, states.get(intent.item_id), self.now)
+                if reason is not None:
+                    stale[intent.id] = reason
+            for reason in set(stale.values()):
+                cancel_intents(
+                    session=session,
+                    intent_ids=[i for i, r in stale.items() if r == reason],
+                    now=self.now,
+                    reason=reason,
+                )
+            live = [i for i in intents if i.id not in stale]
+            if not live:
+                self.report.cancelled.append(message.key)
+                return None
+            outgoing = self._outgoing(session, message, live, states)
+            try:
+                provider_id = self.channel.send(outgoing)
+            except CredentialsExpired as error:
+                if not renewed:
+                    raise  # rolls this transaction back; the caller renews and retries once
+                down = ChannelUnavailable(error.reason)
+                self._failed(session, message, down)
+                return down
+            except RateLimited as error:
+                self._deferred(session, message, error)
+                return error
+            except ChannelUnavailable as error:
+                self._failed(session, message, error)
+                return error
+            except RecipientUnreachable as error:
+                mark_failed(
+                    session=session,
+                    message=message,
+                    now=self.now,
+                    error=redact(error.reason),
+                    retry_at=None,
+                )
+                self.report.dead.append(message.key)
+                return None
+            except DeliveryError as error:
+                self._failed(session, message, error)
+                return None
+            except Exception as error:  # a bug or an unexpected library error: retry, give up
+                log.exception("outbox: unexpected error sending message %s", message.key)
+                unexpected = DeliveryError(f"Lỗi không lường trước: {type(error).__name__}")
+                self._failed(session, message, unexpected)
+                return None
+            crash_point("after_send")
+            mark_sent(session=session, message=message, now=self.now, provider_id=provider_id)
+            self.report.sent.append(message.key)
+            return None
+
+    def _failed(self, session: Session, message: OutboxMessage, error: DeliveryError) -> None:
+        when = retry_at(message.attempts + 1, self.now, self.policy)
+        mark_failed(
+            session=session,
+            message=message,
+            now=self.now,
+            error=redact(error.reason),
+            retry_at=when,
+        )
+        (self.report.failed if when is not None else self.report.dead).append(message.key)
+
+    def _deferred(self, session: Session, message: OutboxMessage, error: RateLimited) -> None:
+        """Rate limited: try later, without counting an attempt against the message."""
+        mark_failed(
+            session=session,
+            message=message,
+            now=self.now,
+            error=redact(error.reason),
+            retry_at=self.now + timedelta(seconds=error.retry_after_seconds),
+            count_attempt=False,
+        )
+        self.report.failed.append(message.key)
+
+    def _fail_rest(self, ids: list[int], error: ChannelUnavailable) -> None:
+        """The channel is down: every message not yet handled gets the error and a retry time.
+
+        Messages handled in this run are no longer claimable (sent, or due later).
+        """
+        self.report.stopped = redact(error.reason)
+        for message_id in ids:
+            with transaction(self.engine) as session:
+                message = claim_message(session=session, message_id=message_id, now=self.now)
+                if message is None:
+                    continue
+                if isinstance(error, RateLimited):
+                    self._deferred(session, message, error)
+                else:
+                    self._failed(session, message, error)
+
+    def _outgoing(
+        self,
+        session: Session,
+        message: OutboxMessage,
+        intents: list[OutboxIntent],
+        states: dict[int, ItemState],
+    ) -> Outgoing:
+        person = (
+            load_people(session=session, ids=[message.person_id]).by_id.get(message.person_id)
+            if message.person_id is not None
+            else None
+        )
+        lines = _lines(
+            intents,
+            states,
+            own_unit_name=person.unit_name if person else None,
+            now=self.now,
+            calendar=self.calendar,
+            portal_url=self.portal_url,
+        )
+        rendered = render(
+            channel=ChannelName(message.channel),
+            greeting=f"đồng chí {person.full_name}" if person else "",
+            lines=lines,
+            as_of=self.now,
+            key=message.key,
+            portal_url=self.portal_url,
+        )
+        message.subject, message.body = rendered.subject, rendered.body
+        session.flush()  # what was sent is kept with the message, for the admin
+        return Outgoing(
+            key=message.key,
+            address=message.address,
+            recipient_name=person.full_name if person else None,
+            subject=rendered.subject,
+            body=rendered.body,
+        )
+
+
+def deliver(
+    *, engine: Engine, channel: Channel, now: datetime, settings: Settings
+) -> DeliveryReport:
+    """Send a channel's due messages, if messages may go out now."""
+    with session_factory(engine)() as session:
+        calendar = load_calendar(session=session)
+    if not sending_window_open(now, calendar, settings.escalation):
+        return DeliveryReport(channel=channel.name.value, stopped="outside working hours")
+    return Deliverer(
+        engine=engine, channel=channel, now=now, calendar=calendar, settings=settings
+    ).run()
