@@ -480,6 +480,15 @@ def check_idempotency_key(key: str | None) -> None:
         )
 
 
+def lock_item(item: DueItem, *, session: Session) -> None:
+    """Lock the item's row until the transaction ends (PostgreSQL; SQLite locks on write).
+
+    Writers for one item then take turns: the idempotency lookup and the next version number
+    both see the previous writer's committed row.
+    """
+    session.execute(select(DueItem.id).where(DueItem.id == item.id).with_for_update())
+
+
 def store_submission(
     item: DueItem,
     checked: CheckedSubmission,
@@ -494,7 +503,7 @@ def store_submission(
     The item row is locked (SELECT ... FOR UPDATE) so PostgreSQL serialises writers per item;
     SQLite serialises all writers, and the caller retries on the rare unique-key race.
     """
-    session.execute(select(DueItem.id).where(DueItem.id == item.id).with_for_update())
+    lock_item(item, session=session)
     current = session.scalar(
         select(func.max(Submission.version)).where(Submission.item_id == item.id)
     )
@@ -570,6 +579,7 @@ def _submit_once(
 ) -> Receipt:
     check_idempotency_key(request.idempotency_key)
     item = find_item(request.address, session=session, actor=request.actor)
+    lock_item(item, session=session)
     checked = check_submission(
         form_spec(item, session=session),
         request.raw,

@@ -61,6 +61,3 @@ def portal(loaded: Engine, _running: _Running, tmp_path_factory: pytest.TempPath
     running = _running.portals[key]
     running.clock.now = NOW
     return running
-
-
-

@@ -527,9 +527,7 @@ def test_every_endpoint_refuses_another_units_token(portal: Portal) -> None:
         ("get", "/api/v1/submissions"): lambda c: c.get(
             "/api/v1/submissions", params={"item_id": item}
         ),
-        ("get", "/api/v1/receipts/{receipt_no}"): lambda c: c.get(
-            f"/api/v1/receipts/{receipt_no}"
-        ),
+        ("get", "/api/v1/receipts/{receipt_no}"): lambda c: c.get(f"/api/v1/receipts/{receipt_no}"),
         ("post", "/api/v1/requests"): lambda c: c.post(
             "/api/v1/requests",
             json={"kind": "report", "title": "x", "units": ["xa-hai"], "within_working_days": 3},
