@@ -15,12 +15,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-import pendulum
-
 from models.items import ItemKind
 from models.org import UnitKind
 from models.plan import TargetKind
-from schedules.calendar import VN_TZ, WorkCalendar, local_date
+from schedules.calendar import WorkCalendar, local_date, working_instant
 
 SAMPLE_NOTE = "[Dữ liệu mô phỏng của bản chạy thử dondoc, không phải số liệu thật.]"
 SUBMIT_AT = time(9, 30)  # units send in the morning, after the daily check
@@ -64,14 +62,7 @@ class Behaviour:
         """The instant of the submission (09:30 Vietnamese time), or None."""
         if self.submit_on is None:
             return None
-        return pendulum.datetime(
-            self.submit_on.year,
-            self.submit_on.month,
-            self.submit_on.day,
-            SUBMIT_AT.hour,
-            SUBMIT_AT.minute,
-            tz=VN_TZ,
-        )
+        return working_instant(self.submit_on, SUBMIT_AT)
 
 
 def _rng(seed: int, key: str) -> random.Random:

@@ -49,11 +49,19 @@ def _prefect_executable() -> str:
 
 @contextmanager
 def prefect_server(
-    *, port: int | None = None, home: Path | None = None, timeout: float = 90
+    *,
+    port: int | None = None,
+    home: Path | None = None,
+    timeout: float = 90,
+    use_configured: bool = True,
 ) -> Iterator[str]:
-    """Yield the API URL: the configured one, or a server started here on 127.0.0.1 (SQLite)."""
+    """Yield the API URL: the configured one, or a server started here on 127.0.0.1 (SQLite).
+
+    `use_configured=False` always starts a private server (the demo must not write its
+    simulated year into an office's real Prefect server).
+    """
     configured = os.environ.get("PREFECT_API_URL")
-    if configured:
+    if configured and use_configured:
         yield configured
         return
     port = port or free_port()
@@ -61,6 +69,9 @@ def prefect_server(
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if home is not None:
         env["PREFECT_HOME"] = str(home)
+    if not use_configured:  # its own SQLite database under PREFECT_HOME, whatever is configured
+        env.pop("PREFECT_API_DATABASE_CONNECTION_URL", None)
+        env.pop("PREFECT_SERVER_DATABASE_CONNECTION_URL", None)
     api_url = f"http://127.0.0.1:{port}/api"
     log.info("starting a local Prefect server on 127.0.0.1:%s", port)
     process = subprocess.Popen(  # noqa: S603 (our own prefect executable, fixed arguments)
