@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import deploy, plan, report, serve, status
+from cli import deploy, intake, plan, report, serve, status
 
 app = typer.Typer(
     name="dondoc",
@@ -22,6 +22,13 @@ app.command()(status.exempt)
 app.command()(serve.serve)
 app.command()(deploy.deploy)
 app.command("compile")(report.compile_report)
+app.add_typer(intake.token_app, name="token")
+app.command()(intake.template)
+app.command("submit")(intake.submit_file)
+app.command()(intake.portal)
+app.add_typer(intake.request_app, name="request")
+app.add_typer(intake.period_app, name="period")
+app.command()(intake.inbox)
 
 
 def main() -> None:

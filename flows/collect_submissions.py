@@ -1,0 +1,43 @@
+"""Flow: collect the report files dropped in the inbox folder; none is ever lost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from deploy.settings import get_settings
+from tasks.intake import claim_inbox_files, process_inbox_files
+
+BATCH = 200
+
+
+def inbox_folder(inbox: str | None = None) -> Path:
+    """The folder to read: the argument, else settings.inbox_dir, else data_dir/inbox."""
+    if inbox:
+        return Path(inbox)
+    settings = get_settings()
+    return settings.inbox_dir or settings.data_dir / "inbox"
+
+
+@flow(name="collect-submissions")
+def collect_submissions(inbox: str | None = None, batch_size: int = BATCH) -> dict[str, Any]:
+    """Claim the inbox's files, store each as a submission, move it to processed/ or rejected/.
+
+    Unit, obligation and period come from the file name (unit__obligation__period.xlsx) or
+    the template's header. A rejected file gets a Vietnamese error report beside it.
+    """
+    folder = inbox_folder(inbox)
+    logger = get_run_logger()
+    claimed = claim_inbox_files(str(folder))
+    outcomes: list[dict[str, Any]] = []
+    for start in range(0, len(claimed), batch_size):
+        now = datetime.now(UTC)  # the receipt time of this batch's files
+        outcomes += process_inbox_files(claimed[start : start + batch_size], str(folder), now)
+    counts = {k: sum(o["outcome"] == k for o in outcomes) for k in ("processed", "rejected")}
+    logger.info(
+        "inbox %s: %d processed, %d rejected", folder, counts["processed"], counts["rejected"]
+    )
+    return {"inbox": str(folder), **counts, "files": outcomes}
