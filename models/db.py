@@ -25,6 +25,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if url.startswith("postgresql"):
+        # Instants come back in UTC, the zone they are stored and compared in.
+        kwargs.setdefault("connect_args", {"options": "-c timezone=UTC"})
     return create_engine(url, **kwargs)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 
 import holidays
 import pendulum
@@ -84,6 +85,8 @@ class WorkCalendar:
             self._overrides[key] = o
         self._holidays = holidays.country_holidays("VN", language="vi")
         self._loaded_years: set[int] = set()
+        # Status of thousands of items asks the same few (deadline, today) spans over and over.
+        self._between: dict[tuple[pendulum.Date, pendulum.Date], int] = {}
 
     @property
     def overrides(self) -> tuple[CalendarOverride, ...]:
@@ -153,12 +156,15 @@ class WorkCalendar:
         a, b = as_date(start), as_date(end)
         if b < a:
             return -self.working_days_between(b, a)
-        count = 0
-        day = a.add(days=1)
-        while day <= b:
-            count += self.is_working_day(day)
-            day = day.add(days=1)
-        return count
+        cached = self._between.get((a, b))
+        if cached is None:
+            cached = 0
+            day = a.add(days=1)
+            while day <= b:
+                cached += self.is_working_day(day)
+                day = day.add(days=1)
+            self._between[(a, b)] = cached
+        return cached
 
     def days(self, year: int) -> list[CalendarDay]:
         """Every weekday off and every weekend day worked in the year, in date order."""
@@ -205,6 +211,7 @@ def end_of_day(day: date) -> datetime:
     return pendulum.datetime(nxt.year, nxt.month, nxt.day, tz=VN_TZ).in_timezone("UTC")
 
 
+@lru_cache(maxsize=4096)  # a status run converts the same few instants many times
 def local_date(instant: datetime) -> pendulum.Date:
     """The Asia/Ho_Chi_Minh calendar date of an aware instant."""
     if instant.tzinfo is None or instant.utcoffset() is None:

@@ -1,0 +1,1 @@
+"""Benchmarks and the synthetic data they run on (run by hand; a tiny size runs in CI)."""
