@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import deploy, intake, plan, report, serve, status
+from cli import deploy, escalation, intake, plan, report, serve, status
 
 app = typer.Typer(
     name="dondoc",
@@ -19,6 +19,8 @@ app.add_typer(plan.plan_app, name="plan")
 app.command()(status.status)
 app.command()(status.extend)
 app.command()(status.exempt)
+app.command()(escalation.remind)
+app.command()(escalation.outbox)
 app.command()(serve.serve)
 app.command()(deploy.deploy)
 app.command("compile")(report.compile_report)

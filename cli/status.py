@@ -22,6 +22,7 @@ from cli.common import (
 )
 from models.calendar import load_calendar
 from models.items import DueItem
+from models.outbox import last_reminders
 from models.status import STATUS_VI, ExceptionKind, ItemState, grant_exception, item_states, rates
 from reports import vietnamese
 
@@ -55,6 +56,9 @@ def status(
             period=period,
             obligation=obligation,
         )
+        reminded = last_reminders(
+            session=session, item_ids=[s.item_id for s in states], as_of=instant
+        )
     if not states:
         fail(
             f"no items due for period {period!r}"
@@ -81,6 +85,9 @@ def status(
                         if s.first_accepted_at
                         else None,
                         "working_days_overdue": s.working_days_overdue,
+                        "last_reminder": reminded[s.item_id].label_vi
+                        if s.item_id in reminded
+                        else None,
                     }
                     for s in states
                 ],
@@ -96,6 +103,7 @@ def status(
             "Tình trạng",
             "Gửi lúc",
             "Số ngày làm việc quá hạn",
+            "Lần nhắc gần nhất",
             title=f"{group[0].source_title} — kỳ {period} (tính đến {as_of_vi})",
         )
         for s in group:
@@ -107,6 +115,7 @@ def status(
                 if s.first_accepted_at
                 else "",
                 str(s.working_days_overdue or ""),
+                reminded[s.item_id].label_vi if s.item_id in reminded else "",
             )
         console.print(table)
         r = rates(group)

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from uuid import uuid4
 
+import pendulum
 from sqlalchemy import (
     Date,
     ForeignKey,
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Base, UTCDateTime
 from models.org import Person
+from schedules.calendar import VN_TZ
 
 
 class OutboxStatus(StrEnum):
@@ -404,31 +406,54 @@ class LastReminder:
     step_code: str | None
     troubled: int  # failed or dead deliveries about the item
 
+    @property
+    def label_vi(self) -> str:
+        """For the status table: "19/03/2024 08:00 (overdue-1)", plus any delivery trouble."""
+        parts = []
+        if self.sent_at is not None:
+            local = pendulum.instance(self.sent_at).in_timezone(VN_TZ)
+            parts.append(f"{local:%d/%m/%Y %H:%M} ({self.step_code})")
+        if self.troubled:
+            parts.append(f"{self.troubled} tin chưa gửi được")
+        return "; ".join(parts)
 
-def last_reminders(*, session: Session, item_ids: Iterable[int]) -> dict[int, LastReminder]:
-    """Per item: when it was last reminded (any channel), and failed/dead deliveries (2 queries)."""
+
+def last_reminders(
+    *, session: Session, item_ids: Iterable[int], as_of: datetime
+) -> dict[int, LastReminder]:
+    """Per item: its latest reminder sent by `as_of` (any channel), and failed/dead deliveries.
+
+    Two queries whatever the number of items.
+    """
     ids = list(item_ids)
     if not ids:
         return {}
-    latest = (
-        select(OutboxIntent.item_id, func.max(OutboxMessage.sent_at).label("sent_at"))
+    sent = (
+        select(
+            OutboxIntent.item_id,
+            OutboxIntent.step_code,
+            OutboxMessage.sent_at,
+            func.row_number()
+            .over(
+                partition_by=OutboxIntent.item_id,
+                order_by=(OutboxMessage.sent_at.desc(), OutboxIntent.id.desc()),
+            )
+            .label("n"),
+        )
         .join(OutboxMessage, OutboxMessage.id == OutboxIntent.message_id)
-        .where(OutboxIntent.item_id.in_(ids), OutboxIntent.status == OutboxStatus.SENT.value)
-        .group_by(OutboxIntent.item_id)
+        .where(
+            OutboxIntent.item_id.in_(ids),
+            OutboxIntent.status == OutboxStatus.SENT.value,
+            OutboxMessage.sent_at <= as_of,
+        )
         .subquery()
     )
     rows = session.execute(
-        select(latest.c.item_id, latest.c.sent_at, func.max(OutboxIntent.step_code))
-        .join(OutboxIntent, OutboxIntent.item_id == latest.c.item_id)
-        .join(OutboxMessage, OutboxMessage.id == OutboxIntent.message_id)
-        .where(
-            OutboxMessage.sent_at == latest.c.sent_at,
-            OutboxIntent.status == OutboxStatus.SENT.value,
-        )
-        .group_by(latest.c.item_id, latest.c.sent_at)
+        select(sent.c.item_id, sent.c.sent_at, sent.c.step_code).where(sent.c.n == 1)
     ).all()
-    troubled = dict(
-        session.execute(  # type: ignore[arg-type]
+    troubled: dict[int, int] = {
+        item_id: count
+        for item_id, count in session.execute(
             select(OutboxIntent.item_id, func.count(func.distinct(OutboxIntent.message_id)))
             .join(OutboxMessage, OutboxMessage.id == OutboxIntent.message_id)
             .where(
@@ -437,11 +462,11 @@ def last_reminders(*, session: Session, item_ids: Iterable[int]) -> dict[int, La
                 OutboxIntent.status != OutboxStatus.CANCELLED.value,
             )
             .group_by(OutboxIntent.item_id)
-        ).all()
-    )
+        )
+    }
     out = {
-        item_id: LastReminder(sent_at=sent_at, step_code=step, troubled=troubled.get(item_id, 0))
-        for item_id, sent_at, step in rows
+        item_id: LastReminder(sent_at=at, step_code=step, troubled=troubled.get(item_id, 0))
+        for item_id, at, step in rows
     }
     for item_id, count in troubled.items():
         out.setdefault(item_id, LastReminder(sent_at=None, step_code=None, troubled=count))

@@ -64,6 +64,7 @@ from notifications.channels import (
 from notifications.messages import DigestLine, line_for, reason_vi, render
 from notifications.redact import redact
 from notifications.routing import load_people, load_routes
+from notifications.wiring import build_channel, enabled_channels
 from schedules.calendar import WorkCalendar, local_date
 from schedules.escalation import OVERDUE, REMINDER, due_rungs, is_sending_time, place_ladder
 
@@ -542,3 +543,41 @@ def deliver(
     return Deliverer(
         engine=engine, channel=channel, now=now, calendar=calendar, settings=settings
     ).run()
+
+
+# --- one run, without Prefect -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What one check did: whether it could send, what it decided, what each channel did."""
+
+    as_of: datetime
+    sending: bool
+    recorded: Recorded | None
+    deliveries: list[DeliveryReport]
+
+
+def run_once(*, engine: Engine, settings: Settings, now: datetime) -> RunReport:
+    """Decide, record, deliver on every enabled channel: the daily check in one process."""
+    with session_factory(engine)() as session:
+        calendar = load_calendar(session=session)
+    if not sending_window_open(now, calendar, settings.escalation):
+        return RunReport(as_of=now, sending=False, recorded=None, deliveries=[])
+    names = enabled_channels(settings)
+    recorded = decide_and_record(
+        engine=engine,
+        now=now,
+        channels=[n.value for n in names],
+        webhooks=list(settings.webhooks),
+    )
+    deliveries = [
+        deliver(
+            engine=engine,
+            channel=build_channel(name, settings=settings, engine=engine, now=now),
+            now=now,
+            settings=settings,
+        )
+        for name in names
+    ]
+    return RunReport(as_of=now, sending=True, recorded=recorded, deliveries=deliveries)

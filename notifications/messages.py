@@ -37,6 +37,15 @@ _REASON = {
 }
 
 
+AUDIENCE_VI = {
+    "reporting_officer": "cán bộ đầu mối báo cáo",
+    "unit_head": "thủ trưởng đơn vị",
+    "recipient_head": "thủ trưởng đơn vị nhận báo cáo",
+    "leader_in_charge": "lãnh đạo phụ trách",
+    "subscriber": "hệ thống nhận bản sao",
+}
+
+
 def reason_vi(audience: str, *, unit_name: str, own_unit_name: str | None) -> str:
     """Why the recipient gets a line about `unit_name`, in Vietnamese."""
     return _REASON[audience].format(unit=unit_name, own_unit=own_unit_name or "đơn vị")

@@ -70,7 +70,9 @@ class DueRung:
     audience: str
 
 
-def place_ladder(steps: Iterable[StepLike], deadline_on: date, calendar: WorkCalendar) -> list[Rung]:
+def place_ladder(
+    steps: Iterable[StepLike], deadline_on: date, calendar: WorkCalendar
+) -> list[Rung]:
     """The ladder's rungs on the calendar, in day order."""
     rungs = [
         Rung(

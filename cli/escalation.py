@@ -1,0 +1,253 @@
+"""`dondoc remind` and `dondoc outbox`: what goes out, to whom, and what could not be delivered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cli.common import (
+    console,
+    engine,
+    fail,
+    local_iso,
+    now,
+    parse_instant,
+    read_session,
+    write_session,
+)
+from deploy.settings import get_settings
+from models.calendar import load_calendar
+from models.items import DueItem
+from models.outbox import (
+    STATUS_VI,
+    OutboxIntent,
+    OutboxMessage,
+    OutboxStatus,
+    list_messages,
+    retry_message,
+)
+from notifications.channels import CHANNEL_VI, ChannelName
+from notifications.escalation import Decision, decide, run_once, sending_window_open
+from notifications.messages import AUDIENCE_VI
+from notifications.routing import People, load_people
+from notifications.wiring import enabled_channels
+from schedules.escalation import next_sending_time
+
+
+def _when(instant: object) -> str:
+    return local_iso(instant)[:16].replace("T", " ") if instant else ""  # type: ignore[arg-type]
+
+
+def _recipient(people: People, recipient_key: str, person_id: int | None) -> str:
+    person = people.by_id.get(person_id) if person_id is not None else None
+    if person is not None:
+        return f"{person.full_name} ({person.unit_name})"
+    return recipient_key.removeprefix("webhook:") + " (webhook)"
+
+
+def _item_labels(session: Session, item_ids: Iterable[int]) -> dict[int, str]:
+    ids = list(set(item_ids))
+    rows = session.execute(select(DueItem.id, DueItem.key).where(DueItem.id.in_(ids)))
+    # "report:<plan>:<obligation>:<unit>:<period>" -> "<obligation> <unit> <period>"
+    return {i: " ".join(key.split(":")[2:]) for i, key in rows}
+
+
+def _print_decision(session: Session, decision: Decision, people: People) -> None:
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, draft in enumerate(decision.drafts):
+        groups.setdefault((draft.recipient_key, draft.channel), []).append(i)
+    labels = _item_labels(session, (d.item_id for d in decision.drafts))
+    table = Table(
+        "Người nhận",
+        "Kênh",
+        "Địa chỉ",
+        "Việc — bậc nhắc",
+        "Lý do nhận",
+        title="Sẽ gửi (chạy thử, chưa ghi và chưa gửi gì)",
+    )
+    for (recipient_key, channel), indexes in groups.items():
+        drafts = [decision.drafts[i] for i in indexes]
+        table.add_row(
+            _recipient(people, recipient_key, drafts[0].person_id),
+            CHANNEL_VI[ChannelName(channel)],
+            drafts[0].address,
+            "\n".join(f"{labels[d.item_id]} — {d.step_code}" for d in drafts),
+            "\n".join(AUDIENCE_VI[d.audience] for d in drafts),
+        )
+    console.print(table)
+    if not decision.drafts:
+        console.print("Không có thông báo mới nào đến hạn gửi.")
+
+
+def _print_unreachable(decision: Decision) -> None:
+    if not decision.unreachable:
+        return
+    table = Table(
+        "Việc",
+        "Đơn vị",
+        "Bậc nhắc",
+        "Đối tượng",
+        "Vấn đề",
+        title="Không có người nhận (bổ sung người hoặc địa chỉ trong kế hoạch)",
+    )
+    why = {"no_person": "không có người", "no_address": "không có địa chỉ trên kênh nào"}
+    for gap in decision.unreachable:
+        table.add_row(
+            gap.item_key, gap.unit_name, gap.step_code, AUDIENCE_VI[gap.audience], why[gap.why]
+        )
+    console.print(table)
+
+
+def _print_messages(session: Session, keys: list[str], people: People) -> None:
+    messages = list(
+        session.scalars(
+            select(OutboxMessage).where(OutboxMessage.key.in_(keys)).order_by(OutboxMessage.id)
+        )
+    )
+    counts = dict(
+        session.execute(
+            select(OutboxIntent.message_id, func.count())
+            .where(OutboxIntent.message_id.in_([m.id for m in messages]))
+            .group_by(OutboxIntent.message_id)
+        ).all()
+    )
+    table = Table(
+        "Người nhận",
+        "Kênh",
+        "Địa chỉ",
+        "Số việc",
+        "Trạng thái",
+        "Mã",
+        "Ghi chú",
+        title="Thông báo của lượt chạy này",
+    )
+    for m in messages:
+        table.add_row(
+            _recipient(people, m.recipient_key, m.person_id),
+            CHANNEL_VI[ChannelName(m.channel)],
+            m.address,
+            str(counts.get(m.id, 0)),
+            STATUS_VI[OutboxStatus(m.status)],
+            m.key[:8],
+            m.last_error or "",
+        )
+    console.print(table)
+
+
+def remind(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Instant or date (Vietnam time); now by default.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would go out; write and send nothing.")
+    ] = False,
+) -> None:
+    """Send the reminders and escalations due now, and show what went out and to whom."""
+    instant = parse_instant(as_of)
+    settings = get_settings()
+    channels = [c.value for c in enabled_channels(settings)]
+    with read_session() as session:
+        calendar = load_calendar(session=session)
+        people = load_people(session=session)
+        sending = sending_window_open(instant, calendar, settings.escalation)
+        if dry_run:
+            decision = decide(
+                session=session,
+                now=instant,
+                calendar=calendar,
+                channels=channels,
+                webhooks=list(settings.webhooks),
+            )
+            session.rollback()  # a dry run writes nothing
+            _print_decision(session, decision, people)
+            _print_unreachable(decision)
+    if not sending:
+        nxt = next_sending_time(
+            instant,
+            calendar,
+            start=settings.escalation.work_start,
+            end=settings.escalation.work_end,
+        )
+        console.print(
+            f"Ngoài giờ làm việc hoặc ngày nghỉ: không gửi lúc này. Lần gửi sớm nhất: {_when(nxt)}."
+        )
+        return
+    if dry_run:
+        return
+    report = run_once(engine=engine(), settings=settings, now=instant)
+    assert report.recorded is not None
+    keys: list[str] = []
+    for delivery in report.deliveries:
+        keys += delivery.sent + delivery.failed + delivery.dead + delivery.cancelled
+    with read_session() as session:
+        _print_messages(session, keys, people)
+    _print_unreachable(report.recorded.decision)
+    for delivery in report.deliveries:
+        if delivery.stopped:
+            console.print(
+                f"[yellow]{CHANNEL_VI[ChannelName(delivery.channel)]}:[/] {delivery.stopped}",
+                highlight=False,
+            )
+    sent = sum(len(d.sent) for d in report.deliveries)
+    console.print(f"Đã gửi {sent} thông báo ({len(report.recorded.message_ids)} thông báo mới).")
+
+
+def outbox(
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Every message, not only the undelivered ones.")
+    ] = False,
+    retry: Annotated[
+        str | None, typer.Option(help="Put a failed or dead message back in the queue (its key).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
+) -> None:
+    """Deliveries that failed (retried later) or were given up, with the last error."""
+    if retry is not None:
+        with write_session() as session:
+            matches = list(
+                session.scalars(
+                    select(OutboxMessage.key).where(OutboxMessage.key.startswith(retry))
+                )
+            )
+            if len(matches) != 1:
+                fail(f"{len(matches)} messages have a key starting with {retry!r}; give more of it")
+            message = retry_message(session=session, key=matches[0], now=now())
+            assert message is not None
+            status = STATUS_VI[OutboxStatus(message.status)]
+        console.print(f"Thông báo {matches[0][:8]}: {status}.")
+        return
+    statuses = None if show_all else [OutboxStatus.FAILED.value, OutboxStatus.DEAD.value]
+    with read_session() as session:
+        messages = list_messages(session=session, statuses=statuses, limit=limit)
+        people = load_people(session=session)
+    title = "Hộp thư đi" if show_all else "Thông báo chưa gửi được"
+    table = Table(
+        "Mã",
+        "Người nhận",
+        "Kênh",
+        "Địa chỉ",
+        "Trạng thái",
+        "Số lần thử",
+        "Thử lại lúc",
+        "Lỗi gần nhất",
+        title=title,
+    )
+    for m in messages:
+        table.add_row(
+            m.key[:8],
+            _recipient(people, m.recipient_key, m.person_id),
+            CHANNEL_VI[ChannelName(m.channel)],
+            m.address,
+            STATUS_VI[OutboxStatus(m.status)],
+            str(m.attempts),
+            _when(m.next_attempt_at),
+            m.last_error or "",
+        )
+    console.print(table)
+    if not messages:
+        console.print("Không có thông báo nào." if show_all else "Mọi thông báo đều đã gửi được.")

@@ -1,0 +1,63 @@
+"""Flow: the daily check. Who has not reported; remind and escalate, each message exactly once."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import pendulum
+from prefect import flow, get_run_logger
+
+from deploy.settings import get_settings
+from notifications.alerts import send_admin_alert
+from schedules.calendar import VN_TZ
+from tasks.escalation import decide_and_record_step, deliver_step
+
+log = logging.getLogger(__name__)
+
+
+def alert_admin(flow: Any, flow_run: Any, state: Any) -> None:
+    """Failure hook: e-mail the admin; a failing alert is logged, never raised."""
+    try:
+        sent = send_admin_alert(
+            settings=get_settings(),
+            flow_name=flow.name,
+            run_name=flow_run.name,
+            run_id=str(flow_run.id),
+            error=str(state.message or ""),
+            now=datetime.now(UTC),
+        )
+        if not sent:
+            log.warning("check-and-escalate failed and DONDOC_ADMIN_EMAIL is not set")
+    except Exception as exc:  # the hook must not mask the flow's own failure
+        log.error("could not alert the admin: %s", type(exc).__name__)
+
+
+@flow(name="check-and-escalate", on_failure=[alert_admin], on_crashed=[alert_admin])
+def check_and_escalate(as_of: str | None = None) -> dict[str, Any]:
+    """Decide what is due, write the outbox, deliver each channel, mark what was sent.
+
+    `as_of` (ISO instant; now by default) replays a moment. Days off and hours outside
+    07:30–17:00 send nothing. Step runs: one to decide, one per enabled channel, whatever
+    the number of units.
+    """
+    now = (
+        pendulum.parse(as_of, tz=VN_TZ).in_timezone("UTC")  # type: ignore[union-attr]
+        if as_of
+        else datetime.now(UTC)
+    )
+    instant = now.isoformat()
+    decided = decide_and_record_step(instant)
+    if not decided["sending"]:
+        return {"as_of": instant, "sending": False, "deliveries": []}
+    futures = [deliver_step.submit(channel, instant) for channel in decided["channels"]]
+    deliveries = [f.result() for f in futures]
+    get_run_logger().info("check done: %s", deliveries)
+    return {
+        "as_of": instant,
+        "sending": True,
+        "messages": decided["messages"],
+        "unreachable": decided["unreachable"],
+        "deliveries": deliveries,
+    }
