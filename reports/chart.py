@@ -27,16 +27,18 @@ def progress_chart(points: Sequence[ChartPoint], title: str) -> bytes:
 
 
 def _draw(points: Sequence[ChartPoint], title: str) -> bytes:
-    height = 1.2 + 0.62 * max(len(points), 1)
-    fig = Figure(figsize=(7.0, height), dpi=150)
+    # Compact, so the chart fits under the indicator table on the first page where it can.
+    height = 0.8 + 0.4 * max(len(points), 1)
+    fig = Figure(figsize=(7.5, height), dpi=150)
     ax = fig.add_subplot()
-    labels = [textwrap.fill(p.label, 38) for p in points]
+    labels = [textwrap.shorten(p.label, 60, placeholder="…") for p in points]
+    labels = [textwrap.fill(label, 34) for label in labels]
     ys = list(range(len(points)))[::-1]
     for y, p in zip(ys, points, strict=True):
         colour = UNKNOWN if p.on_track is None else ON_TRACK if p.on_track else BEHIND
-        ax.barh(y, min(p.percent, SHOWN_MAX), color=colour, height=0.6)
+        ax.barh(y, min(p.percent, SHOWN_MAX), color=colour, height=0.65)
         ax.text(
-            min(p.percent, SHOWN_MAX) + 2,
+            min(max(p.percent, p.expected or 0), SHOWN_MAX) + 2,  # clear of the expected mark
             y,
             vi.percent(p.percent),
             va="center",

@@ -34,7 +34,8 @@ MARGINS = {"top": Mm(20), "bottom": Mm(20), "left": Mm(30), "right": Mm(15)}
 TEXT_WIDTH_MM = 210 - 30 - 15
 HEADER_COLUMNS_MM = (65, TEXT_WIDTH_MM - 65)
 SIGNATURE_COLUMNS_MM = (85, TEXT_WIDTH_MM - 85)
-INDICATOR_COLUMNS_MM = (13, 54, 19, 20, 20, 19, 20)
+INDICATOR_COLUMNS_MM = (12, 60, 18, 19, 19, 18, 19)
+CELL_MARGIN_MM = 1.0
 
 
 def _fonts(run_or_style_rpr: BaseOxmlElement) -> None:
@@ -90,24 +91,28 @@ def _paragraph(
 
 
 def _rule(container: DocxDocument | _Cell, width_mm: float, space_mm: float) -> None:
-    """The short solid line under an agency name, the motto or the summary line."""
+    """The short solid line under an agency name, the motto or the summary line.
+
+    An empty paragraph a few points high with a bottom border: the line sits just below the
+    text above it without touching it.
+    """
     paragraph = container.add_paragraph()
     side = max((space_mm - width_mm) / 2, 0)
     fmt = paragraph.paragraph_format
     fmt.left_indent, fmt.right_indent = Mm(side), Mm(side)
     fmt.first_line_indent = Cm(0)
-    fmt.space_before, fmt.space_after = Pt(3), Pt(0)  # a gap, so the line never underlines
+    fmt.space_before = fmt.space_after = Pt(0)
     props = paragraph._p.get_or_add_pPr()
     borders = OxmlElement("w:pBdr")
-    top = OxmlElement("w:top")
-    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
-        top.set(qn(key), value)
-    borders.append(top)
+    bottom = OxmlElement("w:bottom")
+    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "0"), ("w:color", "000000")):
+        bottom.set(qn(key), value)
+    borders.append(bottom)
     props.append(borders)
     # The empty paragraph's height is its mark's font size: keep it small.
     mark = OxmlElement("w:rPr")
     size = OxmlElement("w:sz")
-    size.set(qn("w:val"), "8")
+    size.set(qn("w:val"), "6")
     mark.append(size)
     props.append(mark)
 
@@ -174,6 +179,14 @@ def _indicator_table(doc: DocxDocument, report: Report) -> None:
     table = doc.add_table(rows=1, cols=len(INDICATOR_HEADERS))
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    # Narrow cell margins so short words ("lao động") stay on one line.
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        margin = OxmlElement(f"w:{side}")
+        margin.set(qn("w:w"), str(round(CELL_MARGIN_MM / 25.4 * 1440)))
+        margin.set(qn("w:type"), "dxa")
+        margins.append(margin)
+    table._tbl.tblPr.append(margins)
     header = table.rows[0]
     # Repeat the heading row on every page the table runs over.
     header._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
@@ -223,7 +236,7 @@ def _block(doc: DocxDocument, block: Block, report: Report, chart_png: bytes | N
             paragraph.add_run().add_picture(io.BytesIO(chart_png), width=Mm(150))
     elif isinstance(block, Para):
         italic = block.kind in (ParaKind.NOTE, ParaKind.PLACEHOLDER)
-        _paragraph(
+        paragraph = _paragraph(
             doc,
             block.display,
             BODY_PT,
@@ -232,6 +245,8 @@ def _block(doc: DocxDocument, block: Block, report: Report, chart_png: bytes | N
             indent=True,
             space_after=6,
         )
+        if block.kind is ParaKind.NOTE:
+            paragraph.paragraph_format.space_before = Pt(4)  # air after a table
 
 
 def _signature(doc: DocxDocument, report: Report) -> None:

@@ -45,7 +45,7 @@ def texts(cell_or_doc: object) -> list[Paragraph]:
 
 def has_rule(p: Paragraph) -> bool:
     borders = p._p.pPr.find(qn("w:pBdr")) if p._p.pPr is not None else None
-    return borders is not None and borders.find(qn("w:top")) is not None
+    return borders is not None and borders.find(qn("w:bottom")) is not None
 
 
 def body_paragraph(doc: DocxDocument, text: str) -> Paragraph:
