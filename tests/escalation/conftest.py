@@ -1,0 +1,78 @@
+"""Fixtures for the escalation tests: the test plan, real local servers, settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from escalation_support import (
+    APP_ID,
+    BOT_TOKEN,
+    FIRST_REFRESH,
+    PLAN,
+    SMTP_PASSWORD,
+    SMTP_USER,
+    ZALO_SECRET,
+    SmtpServer,
+    ZaloServer,
+    ZaloState,
+    make_settings,
+    settings_env,
+    vn,
+)
+from sqlalchemy import Engine
+
+from deploy.settings import Settings
+from models.db import transaction
+from models.plan_sync import load_plan
+from plans.loader import parse_plan
+
+
+@pytest.fixture
+def plan_db(engine: Engine) -> Engine:
+    """The escalation test plan, loaded."""
+    with transaction(engine) as session:
+        load_plan(parse_plan(PLAN.read_text(encoding="utf-8")), session=session, now=vn(2024, 1, 1))
+    return engine
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer(SMTP_USER, SMTP_PASSWORD)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def zalo() -> Iterator[ZaloServer]:
+    server = ZaloServer(
+        ZaloState(
+            app_id=APP_ID,
+            secret_key=ZALO_SECRET,
+            bot_token=BOT_TOKEN,
+            refresh_tokens={FIRST_REFRESH},
+        )
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(plan_db: Engine, smtp: SmtpServer, zalo: ZaloServer) -> Settings:
+    return make_settings(plan_db, smtp, zalo)
+
+
+@pytest.fixture
+def channel_env(
+    settings: Settings, db_env: Engine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
+    """The settings in the environment (on top of db_env), so get_settings() sees them."""
+    from deploy.settings import get_settings
+
+    for name, value in settings_env(settings).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()
