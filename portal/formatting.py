@@ -37,7 +37,27 @@ def size(n: int) -> str:
     return f"{vietnamese.number(n / (1024 * 1024), 1)} MB"
 
 
+def sender(label: str) -> str:
+    """Who sent a submission, from its audit label, as an official reads it."""
+    kind, _, rest = label.partition(":")
+    if kind == "unit":
+        unit, _, token = rest.partition(" token#")
+        return f"cán bộ đơn vị {unit} (mã truy cập số {token})" if token else f"đơn vị {unit}"
+    if kind == "cli":
+        return f"quản trị, dòng lệnh ({rest})"
+    if kind == "inbox":
+        return "thư mục nhận tệp"
+    if kind == "admin" or label.startswith("admin"):
+        return "quản trị"
+    return label
+
+
 def install(env: Environment) -> None:
     env.filters.update(
-        local_time=local_time, local_iso=local_iso, day=day, weekday=weekday, size=size
+        local_time=local_time,
+        local_iso=local_iso,
+        day=day,
+        weekday=weekday,
+        size=size,
+        sender=sender,
     )

@@ -217,12 +217,8 @@ def check_submission(
         elif not upload.data and upload.role == "evidence":
             _err(errors, raw, "attachments", "empty_file", f"Tệp «{upload.filename}» rỗng.")
 
-    if (
-        spec.kind is ItemKind.REPORT
-        and not values
-        and not narrative
-        and not any(e.code == "required" for e in errors)
-    ):
+    # Only a submission with nothing in it at all is "empty"; a wrong value has its own error.
+    if spec.kind is ItemKind.REPORT and not values and not narrative and not errors:
         errors.append(
             FieldError(
                 "values",
