@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from mail_server import MailCollector, free_port
 from report_sample import Q1_AS_OF, cao_loc_q1
 from sqlalchemy import Engine
 
@@ -30,3 +33,23 @@ def q1_report(engine: Engine) -> Report:
         return build_report(
             session=session, plan=plan, period=Period.parse("2024-Q1"), as_of=Q1_AS_OF, number="5"
         )
+
+
+@pytest.fixture
+def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[MailCollector, int]]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; the settings point at it."""
+    from aiosmtpd.controller import Controller
+
+    from deploy.settings import get_settings
+
+    inbox = MailCollector()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("DONDOC_SMTP__HOST", "127.0.0.1")
+    monkeypatch.setenv("DONDOC_SMTP__PORT", str(port))
+    monkeypatch.setenv("DONDOC_SMTP__SENDER", "dondoc@caoloc.example")
+    get_settings.cache_clear()
+    yield inbox, port
+    controller.stop()
+    get_settings.cache_clear()

@@ -1,0 +1,119 @@
+"""`dondoc compile`: files, the summary table, clear errors, sending."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from mail_server import MailCollector, free_port
+from report_sample import cao_loc_q1
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from cli.main import app
+from models.db import transaction
+
+runner = CliRunner()
+AS_OF = "2024-03-20T08:00"
+
+
+def test_compile_writes_the_files_and_shows_the_table(db_env: Engine, tmp_path: Path) -> None:
+    with transaction(db_env) as session:
+        cao_loc_q1(session)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        ["compile", "--period", "2024-Q1", "--format", "docx,json,md", "--out", str(out),
+         "--as-of", AS_OF, "--number", "5", "--date", "2024-03-21"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    stem = "bao-cao-cao-loc-2024-ldtbxh-2024-Q1"
+    assert names == [f"{stem}-bieu-do.png", f"{stem}.docx", f"{stem}.json", f"{stem}.md"]
+    data = json.loads((out / f"{stem}.json").read_text(encoding="utf-8"))
+    assert data["header"]["number"] == "Số: 05/BC-UBND"
+    assert data["header"]["place_date"] == "Cao Lộc, ngày 21 tháng 3 năm 2024"
+    assert data["compiled_at"] == "2024-03-20T01:00:00+00:00"
+    shown = " ".join(result.output.split())  # the table wraps to the terminal's width
+    assert "STT" in shown and "% so KH" in shown and "│ 293 │ 293 │ 22,5% │" in shown
+
+
+def test_compile_defaults_to_every_format_in_the_data_folder(
+    db_env: Engine, tmp_path: Path
+) -> None:
+    with transaction(db_env) as session:
+        cao_loc_q1(session)
+    result = runner.invoke(app, ["compile", "--period", "2024", "--as-of", "2025-01-10"])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "var" / "reports" / "2024"  # db_env's DONDOC_DATA_DIR
+    assert {p.suffix for p in folder.iterdir()} == {
+        ".docx",
+        ".xlsx",
+        ".html",
+        ".md",
+        ".json",
+        ".png",
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--period", "2024-Q5"], "bad period label '2024-Q5'"),
+        (["--period", "2024-Q1", "--format", "docx,pdf"], "unknown format pdf"),
+        (["--period", "2023-Q1"], "no plan for 2023 is loaded"),
+        (["--period", "2024-Q1", "--number", "năm"], "must be digits"),
+        (["--period", "2024-Q1", "--date", "21/03/2024"], "is not a date"),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_writes_nothing(
+    db_env: Engine, tmp_path: Path, args: list[str], message: str
+) -> None:
+    with transaction(db_env) as session:
+        cao_loc_q1(session)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["compile", *args, "--out", str(out)])
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_send_emails_the_files(
+    db_env: Engine, smtp_server: tuple[MailCollector, int], tmp_path: Path
+) -> None:
+    inbox, _ = smtp_server
+    with transaction(db_env) as session:
+        cao_loc_q1(session)
+    result = runner.invoke(
+        app,
+        ["compile", "--period", "2024-Q1", "--format", "xlsx", "--out", str(tmp_path),
+         "--as-of", AS_OF, "--send"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(inbox.messages) == 2
+    (attachment,) = list(inbox.messages[0][1].iter_attachments())
+    assert attachment.get_filename() == "bao-cao-cao-loc-2024-ldtbxh-2024-Q1.xlsx"
+    assert "nguyen-van-thinh@caoloc.example" in result.output
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_failed_send_says_the_files_are_written(
+    db_env: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deploy.settings import get_settings
+
+    monkeypatch.setenv("DONDOC_SMTP__PORT", str(free_port()))  # nothing listens there
+    get_settings.cache_clear()
+    with transaction(db_env) as session:
+        cao_loc_q1(session)
+    result = runner.invoke(
+        app,
+        ["compile", "--period", "2024-Q1", "--format", "json", "--out", str(tmp_path),
+         "--as-of", AS_OF, "--send"],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert f"the files are written to {tmp_path}" in " ".join(result.output.split())
+    assert (tmp_path / "bao-cao-cao-loc-2024-ldtbxh-2024-Q1.json").exists()
