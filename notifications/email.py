@@ -80,7 +80,7 @@ def mailto_url(smtp: SmtpSettings, to: str) -> str:
     query = {"smtp": smtp.host, "from": smtp.sender, "to": to}
     if smtp.starttls:
         query["mode"] = "starttls"
-    return f"{scheme}://{auth}{smtp.host}:{smtp.port}?{urlencode(query)}"
+    return f"{scheme}://{auth}{smtp.host}:{smtp.port}?{urlencode(query, quote_via=quote)}"
 
 
 def message_id(key: str, sender: str) -> str:

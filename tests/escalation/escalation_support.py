@@ -28,7 +28,11 @@ from sqlalchemy import Engine, select
 from deploy.settings import EscalationSettings, Settings, SmtpSettings, ZaloSettings
 from models.db import transaction
 from models.items import DueItem
+from models.outbox import OutboxMessage
 from models.submissions import Submission
+from notifications.channels import ChannelName
+from notifications.escalation import DeliveryReport, Recorded, decide_and_record, deliver
+from notifications.wiring import build_channel, enabled_channels
 
 
 def free_port() -> int:
@@ -56,7 +60,7 @@ class Mail:
     def text(self) -> str:
         body = self.message.get_body(preferencelist=("plain",))
         assert body is not None
-        return str(body.get_content())
+        return str(body.get_content()).replace("\r\n", "\n")  # SMTP lines end in CRLF
 
 
 class _Handler:
@@ -268,7 +272,9 @@ class ZaloServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _ZaloHandler)
         self.state = state
         self.lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base(self) -> str:
@@ -381,3 +387,36 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DONDOC_ESCALATION__MAX_ATTEMPTS": str(settings.escalation.max_attempts),
         "DONDOC_ESCALATION__RETRY_BASE_SECONDS": str(settings.escalation.retry_base_seconds),
     }
+
+
+def outbox_messages(engine: Engine) -> list[OutboxMessage]:
+    """Every outbox message, oldest first."""
+    with transaction(engine) as session:
+        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def message_to(engine: Engine, address: str, channel: str) -> OutboxMessage:
+    """The one message to this address on this channel."""
+    found = [m for m in outbox_messages(engine) if (m.address, m.channel) == (address, channel)]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def deliver_now(engine: Engine, settings: Settings, channel: str, now: datetime) -> DeliveryReport:
+    """One channel's delivery run, as the flow's step does it."""
+    return deliver(
+        engine=engine,
+        channel=build_channel(ChannelName(channel), settings=settings, engine=engine, now=now),
+        now=now,
+        settings=settings,
+    )
+
+
+def record_now(engine: Engine, settings: Settings, now: datetime) -> Recorded:
+    """The decision and the outbox write, as the flow's first step does it."""
+    return decide_and_record(
+        engine=engine,
+        now=now,
+        channels=[c.value for c in enabled_channels(settings)],
+        webhooks=list(settings.webhooks),
+    )
