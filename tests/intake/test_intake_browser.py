@@ -52,9 +52,7 @@ def test_officer_signs_in_fixes_an_inline_error_submits_and_reads_the_receipt(
         expect(page).to_have_url(re.compile(r"/login"))
         page.get_by_label("Mã truy cập").fill("dd_not-a-token")
         page.get_by_role("button", name="Đăng nhập").click()
-        expect(page.get_by_role("alert")).to_have_text(
-            "Mã truy cập không đúng hoặc đã bị thu hồi."
-        )
+        expect(page.get_by_role("alert")).to_have_text("Mã truy cập không đúng hoặc đã bị thu hồi.")
         page.get_by_label("Mã truy cập").fill(token)
         page.get_by_role("button", name="Đăng nhập").click()
 
