@@ -656,17 +656,27 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
         yield unique[start : start + _CHUNK]
 
 
-def latest_accepted(item_ids: Iterable[int], *, session: Session) -> dict[int, Submission]:
+def _accepted(chunk: list[int], as_of: datetime | None) -> list[Any]:
+    conditions = [Submission.accepted.is_(True), Submission.item_id.in_(chunk)]
+    if as_of is not None:
+        conditions.append(Submission.received_at <= as_of)
+    return conditions
+
+
+def latest_accepted(
+    item_ids: Iterable[int], *, session: Session, as_of: datetime | None = None
+) -> dict[int, Submission]:
     """For each item, the accepted submission with the highest version: its figures count.
 
     Set-based: one query per 5,000 items, values (with targets) and attachments loaded.
+    With `as_of`, only submissions received by then count, so a past day can be replayed.
     Items without an accepted submission are absent from the result.
     """
     out: dict[int, Submission] = {}
     for chunk in _chunks(item_ids):
         newest = (
             select(Submission.item_id, func.max(Submission.version).label("version"))
-            .where(Submission.accepted.is_(True), Submission.item_id.in_(chunk))
+            .where(*_accepted(chunk, as_of))
             .group_by(Submission.item_id)
             .subquery()
         )
@@ -685,16 +695,19 @@ def latest_accepted(item_ids: Iterable[int], *, session: Session) -> dict[int, S
     return out
 
 
-def first_accepted_at(item_ids: Iterable[int], *, session: Session) -> dict[int, datetime]:
+def first_accepted_at(
+    item_ids: Iterable[int], *, session: Session, as_of: datetime | None = None
+) -> dict[int, datetime]:
     """For each item, when its first accepted submission was received: timeliness counts this.
 
-    The same rule as models.status (earliest receipt time among accepted versions).
+    The same rule as models.status (earliest receipt time among accepted versions); with
+    `as_of`, only submissions received by then. Items never submitted are absent.
     """
     out: dict[int, datetime] = {}
     for chunk in _chunks(item_ids):
         query = (
             select(Submission.item_id, func.min(Submission.received_at))
-            .where(Submission.accepted.is_(True), Submission.item_id.in_(chunk))
+            .where(*_accepted(chunk, as_of))
             .group_by(Submission.item_id)
         )
         out.update({item_id: at for item_id, at in session.execute(query)})

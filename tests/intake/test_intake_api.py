@@ -110,6 +110,9 @@ def test_submit_versions_receipt_and_history(portal: Portal) -> None:
             "ty-le": Decimal(70),
         }
         assert first_accepted_at([item], session=session)[item] == NOW
+        # Replaying the day of the first submission: only what had arrived by then counts.
+        assert latest_accepted([item], session=session, as_of=NOW)[item].version == 1
+        assert first_accepted_at([item], session=session, as_of=NOW.subtract(seconds=1)) == {}
 
 
 def test_same_idempotency_key_returns_the_first_result(portal: Portal) -> None:
