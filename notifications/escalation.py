@@ -38,6 +38,7 @@ from deploy.settings import EscalationSettings, Settings
 from models.calendar import load_calendar
 from models.db import session_factory, transaction
 from models.outbox import (
+    OPEN_STATUSES,
     IntentDraft,
     OutboxIntent,
     OutboxMessage,
@@ -116,7 +117,7 @@ class Decision:
     as_of: datetime
     drafts: list[IntentDraft]
     unreachable: list[Unreachable]
-    states: dict[int, ItemState]
+    states: dict[int, ItemState]  # every item's standing as of the instant, owed or not
 
 
 def decide(
@@ -132,11 +133,8 @@ def decide(
     Set-based: one query for item states, one for routes, one for people, one for the
     intents already recorded, whatever the number of units.
     """
-    states = {
-        s.item_id: s
-        for s in item_states(session=session, as_of=now, calendar=calendar)
-        if s.status in OWED
-    }
+    every = {s.item_id: s for s in item_states(session=session, as_of=now, calendar=calendar)}
+    states = {i: s for i, s in every.items() if s.status in OWED}
     routes = load_routes(session=session, item_ids=states)
     people = load_people(session=session)
     seen = recorded_keys(session=session, item_ids=states)
@@ -199,7 +197,7 @@ def decide(
                         address=name,
                     )
                 )
-    return Decision(as_of=now, drafts=drafts, unreachable=unreachable, states=states)
+    return Decision(as_of=now, drafts=drafts, unreachable=unreachable, states=every)
 
 
 @dataclass(frozen=True)
@@ -224,6 +222,7 @@ def decide_and_record(
                     channels=channels,
                     webhooks=webhooks,
                 )
+                cancel_stale(session=session, states=decision.states, now=now)
                 messages = record_intents(session=session, drafts=decision.drafts, now=now)
                 ids = [m.id for m in messages]
             break
@@ -287,6 +286,20 @@ def stale_reason(intent: OutboxIntent, state: ItemState | None, now: datetime) -
     if intent.step_kind == OVERDUE and not passed:
         return _STALE_VI["not_overdue"]
     return None
+
+
+def cancel_stale(*, session: Session, states: dict[int, ItemState], now: datetime) -> int:
+    """Cancel every unsent intent no longer due (e.g. the unit has submitted); how many."""
+    stale: dict[str, list[int]] = {}
+    for intent in session.scalars(
+        select(OutboxIntent).where(OutboxIntent.status.in_(OPEN_STATUSES))
+    ):
+        reason = stale_reason(intent, states.get(intent.item_id), now)
+        if reason is not None:
+            stale.setdefault(reason, []).append(intent.id)
+    for reason, ids in stale.items():
+        cancel_intents(session=session, intent_ids=ids, now=now, reason=reason)
+    return sum(len(ids) for ids in stale.values())
 
 
 def _lines(
