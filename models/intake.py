@@ -38,6 +38,7 @@ from submissions.values import PROGRESS_VI, Value, display
 # Large IN lists are split so SQLite's parameter limit is never reached.
 _CHUNK = 5_000
 MAX_KEY_LENGTH = 100
+MAX_ID = 2**31 - 1  # INTEGER primary keys
 
 
 class PeriodLock(Base):
@@ -88,7 +89,8 @@ def find_item(address: ItemAddress, *, session: Session, actor: Actor) -> DueIte
     Raises NotFound / Invalid (unknown unit, obligation or period), Forbidden (another unit).
     """
     if address.item_id is not None:
-        item = session.get(DueItem, address.item_id)
+        # Out-of-range ids would be a database error on PostgreSQL: none such exists.
+        item = session.get(DueItem, address.item_id) if 0 < address.item_id <= MAX_ID else None
         if item is None:
             raise NotFound(
                 "unknown_item",

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
@@ -116,6 +117,17 @@ def _install_handlers(app: FastAPI) -> None:
             }
         }
         return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> Response:
+        # Values the database cannot even compare (a NUL character, a number out of range)
+        # come from the request, never from stored data: the client's error, not a crash.
+        return error_response(
+            request,
+            IntakeError(
+                "invalid_characters", "Dữ liệu gửi lên có ký tự hoặc số không hợp lệ.", status=422
+            ),
+        )
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:

@@ -25,6 +25,9 @@ _VI_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
 # "67.5" as a machine writes it (not three digits after the dot, so not a thousands group).
 _DOT_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$")
 
+# Control characters other than tab and newlines: no one types them, PostgreSQL refuses NUL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 _YES = {"có", "co", "c", "yes", "y", "true", "1", "x", "đạt", "dat", "đã", "da"}
 _NO = {"không", "khong", "k", "no", "n", "false", "0", "chưa", "chua"}
 
@@ -177,6 +180,8 @@ def parse_text(raw: Any, limit: int = MAX_TEXT) -> str:
     if not isinstance(raw, str):
         raise ValueProblem("not_text", "Phải là văn bản.")
     text = unicodedata.normalize("NFC", raw.strip().replace("\r\n", "\n"))
+    if _CONTROL.search(text):
+        raise ValueProblem("control_character", "Có ký tự điều khiển không hợp lệ trong văn bản.")
     if len(text) > limit:
         raise ValueProblem(
             "too_long", f"Dài quá {vietnamese.number(limit, 0)} ký tự ({len(text)} ký tự)."

@@ -644,3 +644,27 @@ def test_admin_asks_for_an_ad_hoc_report_through_the_api(portal: Portal) -> None
         )
     assert sent.status_code == 201, sent.text
     assert sent.json()["item"]["deadline"] == "2024-04-25T00:00:00+07:00"
+
+
+def test_hostile_values_never_cause_a_server_error(portal: Portal) -> None:
+    token = new_token(portal.engine, "xa-mot")
+    with portal.client(token) as client:
+        huge = client.get(f"/api/v1/items/{10**20}")
+        assert huge.status_code == 404
+        assert (
+            client.post("/api/v1/submissions", json={**GOOD, "item_id": 10**12}).status_code == 404
+        )
+        nul = client.post(
+            "/api/v1/submissions", json={**GOOD, "narrative": {"Kết quả thực hiện": "a\x00b"}}
+        )
+        assert nul.status_code == 422
+        assert nul.json()["error"]["fields"][0]["code"] == "control_character"
+        listed = client.get("/api/v1/items", params={"period": "2024\x00"})
+        assert listed.status_code == 422 or listed.json() == []  # PostgreSQL refuses NUL
+        for response in (
+            client.get("/api/v1/receipts/BN%00"),
+            client.post("/api/v1/submissions", json={**GOOD, "period": "\x00"}),
+        ):
+            assert response.status_code in (404, 422), response.text
+            assert response.json()["error"]["message"]
+    assert stored(portal.engine) == NOTHING
