@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from sqlalchemy import ForeignKey, String, Text, func, select
+from sqlalchemy import ColumnElement, ForeignKey, String, Text, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload, sessionmaker
 
@@ -658,8 +658,11 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
         yield unique[start : start + _CHUNK]
 
 
-def _accepted(chunk: list[int], as_of: datetime | None) -> list[Any]:
-    conditions = [Submission.accepted.is_(True), Submission.item_id.in_(chunk)]
+def _accepted(chunk: list[int], as_of: datetime | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        Submission.accepted.is_(True),
+        Submission.item_id.in_(chunk),
+    ]
     if as_of is not None:
         conditions.append(Submission.received_at <= as_of)
     return conditions
