@@ -41,6 +41,7 @@ from models.intake import (
 )
 from models.items import ItemKind
 from models.org import Unit
+from portal.formatting import local_time
 from submissions.content import Upload, safe_filename
 from submissions.errors import IntakeError
 from submissions.spreadsheet import (
@@ -56,6 +57,11 @@ request_app = typer.Typer(help="Ad-hoc reports and assignments (báo cáo đột
 period_app = typer.Typer(help="Lock (khóa sổ) or reopen a reporting period.")
 
 
+def say(text: str) -> None:
+    """A line for an official: Vietnamese, never wrapped mid-sentence."""
+    console.print(text, highlight=False, soft_wrap=True)
+
+
 def cli_actor() -> Actor:
     """Whoever runs the CLI has the database's credentials, so acts as an admin."""
     return Actor(role=Role.ADMIN, label=f"cli:{getpass.getuser()}"[:128])
@@ -63,9 +69,11 @@ def cli_actor() -> Actor:
 
 def refuse(error: IntakeError) -> NoReturn:
     """Print a refusal in Vietnamese, every problem on its own line, and exit 1."""
-    err_console.print(f"[bold red]Không tiếp nhận:[/] {error.message}", highlight=False)
+    err_console.print(
+        f"[bold red]Không tiếp nhận:[/] {error.message}", highlight=False, soft_wrap=True
+    )
     for f in error.fields:
-        err_console.print(f"  - {f.render()}", highlight=False)
+        err_console.print(f"  - {f.render()}", highlight=False, soft_wrap=True, markup=False)
     raise typer.Exit(1)
 
 
@@ -236,16 +244,14 @@ def submit_file(
         print_json(submission_summary(receipt))
         return
     if receipt.replayed:
-        console.print(
-            "Báo cáo này đã được nhận trước đó (cùng mã chống gửi trùng): không lưu thêm."
-        )
+        say("Báo cáo này đã được nhận trước đó (cùng mã chống gửi trùng): không lưu thêm.")
     else:
-        console.print("[green]Đã nhận báo cáo.[/]")
-    console.print(f"Số biên nhận: [bold]{receipt.receipt_no}[/] (lần gửi {receipt.version})")
-    console.print(f"Đơn vị: {receipt.unit_name}; báo cáo: {receipt.source_title}")
+        say("[green]Đã nhận báo cáo.[/]")
+    say(f"Số biên nhận: [bold]{receipt.receipt_no}[/] (lần gửi {receipt.version})")
+    say(f"Đơn vị: {receipt.unit_name}; báo cáo: {receipt.source_title}")
     if receipt.period_label:
-        console.print(f"Kỳ báo cáo: {receipt.period_label}")
-    console.print(f"Thời điểm nhận: {local_iso(receipt.received_at)}")
+        say(f"Kỳ báo cáo: {receipt.period_label}")
+    say(f"Thời điểm nhận: {local_time(receipt.received_at)} (giờ Việt Nam)")
 
 
 def portal(
@@ -319,11 +325,11 @@ def request_new(
             )
     except IntakeError as error:
         refuse(error)
-    console.print(
+    say(
         f"Đã tạo yêu cầu {created.label} (mã {created.code}) cho {len(created.units)} đơn vị; "
         f"hạn nộp hết ngày {created.deadline_on:%d/%m/%Y}."
     )
-    console.print("Đơn vị: " + ", ".join(created.units), highlight=False)
+    say("Đơn vị: " + ", ".join(created.units))
 
 
 @request_app.command("list")

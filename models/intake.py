@@ -283,17 +283,21 @@ def merge_addresses(*addresses: ItemAddress) -> ItemAddress:
     """One address from several sources (form fields, file header, file name); they must agree."""
     merged: dict[str, Any] = {}
     problems = []
-    for name, field_name in (
-        ("item_id", "item_id"),
-        ("unit", "unit"),
-        ("source", "obligation"),
-        ("period", "period"),
+    for name, field_name, label in (
+        ("item_id", "item_id", "Số báo cáo"),
+        ("unit", "unit", "Mã đơn vị"),
+        ("source", "obligation", "Mã báo cáo"),
+        ("period", "period", "Kỳ báo cáo"),
     ):
         given = {getattr(a, name) for a in addresses} - {None, ""}
         if len(given) > 1:
             shown = ", ".join(f"«{g}»" for g in sorted(map(str, given)))
             problems.append(
-                FieldError(field_name, "mismatch", f"Các nguồn ghi khác nhau: {shown}.")
+                FieldError(
+                    field_name,
+                    "mismatch",
+                    f"{label} ghi khác nhau (tên tệp, nội dung tệp, lựa chọn khi gửi): {shown}.",
+                )
             )
         merged[name] = next(iter(given)) if len(given) == 1 else None
     if problems:

@@ -122,7 +122,7 @@ def rejection_report(name: str, when: str, message: str, fields: Iterable[FieldE
         f"Xử lý lúc: {when} (giờ Việt Nam)",
         f"Lý do: {message}",
     ]
-    details = [f"  - {f.render()}" for f in fields]
+    details = [f"  - {f.render()}" for f in fields if f.render() != message]
     if details:
         lines += ["Chi tiết:", *details]
     lines += [

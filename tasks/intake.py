@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pendulum
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +17,7 @@ from deploy.settings import Settings, get_settings
 from models.access import Actor, Role
 from models.db import make_engine, session_factory
 from models.intake import ItemAddress, SubmitRequest, merge_addresses, submit
-from schedules.calendar import VN_TZ
+from portal.formatting import local_time
 from submissions import inbox as box
 from submissions.content import Upload
 from submissions.errors import FieldError, IntakeError, Invalid
@@ -37,11 +36,6 @@ class FileOutcome:
     receipt_no: str | None = None
     replayed: bool = False
     problems: tuple[str, ...] = ()
-
-
-def _when(now: datetime) -> str:
-    local = pendulum.instance(now).in_timezone(VN_TZ)
-    return f"{local:%H:%M} ngày {local:%d/%m/%Y}"
 
 
 def claim_files(inbox: Path) -> list[Path]:
@@ -115,12 +109,12 @@ def process_file(
             max_attachment_bytes=settings.upload_max_bytes,
         )
     except IntakeError as refusal:
-        note = box.rejection_report(name, _when(now), refusal.message, refusal.fields)
+        note = box.rejection_report(name, local_time(now), refusal.message, refusal.fields)
         moved = box.finish(path, inbox, box.REJECTED, note)
         return FileOutcome(name, "rejected", str(moved), problems=tuple(refusal.lines()))
     note = box.receipt_note(
         name,
-        _when(now),
+        local_time(now),
         receipt.receipt_no,
         receipt.version,
         receipt.unit_name,
