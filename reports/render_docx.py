@@ -252,6 +252,8 @@ def _block(doc: DocxDocument, block: Block, report: Report, chart_png: bytes | N
 def _signature(doc: DocxDocument, report: Report) -> None:
     """Nơi nhận at left, the signer's authority, title and name at right."""
     table = _layout_table(doc, 1, SIGNATURE_COLUMNS_MM)
+    # The block never splits over two pages.
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     recipients, signer = table.cell(0, 0), table.cell(0, 1)
     _paragraph(
         recipients,

@@ -6,33 +6,49 @@ from collections.abc import Iterator
 
 import pytest
 from mail_server import MailCollector, free_port
-from report_sample import Q1_AS_OF, cao_loc_q1
+from report_sample import Q1_AS_OF, cao_loc_q1, key, submit
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
-from models.db import transaction
+from models.db import make_engine, transaction
+from models.migrate import upgrade
 from reports.content import Report, build_report
 from schedules.periods import Period
 
 HOSTILE = "<script>alert('x')</script> **đậm** [link](http://evil.example) =1+1 & \x07chuông"
 
 
+def _q1_with_hostile_text(session: Session) -> Report:
+    plan = cao_loc_q1(session)
+    submit(
+        session,
+        key("bc-quy-xa-thi-tran", "tt-cao-loc", "2024-Q1"),
+        received=Q1_AS_OF.subtract(hours=1),
+        values={"viec-lam-moi": 24},
+        narrative={"Khó khăn, vướng mắc": HOSTILE + "\ndòng hai"},
+    )
+    return build_report(
+        session=session, plan=plan, period=Period.parse("2024-Q1"), as_of=Q1_AS_OF, number="5"
+    )
+
+
 @pytest.fixture
 def q1_report(engine: Engine) -> Report:
-    """The Cao Lộc Q1 sample report, with a hostile narrative from one commune."""
-    from report_sample import key, submit
-
+    """The Cao Lộc Q1 sample report, with a hostile narrative from one commune, per backend."""
     with transaction(engine) as session:
-        plan = cao_loc_q1(session)
-        submit(
-            session,
-            key("bc-quy-xa-thi-tran", "tt-cao-loc", "2024-Q1"),
-            received=Q1_AS_OF.subtract(hours=1),
-            values={"viec-lam-moi": 24},
-            narrative={"Khó khăn, vướng mắc": HOSTILE + "\ndòng hai"},
-        )
-        return build_report(
-            session=session, plan=plan, period=Period.parse("2024-Q1"), as_of=Q1_AS_OF, number="5"
-        )
+        return _q1_with_hostile_text(session)
+
+
+@pytest.fixture(scope="session")
+def rendered_q1_report(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    """The same report read once from a private SQLite database, for the renderer tests:
+    rendering does not depend on the backend, and loading the plan costs a second a test."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('sample') / 'sample.sqlite3'}")
+    upgrade(engine)
+    with transaction(engine) as session:
+        report = _q1_with_hostile_text(session)
+    engine.dispose()
+    return report
 
 
 @pytest.fixture

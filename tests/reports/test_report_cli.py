@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from mail_server import MailCollector, free_port
-from report_sample import cao_loc_q1
+from report_sample import cao_loc_q1, load_cao_loc
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -67,11 +67,12 @@ def test_compile_defaults_to_every_format_in_the_data_folder(
         (["--period", "2024-Q1", "--date", "21/03/2024"], "is not a date"),
     ],
 )
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # checks before any query
 def test_bad_input_is_a_clear_error_and_writes_nothing(
     db_env: Engine, tmp_path: Path, args: list[str], message: str
 ) -> None:
     with transaction(db_env) as session:
-        cao_loc_q1(session)
+        load_cao_loc(session)
     out = tmp_path / "out"
     result = runner.invoke(app, ["compile", *args, "--out", str(out)])
     assert result.exit_code == 1

@@ -199,3 +199,24 @@ def test_nothing_reported_leaves_every_figure_and_text_empty(engine: Engine) -> 
     ]
     # 3 monthly reports of the centre, the department, 22 communes, 4 departments.
     assert sum("chưa gửi (quá hạn" in t for t in texts(part(report, "I.", "3."))) == 3 + 1 + 22 + 4
+
+
+@pytest.mark.parametrize(
+    ("period", "summary_end", "closing"),
+    [
+        ("2024", "năm 2024 (Lĩnh vực Lao động, Thương binh, Xã hội - Dân tộc)", "năm 2024"),
+        ("2024-H1", "Dân tộc) 6 tháng đầu năm 2024", "6 tháng đầu năm 2024"),
+        ("2024-03", "Dân tộc) tháng 03 năm 2024", "tháng 03 năm 2024"),
+    ],
+)
+def test_the_year_half_year_and_month_reports(
+    engine: Engine, period: str, summary_end: str, closing: str
+) -> None:
+    with transaction(engine) as session:
+        plan = load_cao_loc(session)
+        report = build_report(
+            session=session, plan=plan, period=Period.parse(period), as_of=Q1_AS_OF
+        )
+    assert report.summary.endswith(summary_end)
+    last = report.body[-1]
+    assert isinstance(last, Para) and f"kết quả thực hiện {closing} của" in last.text

@@ -18,13 +18,11 @@ from reports.content import INDICATOR_HEADERS, Report
 from reports.render_docx import render_docx
 
 FONT = "Times New Roman"
-# Rendering does not depend on the backend: read the report from SQLite only.
-pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 
-@pytest.fixture
-def doc(q1_report: Report) -> DocxDocument:
-    return Document(io.BytesIO(render_docx(q1_report, chart_png(q1_report))))
+@pytest.fixture(scope="module")
+def doc(rendered_q1_report: Report) -> DocxDocument:
+    return Document(io.BytesIO(render_docx(rendered_q1_report, chart_png(rendered_q1_report))))
 
 
 def style(p: Paragraph) -> tuple[str, float | None, bool, bool]:
@@ -102,12 +100,12 @@ def test_header_blocks_in_a_borderless_two_column_table(doc: DocxDocument) -> No
     assert all(p.alignment == WD_ALIGN_PARAGRAPH.CENTER for p in agency + national)
 
 
-def test_title_summary_and_numbered_sections(doc: DocxDocument, q1_report: Report) -> None:
+def test_title_summary_and_numbered_sections(doc: DocxDocument, rendered_q1_report: Report) -> None:
     title = body_paragraph(doc, "BÁO CÁO")
     assert style(title) == ("BÁO CÁO", 14, True, False)
     assert title.alignment == WD_ALIGN_PARAGRAPH.CENTER
     summary = body_paragraph(doc, "Kết quả triển khai")
-    assert style(summary) == (q1_report.summary, 14, True, False)
+    assert style(summary) == (rendered_q1_report.summary, 14, True, False)
     assert summary.alignment == WD_ALIGN_PARAGRAPH.CENTER
     opening = body_paragraph(doc, "Thực hiện Kế hoạch")
     assert style(opening)[1:] == (14, False, False)
@@ -123,7 +121,7 @@ def test_title_summary_and_numbered_sections(doc: DocxDocument, q1_report: Repor
     assert order == ["I.", "II.", "III."]
 
 
-def test_the_indicator_table_rows(doc: DocxDocument, q1_report: Report) -> None:
+def test_the_indicator_table_rows(doc: DocxDocument, rendered_q1_report: Report) -> None:
     table = doc.tables[1]
     assert table.style.name == "Table Grid"
     assert tuple(c.text for c in table.rows[0].cells) == INDICATOR_HEADERS
@@ -131,7 +129,7 @@ def test_the_indicator_table_rows(doc: DocxDocument, q1_report: Report) -> None:
     body = [tuple(c.text for c in row.cells) for row in table.rows[1:]]
     assert body == [
         (r.stt, r.name, r.unit_of_measure, r.goal, r.period, r.to_date, r.percent)
-        for r in q1_report.indicator_rows
+        for r in rendered_q1_report.indicator_rows
     ]
     jobs = next(row for row in body if row[1] == "Số lao động được tạo việc làm mới")
     assert jobs == ("2", jobs[1], "lao động", "≥ 1.300", "293", "293", "22,5%")

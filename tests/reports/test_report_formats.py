@@ -20,9 +20,6 @@ from reports.render_json import render_json
 from reports.render_markdown import escape, render_markdown
 from reports.render_xlsx import render_xlsx, sheet_title
 
-# Rendering does not depend on the backend: read the report from SQLite only.
-sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
-
 
 class _Collect(HTMLParser):
     """Tags, the indicator table's cells and the image sources of an HTML page."""
@@ -59,11 +56,10 @@ class _Collect(HTMLParser):
             self._cell.append(data)
 
 
-@sqlite_only
 def test_html_is_one_escaped_file_with_the_same_table_and_an_inline_chart(
-    q1_report: Report,
+    rendered_q1_report: Report,
 ) -> None:
-    html = render_html(q1_report, chart_png(q1_report)).decode("utf-8")
+    html = render_html(rendered_q1_report, chart_png(rendered_q1_report)).decode("utf-8")
     page = _Collect()
     page.feed(html)
     assert "script" not in page.tags  # the unit's <script> stays text
@@ -71,7 +67,7 @@ def test_html_is_one_escaped_file_with_the_same_table_and_an_inline_chart(
     assert page.rows[0] == list(INDICATOR_HEADERS)
     assert page.rows[1:] == [
         [r.stt, r.name, r.unit_of_measure, r.goal, r.period, r.to_date, r.percent]
-        for r in q1_report.indicator_rows
+        for r in rendered_q1_report.indicator_rows
     ]
     (src,) = page.images
     assert src.startswith("data:image/png;base64,")
@@ -83,9 +79,8 @@ def test_html_is_one_escaped_file_with_the_same_table_and_an_inline_chart(
     assert not re.search(r"src=\"(https?:)?//", html)  # nothing fetched from elsewhere
 
 
-@sqlite_only
-def test_markdown_escapes_unit_text(q1_report: Report) -> None:
-    md = render_markdown(q1_report, "chart.png").decode("utf-8")
+def test_markdown_escapes_unit_text(rendered_q1_report: Report) -> None:
+    md = render_markdown(rendered_q1_report, "chart.png").decode("utf-8")
     assert "\\<script\\>" in md and "<script>" not in md
     assert "\\[link\\](http://evil.example)" in md and "\\*\\*đậm\\*\\*" in md
     assert (
@@ -96,9 +91,8 @@ def test_markdown_escapes_unit_text(q1_report: Report) -> None:
     assert escape("1. a | b\n- c") == "1\\. a \\| b  \n\\- c"
 
 
-@sqlite_only
-def test_json_carries_every_figure_by_unit(q1_report: Report) -> None:
-    data = json.loads(render_json(q1_report))
+def test_json_carries_every_figure_by_unit(rendered_q1_report: Report) -> None:
+    data = json.loads(render_json(rendered_q1_report))
     assert data["schema"] == "dondoc.report/1" and data["period"] == "2024-Q1"
     figures = {f["code"]: f for f in data["figures"]}
     jobs = figures["viec-lam-moi"]
@@ -114,9 +108,8 @@ def test_json_carries_every_figure_by_unit(q1_report: Report) -> None:
     assert data["document"][2]["part"] == "I. KẾT QUẢ THỰC HIỆN"
 
 
-@sqlite_only
-def test_xlsx_form_and_a_sheet_per_obligation_with_totals(q1_report: Report) -> None:
-    book = load_workbook(io.BytesIO(render_xlsx(q1_report)))
+def test_xlsx_form_and_a_sheet_per_obligation_with_totals(rendered_q1_report: Report) -> None:
+    book = load_workbook(io.BytesIO(render_xlsx(rendered_q1_report)))
     assert book.sheetnames == [
         "Bieu tong hop",
         "bc-thang-tt-gdnn-gdtx",
@@ -153,8 +146,7 @@ def test_xlsx_form_and_a_sheet_per_obligation_with_totals(q1_report: Report) -> 
     assert pytest.approx(45600 * 100 / 69800) in [v for v in total_row if isinstance(v, float)]
 
 
-@sqlite_only
-def test_xlsx_keeps_a_formula_looking_text_as_text(q1_report: Report) -> None:
+def test_xlsx_keeps_a_formula_looking_text_as_text(rendered_q1_report: Report) -> None:
     from dataclasses import replace
 
     from reports.content import ObligationSheet, SheetColumn, SheetRow
@@ -167,7 +159,7 @@ def test_xlsx_keeps_a_formula_looking_text_as_text(q1_report: Report) -> None:
         total_period=(None,),
         total_to_date=(None,),
     )
-    book = load_workbook(io.BytesIO(render_xlsx(replace(q1_report, sheets=(sheet,)))))
+    book = load_workbook(io.BytesIO(render_xlsx(replace(rendered_q1_report, sheets=(sheet,)))))
     ws = book["x"]
     assert ws["A1"].value == '=HYPERLINK("http://evil.example")' and ws["A1"].data_type == "s"
     assert ws["B6"].value == "=1+1" and ws["B6"].data_type == "s"
@@ -182,30 +174,28 @@ def test_sheet_names_are_valid_and_unique() -> None:
     assert sheet_title(long, taken) == "x" * 29 + "-2"
 
 
-@sqlite_only
-def test_chart_is_a_png_bar_per_goal(q1_report: Report) -> None:
-    png = chart_png(q1_report)
+def test_chart_is_a_png_bar_per_goal(rendered_q1_report: Report) -> None:
+    png = chart_png(rendered_q1_report)
     image = Image.open(io.BytesIO(png))
     assert image.format == "PNG" and image.width >= 1000
-    assert [p.label for p in q1_report.chart] == [
+    assert [p.label for p in rendered_q1_report.chart] == [
         "Tỷ lệ giảm nghèo",
         "Số lao động được tạo việc làm mới",
         "Số lao động được mở lớp dạy nghề",
         "Tỷ lệ lao động qua đào tạo",
         "Tổ chức thành công Đại hội đại biểu các dân tộc thiểu số cấp huyện lần thứ IV năm 2024",
     ]
-    jobs = q1_report.chart[1]
+    jobs = rendered_q1_report.chart[1]
     assert Decimal(str(jobs.percent)).quantize(Decimal("0.1")) == Decimal("22.5")
     assert jobs.expected == 25
 
 
-@sqlite_only
-def test_every_format_is_written_whole(q1_report: Report, tmp_path: object) -> None:
+def test_every_format_is_written_whole(rendered_q1_report: Report, tmp_path: object) -> None:
     from pathlib import Path
 
     out = Path(str(tmp_path)) / "out"
     steps: list[str] = []
-    paths = write_files(render_all(q1_report, ALL_FORMATS, steps.append), out)
+    paths = write_files(render_all(rendered_q1_report, ALL_FORMATS, steps.append), out)
     assert steps == ["biểu đồ", "docx", "xlsx", "html", "md", "json"]
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)
     assert {p.suffix for p in paths} == {".png", ".docx", ".xlsx", ".html", ".md", ".json"}
