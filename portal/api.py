@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import pendulum
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
@@ -22,6 +24,7 @@ from models.intake import (
     submit,
 )
 from models.items import ItemKind
+from models.status import ItemState
 from portal.app import portal_of
 from portal.auth import admin_actor, api_actor, client_address
 from portal.schemas import (
@@ -35,6 +38,7 @@ from portal.schemas import (
     SubmissionIn,
 )
 from portal.views import item_template, item_view, list_items, status_vi
+from schedules.calendar import VN_TZ
 from submissions.content import RawSubmission, Upload, safe_filename
 from submissions.errors import FieldError, Invalid
 from submissions.spreadsheet import ParsedFile, parse_json, read_upload
@@ -65,7 +69,12 @@ IdempotencyHeader = Annotated[
 ]
 
 
-def _item_out(state: Any) -> dict[str, Any]:
+def _vn(instant: datetime | None) -> datetime | None:
+    """Instants in the API are written in Vietnamese time (+07:00), like the receipts."""
+    return pendulum.instance(instant).in_timezone(VN_TZ) if instant is not None else None
+
+
+def _item_out(state: ItemState) -> dict[str, Any]:
     return {
         "id": state.item_id,
         "kind": state.kind,
@@ -74,12 +83,12 @@ def _item_out(state: Any) -> dict[str, Any]:
         "obligation": state.source_code,
         "title": state.source_title,
         "period": state.period_label,
-        "opens_at": state.opens_at,
-        "deadline": state.deadline_at,
+        "opens_at": _vn(state.opens_at),
+        "deadline": _vn(state.deadline_at),
         "deadline_on": state.deadline_on,
         "status": state.status.value,
         "status_vi": status_vi(state),
-        "first_accepted_at": state.first_accepted_at,
+        "first_accepted_at": _vn(state.first_accepted_at),
     }
 
 
@@ -349,7 +358,7 @@ def new_request(body: RequestIn, request: Request, actor: Admin) -> dict[str, An
         "kind": created.kind,
         "obligation": created.code,
         "deadline_on": created.deadline_on,
-        "deadline": created.deadline_at,
+        "deadline": _vn(created.deadline_at),
         "units": list(created.units),
         "item_ids": list(created.item_ids),
     }

@@ -668,3 +668,15 @@ def test_hostile_values_never_cause_a_server_error(portal: Portal) -> None:
             assert response.status_code in (404, 422), response.text
             assert response.json()["error"]["message"]
     assert stored(portal.engine) == NOTHING
+
+
+def test_instants_are_written_in_vietnamese_time(portal: Portal) -> None:
+    token = new_token(portal.engine, "xa-mot")
+    item = item_id(portal.engine, "xa-mot", "bao-cao-thang", "2024-04")
+    with portal.client(token) as client:
+        detail = client.get(f"/api/v1/items/{item}").json()
+    assert detail["opens_at"] == "2024-04-14T00:00:00+07:00"  # the cut-off day opens it
+    assert detail["deadline"] == "2024-04-17T00:00:00+07:00"  # end of Tue 16/04
+    assert detail["deadline_on"] == "2024-04-16"
+    assert [t["code"] for t in detail["targets"]] == ["viec-lam", "ty-le", "dai-hoi", "ghi-chu"]
+    assert detail["sections"][0] == "Kết quả thực hiện"
