@@ -15,7 +15,6 @@ from cli.common import (
     engine,
     fail,
     local_iso,
-    now,
     parse_instant,
     read_session,
     write_session,
@@ -216,7 +215,7 @@ def outbox(
             )
             if len(matches) != 1:
                 fail(f"{len(matches)} messages have a key starting with {retry!r}; give more of it")
-            message = retry_message(session=session, key=matches[0], now=now())
+            message = retry_message(session=session, key=matches[0])
             assert message is not None
             status = STATUS_VI[OutboxStatus(message.status)]
         console.print(f"Thông báo {matches[0][:8]}: {status}.")

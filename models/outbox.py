@@ -28,10 +28,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    or_,
     select,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.sql import ColumnElement
 
 from models.base import Base, UTCDateTime
 from models.org import Person
@@ -220,6 +222,11 @@ def record_intents(
     return messages
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    # No time set means as soon as possible (an admin put the message back in the queue).
+    return or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now)
+
+
 def due_message_ids(*, session: Session, channel: str, now: datetime) -> list[int]:
     """Messages of a channel to attempt now (pending, or failed and due for a retry)."""
     return list(
@@ -228,7 +235,7 @@ def due_message_ids(*, session: Session, channel: str, now: datetime) -> list[in
             .where(
                 OutboxMessage.channel == channel,
                 OutboxMessage.status.in_(OPEN_STATUSES),
-                OutboxMessage.next_attempt_at <= now,
+                _due(now),
             )
             .order_by(OutboxMessage.id)
         )
@@ -247,7 +254,7 @@ def claim_message(*, session: Session, message_id: int, now: datetime) -> Outbox
         .where(
             OutboxMessage.id == message_id,
             OutboxMessage.status.in_(OPEN_STATUSES),
-            OutboxMessage.next_attempt_at <= now,
+            _due(now),
         )
         .values(last_attempt_at=now)
         .execution_options(synchronize_session=False)
@@ -366,7 +373,7 @@ def mark_failed(
     session.flush()
 
 
-def retry_message(*, session: Session, key: str, now: datetime) -> OutboxMessage | None:
+def retry_message(*, session: Session, key: str) -> OutboxMessage | None:
     """Put a dead or failed message back in the queue (the admin fixed an address)."""
     message = session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).one_or_none()
     if message is None:
@@ -374,7 +381,7 @@ def retry_message(*, session: Session, key: str, now: datetime) -> OutboxMessage
     if message.status in (OutboxStatus.DEAD.value, OutboxStatus.FAILED.value):
         message.status = OutboxStatus.PENDING.value
         message.attempts = 0
-        message.next_attempt_at = now
+        message.next_attempt_at = None  # the next run, whenever it is
         session.execute(
             update(OutboxIntent)
             .where(

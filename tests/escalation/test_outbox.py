@@ -176,7 +176,7 @@ def test_after_the_limit_a_message_is_dead_shown_and_can_be_requeued(
     smtp.start()
     with transaction(plan_db) as session:
         for m in dead:
-            retry_message(session=session, key=m.key, now=vn(2024, 3, 14))
+            retry_message(session=session, key=m.key)
     assert len(deliver_now(plan_db, settings, "email", vn(2024, 3, 14)).sent) == 5
 
 
