@@ -650,13 +650,12 @@ def _sheets(facts: _Facts, period: Period) -> tuple[ObligationSheet, ...]:
             period.last_month,
         )
         fig_by = {f.target.code: f for f in figures}
+        # Indexed once: a lookup per (unit, column) stays cheap with thousands of units.
+        unit_figures = {f.target.code: {u.unit_code: u for u in f.by_unit} for f in figures}
         rows = []
         for unit_code in sorted(states_by[code], key=lambda u: names[u]):
             unit_states = states_by[code][unit_code]
-            per_unit = {
-                c.code: next((u for u in fig_by[c.code].by_unit if u.unit_code == unit_code), None)
-                for c in columns
-            }
+            per_unit = {c.code: unit_figures[c.code].get(unit_code) for c in columns}
             received = [s for s in unit_states if s.first_accepted_at is not None]
             rows.append(
                 SheetRow(

@@ -18,6 +18,8 @@ from models.submissions import ProgressState, Submission
 from reports.figures import latest_accepted_versions
 from schedules.calendar import local_date
 
+_CHUNK = 5000
+
 
 @dataclass(frozen=True)
 class NarrativeEntry:
@@ -188,9 +190,14 @@ def reporting_states(
     ).all()
     if not ids:
         return []
-    return item_states(
-        session=session, as_of=as_of, calendar=load_calendar(session=session), item_ids=ids
-    )
+    calendar = load_calendar(session=session)
+    states: list[ItemState] = []
+    # Chunks keep each IN (...) list far below SQLite's and PostgreSQL's parameter limits.
+    for start in range(0, len(ids), _CHUNK):
+        states += item_states(
+            session=session, as_of=as_of, calendar=calendar, item_ids=ids[start : start + _CHUNK]
+        )
+    return sorted(states, key=lambda s: (s.deadline_at, s.unit_code, s.item_id))
 
 
 def data_window(
