@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -38,8 +39,8 @@ from notifications.wiring import enabled_channels
 from schedules.escalation import next_sending_time
 
 
-def _when(instant: object) -> str:
-    return local_iso(instant)[:16].replace("T", " ") if instant else ""  # type: ignore[arg-type]
+def _when(instant: datetime | None) -> str:
+    return local_iso(instant)[:16].replace("T", " ") if instant else ""
 
 
 def _recipient(people: People, recipient_key: str, person_id: int | None) -> str:

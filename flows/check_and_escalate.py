@@ -17,6 +17,14 @@ from tasks.escalation import decide_and_record_step, deliver_step
 log = logging.getLogger(__name__)
 
 
+def parse_as_of(value: str) -> datetime:
+    """An ISO instant; without an offset it is Vietnamese local time."""
+    parsed = pendulum.parse(value, tz=VN_TZ)
+    if not isinstance(parsed, pendulum.DateTime):
+        raise ValueError(f"as_of {value!r} is not an instant (e.g. 2024-03-19T08:00+07:00)")
+    return parsed.in_timezone("UTC")
+
+
 def alert_admin(flow: Any, flow_run: Any, state: Any) -> None:
     """Failure hook: e-mail the admin; a failing alert is logged, never raised."""
     try:
@@ -42,17 +50,13 @@ def check_and_escalate(as_of: str | None = None) -> dict[str, Any]:
     07:30–17:00 send nothing. Step runs: one to decide, one per enabled channel, whatever
     the number of units.
     """
-    now = (
-        pendulum.parse(as_of, tz=VN_TZ).in_timezone("UTC")  # type: ignore[union-attr]
-        if as_of
-        else datetime.now(UTC)
-    )
-    instant = now.isoformat()
+    instant = parse_as_of(as_of).isoformat() if as_of else datetime.now(UTC).isoformat()
     decided = decide_and_record_step(instant)
     if not decided["sending"]:
         return {"as_of": instant, "sending": False, "deliveries": []}
-    futures = [deliver_step.submit(channel, instant) for channel in decided["channels"]]
-    deliveries = [f.result() for f in futures]
+    # One channel after the other: a delivery holds a database lock while it sends, and on
+    # SQLite that lock is the whole database's.
+    deliveries = [deliver_step(channel, instant) for channel in decided["channels"]]
     get_run_logger().info("check done: %s", deliveries)
     return {
         "as_of": instant,

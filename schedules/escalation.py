@@ -29,7 +29,7 @@ from typing import Protocol
 
 import pendulum
 
-from schedules.calendar import VN_TZ, WorkCalendar, as_date, local_date, working_instant
+from schedules.calendar import WorkCalendar, as_date, local_date, working_instant
 
 WORK_START = dt.time(7, 30)
 WORK_END = dt.time(17, 0)
@@ -135,8 +135,3 @@ def next_sending_time(
     if calendar.is_working_day(day) and now < working_instant(day, start):
         return working_instant(day, start)
     return working_instant(calendar.next_working_day(day), start)
-
-
-def local_time_label(instant: datetime) -> str:
-    """HH:MM in Vietnamese local time (for logs and tables)."""
-    return pendulum.instance(instant).in_timezone(VN_TZ).format("HH:mm")
