@@ -586,34 +586,37 @@ def _submit_once(
     check_idempotency_key(request.idempotency_key)
     item = find_item(request.address, session=session, actor=request.actor)
     lock_item(item, session=session)
-    checked = check_submission(
-        form_spec(item, session=session),
-        request.raw,
-        today=local_date(now),
-        max_attachment_bytes=max_attachment_bytes,
-    )
+    first = None
     if request.idempotency_key:
         first = session.scalars(
             select(Submission).where(
                 Submission.idempotency_key == _scoped_key(item.unit_id, request.idempotency_key)
             )
         ).one_or_none()
-        if first is not None:
-            if first.item_id == item.id and first.content_hash == checked.content_hash():
-                return receipt_of(first, session=session, replayed=True)
-            raise Conflict(
-                "idempotency_conflict",
-                "Mã chống gửi trùng (Idempotency-Key) này đã dùng cho một lần gửi khác nội dung; "
-                "không lưu gì. Hãy dùng mã mới cho lần gửi mới.",
-                [
-                    FieldError(
-                        "idempotency_key",
-                        "idempotency_conflict",
-                        f"Đã dùng cho biên nhận {first.receipt_no}.",
-                    )
-                ],
-            )
-    check_open(item, session=session, now=now)
+    if first is None:
+        # A closed item is said first; only a replay of what was already stored gets through.
+        check_open(item, session=session, now=now)
+    checked = check_submission(
+        form_spec(item, session=session),
+        request.raw,
+        today=local_date(now),
+        max_attachment_bytes=max_attachment_bytes,
+    )
+    if first is not None:
+        if first.item_id == item.id and first.content_hash == checked.content_hash():
+            return receipt_of(first, session=session, replayed=True)
+        raise Conflict(
+            "idempotency_conflict",
+            "Mã chống gửi trùng (Idempotency-Key) này đã dùng cho một lần gửi khác nội dung; "
+            "không lưu gì. Hãy dùng mã mới cho lần gửi mới.",
+            [
+                FieldError(
+                    "idempotency_key",
+                    "idempotency_conflict",
+                    f"Đã dùng cho biên nhận {first.receipt_no}.",
+                )
+            ],
+        )
     submission = store_submission(
         item, checked, session=session, request=request, now=now, data_dir=data_dir
     )

@@ -150,7 +150,9 @@ def _form_context(
         "file_errors": file_errors,
         "error": error,
         "mode": mode,
-        "key": key or uuid.uuid4().hex,
+        # Each form carries its own key; a re-shown form keeps the key it was posted with.
+        "key": (key if mode == "form" else None) or uuid.uuid4().hex,
+        "file_key": (key if mode == "file" else None) or uuid.uuid4().hex,
         "csrf": csrf_token(request),
         "kinds": KIND_VI,
         "progress_states": PROGRESS_VI,

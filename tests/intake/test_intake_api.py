@@ -125,6 +125,17 @@ def test_same_idempotency_key_returns_the_first_result(portal: Portal) -> None:
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["receipt_no"] == first.json()["receipt_no"]
     assert again.json()["replayed"] is True
+    # Even once the period is locked, a client retrying gets its first receipt back.
+    with transaction(portal.engine) as session:
+        lock_period(
+            session=session, source="bao-cao-thang", period="2024-04", actor=LOADER, now=NOW
+        )
+    with portal.client(token) as client:
+        late_retry = client.post("/api/v1/submissions", json=GOOD, headers=headers)
+        fresh = client.post("/api/v1/submissions", json=GOOD)
+    assert late_retry.status_code == 201
+    assert late_retry.json()["receipt_no"] == first.json()["receipt_no"]
+    assert (fresh.status_code, fresh.json()["error"]["code"]) == (409, "locked")
     assert stored(portal.engine)["submissions"] == 1
 
 
