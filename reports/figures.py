@@ -34,14 +34,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.selectable import Subquery
 
+from models.intake import latest_accepted
 from models.items import DueItem, ItemKind
 from models.org import Unit
 from models.plan import Aggregation, Obligation, Target, TargetKind
-from models.submissions import Submission, SubmissionValue
 from schedules.periods import Cadence, Period, periods_in_year
 
 Value = Decimal | bool | str | None
@@ -152,56 +151,58 @@ def to_date_labels(period: Period) -> list[str]:
 # --- database --------------------------------------------------------------------------------
 
 
-def latest_accepted_versions(*, as_of: datetime) -> Subquery:
-    """(item_id, version) of each item's latest accepted submission received by `as_of`."""
-    return (
-        select(Submission.item_id, func.max(Submission.version).label("version"))
-        .where(Submission.accepted.is_(True), Submission.received_at <= as_of)
-        .group_by(Submission.item_id)
-        .subquery()
-    )
-
-
 def reported_values(
     *, session: Session, plan_id: int, labels: Iterable[str], as_of: datetime
 ) -> list[ReportedValue]:
-    """Every value of the latest accepted version of each report item of the given periods."""
-    latest = latest_accepted_versions(as_of=as_of)
-    query = (
+    """Every value of the latest accepted version of each report item of the given periods.
+
+    Which version counts is models.intake's rule (`latest_accepted`), the one definition.
+    """
+    items = session.execute(
         select(
             DueItem.id,
-            Submission.id,
-            Submission.version,
-            Submission.received_at,
             Unit.code,
             Unit.name,
             Obligation.code,
             Obligation.cadence,
             DueItem.period_label,
             DueItem.window_end,
-            Target.code,
-            SubmissionValue.number,
-            SubmissionValue.text,
-            SubmissionValue.flag,
         )
-        .join(Submission, SubmissionValue.submission_id == Submission.id)
-        .join(
-            latest,
-            and_(latest.c.item_id == Submission.item_id, latest.c.version == Submission.version),
-        )
-        .join(DueItem, DueItem.id == Submission.item_id)
         .join(Unit, Unit.id == DueItem.unit_id)
         .join(Obligation, Obligation.id == DueItem.obligation_id)
-        .join(Target, Target.id == SubmissionValue.target_id)
         .where(
             DueItem.plan_id == plan_id,
             DueItem.kind == ItemKind.REPORT.value,
             DueItem.withdrawn_at.is_(None),
             DueItem.period_label.in_(list(labels)),
         )
-        .order_by(DueItem.window_end, Unit.code, Target.code)
-    )
-    return [ReportedValue(*tuple(row)) for row in session.execute(query)]
+    ).all()
+    latest = latest_accepted([i[0] for i in items], session=session, as_of=as_of)
+    values = []
+    for item_id, unit_code, unit_name, obligation, cadence, label, window_end in items:
+        submission = latest.get(item_id)
+        if submission is None:
+            continue
+        for v in submission.values:
+            values.append(
+                ReportedValue(
+                    item_id=item_id,
+                    submission_id=submission.id,
+                    version=submission.version,
+                    received_at=submission.received_at,
+                    unit_code=unit_code,
+                    unit_name=unit_name,
+                    obligation_code=obligation,
+                    cadence=cadence,
+                    period_label=label,
+                    window_end=window_end,
+                    target_code=v.target.code,
+                    number=v.number,
+                    text=v.text,
+                    flag=v.flag,
+                )
+            )
+    return sorted(values, key=lambda r: (r.window_end, r.unit_code, r.target_code))
 
 
 def plan_targets(*, session: Session, plan_id: int) -> list[TargetSpec]:

@@ -6,16 +6,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.calendar import load_calendar
+from models.intake import latest_accepted
 from models.items import DueItem, ItemKind
 from models.org import Unit
 from models.plan import Deliverable, Obligation, ObligationTarget, PlanTask, Target
 from models.status import ItemState, item_states
-from models.submissions import ProgressState, Submission
-from reports.figures import latest_accepted_versions
+from models.submissions import ProgressState
 from schedules.calendar import local_date
 
 _CHUNK = 5000
@@ -38,14 +38,8 @@ def narratives(
     *, session: Session, plan_id: int, labels: Iterable[str], as_of: datetime
 ) -> list[NarrativeEntry]:
     """Narratives of the latest accepted versions of the periods' report items."""
-    latest = latest_accepted_versions(as_of=as_of)
-    query = (
-        select(Submission.narrative, DueItem, Unit.code, Unit.name, Obligation.code, Obligation.id)
-        .join(
-            latest,
-            and_(latest.c.item_id == Submission.item_id, latest.c.version == Submission.version),
-        )
-        .join(DueItem, DueItem.id == Submission.item_id)
+    items = session.execute(
+        select(DueItem, Unit.code, Unit.name, Obligation.code, Obligation.id)
         .join(Unit, Unit.id == DueItem.unit_id)
         .join(Obligation, Obligation.id == DueItem.obligation_id)
         .where(
@@ -55,10 +49,10 @@ def narratives(
             DueItem.period_label.in_(list(labels)),
         )
         .order_by(DueItem.window_end, Unit.name)
-    )
-    rows = session.execute(query).all()
+    ).all()
+    latest = latest_accepted([row[0].id for row in items], session=session, as_of=as_of)
     carried: dict[int, tuple[str, ...]] = {}
-    obligation_ids = {row[5] for row in rows}
+    obligation_ids = {row[4] for row in items}
     if obligation_ids:
         for obligation_id, code in session.execute(
             select(ObligationTarget.obligation_id, Target.code)
@@ -68,10 +62,13 @@ def narratives(
         ):
             carried[obligation_id] = (*carried.get(obligation_id, ()), code)
     entries = []
-    for narrative, item, unit_code, unit_name, obligation_code, obligation_id in rows:
+    for item, unit_code, unit_name, obligation_code, obligation_id in items:
+        submission = latest.get(item.id)
+        if submission is None:
+            continue
         sections = tuple(
             (str(title), str(text).strip())
-            for title, text in (narrative or {}).items()
+            for title, text in (submission.narrative or {}).items()
             if isinstance(text, str) and text.strip()
         )
         entries.append(
@@ -116,22 +113,9 @@ def deliverable_progress(
     *, session: Session, plan_id: int, as_of: datetime
 ) -> list[DeliverableProgress]:
     """Every unit's standing on every deliverable of the plan, as of an instant."""
-    latest = latest_accepted_versions(as_of=as_of)
-    current = (
+    rows = session.execute(
         select(
-            Submission.item_id,
-            Submission.progress_state,
-            Submission.progress_on,
-            Submission.received_at,
-        )
-        .join(
-            latest,
-            and_(latest.c.item_id == Submission.item_id, latest.c.version == Submission.version),
-        )
-        .subquery()
-    )
-    query = (
-        select(
+            DueItem.id,
             Deliverable.code,
             Deliverable.title,
             PlanTask.code,
@@ -139,38 +123,26 @@ def deliverable_progress(
             Unit.name,
             DueItem.deadline_on,
             DueItem.deadline_at,
-            current.c.progress_state,
-            current.c.progress_on,
-            current.c.received_at,
         )
         .join(DueItem, DueItem.deliverable_id == Deliverable.id)
         .join(Unit, Unit.id == DueItem.unit_id)
         .outerjoin(PlanTask, PlanTask.id == Deliverable.task_id)
-        .outerjoin(current, current.c.item_id == DueItem.id)
         .where(
             DueItem.plan_id == plan_id,
             DueItem.kind == ItemKind.DELIVERABLE.value,
             DueItem.withdrawn_at.is_(None),
         )
         .order_by(DueItem.deadline_on, Deliverable.id, Unit.name)
-    )
+    ).all()
+    latest = latest_accepted([r[0] for r in rows], session=session, as_of=as_of)
     result = []
-    for (
-        code,
-        title,
-        task,
-        unit_code,
-        unit_name,
-        on,
-        at,
-        state,
-        progress_on,
-        received,
-    ) in session.execute(query):
+    for item_id, code, title, task, unit_code, unit_name, on, at in rows:
+        current = latest.get(item_id)
+        state = current.progress_state if current else None
         done_on = None
-        if state == ProgressState.DONE:
+        if current is not None and state == ProgressState.DONE:
             # The unit's own completion date when given, else the day it told us.
-            done_on = progress_on or local_date(received)
+            done_on = current.progress_on or local_date(current.received_at)
         result.append(
             DeliverableProgress(code, title, task, unit_code, unit_name, on, at, state, done_on)
         )
