@@ -28,7 +28,7 @@ import os
 import signal
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -67,7 +67,14 @@ from notifications.redact import redact
 from notifications.routing import load_people, load_routes
 from notifications.wiring import build_channel, enabled_channels
 from schedules.calendar import WorkCalendar, local_date
-from schedules.escalation import OVERDUE, REMINDER, due_rungs, is_sending_time, place_ladder
+from schedules.escalation import (
+    OVERDUE,
+    REMINDER,
+    Rung,
+    due_rungs,
+    is_sending_time,
+    place_ladder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +155,17 @@ def decide(
             seen.add(draft.unique_key)
             drafts.append(draft)
 
+    # Units of one obligation share a ladder and a deadline: place each pair once.
+    placed: dict[tuple[object, date], list[Rung]] = {}
     for state in states.values():
         route = routes[state.item_id]
-        rungs = place_ladder(route.ladder, state.deadline_on, calendar)
+        key = (
+            tuple((s.code, s.offset, s.kind, tuple(s.to)) for s in route.ladder),
+            state.deadline_on,
+        )
+        if key not in placed:
+            placed[key] = place_ladder(route.ladder, state.deadline_on, calendar)
+        rungs = placed[key]
         due = due_rungs(rungs, today=today, deadline_passed=now > state.deadline_at)
         for d in due:
             persons = people.for_audience(route, d.audience)
