@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import deploy, escalation, intake, plan, report, serve, status
+from cli import demo, deploy, escalation, intake, plan, report, serve, status
 
 app = typer.Typer(
     name="dondoc",
@@ -23,6 +23,7 @@ app.command()(escalation.remind)
 app.command()(escalation.outbox)
 app.command()(serve.serve)
 app.command()(deploy.deploy)
+app.command()(demo.demo)
 app.command("compile")(report.compile_report)
 app.add_typer(intake.token_app, name="token")
 app.command()(intake.template)

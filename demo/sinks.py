@@ -24,12 +24,17 @@ HOST = "127.0.0.1"
 
 
 class _MailboxHandler:
-    """aiosmtpd handler: every message accepted is appended to an mbox file."""
+    """aiosmtpd handler: every message accepted is appended to an mbox file.
+
+    The sink is the file's only writer, so a thread lock replaces mbox's file locking (dot
+    files and fcntl, which cost more than the delivery itself).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
         self._lock = threading.Lock()
+        self._box = mailbox.mbox(path, create=True)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         data = envelope.original_content or envelope.content or b""
@@ -38,16 +43,14 @@ class _MailboxHandler:
         # The envelope says who the message was really delivered to (Bcc included).
         message["X-Dondoc-Delivered-To"] = ", ".join(envelope.rcpt_tos)
         with self._lock:
-            box = mailbox.mbox(self.path, create=True)
-            try:
-                box.lock()
-                box.add(message)
-                box.flush()
-            finally:
-                box.unlock()
-                box.close()
+            self._box.add(message)
+            self._box.flush()
             self.count += 1
         return "250 Message accepted for delivery"
+
+    def close(self) -> None:
+        with self._lock:
+            self._box.close()
 
 
 @dataclass
@@ -75,6 +78,7 @@ def mail_sink(path: Path) -> Iterator[MailSink]:
         yield MailSink(HOST, port, path, handler)
     finally:
         controller.stop()
+        handler.close()
 
 
 def read_mailbox(path: Path) -> list[EmailMessage]:

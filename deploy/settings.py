@@ -77,9 +77,19 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Named apprise json:// URLs that get every reminder, e.g. {"so": "json://..."}.',
     )
+    secret_blocks: dict[str, str] = Field(
+        default_factory=dict,
+        description="Settings read from Prefect Secret blocks instead of the environment, "
+        '{"smtp.password": "dondoc-smtp-password"} (see deploy/secrets.py).',
+    )
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read on first use (never at import time)."""
-    return Settings()
+    settings = Settings()
+    if settings.secret_blocks:
+        from deploy.secrets import from_secret_blocks
+
+        settings = from_secret_blocks(settings)
+    return settings
