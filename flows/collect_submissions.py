@@ -9,6 +9,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from deploy.settings import get_settings
+from submissions import inbox as box
 from tasks.intake import claim_inbox_files, process_inbox_files
 
 BATCH = 200
@@ -31,13 +32,18 @@ def collect_submissions(inbox: str | None = None, batch_size: int = BATCH) -> di
     """
     folder = inbox_folder(inbox)
     logger = get_run_logger()
-    claimed = claim_inbox_files(str(folder))
     outcomes: list[dict[str, Any]] = []
-    for start in range(0, len(claimed), batch_size):
-        now = datetime.now(UTC)  # the receipt time of this batch's files
-        outcomes += process_inbox_files(claimed[start : start + batch_size], str(folder), now)
+    with box.exclusive(folder) as mine:
+        if not mine:
+            logger.info("inbox %s: another run is collecting it; nothing to do", folder)
+            return {"inbox": str(folder), "processed": 0, "rejected": 0, "files": [], "busy": True}
+        claimed = claim_inbox_files(str(folder))
+        for start in range(0, len(claimed), batch_size):
+            now = datetime.now(UTC)  # the receipt time of this batch's files
+            batch = claimed[start : start + batch_size]
+            outcomes += process_inbox_files(batch, str(folder), now)
     counts = {k: sum(o["outcome"] == k for o in outcomes) for k in ("processed", "rejected")}
     logger.info(
         "inbox %s: %d processed, %d rejected", folder, counts["processed"], counts["rejected"]
     )
-    return {"inbox": str(folder), **counts, "files": outcomes}
+    return {"inbox": str(folder), **counts, "files": outcomes, "busy": False}

@@ -8,9 +8,10 @@ next run finishes what it finds in work/ first.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from submissions.errors import FieldError
@@ -24,6 +25,29 @@ RECEIPT_SUFFIX = ".bien-nhan.txt"  # the receipt beside a processed file
 # Files still being written by their sender, or an editor's lock file: left alone.
 _IGNORED_PREFIXES = (".", "~$")
 _IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial")
+
+
+LOCK = ".lock"  # in work/, where only dondoc writes
+
+
+@contextlib.contextmanager
+def exclusive(inbox: Path) -> Iterator[bool]:
+    """Hold the inbox for one run; yields False when another run holds it.
+
+    Without it, a run started while another is working would take the other's claims for a
+    killed run's leftovers. The operating system releases the lock when a process dies.
+    """
+    ensure_folders(inbox)
+    with open(inbox / WORK / LOCK, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def ensure_folders(inbox: Path) -> None:

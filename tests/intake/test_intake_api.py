@@ -655,6 +655,12 @@ def test_admin_asks_for_an_ad_hoc_report_through_the_api(portal: Portal) -> None
         )
     assert sent.status_code == 201, sent.text
     assert sent.json()["item"]["deadline"] == "2024-04-25T00:00:00+07:00"
+    with session_factory(portal.engine)() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "request.create")
+        ).one()
+    assert (event.actor, event.source_address) == ("admin:settings", "127.0.0.1")
+    assert event.details["units"] == ["xa-hai", "xa-mot"]
 
 
 def test_hostile_values_never_cause_a_server_error(portal: Portal) -> None:

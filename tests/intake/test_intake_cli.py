@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from cli import intake as cli_intake
 from cli.main import app
-from models.access import AccessToken, authenticate
+from models.access import AccessToken, AuditEvent, authenticate
 from models.db import session_factory, transaction
 from models.items import DueItem
 from models.plan_sync import load_plan
@@ -164,3 +164,7 @@ def test_period_lock_refuses_then_unlock_accepts(cli_db: Engine, tmp_path: Path)
     assert "đã khóa sổ" in locked.stderr
     _run("period", "unlock", "--obligation", "bao-cao-thang", "--period", "2024-04")
     assert "Số biên nhận" in _run(*args, "--file", str(report))
+    with session_factory(cli_db)() as session:
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [e.action for e in events] == ["period.lock", "period.unlock", "submission.create"]
+    assert all(e.actor.startswith("cli:") and e.at == NOW for e in events)

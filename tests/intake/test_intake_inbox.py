@@ -101,7 +101,7 @@ def test_inbox_stores_good_files_and_rejects_bad_ones_with_a_vietnamese_report(
 
     assert (summary["processed"], summary["rejected"]) == (3, 4)
     assert _names(inbox) == ["~$xa-mot__bao-cao-thang__2024-04.xlsx"]  # left alone
-    assert list((inbox / box.WORK).iterdir()) == []
+    assert [p for p in (inbox / box.WORK).iterdir() if p.name != box.LOCK] == []
     processed, rejected = inbox / box.PROCESSED, inbox / box.REJECTED
     assert _names(processed) == sorted(
         [
@@ -183,7 +183,7 @@ def test_killed_after_storing_before_moving_the_rerun_stores_nothing_twice(
     assert summary["processed"] == 1 and summary["files"][0]["replayed"] is True
     assert stored(engine)["submissions"] == 1
     assert (inbox / box.PROCESSED / name).exists()
-    assert list((inbox / box.WORK).iterdir()) == []
+    assert [p for p in (inbox / box.WORK).iterdir() if p.name != box.LOCK] == []
 
 
 def test_flow_killed_with_sigkill_then_rerun_every_file_ends_stored_once(
@@ -239,7 +239,7 @@ def test_flow_killed_with_sigkill_then_rerun_every_file_ends_stored_once(
     collect_submissions(inbox=str(inbox))
 
     assert _names(inbox) == []
-    assert [p for p in (inbox / box.WORK).rglob("*") if p.is_file()] == []
+    assert [p for p in (inbox / box.WORK).rglob("*") if p.is_file() and p.name != box.LOCK] == []
     assert sorted(p.name for p in (inbox / box.PROCESSED).glob("*.csv")) == sorted(good)
     assert sorted(p.name for p in (inbox / box.REJECTED).glob("*.csv")) == sorted(bad)
     for name in bad:
@@ -249,3 +249,18 @@ def test_flow_killed_with_sigkill_then_rerun_every_file_ends_stored_once(
         keys = session.scalar(select(func.count(func.distinct(Submission.idempotency_key))))
     assert total == keys == len(good)  # each good file stored exactly once
     shutil.rmtree(inbox)
+
+
+def test_a_run_started_while_another_holds_the_inbox_leaves_it_alone(
+    inbox_db: tuple[Engine, Path],
+) -> None:
+    engine, inbox = inbox_db
+    name = "xa-mot__bao-cao-thang__2024-04.csv"
+    (inbox / name).write_bytes(_filled(engine, "csv", {"viec-lam": 5, "ty-le": 5}))
+    with box.exclusive(inbox) as held:
+        assert held
+        busy = collect_submissions(inbox=str(inbox))
+        assert busy["busy"] is True
+        assert _names(inbox) == [name]
+    assert collect_submissions(inbox=str(inbox))["processed"] == 1
+    assert stored(engine)["submissions"] == 1
