@@ -56,15 +56,32 @@ def help_text(*command: str) -> str:
     return done.stdout
 
 
+def dondoc_options(*subcommand: str) -> set[str]:
+    """The options of a `dondoc` (sub)command, read from the Typer app itself."""
+    from typer.main import get_command
+
+    from cli.main import app
+
+    command: Any = get_command(app)
+    for word in subcommand:
+        found = getattr(command, "commands", {}).get(word)
+        assert found is not None, f"no command dondoc {' '.join(subcommand)}"
+        command = found
+    return {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+
+
 def assert_real_command(argv: list[str]) -> None:
     """`argv` names an existing dondoc/prefect (sub)command and only options it has."""
     program = Path(argv[0]).name
     assert program in ("dondoc", "prefect"), argv
-    words = [a for a in argv[1:] if not a.startswith("-")]
-    options = [a.split("=")[0] for a in argv[1:] if a.startswith("--")]
-    # Subcommands are the leading words before the first option.
-    first_option = next((i for i, a in enumerate(argv[1:]) if a.startswith("-")), len(argv) - 1)
-    subcommand = [w for w in argv[1 : 1 + first_option] if w in words]
+    first_option = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    subcommand = argv[1:first_option]
+    options = [a.split("=")[0] for a in argv[first_option:] if a.startswith("--")]
+    if program == "dondoc":
+        known = dondoc_options(*subcommand)
+        for option in options:
+            assert option in known, f"{argv}: no option {option}"
+        return
     text = help_text(program, *subcommand)
     for option in options:
         assert re.search(rf"{re.escape(option)}\b", text), f"{argv}: no option {option}"
