@@ -58,6 +58,10 @@ def compute_dues(plan: PlanFile, calendar: WorkCalendar) -> list[Due]:
         for period in periods_in_year(obligation.cadence, plan.plan.year):
             window = period.window(obligation.window)
             day = deadline_date(rule, window, period.end, calendar)
+            # Same for every reporter: computed once per period, not per unit.
+            deadline_at = deadline_instant(rule, day)
+            # Reports open on the cut-off day, when the window's data is complete.
+            opens_at = working_instant(window.end, START_OF_DAY)
             for unit in reporters:
                 if not _exists_on(units[unit], window.end):
                     continue
@@ -71,9 +75,8 @@ def compute_dues(plan: PlanFile, calendar: WorkCalendar) -> list[Due]:
                         period_label=period.label,
                         window=window,
                         deadline_on=day,
-                        deadline_at=deadline_instant(rule, day),
-                        # Reports open on the cut-off day, when the window's data is complete.
-                        opens_at=working_instant(window.end, START_OF_DAY),
+                        deadline_at=deadline_at,
+                        opens_at=opens_at,
                     )
                 )
     year_start = date(plan.plan.year, 1, 1)
@@ -87,6 +90,8 @@ def compute_dues(plan: PlanFile, calendar: WorkCalendar) -> list[Due]:
             end=pendulum.Date.fromordinal(deliverable.due_on.toordinal()),
         )
         day = deadline_date(rule, window, deliverable.due_on, calendar)
+        deadline_at = deadline_instant(rule, day)
+        opens_at = working_instant(opens_on, START_OF_DAY)
         for unit in expand_units(plan, deliverable.assignees):
             if not _exists_on(units[unit], deliverable.due_on):
                 continue
@@ -100,8 +105,8 @@ def compute_dues(plan: PlanFile, calendar: WorkCalendar) -> list[Due]:
                     period_label=None,
                     window=window,
                     deadline_on=day,
-                    deadline_at=deadline_instant(rule, day),
-                    opens_at=working_instant(opens_on, START_OF_DAY),
+                    deadline_at=deadline_at,
+                    opens_at=opens_at,
                 )
             )
     return dues
