@@ -75,43 +75,48 @@ def demo(
 
 
 def print_summary(result: DemoResult) -> None:
+    """Who reported, by report or deliverable, then what was made and where it is."""
     table = Table(
-        "Báo cáo / sản phẩm",
-        "Phải gửi",
-        "Đúng hạn",
-        "Muộn",
-        "Chưa gửi",
-        "Tỷ lệ gửi",
-        "Đúng hạn (%)",
-        title=f"Tình hình đến ngày {result.options.until:%d/%m/%Y}",
+        title=f"Tình hình gửi báo cáo, thực hiện nhiệm vụ đến ngày {result.options.until:%d/%m/%Y}"
     )
+    table.add_column("Báo cáo / sản phẩm", overflow="fold", ratio=3)
+    for header in ("Phải gửi", "Đúng hạn", "Muộn", "Quá hạn", "Tỷ lệ gửi", "Đúng hạn %"):
+        table.add_column(header, justify="right", ratio=1)
     end = end_instant(result.options.until)
     by_source: dict[str, list[ItemState]] = {}
     for state in result.states:
-        if state.deadline_at <= end:  # due by the last simulated day
+        if state.deadline_at <= end:  # due by the close of the last simulated day
             by_source.setdefault(state.source_code, []).append(state)
     for code, states in by_source.items():
         r = rates(states)
-        missing = sum(1 for s in states if s.status is ItemStatus.OVERDUE)
+        overdue = sum(1 for s in states if s.status is ItemStatus.OVERDUE)
         table.add_row(
-            f"{code}",
+            code,
             str(r.expected),
             str(r.on_time),
             str(r.received - r.on_time),
-            str(missing),
-            vietnamese.percent(r.reporting_rate) if r.reporting_rate is not None else "-",
-            vietnamese.percent(r.timeliness) if r.timeliness is not None else "-",
+            str(overdue),
+            _percent(r.reporting_rate),
+            _percent(r.timeliness),
         )
     console.print(table)
     console.print(
-        f"{result.working_days} ngày làm việc trong {result.seconds:.0f} giây; "
-        f"{result.emails} thư điện tử, {result.webhooks} tin webhook; "
-        f"{len(result.reports)} báo cáo tổng hợp.",
+        f"{result.working_days} ngày làm việc, {result.submissions} lần gửi báo cáo, "
+        f"{result.emails} thư điện tử, {result.webhooks} tin webhook, "
+        f"{len(result.reports)} báo cáo tổng hợp; chạy trong {result.seconds:.0f} giây.",
         highlight=False,
     )
-    console.print(f"Cơ sở dữ liệu: {result.database}", highlight=False, soft_wrap=True)
-    console.print(f"Hộp thư (mbox): {result.mailbox}", highlight=False, soft_wrap=True)
-    console.print(f"Nhật ký webhook: {result.webhook_log}", highlight=False, soft_wrap=True)
+    lines = [
+        f"Cơ sở dữ liệu: {result.database}",
+        f"Hộp thư (mbox): {result.mailbox}",
+        f"Nhật ký webhook: {result.webhook_log}",
+    ]
     for label, paths in result.reports.items():
-        docx = next((p for p in paths if p.suffix == ".docx"), paths[0] if paths else None)
-        console.print(f"Báo cáo {label}: {docx}", highlight=False, soft_wrap=True)
+        docx = next((p for p in paths if p.suffix == ".docx"), None)
+        lines.append(f"Báo cáo {label}: {docx or paths[0].parent}")
+    for line in lines:
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def _percent(value: float | None) -> str:
+    return vietnamese.percent(value) if value is not None else "-"

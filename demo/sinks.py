@@ -102,6 +102,10 @@ class WebhookSink:
     server: ThreadingHTTPServer
 
     @property
+    def host_port(self) -> str:
+        return f"{HOST}:{self.server.server_address[1]}"
+
+    @property
     def count(self) -> int:
         return int(getattr(self.server, "count", 0))
 

@@ -13,10 +13,11 @@ server writing a log); Prefect runs are recorded by a private local Prefect serv
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import os
+import shutil
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +31,6 @@ from sqlalchemy.orm import Session
 from demo.behaviour import (
     Behaviour,
     ItemFacts,
-    Outcome,
     TargetFacts,
     decide,
     narrative_for,
@@ -38,7 +38,7 @@ from demo.behaviour import (
     values_for,
 )
 from demo.sinks import mail_sink, webhook_sink
-from deploy.deployments import compilation_days, last_deadlines
+from deploy.deployments import DAILY_CHECK_CRON, compilation_days, last_deadlines
 from deploy.server import prefect_server
 from deploy.settings import get_settings
 from models.access import Actor, Role
@@ -56,10 +56,12 @@ from plans.loader import read_plan
 from schedules.calendar import WorkCalendar, as_date, working_instant
 from submissions.content import RawSubmission
 
-CHECK_AT = clock_time(7, 45)  # the daily deployment's cron
-COMPILE_AT = clock_time(8, 0)  # the scheduled compilations' time
+# The instants of the deployments' schedules: the daily check's cron, the compilations' time.
+_minute, _hour = DAILY_CHECK_CRON.split()[:2]
+CHECK_AT = clock_time(int(_hour), int(_minute))
 YEAR_START = date(2024, 1, 1)
 YEAR_END = date(2024, 12, 31)
+DAY_END = clock_time(17, 0)
 MARKER = ".dondoc-demo"
 # What a demo folder holds; only these are cleared when the demo is played again.
 OWNED = ("dondoc.sqlite3", "dondoc.sqlite3-wal", "dondoc.sqlite3-shm", "mailbox.mbox")
@@ -98,7 +100,7 @@ class DemoResult:
     webhook_log: Path
     working_days: int = 0
     reports: dict[str, list[Path]] = field(default_factory=dict)
-    outcomes: Counter[Outcome] = field(default_factory=Counter)
+    submissions: int = 0
     emails: int = 0
     webhooks: int = 0
     states: list[ItemState] = field(default_factory=list)
@@ -115,8 +117,6 @@ def prepare_folder(out: Path) -> None:
     (out / MARKER).write_text("dondoc demo output; `dondoc demo` may clear it\n", encoding="utf-8")
     for name in OWNED:
         (out / name).unlink(missing_ok=True)
-    import shutil
-
     for name in OWNED_DIRS:
         shutil.rmtree(out / name, ignore_errors=True)
 
@@ -241,6 +241,27 @@ def working_days(start: date, until: date, calendar: WorkCalendar) -> list[date]
     return days
 
 
+def prepare_database(engine: Engine, start: date) -> tuple[WorkCalendar, list[ItemFacts]]:
+    """Migrate, load the Cao Lộc plan as of the first simulated morning, read its items."""
+    upgrade(engine)
+    with session_factory(engine).begin() as session:
+        load_plan(read_plan(CAO_LOC_2024), session=session, now=working_instant(start, CHECK_AT))
+    with session_factory(engine)() as session:
+        return load_calendar(session=session), item_facts(session=session)
+
+
+def compile_days(engine: Engine, calendar: WorkCalendar) -> dict[date, list[str]]:
+    """The periods compiled on each day: what compile-report/scheduled would run."""
+    with session_factory(engine)() as session:
+        plan = latest_plan(session=session)
+        assert plan is not None
+        days = compilation_days(last_deadlines(session=session, plan_id=plan.id), calendar)
+    by_day: dict[date, list[str]] = {}
+    for label, day in days.items():
+        by_day.setdefault(as_date(day), []).append(label)
+    return by_day
+
+
 def run_demo(
     options: DemoOptions,
     *,
@@ -273,34 +294,17 @@ def run_demo(
                     "DONDOC_SMTP__PORT": str(mail.port),
                     "DONDOC_SMTP__SENDER": SENDER,
                     "DONDOC_ADMIN_EMAIL": ADMIN,
-                    "DONDOC_WEBHOOKS": f'{{"demo": "json://{hooks.url[7:]}/dondoc"}}',
+                    "DONDOC_WEBHOOKS": json.dumps({"demo": f"json://{hooks.host_port}/dondoc"}),
                 },
                 cwd=out,
             )
         )
         engine = make_engine(f"sqlite:///{result.database}")
         stack.callback(engine.dispose)
-        upgrade(engine)
-        with session_factory(engine).begin() as session:
-            load_plan(
-                read_plan(CAO_LOC_2024),
-                session=session,
-                now=working_instant(options.start, CHECK_AT),
-            )
-        with session_factory(engine)() as session:
-            calendar = load_calendar(session=session)
-            plan = latest_plan(session=session)
-            assert plan is not None
-            compile_on: dict[date, list[str]] = {}
-            for label, day in compilation_days(
-                last_deadlines(session=session, plan_id=plan.id), calendar
-            ).items():
-                compile_on.setdefault(as_date(day), []).append(label)
-            facts = item_facts(session=session)
-        schedule = plan_submissions(facts, seed=options.seed, calendar=calendar)
+        calendar, facts = prepare_database(engine, options.start)
+        compile_on = compile_days(engine, calendar)
+        submitting = plan_submissions(facts, seed=options.seed, calendar=calendar)
         days = working_days(options.start, options.until, calendar)
-        result.working_days = len(days)
-        on_start(len(days))
 
         from flows.check_and_escalate import check_and_escalate
         from flows.compile_report import compile_report
@@ -308,34 +312,25 @@ def run_demo(
         api_url = stack.enter_context(prefect_server(home=out / "prefect", use_configured=False))
         stack.enter_context(prefect_client_settings(api_url))
         stack.enter_context(quiet_prefect())
-
+        result.working_days = len(days)
+        on_start(len(days))
         for day in days:
             check_and_escalate(as_of=working_instant(day, CHECK_AT).isoformat())
-            compiled = []
             for label in compile_on.get(day, []):
                 paths = compile_report(
-                    period=label,
-                    send=True,
-                    out_dir=str(out / "reports" / label),
-                    doc_date=day,
+                    period=label, send=True, out_dir=str(out / "reports" / label), doc_date=day
                 )
                 result.reports[label] = [Path(p) for p in paths]
-                compiled.append(label)
-            todays = schedule.get(day, [])
+            todays = submitting.get(day, [])
             for item, behaviour in todays:
                 submit_as_unit(engine, item, behaviour, seed=options.seed, data_dir=out / "data")
-                result.outcomes[behaviour.outcome] += 1
-            on_day(DayResult(day, len(todays), compiled, mail.count, hooks.count))
+            result.submissions += len(todays)
+            on_day(DayResult(day, len(todays), compile_on.get(day, []), mail.count, hooks.count))
 
-        end = working_instant(options.until, clock_time(17, 0))
         with session_factory(engine)() as session:
-            result.states = item_states(session=session, as_of=end, calendar=calendar)
-        result.outcomes[Outcome.NEVER] = sum(
-            1
-            for item in facts
-            if decide(item, seed=options.seed, calendar=calendar).outcome is Outcome.NEVER
-            and item.deadline_on <= options.until
-        )
+            result.states = item_states(
+                session=session, as_of=end_instant(options.until), calendar=calendar
+            )
         result.emails = mail.count
         result.webhooks = hooks.count
     result.seconds = time.monotonic() - began
@@ -387,4 +382,5 @@ def drain_prefect_workers() -> None:
 
 
 def end_instant(until: date) -> datetime:
-    return working_instant(until, clock_time(17, 0))
+    """The close of the last simulated day, when the summary is taken."""
+    return working_instant(until, DAY_END)

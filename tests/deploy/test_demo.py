@@ -71,7 +71,7 @@ def test_demo_announces_what_it_made(demo_run: tuple[Path, str]) -> None:
     assert (out / MARKER).is_file()
     assert f"Hộp thư (mbox): {out / 'mailbox.mbox'}" in stdout
     assert f"Nhật ký webhook: {out / 'webhooks' / 'webhooks.jsonl'}" in stdout
-    assert "Tình hình đến ngày 31/03/2024" in stdout
+    assert "Tình hình gửi báo cáo, thực hiện nhiệm vụ đến ngày 31/03/2024" in stdout
     for label in COMPILED:
         folder = out / "reports" / label
         assert {p.suffix for p in folder.iterdir()} >= FORMATS, label
