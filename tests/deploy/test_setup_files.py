@@ -221,6 +221,28 @@ def test_dockerfile_builds_every_package() -> None:
     assert re.search(r"^USER dondoc$", dockerfile, re.M)  # not root
 
 
+def test_installed_package_has_every_data_file() -> None:
+    """The image and the systemd venv install dondoc as a package, not from a checkout: every
+    template, stylesheet and plan the code reads must be declared as package data."""
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    declared = tool["setuptools"]["package-data"]
+    # deploy/ holds set-up files (Dockerfile, compose, units) used from a checkout, not by code.
+    not_runtime = {"deploy"}
+    for pattern in tool["setuptools"]["packages"]["find"]["include"]:
+        package = pattern.rstrip("*")
+        folder = ROOT / package
+        if package in not_runtime or not folder.is_dir():
+            continue
+        data = {
+            p
+            for p in folder.rglob("*")
+            if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+        }
+        covered = {p for glob in declared.get(package, []) for p in folder.glob(glob)}
+        missing = sorted(str(p.relative_to(ROOT)) for p in data - covered)
+        assert missing == [], f"not in [tool.setuptools.package-data] {package}: {missing}"
+
+
 # ----------------------------------------------------------------------------- env examples
 
 
