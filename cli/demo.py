@@ -79,14 +79,17 @@ def print_summary(result: DemoResult) -> None:
     table = Table(
         title=f"Tình hình gửi báo cáo, thực hiện nhiệm vụ đến ngày {result.options.until:%d/%m/%Y}"
     )
-    table.add_column("Báo cáo / sản phẩm", overflow="fold", ratio=3)
-    for header in ("Phải gửi", "Đúng hạn", "Muộn", "Quá hạn", "Tỷ lệ gửi", "Đúng hạn %"):
-        table.add_column(header, justify="right", ratio=1)
     end = end_instant(result.options.until)
     by_source: dict[str, list[ItemState]] = {}
     for state in result.states:
         if state.deadline_at <= end:  # due by the close of the last simulated day
             by_source.setdefault(state.source_code, []).append(state)
+    # The codes stay whole (they are what `dondoc status --obligation` takes); headers wrap.
+    table.add_column(
+        "Báo cáo / sản phẩm", no_wrap=True, min_width=max(map(len, by_source), default=10)
+    )
+    for header in ("Phải gửi", "Đúng hạn", "Muộn", "Quá hạn", "Tỷ lệ gửi", "Đúng hạn %"):
+        table.add_column(header, justify="right")
     for code, states in by_source.items():
         r = rates(states)
         overdue = sum(1 for s in states if s.status is ItemStatus.OVERDUE)
@@ -111,6 +114,11 @@ def print_summary(result: DemoResult) -> None:
         f"Hộp thư (mbox): {result.mailbox}",
         f"Nhật ký webhook: {result.webhook_log}",
     ]
+    prefect_home = result.database.parent / "prefect"
+    lines.append(
+        f"Các lần chạy Prefect: PREFECT_HOME={prefect_home} prefect server start, "
+        "rồi mở http://127.0.0.1:4200"
+    )
     for label, paths in result.reports.items():
         docx = next((p for p in paths if p.suffix == ".docx"), None)
         lines.append(f"Báo cáo {label}: {docx or paths[0].parent}")
