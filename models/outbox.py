@@ -300,6 +300,14 @@ def cancel_intents(
     message_ids = set(
         session.scalars(select(OutboxIntent.message_id).where(OutboxIntent.id.in_(ids)))
     )
+    # Lock the messages before their intents, in id order: the order delivery takes them in,
+    # so a cancellation and a delivery of the same message wait for each other, never deadlock.
+    session.execute(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.id.in_(message_ids))
+        .order_by(OutboxMessage.id)
+        .with_for_update()
+    )
     _close_intents(session, [OutboxIntent.id.in_(ids)], OutboxStatus.CANCELLED, now, reason)
     still_open = set(
         session.scalars(
