@@ -250,3 +250,38 @@ def test_a_step_nobody_can_receive_is_reported(plan_db: Engine, settings: Settin
         ("UBND xã Hai", "remind-3", "reporting_officer", "no_person"),
         ("UBND xã Hai", "qua-han-2", "reporting_officer", "no_person"),
     }
+
+
+def test_two_decisions_at_once_record_each_intent_once(plan_db: Engine, settings: Settings) -> None:
+    with transaction(plan_db) as session:
+        expected = decide(
+            session=session,
+            now=MARCH_13,
+            calendar=load_calendar(session=session),
+            channels=["email", "zalo_oa", "zalo_bot"],
+            webhooks=["so"],
+        )
+    barrier = threading.Barrier(2)
+    results = []
+
+    def worker() -> None:
+        barrier.wait()
+        results.append(record_now(plan_db, settings, MARCH_13))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # One decision recorded everything; the other found it there (deciding again after a
+    # unique-key conflict, or seeing it committed) and recorded nothing.
+    assert sorted(len(r.decision.drafts) for r in results) == [0, len(expected.drafts)]
+    assert _count(plan_db, OutboxIntent) == len(expected.drafts)
+    with transaction(plan_db) as session:
+        empty = session.scalars(
+            select(OutboxMessage.id).where(
+                ~select(OutboxIntent.id).where(OutboxIntent.message_id == OutboxMessage.id).exists()
+            )
+        ).all()
+    assert empty == []
+    assert _count(plan_db, OutboxMessage) == sum(len(r.message_ids) for r in results)
