@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "intake"))
 
-from intake_support import (  # noqa: E402
+from intake_support import (
     ADMIN_SECRET,
     NOW,
     PLAN,
@@ -23,14 +23,14 @@ from intake_support import (  # noqa: E402
     Portal,
     _Server,
 )
-from pydantic import SecretStr  # noqa: E402
-from sqlalchemy import Engine  # noqa: E402
+from pydantic import SecretStr
+from sqlalchemy import Engine
 
-from deploy.settings import Settings  # noqa: E402
-from models.db import transaction  # noqa: E402
-from models.plan_sync import load_plan  # noqa: E402
-from plans.loader import read_plan  # noqa: E402
-from portal.app import create_app  # noqa: E402
+from deploy.settings import Settings
+from models.db import transaction
+from models.plan_sync import load_plan
+from plans.loader import read_plan
+from portal.app import create_app
 
 
 @pytest.fixture
