@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as clock_time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -38,7 +39,7 @@ from demo.behaviour import (
     values_for,
 )
 from demo.sinks import mail_sink, webhook_sink
-from deploy.deployments import DAILY_CHECK_CRON, compilation_days, last_deadlines
+from deploy.deployments import COMPILE_AT, DAILY_CHECK_CRON, compilation_days, last_deadlines
 from deploy.server import prefect_server
 from deploy.settings import get_settings
 from models.access import Actor, Role
@@ -318,7 +319,11 @@ def run_demo(
             check_and_escalate(as_of=working_instant(day, CHECK_AT).isoformat())
             for label in compile_on.get(day, []):
                 paths = compile_report(
-                    period=label, send=True, out_dir=str(out / "reports" / label), doc_date=day
+                    period=label,
+                    send=True,
+                    out_dir=str(out / "reports" / label),
+                    doc_date=day,
+                    **compile_clock(compile_report, working_instant(day, COMPILE_AT)),
                 )
                 result.reports[label] = [Path(p) for p in paths]
             todays = submitting.get(day, [])
@@ -335,6 +340,16 @@ def run_demo(
         result.webhooks = hooks.count
     result.seconds = time.monotonic() - began
     return result
+
+
+def compile_clock(flow: Any, instant: datetime) -> dict[str, Any]:
+    """The simulated compilation instant, for a compile_report that takes one.
+
+    compile_report reads the real clock for its `as_of` (the statuses and "compiled at" of the
+    document); until it takes an `as_of` parameter, as `dondoc compile --as-of` does, only the
+    document's date follows the simulation.
+    """
+    return {"as_of": instant} if "as_of" in flow.parameters.properties else {}
 
 
 @contextmanager
