@@ -20,8 +20,13 @@ YEAR = 2024
 DEPARTMENTS = 20
 
 
-def synthetic_plan(communes: int) -> PlanFile:
-    """A province committee, DEPARTMENTS departments and `communes` communes reporting monthly."""
+def synthetic_plan(communes: int, officers: int | None = None) -> PlanFile:
+    """A province committee, DEPARTMENTS departments and `communes` communes reporting monthly.
+
+    The first `officers` communes (all by default) have a reporting officer reachable by email
+    and Zalo Bot; the others have nobody to remind, as in a real province mid-roll-out.
+    """
+    reachable = communes if officers is None else min(officers, communes)
     units = [{"code": "ubnd-tinh", "name": "UBND tỉnh Mẫu", "kind": "committee"}]
     units += [
         {"code": f"so-{d:02d}", "name": f"Sở {d:02d}", "kind": "department", "parent": "ubnd-tinh"}
@@ -36,6 +41,17 @@ def synthetic_plan(communes: int) -> PlanFile:
         }
         for c in range(1, communes + 1)
     ]
+    people = [
+        {
+            "code": f"cb-xa-{c:05d}",
+            "unit": f"xa-{c:05d}",
+            "name": f"Cán bộ xã {c:05d}",
+            "role": "reporting_officer",
+            "email": f"xa{c:05d}@example.org",
+            "zalo_chat_id": f"chat-{c:05d}",
+        }
+        for c in range(1, reachable + 1)
+    ]
     return PlanFile.model_validate(
         {
             "plan": {
@@ -47,6 +63,7 @@ def synthetic_plan(communes: int) -> PlanFile:
                 "sample": "Toàn bộ dữ liệu là giả lập cho đo hiệu năng.",
             },
             "units": units,
+            "people": people,
             "groups": [
                 {"code": "cac-xa", "name": "UBND các xã", "kinds": ["commune"]},
                 {"code": "cac-so", "name": "Các sở", "kinds": ["department"]},
@@ -99,27 +116,38 @@ class Generated:
     values: int
 
 
-def generate(communes: int, *, session: Session, seed: int = 2024) -> Generated:
-    """Load the synthetic plan and a year of submissions: ~75% on time, 15% late, 10% never,
-    and one in ten reports amended by a second version. Same seed, same data."""
-    load_plan(synthetic_plan(communes), session=session, now=datetime(YEAR, 1, 1, tzinfo=UTC))
+def generate(
+    communes: int, *, session: Session, seed: int = 2024, officers: int | None = None
+) -> Generated:
+    """Load the synthetic plan and a year of submissions: ~75% on time (between the report's
+    opening and its deadline), 15% late (up to 10 days), 10% never, and one in ten reports
+    amended by a second version 3 days later. Same seed, same data."""
+    load_plan(
+        synthetic_plan(communes, officers),
+        session=session,
+        now=datetime(YEAR, 1, 1, tzinfo=UTC),
+    )
     rng = random.Random(seed)  # noqa: S311 (reproducible test data, not security)
     targets = {t.code: t.id for t in session.scalars(select(Target))}
-    items = session.execute(select(DueItem.id, DueItem.deadline_at).order_by(DueItem.id)).all()
+    items = session.execute(
+        select(DueItem.id, DueItem.opens_at, DueItem.deadline_at).order_by(DueItem.id)
+    ).all()
     submissions: list[dict[str, object]] = []
     values: list[dict[str, object]] = []
     next_id = (
         session.scalar(select(Submission.id).order_by(Submission.id.desc()).limit(1)) or 0
     ) + 1
-    for item_id, deadline_at in items:
+    for item_id, opens_at, deadline_at in items:
         roll = rng.random()
         if roll < 0.10:
             continue
-        late = roll > 0.85
-        offset = timedelta(hours=rng.randint(1, 240)) * (1 if late else -1)
+        if roll > 0.85:  # late
+            first = deadline_at + timedelta(hours=rng.randint(1, 240))
+        else:  # on time: after the report opens, by the deadline
+            first = opens_at + (deadline_at - opens_at) * rng.random()
         versions = 2 if rng.random() < 0.10 else 1
         for version in range(1, versions + 1):
-            received = deadline_at + offset + timedelta(days=3 * (version - 1))
+            received = first + timedelta(days=3 * (version - 1))
             content = f"{item_id}:{version}"
             submissions.append(
                 {
