@@ -1,0 +1,43 @@
+"""`dondoc deploy` refuses clearly when there is no Prefect server to register with."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from deploy_helpers import BIN, base_env
+
+from deploy.server import free_port
+
+
+def _deploy(
+    tmp_path: Path, *args: str, api_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = base_env(tmp_path)
+    env["DONDOC_DATABASE_URL"] = f"sqlite:///{tmp_path / 'dondoc.sqlite3'}"
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    return subprocess.run(
+        [str(BIN / "dondoc"), "deploy", *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_deploy_needs_a_server(tmp_path: Path) -> None:
+    done = _deploy(tmp_path)
+    assert done.returncode == 1
+    assert "PREFECT_API_URL is not set" in done.stderr and "dondoc serve" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_deploy_waits_then_says_the_server_is_down(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/api"
+    done = _deploy(tmp_path, "--wait", "2", api_url=url)
+    assert done.returncode == 1
+    assert f"the Prefect server at {url} did not answer within 2 s" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "dondoc.sqlite3").exists()  # nothing written
