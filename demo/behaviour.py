@@ -15,7 +15,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from models.items import ItemKind
 from models.org import UnitKind
 from models.plan import TargetKind
 from schedules.calendar import WorkCalendar, local_date, working_instant
@@ -171,7 +170,3 @@ def progress_for(behaviour: Behaviour) -> dict[str, Any]:
         "note": f"{SAMPLE_NOTE} Đã hoàn thành.",
         "on": behaviour.submit_on.isoformat(),
     }
-
-
-def is_report(item: ItemFacts) -> bool:
-    return item.kind == ItemKind.REPORT
