@@ -89,6 +89,15 @@ async def logout(request: Request) -> Response:
     return response
 
 
+@router.get("/don-vi/{unit_code}")
+def unit_page(request: Request, unit_code: str) -> Response:
+    """Where reminder messages link to: the unit's own list of items, after signing in."""
+    if web_actor(request) is None:
+        return _sign_in_redirect(request)
+    # The token decides whose items are shown; the code in the link only brings people here.
+    return RedirectResponse("/", status_code=303)
+
+
 @router.get("/")
 def home(request: Request) -> Response:
     actor = web_actor(request)

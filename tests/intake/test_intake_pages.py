@@ -109,3 +109,14 @@ def test_what_a_unit_typed_is_escaped_on_the_receipt(portal: Portal) -> None:
         receipt = client.get(client.post(f"/items/{item}", data=form).headers["location"]).text
     assert "<script>alert" not in receipt
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in receipt
+
+
+def test_the_link_in_reminders_leads_to_the_units_items(portal: Portal) -> None:
+    with portal.client() as anonymous:
+        first = anonymous.get("/don-vi/xa-mot")
+        assert first.status_code == 303
+        assert first.headers["location"] == "/login?next=/don-vi/xa-mot"
+    with _signed_in(portal, "xa-mot") as client:
+        landing = client.get("/don-vi/xa-mot", follow_redirects=True)
+        assert landing.status_code == 200
+        assert "Báo cáo tháng" in landing.text or "bao-cao-thang" in landing.text
