@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -323,7 +322,7 @@ def run_demo(
                     send=True,
                     out_dir=str(out / "reports" / label),
                     doc_date=day,
-                    **compile_clock(compile_report, working_instant(day, COMPILE_AT)),
+                    as_of=working_instant(day, COMPILE_AT),
                 )
                 result.reports[label] = [Path(p) for p in paths]
             todays = submitting.get(day, [])
@@ -340,16 +339,6 @@ def run_demo(
         result.webhooks = hooks.count
     result.seconds = time.monotonic() - began
     return result
-
-
-def compile_clock(flow: Any, instant: datetime) -> dict[str, Any]:
-    """The simulated compilation instant, for a compile_report that takes one.
-
-    compile_report reads the real clock for its `as_of` (the statuses and "compiled at" of the
-    document); until it takes an `as_of` parameter, as `dondoc compile --as-of` does, only the
-    document's date follows the simulation.
-    """
-    return {"as_of": instant} if "as_of" in flow.parameters.properties else {}
 
 
 @contextmanager

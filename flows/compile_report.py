@@ -33,6 +33,7 @@ def compile_report(
     number: str | None = None,
     doc_date: date | None = None,
     plan_code: str | None = None,
+    as_of: datetime | None = None,
 ) -> list[str]:
     """Compile the consolidated report of a period (2024-03, 2024-Q1, 2024-H1 or 2024).
 
@@ -44,8 +45,12 @@ def compile_report(
         number: the report's number (Số ../BC-UBND); blank for the office to fill when unset.
         doc_date: the date on the document; the compilation day by default.
         plan_code: which plan; the newest plan of the period's year by default.
+        as_of: the instant the figures and statuses are taken at; now by default.
     """
-    as_of = datetime.now(UTC)  # the flow's one clock reading; everything after uses as_of
+    if as_of is None:
+        as_of = datetime.now(UTC)  # the flow's one clock reading; everything after uses as_of
+    elif as_of.tzinfo is None:
+        raise ValueError(f"as_of must carry a time zone, got {as_of.isoformat()}")
     compiled = read_report(period, as_of, number, doc_date, plan_code)
     files = render_report(compiled.report, list(formats) or DEFAULT_FORMATS)
     paths = write_report_files(files, out_dir or str(default_out_dir(period)))

@@ -141,11 +141,11 @@ def item_states(
     as_of = datetime.fromtimestamp(as_of.timestamp(), UTC)
     counted = (Submission.accepted.is_(True), Submission.received_at <= as_of)
     first: Subquery | None = None
-    first_at: ColumnElement[datetime | None]
+    first_at_column: ColumnElement[datetime | None]
     if period is not None or unit is not None or item_ids is not None:
         # A slice of the items (one period, one unit): one index probe per item beats
         # aggregating every submission ever received (10,000 of 120,000 items: 2.5x faster).
-        first_at = (
+        first_at_column = (
             select(func.min(Submission.received_at))
             .where(Submission.item_id == DueItem.id, *counted)
             .correlate(DueItem)
@@ -159,7 +159,7 @@ def item_states(
             .group_by(Submission.item_id)
             .subquery()
         )
-        first_at = first.c.first_at
+        first_at_column = first.c.first_at
     exc = _latest_exceptions()
     query = (
         select(
@@ -175,7 +175,7 @@ def item_states(
             Unit.name,
             func.coalesce(Obligation.code, Deliverable.code),
             func.coalesce(Obligation.title, Deliverable.title),
-            first_at,
+            first_at_column,
             exc.c.kind,
             exc.c.deadline_on,
             exc.c.deadline_at,

@@ -25,7 +25,6 @@ from typer.testing import CliRunner
 from cli.main import app
 from demo.sinks import read_mailbox, read_webhook_log
 from demo.year import MARKER
-from flows.compile_report import compile_report
 from models.db import make_engine, session_factory
 from models.items import DueItem
 from models.org import Person, PersonRole
@@ -118,12 +117,6 @@ def test_compiled_figures_are_what_units_submitted(demo_run: tuple[Path, str]) -
     assert expected and communes["total_period"] == [int(expected)]
 
 
-@pytest.mark.xfail(
-    "as_of" not in compile_report.parameters.properties,
-    reason="compile_report reads the real clock: it needs an `as_of` parameter (as `dondoc "
-    "compile --as-of` has) for the demo's reports to be compiled as of the simulated day",
-    strict=True,
-)
 def test_reports_are_compiled_as_of_the_simulated_day(demo_run: tuple[Path, str]) -> None:
     out, _ = demo_run
     report = json.loads(next((out / "reports" / "2024-Q1").glob("*.json")).read_text("utf-8"))
