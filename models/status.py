@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, String, Text, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
-from sqlalchemy.sql import ColumnElement, Subquery
+from sqlalchemy.sql import ColumnElement, ScalarSelect, Subquery
 
 from models.base import Base, UTCDateTime
 from models.items import DueItem
@@ -141,7 +141,7 @@ def item_states(
     as_of = datetime.fromtimestamp(as_of.timestamp(), UTC)
     counted = (Submission.accepted.is_(True), Submission.received_at <= as_of)
     first: Subquery | None = None
-    first_at_column: ColumnElement[datetime | None]
+    first_at_column: ColumnElement[datetime] | ScalarSelect[datetime]
     if period is not None or unit is not None or item_ids is not None:
         # A slice of the items (one period, one unit): one index probe per item beats
         # aggregating every submission ever received (10,000 of 120,000 items: 2.5x faster).
