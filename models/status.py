@@ -9,7 +9,8 @@ from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, String, Text, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
-from sqlalchemy.sql import ColumnElement, ScalarSelect, Subquery
+from sqlalchemy.sql import ColumnElement, Subquery
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from models.base import Base, UTCDateTime
 from models.items import DueItem
