@@ -14,7 +14,7 @@ from models.calendar import CalendarOverrideRow
 from models.items import DueItem
 from models.org import Person, Unit
 from models.plan import Deliverable, Obligation, ObligationTarget, Plan, PlanTask, Target
-from plans.dues import Due, compute_dues
+from plans.dues import PLAN_ITEM_PREFIXES, Due, compute_dues
 from plans.loader import expand_units
 from plans.schema import PlanFile
 from schedules.calendar import CalendarOverride, DayKind, WorkCalendar
@@ -342,7 +342,9 @@ def _sync_items(
     counter: SyncCounter,
 ) -> None:
     existing = {
-        i.key: i for i in session.scalars(select(DueItem).where(DueItem.plan_id == plan_id))
+        i.key: i
+        for i in session.scalars(select(DueItem).where(DueItem.plan_id == plan_id))
+        if i.key.startswith(PLAN_ITEM_PREFIXES)
     }
     new: list[dict[str, Any]] = []
     for due in dues:

@@ -18,6 +18,11 @@ from schedules.periods import Window, periods_in_year
 START_OF_DAY = datetime.min.time()
 
 
+# Keys of the items a plan file makes due; other items of the plan (ad-hoc requests, keyed
+# "request:...") are not the plan file's to withdraw when it is loaded again.
+PLAN_ITEM_PREFIXES = ("report:", "deliverable:")
+
+
 @dataclass(frozen=True)
 class Due:
     """One item due, before it is stored."""

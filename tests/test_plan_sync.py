@@ -94,3 +94,28 @@ def test_an_edited_plan_updates_in_place_and_keeps_history(engine: Engine) -> No
         assert session.scalar(select(func.count(Submission.id))) == 1
         assert session.scalar(select(func.count(Unit.id))) == 4
         assert session.scalar(select(func.count(Obligation.id))) == 1
+
+
+def test_reloading_the_plan_keeps_ad_hoc_request_items(engine: Engine) -> None:
+    text = MINI.read_text(encoding="utf-8")
+    _load(engine, text)
+    with transaction(engine) as session:
+        template = session.scalars(select(DueItem).order_by(DueItem.id)).first()
+        assert template is not None
+        session.add(
+            DueItem(
+                key="request:1:xa-mot",
+                plan_id=template.plan_id,
+                kind="report",
+                unit_id=template.unit_id,
+                period_label="YC-1",
+                window_start=template.window_start,
+                window_end=template.window_end,
+                deadline_on=template.deadline_on,
+                deadline_at=template.deadline_at,
+                opens_at=template.opens_at,
+            )
+        )
+    counts = _load(engine, text)
+    assert counts["withdrawn"] == 0
+    assert _items(engine)["request:1:xa-mot"].withdrawn_at is None
