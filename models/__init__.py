@@ -7,6 +7,7 @@ from models.calendar import CalendarOverrideRow
 from models.intake import PeriodLock
 from models.items import DueItem, ItemKind
 from models.org import Person, PersonRole, Unit, UnitKind
+from models.outbox import ChannelToken, OutboxIntent, OutboxMessage
 from models.plan import (
     Aggregation,
     Deliverable,
@@ -18,7 +19,6 @@ from models.plan import (
     Target,
     TargetKind,
 )
-from models.outbox import ChannelToken, OutboxIntent, OutboxMessage
 from models.status import ItemException
 from models.submissions import Attachment, ProgressState, Submission, SubmissionValue
 

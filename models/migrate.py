@@ -19,7 +19,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Bring the database to the newest schema (every branch head)."""
+    """Bring the database to the newest schema."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
