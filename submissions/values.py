@@ -118,7 +118,9 @@ def parse_decimal(raw: Any) -> Decimal:
 
 def _check_range(number: Decimal) -> None:
     if abs(number) >= MAX_NUMBER:
-        raise ValueProblem("too_large", f"Số {vietnamese.number(number, 0)} quá lớn.")
+        # Beyond ~20 digits the Vietnamese formatting itself overflows the decimal context.
+        shown = vietnamese.number(number, 0) if number.adjusted() < 20 else _shown(number)
+        raise ValueProblem("too_large", f"Số {shown} quá lớn.")
     exponent = number.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_DECIMALS:
         raise ValueProblem("too_precise", f"Chỉ ghi tối đa {MAX_DECIMALS} chữ số sau dấu phẩy.")
