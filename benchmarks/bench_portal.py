@@ -1,0 +1,245 @@
+"""Submissions through the portal's JSON API with concurrent clients, against the same
+submissions stored by direct calls of models.intake.submit at the same concurrency.
+
+The portal runs as it is deployed: `portal.server.serve` (uvicorn, one process) on
+127.0.0.1, in its own process. Each client is a reporting officer with its own unit token;
+every request is a new monthly report (values of both targets) with its own Idempotency-Key,
+addressed by unit, obligation and period as an officer would. Measured: requests per
+second, p50/p99 latency, the server's peak resident memory, and that the database holds
+exactly as many new submissions as the API accepted (201).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, func, select
+
+from benchmarks.sinks import HOST, free_port
+from models.access import Actor, Role, authenticate, issue_token
+from models.db import session_factory, transaction
+from models.intake import ItemAddress, SubmitRequest, submit
+from models.org import Unit
+from models.submissions import Submission
+from submissions.content import RawSubmission
+
+OBLIGATION = "bc-thang-xa"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _issue_tokens(engine: Engine, units: int) -> list[tuple[str, str]]:
+    """(unit code, secret) for the first `units` communes."""
+    admin = Actor(role=Role.ADMIN, label="benchmark")
+    now = datetime.now(UTC)
+    out = []
+    with transaction(engine) as session:
+        rows = session.scalars(
+            select(Unit).where(Unit.kind == "commune").order_by(Unit.code).limit(units)
+        ).all()
+        for unit in rows:
+            _, secret = issue_token(
+                session=session,
+                role=Role.UNIT,
+                unit=unit,
+                label="benchmark",
+                issued_by=admin,
+                now=now,
+            )
+            out.append((unit.code, secret))
+    return out
+
+
+def _stored(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count())
+            .select_from(Submission)
+            .where(Submission.submitted_by.like("unit:%"))
+        ).scalar_one()
+
+
+def _payload(j: int, units: list[tuple[str, str]]) -> tuple[str, dict[str, Any]]:
+    code, secret = units[j % len(units)]
+    month = (j // len(units)) % 12 + 1
+    return secret, {
+        "unit": code,
+        "obligation": OBLIGATION,
+        "period": f"2024-{month:02d}",
+        "values": {"viec-lam": j % 50, "ho-ngheo": 300 + j % 7},
+    }
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def _clients(
+    base: str, units: list[tuple[str, str]], requests: int, concurrency: int, tag: str
+) -> tuple[float, list[float], Counter[int]]:
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for j in range(requests):
+        queue.put_nowait(j)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                j = queue.get_nowait()
+                secret, body = _payload(j, units)
+                start = time.perf_counter()
+                response = await client.post(
+                    "/api/v1/submissions",
+                    json=body,
+                    headers={"Authorization": f"Bearer {secret}", "Idempotency-Key": f"{tag}-{j}"},
+                )
+                latencies.append(time.perf_counter() - start)
+                statuses[response.status_code] += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    return wall, latencies, statuses
+
+
+def _direct(
+    engine: Engine, units: list[tuple[str, str]], requests: int, concurrency: int, data_dir: Path
+) -> tuple[float, list[float], Counter[int]]:
+    sessions = session_factory(engine)
+    with sessions() as session:
+        actors = {
+            secret: authenticate(secret, session=session, admin_secret=None) for _, secret in units
+        }
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+
+    def one(j: int) -> None:
+        secret, body = _payload(j, units)
+        actor = actors[secret]
+        assert actor is not None
+        start = time.perf_counter()
+        submit(
+            sessions,
+            SubmitRequest(
+                address=ItemAddress(unit=body["unit"], source=OBLIGATION, period=body["period"]),
+                actor=actor,
+                channel="api",
+                raw=RawSubmission(values=body["values"]),
+                source_address=HOST,
+                idempotency_key=f"direct-{j}",
+            ),
+            now=datetime.now(UTC),
+            data_dir=data_dir,
+            max_attachment_bytes=10 * 2**20,
+        )
+        latencies.append(time.perf_counter() - start)
+        statuses[201] += 1
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(requests)))
+    return time.perf_counter() - started, latencies, statuses
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the portal exited at start-up")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError("the portal did not answer within 60 s")
+
+
+def run(engine: Engine, requests: int = 2000, concurrency: int = 16) -> dict[str, Any]:
+    units = _issue_tokens(engine, min(200, max(1, requests // 10)))
+    port = free_port()
+    base = f"http://{HOST}:{port}"
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "DONDOC_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+            "DONDOC_DATA_DIR": tmp,
+        }
+        process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            [sys.executable, "-c", f"from portal.server import serve; serve(port={port})"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            _wait_healthy(base, process)
+            idle_rss = _peak_rss_mib(process.pid)
+            before = _stored(engine)
+            tag = f"bench-{time.time_ns()}"
+            # A short warm-up: first requests compile statements and fill the pools.
+            asyncio.run(_clients(base, units, min(50, requests), concurrency, f"{tag}-warm"))
+            warm = _stored(engine) - before
+            before += warm
+            wall, latencies, statuses = asyncio.run(
+                _clients(base, units, requests, concurrency, tag)
+            )
+            stored = _stored(engine) - before
+            server_peak = _peak_rss_mib(process.pid)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        before = _stored(engine)
+        direct_wall, direct_latencies, _ = _direct(engine, units, requests, concurrency, Path(tmp))
+        direct_stored = _stored(engine) - before
+    accepted = statuses.get(201, 0)
+    if stored != accepted or direct_stored != requests:
+        raise AssertionError(
+            f"stored {stored} of {accepted} accepted (API), {direct_stored} of {requests} (direct)"
+        )
+    rps, direct_rps = accepted / wall, requests / direct_wall
+    return {
+        "benchmark": "portal",
+        "title": f"JSON API submissions, {concurrency} concurrent clients",
+        "requests": requests,
+        "concurrency": concurrency,
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "accepted": accepted,
+        "stored": stored,
+        "requests_per_s": rps,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": _percentile(latencies, 99) * 1000,
+        "baseline_per_s": direct_rps,
+        "baseline_p50_ms": statistics.median(direct_latencies) * 1000,
+        "baseline_p99_ms": _percentile(direct_latencies, 99) * 1000,
+        "ratio": direct_rps / rps,
+        "goal": "every accepted submission stored (the API adds HTTP to the same submit())",
+        "met": stored == accepted and accepted == requests,
+        "server_idle_rss_mib": idle_rss,
+        "server_peak_rss_mib": server_peak,
+    }
