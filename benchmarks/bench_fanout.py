@@ -44,7 +44,7 @@ BOT_TOKEN = "bench-bot-token"  # noqa: S105 - a local sink's fake token
 def settings_for(engine: Engine, sinks: Sinks) -> Settings:
     """Email to the SMTP sink, Zalo Bot to the HTTP sink; nothing else."""
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=engine.url.render_as_string(hide_password=False),
         smtp=SmtpSettings(host=HOST, port=sinks.smtp_port, sender=SENDER),
         zalo=ZaloSettings(bot_token=SecretStr(BOT_TOKEN), bot_api_base=sinks.http_base),

@@ -131,7 +131,7 @@ def run(engine: Engine, sinks: Sinks, repeat: int = 2, *, harness: bool = True) 
         state = check_and_escalate(as_of=as_of, return_state=True)
         if not state.is_completed():
             raise RuntimeError(f"the flow did not complete: {state.message}")
-        summary = state.result()  # type: ignore[union-attr]
+        summary = state.result()
         results["flow_run_id"] = state.state_details.flow_run_id
         return {
             "messages": summary["messages"],

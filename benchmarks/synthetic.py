@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from models.items import DueItem
@@ -183,5 +183,11 @@ def generate(
         session.execute(insert(Submission), submissions[start : start + 5000])
     for start in range(0, len(values), 10000):
         session.execute(insert(SubmissionValue), values[start : start + 10000])
+    if submissions and session.get_bind().dialect.name == "postgresql":
+        # The ids above were chosen here: move the sequence past them for later inserts.
+        session.execute(
+            text("SELECT setval(pg_get_serial_sequence('submissions', 'id'), :last)"),
+            {"last": next_id - 1},
+        )
     session.flush()
     return Generated(items=len(items), submissions=len(submissions), values=len(values))
