@@ -38,7 +38,7 @@ from demo.behaviour import (
     values_for,
 )
 from demo.sinks import mail_sink, webhook_sink
-from deploy.deployments import COMPILE_AT, DAILY_CHECK_CRON, compilation_days, last_deadlines
+from deploy.deployments import COMPILE_AT, DAILY_CHECK_AT, compilation_days, last_deadlines
 from deploy.server import prefect_server
 from deploy.settings import get_settings
 from models.access import Actor, Role
@@ -56,9 +56,8 @@ from plans.loader import read_plan
 from schedules.calendar import WorkCalendar, as_date, working_instant
 from submissions.content import RawSubmission
 
-# The instants of the deployments' schedules: the daily check's cron, the compilations' time.
-_minute, _hour = DAILY_CHECK_CRON.split()[:2]
-CHECK_AT = clock_time(int(_hour), int(_minute))
+# The instants of the deployments' schedules: the daily check's morning run, the compilations'.
+CHECK_AT = DAILY_CHECK_AT
 YEAR_START = date(2024, 1, 1)
 YEAR_END = date(2024, 12, 31)
 DAY_END = clock_time(17, 0)

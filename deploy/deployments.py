@@ -15,7 +15,11 @@ from models.items import DueItem
 from models.queries import latest_plan
 from schedules.calendar import VN_TZ, WorkCalendar
 
-DAILY_CHECK_CRON = "45 7 * * *"  # every morning; the flow itself skips days off
+# Every working hour from 07:45: the first run of the day decides and sends the morning's
+# messages; later runs retry failed deliveries the same day (the check is idempotent).
+# The flow itself skips days off, so the cron stays simple.
+DAILY_CHECK_AT = time(7, 45)
+DAILY_CHECK_CRON = f"{DAILY_CHECK_AT.minute} {DAILY_CHECK_AT.hour}-16 * * *"
 INBOX_CRON = "*/5 * * * *"
 COMPILE_AT = time(8, 0)
 
@@ -82,7 +86,7 @@ def build_deployments(
     return [
         check_and_escalate.to_deployment(
             name="daily",
-            schedules=[Cron(DAILY_CHECK_CRON, timezone=VN_TZ, slug="working-mornings")],
+            schedules=[Cron(DAILY_CHECK_CRON, timezone=VN_TZ, slug="working-hours")],
             description="Check who has not reported; remind and escalate (skips days off).",
             entrypoint_type=entrypoint_type,
         ),

@@ -148,9 +148,10 @@ def test_every_message_sent_arrived_once_with_its_key(demo_run: tuple[Path, str]
         assert mail["Subject"] == message.subject
     keys = Counter(h["headers"]["Idempotency-Key"] for h in hooks)
     assert keys == Counter(m.key for m in webhooks)
-    # Besides reminders, only the compiled reports were mailed: to the leader and committee.
+    # Besides reminders, only the compiled reports were mailed: to the leader in charge, the
+    # committee's chairman and the committee's own address.
     reports = [m for m in mails if not any(e.key in str(m["Message-ID"]) for e in emails)]
-    assert len(reports) == len(mails) - len(emails) == 2 * len(COMPILED)
+    assert len(reports) == len(mails) - len(emails) == 3 * len(COMPILED)
     for mail in reports:
         names = {part.get_filename() for part in mail.iter_attachments()}
         assert any(n and n.endswith(".docx") for n in names)

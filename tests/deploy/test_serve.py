@@ -80,7 +80,7 @@ def test_serve_registers_schedules_and_stops_on_ctrl_c(tmp_path: Path, spawn: Sp
 
     daily = deployments["check-and-escalate/daily"]["schedules"]
     assert [(s["schedule"]["cron"], s["schedule"]["timezone"], s["active"]) for s in daily] == [
-        ("45 7 * * *", "Asia/Ho_Chi_Minh", True)
+        ("45 7-16 * * *", "Asia/Ho_Chi_Minh", True)
     ]
     inbox = deployments["collect-submissions/inbox"]["schedules"]
     assert [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in inbox] == [

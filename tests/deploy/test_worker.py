@@ -155,7 +155,7 @@ def test_worker_runs_the_adhoc_compilation(
         assert deployment["pull_steps"] in ([], None)
     daily = deployments["check-and-escalate/daily"]["schedules"]
     assert [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in daily] == [
-        ("45 7 * * *", "Asia/Ho_Chi_Minh")
+        ("45 7-16 * * *", "Asia/Ho_Chi_Minh")
     ]
     scheduled = {
         s["parameters"]["period"]: s["schedule"]
