@@ -191,3 +191,41 @@ def kill_quietly(pid: int) -> None:
     """SIGKILL, unless the process already ended."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
+
+
+def run_remind(env: dict[str, str], as_of: str, log_path: str) -> int | None:
+    """One `dondoc remind` run to its end; its exit code."""
+    process = start_remind(env, as_of, log_path)
+    process.join(60)
+    return process.exitcode
+
+
+# --- an SMTP server that stops accepting part-way ----------------------------------------
+
+
+class RefusingHandler:
+    """Wraps the SMTP sink's handler: after `accept` messages, every one gets 421 (the server
+    is going down) and is not recorded; `accept=None` accepts everything again."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.accept: int | None = None
+        self.accepted = 0
+        self.refused = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.accept is not None and self.accepted >= self.accept:
+            self.refused += 1
+            return "421 4.3.2 Service shutting down"
+        self.accepted += 1
+        result: str = await self.inner.handle_DATA(server, session, envelope)
+        return result
+
+
+def refusing(smtp: SmtpServer) -> RefusingHandler:
+    """Put a RefusingHandler in front of a started sink (new connections use it)."""
+    controller = smtp._controller
+    assert controller is not None, "start the server first"
+    handler = RefusingHandler(controller.handler)
+    controller.handler = handler
+    return handler
