@@ -24,41 +24,11 @@ from escalation_support import (
     ZaloServer,
     ZaloState,
     make_settings,
-    vn,
 )
+from fault_support import OA_ACCESS, load_fault_plan
 from sqlalchemy import Engine
 
 from deploy.settings import Settings
-from models.db import transaction
-from models.outbox import ChannelToken
-from models.plan_sync import load_plan
-from notifications.channels import ChannelName
-from plans.loader import read_plan
-
-PLAN = Path(__file__).parent / "plan.yaml"
-OA_ACCESS = "access-token-fault-tests-7q2w"
-
-
-def load_fault_plan(engine: Engine) -> None:
-    """The plan, and a Zalo OA access token valid for years.
-
-    With the token in place no run refreshes it, so a kill can never land in the middle of
-    a refresh: Zalo's refresh tokens are single-use, and a refresh killed after the server
-    rotated the token loses the chain until an admin sets a new one (docs/escalation.md).
-    """
-    with transaction(engine) as session:
-        load_plan(read_plan(PLAN), session=session, now=vn(2024, 1, 1))
-        session.add(
-            ChannelToken(
-                channel=ChannelName.ZALO_OA.value,
-                account=APP_ID,
-                access_token=OA_ACCESS,
-                refresh_token=FIRST_REFRESH,
-                access_expires_at=vn(2099, 1, 1),
-                version=1,
-                updated_at=vn(2024, 1, 1),
-            )
-        )
 
 
 @pytest.fixture

@@ -10,18 +10,44 @@ command's own function with the environment it is given.
 from __future__ import annotations
 
 import contextlib
+import glob
 import multiprocessing
 import os
+import pwd
+import shutil
 import signal
+import subprocess
+import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.context import ForkServerContext
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
-from escalation_support import Mail, Request, SmtpServer, ZaloServer
+from escalation_support import (
+    APP_ID,
+    FIRST_REFRESH,
+    Mail,
+    Request,
+    SmtpServer,
+    ZaloServer,
+    vn,
+)
+from sqlalchemy import Engine, select
+
+from cli.common import parse_instant
+from deploy.settings import Settings
+from models.calendar import load_calendar
+from models.db import session_factory, transaction
+from models.outbox import ChannelToken, OutboxIntent
+from models.plan_sync import load_plan
+from notifications.channels import ChannelName
+from notifications.escalation import decide
+from notifications.wiring import enabled_channels
+from plans.loader import read_plan
 
 _CONTEXT: ForkServerContext | None = None
 
@@ -53,6 +79,66 @@ def start_remind(env: dict[str, str], as_of: str, log_path: str) -> BaseProcess:
     process = context().Process(target=remind_child, args=(env, as_of, log_path), daemon=True)
     process.start()
     return process
+
+
+# --- the plan ---------------------------------------------------------------------------
+
+PLAN = Path(__file__).parent / "plan.yaml"
+OA_ACCESS = "access-token-fault-tests-7q2w"
+
+
+def load_fault_plan(engine: Engine) -> None:
+    """The plan, and a Zalo OA access token valid for years.
+
+    With the token in place no run refreshes it, so a kill can never land in the middle of
+    a refresh: Zalo's refresh tokens are single-use, and a refresh killed after the server
+    rotated the token loses the chain until an admin sets a new one (docs/escalation.md).
+    """
+    with transaction(engine) as session:
+        load_plan(read_plan(PLAN), session=session, now=vn(2024, 1, 1))
+        session.add(
+            ChannelToken(
+                channel=ChannelName.ZALO_OA.value,
+                account=APP_ID,
+                access_token=OA_ACCESS,
+                refresh_token=FIRST_REFRESH,
+                access_expires_at=vn(2099, 1, 1),
+                version=1,
+                updated_at=vn(2024, 1, 1),
+            )
+        )
+
+
+# --- what the check decides and what it sent ------------------------------------------
+
+Intent = tuple[int, str, str, str]  # item, step, recipient, channel
+
+
+def decided(engine: Engine, settings: Settings, as_of: str) -> set[Intent]:
+    """What the check decides at this instant, computed without writing (the reference)."""
+    with session_factory(engine)() as session:
+        decision = decide(
+            session=session,
+            now=parse_instant(as_of),
+            calendar=load_calendar(session=session),
+            channels=[c.value for c in enabled_channels(settings)],
+            webhooks=list(settings.webhooks),
+        )
+    return {(d.item_id, d.step_code, d.recipient_key, d.channel) for d in decision.drafts}
+
+
+def sent_intents(engine: Engine) -> tuple[set[Intent], Counter[str]]:
+    with session_factory(engine)() as session:
+        rows = session.execute(
+            select(
+                OutboxIntent.item_id,
+                OutboxIntent.step_code,
+                OutboxIntent.recipient_key,
+                OutboxIntent.channel,
+                OutboxIntent.status,
+            )
+        ).all()
+    return {tuple(r[:4]) for r in rows}, Counter(r[4] for r in rows)  # type: ignore[misc]
 
 
 # --- arrivals -----------------------------------------------------------------------------
@@ -115,7 +201,7 @@ def expected_key(key: str, channel: str) -> str:
 # --- sinks that pull the trigger -----------------------------------------------------------
 
 
-class _HookList(list[Any]):
+class HookList(list[Any]):
     """The list a sink appends each accepted message to, calling a hook first."""
 
     def __init__(self, items: list[Any], hook: Callable[[Any], None]) -> None:
@@ -182,9 +268,9 @@ class KillSwitch:
 
     def install(self, smtp: SmtpServer, zalo: ZaloServer) -> None:
         with smtp.lock:
-            smtp.mails = _HookList(smtp.mails, self.on_arrival)
+            smtp.mails = HookList(smtp.mails, self.on_arrival)
         with zalo.lock:
-            zalo.state.delivered = _HookList(zalo.state.delivered, self.on_arrival)
+            zalo.state.delivered = HookList(zalo.state.delivered, self.on_arrival)
 
 
 def kill_quietly(pid: int) -> None:
@@ -229,3 +315,100 @@ def refusing(smtp: SmtpServer) -> RefusingHandler:
     handler = RefusingHandler(controller.handler)
     controller.handler = handler
     return handler
+
+
+# --- a private PostgreSQL server the tests may restart ------------------------------------
+
+
+def _postgres_bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=_version)
+    if found:
+        return Path(found[-1]).parent
+    pg_ctl = shutil.which("pg_ctl")
+    return Path(pg_ctl).parent if pg_ctl else None
+
+
+def _version(path: str) -> int:
+    part = Path(path).parents[1].name
+    return int(part) if part.isdigit() else 0
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of our own (initdb in a temporary folder, a free port on
+    127.0.0.1), so restarting it disturbs no other test run on the machine's shared server.
+    As root, the server runs as the `postgres` user (PostgreSQL refuses to run as root)."""
+
+    @classmethod
+    def create(cls, port: int) -> PrivatePostgres:
+        bindir = _postgres_bindir()
+        assert bindir is not None, cls.available()
+        return cls(bindir, port)
+
+    def __init__(self, bindir: Path, port: int) -> None:
+        self.bindir = bindir
+        self.port = port
+        self.root = Path(tempfile.mkdtemp(prefix="dondoc-pg-"))
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.root, user.pw_uid, user.pw_gid)
+            self._as = ["runuser", "-u", "postgres", "--"]
+
+    @classmethod
+    def available(cls) -> str | None:
+        """Why a private server cannot run here, or None."""
+        if _postgres_bindir() is None:
+            return "no PostgreSQL server binaries (pg_ctl, initdb)"
+        if os.geteuid() == 0:
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                return "running as root without a postgres user"
+            if shutil.which("runuser") is None:
+                return "running as root without runuser"
+        return None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            [*self._as, str(self.bindir / tool), *args],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    def _ctl(self, action: str, *extra: str) -> None:
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c full_page_writes=off"
+        )
+        data, log = str(self.root / "data"), str(self.root / "server.log")
+        self._run("pg_ctl", "-D", data, "-l", log, "-w", "-o", options, *extra, action)
+
+    def start(self) -> None:
+        self._run(
+            "initdb",
+            "-D",
+            str(self.root / "data"),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        )
+        self._ctl("start")
+
+    def restart(self) -> None:
+        """A fast restart: every connection is cut, open transactions are rolled back."""
+        self._ctl("restart", "-m", "fast")
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.SubprocessError):
+            self._ctl("stop", "-m", "immediate")
+        shutil.rmtree(self.root, ignore_errors=True)

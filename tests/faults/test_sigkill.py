@@ -32,19 +32,17 @@ from fault_support import (
     Trigger,
     arrivals,
     copies_differ,
+    decided,
     expected_key,
     kill_quietly,
+    sent_intents,
     start_remind,
 )
 from sqlalchemy import Engine, select
 
 from deploy.settings import Settings
-from flows.check_and_escalate import parse_as_of
-from models.calendar import load_calendar
 from models.db import session_factory
-from models.outbox import OPEN_STATUSES, OutboxIntent, OutboxMessage, OutboxStatus
-from notifications.escalation import decide
-from notifications.wiring import enabled_channels
+from models.outbox import OPEN_STATUSES, OutboxMessage, OutboxStatus
 
 SEED = 20240313
 DAYS = ("2024-03-13T08:00", "2024-03-18T08:00", "2024-03-19T08:00", "2024-03-25T08:00")
@@ -76,39 +74,12 @@ def _choose(rng: random.Random, open_messages: int, tries: int) -> Kill:
     return Kill(how, rng.randint(0, 1200) if how == "delay" else 0)
 
 
-def _decided(engine: Engine, settings: Settings, as_of: str) -> set[Intent]:
-    """What the check decides at this instant, computed without writing (the reference)."""
-    with session_factory(engine)() as session:
-        decision = decide(
-            session=session,
-            now=parse_as_of(as_of),
-            calendar=load_calendar(session=session),
-            channels=[c.value for c in enabled_channels(settings)],
-            webhooks=list(settings.webhooks),
-        )
-    return {(d.item_id, d.step_code, d.recipient_key, d.channel) for d in decision.drafts}
-
-
 def _open_messages(engine: Engine) -> int:
     with session_factory(engine)() as session:
         ids = session.scalars(
             select(OutboxMessage.id).where(OutboxMessage.status.in_(OPEN_STATUSES))
         ).all()
     return len(ids)
-
-
-def _sent_intents(engine: Engine) -> tuple[set[Intent], Counter[str]]:
-    with session_factory(engine)() as session:
-        rows = session.execute(
-            select(
-                OutboxIntent.item_id,
-                OutboxIntent.step_code,
-                OutboxIntent.recipient_key,
-                OutboxIntent.channel,
-                OutboxIntent.status,
-            )
-        ).all()
-    return {tuple(r[:4]) for r in rows}, Counter(r[4] for r in rows)  # type: ignore[misc]
 
 
 def test_killed_at_twenty_points_and_rerun_every_message_arrives_once(
@@ -149,7 +120,7 @@ def test_killed_at_twenty_points_and_rerun_every_message_arrives_once(
         return process.exitcode
 
     for as_of in DAYS:
-        expected |= _decided(fault_db, settings, as_of)
+        expected |= decided(fault_db, settings, as_of)
         killed = tries = 0
         while killed < KILLS_PER_DAY:
             code = run(as_of, _choose(rng, _open_messages(fault_db), tries))
@@ -160,7 +131,7 @@ def test_killed_at_twenty_points_and_rerun_every_message_arrives_once(
 
         messages = outbox_messages(fault_db)
         assert {m.status for m in messages} == {OutboxStatus.SENT}, as_of
-        sent, statuses = _sent_intents(fault_db)
+        sent, statuses = sent_intents(fault_db)
         assert sent == expected and set(statuses) == {OutboxStatus.SENT}, as_of
         arrived = arrivals(smtp, zalo)
         keys = Counter(expected_key(m.key, m.channel) for m in messages)
