@@ -1,0 +1,100 @@
+"""Access tokens are kept only as hashes: after tokens are issued (CLI), used (API, sign-in
+page, submissions), refused and revoked, no token is found anywhere the system writes: not
+in any column of any table of the database, not in SQLite's files (WAL included), not in the
+data folder."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from intake_support import ADMIN_SECRET, NOW, Portal, new_token
+from sqlalchemy import Engine, inspect, select, text
+from typer.testing import CliRunner
+
+from cli import intake as cli_intake
+from cli.main import app
+from deploy.settings import get_settings
+from models.access import TOKEN_PREFIX, AccessToken
+from models.db import session_factory
+
+runner = CliRunner()
+
+
+def _issue(*args: str) -> str:
+    result = runner.invoke(app, ["token", "issue", *args])
+    assert result.exit_code == 0, result.output
+    (secret,) = [line for line in result.stdout.splitlines() if line.startswith(TOKEN_PREFIX)]
+    return secret
+
+
+def _every_value(engine: Engine) -> str:
+    """Every value of every row of every table the database holds (not only dondoc's models)."""
+    parts = []
+    with engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
+                parts.extend(str(v) for v in row)
+    return "\n".join(parts)
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+def test_no_token_is_kept_in_plain_text_anywhere(
+    portal: Portal, db_env: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_intake, "now", lambda: NOW)
+    mine = _issue("--unit", "xa-mot", "--label", "Chị Lan")
+    theirs = _issue("--unit", "xa-hai")
+    admin = _issue("--admin", "--label", "Cán bộ tổng hợp")
+    other = new_token(portal.engine, "tt-ba")
+    secrets = [mine, theirs, admin, other, ADMIN_SECRET]
+
+    with portal.client(mine) as client:
+        assert client.get("/api/v1/me").json() == {"role": "unit", "unit": "xa-mot"}
+        sent = client.post(
+            "/api/v1/submissions",
+            json={
+                "obligation": "bao-cao-thang",
+                "period": "2024-04",
+                "values": {"viec-lam": "1.300", "ty-le": "67,5"},
+            },
+        )
+        assert sent.status_code == 201, sent.text
+    with portal.client(ADMIN_SECRET) as client:
+        assert client.get("/api/v1/items", params={"unit": "tt-ba"}).status_code == 200
+    with portal.client(admin) as client:
+        assert client.get("/api/v1/me").json()["role"] == "admin"
+    with portal.client() as browser:
+        signed_in = browser.post("/login", data={"token": theirs, "next": "/"})
+        assert signed_in.status_code == 303
+        assert browser.get("/").status_code == 200
+        refused = browser.post("/login", data={"token": TOKEN_PREFIX + "not-a-real-token"})
+        assert refused.status_code == 401
+    assert runner.invoke(app, ["token", "revoke", "--unit", "xa-hai"]).exit_code == 0
+    with portal.client(theirs) as client:
+        assert client.get("/api/v1/me").status_code == 401
+
+    with session_factory(portal.engine)() as session:
+        rows = session.scalars(select(AccessToken).order_by(AccessToken.id)).all()
+    stored = {r.token_hash for r in rows}
+    assert {hashlib.sha256(s.encode()).hexdigest() for s in (mine, theirs, admin, other)} == stored
+    assert all(len(r.hint) <= len(TOKEN_PREFIX) + 4 for r in rows)  # a hint, not the token
+
+    everything = _every_value(portal.engine)
+    assert "token.issue" in everything and "submission.create" in everything  # it is all here
+    for secret in secrets:
+        body = secret.removeprefix(TOKEN_PREFIX)
+        assert body[4:] not in everything, f"token {secret[:7]}… stored in the database"
+    files = [*_files(portal.settings.data_dir), *_files(get_settings().data_dir)]
+    if portal.engine.url.get_backend_name() == "sqlite":
+        database = Path(str(portal.engine.url.database))
+        files += [p for p in database.parent.iterdir() if p.name.startswith(database.name)]
+        assert len(files) >= 2  # the database and its write-ahead log
+    for path in files:
+        data = path.read_bytes()
+        for secret in secrets:
+            assert secret.removeprefix(TOKEN_PREFIX)[4:].encode() not in data, (path, secret[:7])
