@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlalchemy import Date, ForeignKey, String, Text, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -59,9 +60,12 @@ class ItemException(Base):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-@dataclass(frozen=True, slots=True)
-class ItemState:
-    """One item's standing; plain values, safe to pass between Prefect steps."""
+class ItemState(NamedTuple):
+    """One item's standing; plain values, safe to pass between Prefect steps.
+
+    A NamedTuple: immutable like a frozen dataclass, and built twice as fast, which counts
+    when a status list has tens of thousands of items.
+    """
 
     item_id: int
     key: str
