@@ -1,0 +1,222 @@
+"""Every route of the portal, API and pages alike, read from the application itself: each one
+is public, says who the caller is, lists only the caller's own things, is admin-only, or
+refuses another unit's token. A route added without being classified here fails the test.
+
+Each refusal is checked against a call that succeeds with the owner's token, so a refusal
+cannot come from a wrong call; and a refused call stores nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import httpx
+from intake_support import ADMIN_SECRET, Portal, item_id, new_token, stored
+from sqlalchemy import select
+
+from models.access import Actor, Role, revoke_tokens
+from models.db import transaction
+
+Route = tuple[str, str]  # (METHOD, path template)
+
+PUBLIC: set[Route] = {
+    ("GET", "/api/openapi.json"),
+    ("GET", "/api/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/healthz"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("MOUNT", "/static"),
+}
+WHO_AM_I: set[Route] = {("GET", "/api/v1/me")}
+OWN_LISTS: set[Route] = {
+    ("GET", "/api/v1/items"),
+    ("GET", "/api/v1/submissions"),
+    ("GET", "/"),
+    ("GET", "/don-vi/{unit_code}"),
+}
+ADMIN_ONLY: set[Route] = {("POST", "/api/v1/requests")}
+PER_ITEM: set[Route] = {
+    ("GET", "/api/v1/items/{item_id}"),
+    ("GET", "/api/v1/items/{item_id}/template"),
+    ("POST", "/api/v1/submissions"),
+    ("POST", "/api/v1/submissions/upload"),
+    ("GET", "/items/{item_id}"),
+    ("POST", "/items/{item_id}"),
+    ("GET", "/items/{item_id}/template.{fmt}"),
+}
+PER_RECEIPT: set[Route] = {
+    ("GET", "/api/v1/receipts/{receipt_no}"),
+    ("GET", "/receipts/{receipt_no}"),
+}
+
+
+def app_routes(routes: Iterable[Any], prefix: str = "") -> set[Route]:
+    """Every (method, path) the application answers, through included routers too."""
+    found: set[Route] = set()
+    for route in routes:
+        if hasattr(route, "original_router"):  # FastAPI's included router
+            found |= app_routes(route.original_router.routes, prefix + route.include_context.prefix)
+        elif hasattr(route, "methods") and route.methods:
+            found |= {(m, prefix + route.path) for m in route.methods if m != "HEAD"}
+        elif hasattr(route, "routes") and hasattr(route, "path") and route.path != "/static":
+            found |= app_routes(route.routes, prefix + route.path)
+        else:
+            found.add(("MOUNT", prefix + route.path))
+    return found
+
+
+def test_every_route_is_classified() -> None:
+    from deploy.settings import Settings
+    from portal.app import create_app
+
+    app = create_app(Settings(_env_file=None, database_url="sqlite://"))  # type: ignore[call-arg]
+    classified = PUBLIC | WHO_AM_I | OWN_LISTS | ADMIN_ONLY | PER_ITEM | PER_RECEIPT
+    assert app_routes(app.routes) == classified, "classify the new route's access here"
+
+
+def _csrf(client: httpx.Client, own_item: int) -> str:
+    page = client.get(f"/items/{own_item}")
+    assert page.status_code == 200, page.text
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None
+    return found.group(1)
+
+
+def _per_item_calls(item: int, csrf: str) -> dict[Route, Callable[[httpx.Client], httpx.Response]]:
+    report = {"values": {"viec-lam": 1, "ty-le": 1}, "narrative": {"Kết quả thực hiện": "x"}}
+    return {
+        ("GET", "/api/v1/items/{item_id}"): lambda c: c.get(f"/api/v1/items/{item}"),
+        ("GET", "/api/v1/items/{item_id}/template"): lambda c: c.get(
+            f"/api/v1/items/{item}/template", params={"format": "csv"}
+        ),
+        ("POST", "/api/v1/submissions"): lambda c: c.post(
+            "/api/v1/submissions", json={"item_id": item, **report}
+        ),
+        ("POST", "/api/v1/submissions/upload"): lambda c: c.post(
+            "/api/v1/submissions/upload",
+            data={"payload": json.dumps(report), "item_id": str(item)},
+        ),
+        ("GET", "/items/{item_id}"): lambda c: c.get(f"/items/{item}"),
+        ("POST", "/items/{item_id}"): lambda c: c.post(
+            f"/items/{item}",
+            data={"csrf": csrf, "mode": "form", "v.viec-lam": "1", "v.ty-le": "1", "n.0": "x"},
+        ),
+        ("GET", "/items/{item_id}/template.{fmt}"): lambda c: c.get(f"/items/{item}/template.csv"),
+    }
+
+
+def _signed_in(portal: Portal, token: str) -> httpx.Client:
+    """A client with the token both as bearer (API) and as the sign-in cookie (pages)."""
+    client = portal.client(token)
+    client.cookies.set("dondoc_token", token)
+    return client
+
+
+def test_another_units_token_is_refused_everywhere_and_the_owners_works(portal: Portal) -> None:
+    owner, other = new_token(portal.engine, "xa-mot"), new_token(portal.engine, "xa-hai")
+    with portal.client(ADMIN_SECRET) as admin:  # an ad-hoc request gives xa-mot a third kind
+        asked = admin.post(
+            "/api/v1/requests",
+            json={
+                "kind": "report",
+                "title": "Báo cáo nhanh",
+                "units": ["xa-mot"],
+                "within_working_days": 3,
+            },
+        )
+        assert asked.status_code == 201, asked.text
+    report = item_id(portal.engine, "xa-mot", "bao-cao-thang", "2024-04")
+    deliverable = item_id(portal.engine, "xa-mot", "ke-hoach-xa", None)
+    adhoc = asked.json()["item_ids"][0]
+    theirs = item_id(portal.engine, "xa-hai", "bao-cao-thang", "2024-04")
+    with _signed_in(portal, owner) as mine:
+        receipt = mine.post(
+            "/api/v1/submissions", json={"item_id": deliverable, "progress": {"state": "done"}}
+        )
+        assert receipt.status_code == 201, receipt.text
+        receipt_no = receipt.json()["receipt_no"]
+    before = stored(portal.engine)
+
+    with _signed_in(portal, other) as intruder, portal.client() as anonymous:
+        csrf = _csrf(intruder, theirs)  # the intruder's own, valid form value
+        for item in (report, deliverable, adhoc):
+            for route, call in _per_item_calls(item, csrf).items():
+                refused = call(intruder)
+                assert refused.status_code == 403, (route, item, refused.text[:300])
+                if route[1].startswith("/api"):
+                    assert refused.json()["error"]["code"] == "forbidden_unit", route
+                    assert call(anonymous).status_code == 401, route
+                else:
+                    assert "thuộc đơn vị khác" in refused.text, route  # said in Vietnamese
+        for path in (f"/api/v1/receipts/{receipt_no}", f"/receipts/{receipt_no}"):
+            assert intruder.get(path).status_code == 403, path
+        # Listings show the caller's own things only, whatever is asked.
+        listed = intruder.get("/api/v1/items").json()
+        assert listed and {i["unit"] for i in listed} == {"xa-hai"}
+        assert intruder.get("/api/v1/items", params={"unit": "xa-mot"}).status_code == 403
+        assert intruder.get("/api/v1/submissions").json() == []
+        assert intruder.get("/api/v1/submissions", params={"item_id": deliverable}).status_code in (
+            403,
+            404,
+        )
+        for path in ("/", "/don-vi/xa-mot"):
+            page = intruder.get(path, follow_redirects=True)
+            assert page.status_code == 200 and f"/items/{theirs}" in page.text, path
+            assert not [i for i in (report, deliverable, adhoc) if f'/items/{i}"' in page.text]
+        assert intruder.get("/api/v1/me").json() == {"role": "unit", "unit": "xa-hai"}
+    assert stored(portal.engine) == before  # nothing was written by any refused call
+
+    # The same calls succeed for the owner: the refusals above are about the token.
+    with _signed_in(portal, owner) as mine:
+        csrf = _csrf(mine, report)
+        for route, call in _per_item_calls(report, csrf).items():
+            response = call(mine)
+            assert response.status_code in (200, 201, 303), (route, response.text[:300])
+        for path in (f"/api/v1/receipts/{receipt_no}", f"/receipts/{receipt_no}"):
+            assert mine.get(path).status_code == 200, path
+
+
+def test_admin_only_actions_need_an_admin_token(portal: Portal) -> None:
+    unit = new_token(portal.engine, "xa-mot")
+    admin = new_token(portal.engine, None)  # an admin token issued like a unit's
+    revoked = new_token(portal.engine, None)
+    with transaction(portal.engine) as session:
+        from models.access import AccessToken, hash_token
+
+        row = session.scalars(
+            select(AccessToken).where(AccessToken.token_hash == hash_token(revoked))
+        ).one()
+        revoke_tokens(
+            session=session,
+            revoked_by=Actor(role=Role.ADMIN, label="test"),
+            now=row.issued_at,
+            token_id=row.id,
+        )
+    body = {
+        "kind": "report",
+        "title": "Báo cáo nhanh",
+        "unit_kinds": ["commune"],
+        "within_working_days": 3,
+    }
+    for token, status in (
+        (unit, 403),
+        (revoked, 401),
+        ("dd_" + "x" * 43, 401),
+        (admin, 201),
+        (ADMIN_SECRET, 201),
+    ):
+        with portal.client(token) as client:
+            response = client.post("/api/v1/requests", json=body)
+            assert response.status_code == status, (token[:7], response.text)
+            if status == 403:
+                assert response.json()["error"]["code"] == "admin_only"
+            # The admin's filter on another unit is the admin's alone, too.
+            listed = client.get("/api/v1/items", params={"unit": "xa-hai"})
+            assert listed.status_code == {403: 403, 401: 401, 201: 200}[status]
+    with portal.client() as anonymous:
+        assert anonymous.post("/api/v1/requests", json=body).status_code == 401
