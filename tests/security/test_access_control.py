@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
 import httpx
 from intake_support import ADMIN_SECRET, Portal, item_id, new_token, stored
+from security_support import Route, app_routes, portal_app
 from sqlalchemy import select
 
 from models.access import Actor, Role, revoke_tokens
 from models.db import transaction
-
-Route = tuple[str, str]  # (METHOD, path template)
 
 PUBLIC: set[Route] = {
     ("GET", "/api/openapi.json"),
@@ -55,26 +53,8 @@ PER_RECEIPT: set[Route] = {
 }
 
 
-def app_routes(routes: Iterable[Any], prefix: str = "") -> set[Route]:
-    """Every (method, path) the application answers, through included routers too."""
-    found: set[Route] = set()
-    for route in routes:
-        if hasattr(route, "original_router"):  # FastAPI's included router
-            found |= app_routes(route.original_router.routes, prefix + route.include_context.prefix)
-        elif hasattr(route, "methods") and route.methods:
-            found |= {(m, prefix + route.path) for m in route.methods if m != "HEAD"}
-        elif hasattr(route, "routes") and hasattr(route, "path") and route.path != "/static":
-            found |= app_routes(route.routes, prefix + route.path)
-        else:
-            found.add(("MOUNT", prefix + route.path))
-    return found
-
-
 def test_every_route_is_classified() -> None:
-    from deploy.settings import Settings
-    from portal.app import create_app
-
-    app = create_app(Settings(_env_file=None, database_url="sqlite://"))  # type: ignore[call-arg]
+    app = portal_app()
     classified = PUBLIC | WHO_AM_I | OWN_LISTS | ADMIN_ONLY | PER_ITEM | PER_RECEIPT
     assert app_routes(app.routes) == classified, "classify the new route's access here"
 

@@ -1,0 +1,33 @@
+"""Support for the security tests: every route the portal answers, read from the app itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import FastAPI
+
+from deploy.settings import Settings
+from portal.app import create_app
+
+Route = tuple[str, str]  # (METHOD, path template); ("MOUNT", path) for a mounted app
+
+
+def portal_app() -> FastAPI:
+    """The portal's application, built without a server or a real database."""
+    return create_app(Settings(_env_file=None, database_url="sqlite://"))  # type: ignore[call-arg]
+
+
+def app_routes(routes: Iterable[Any], prefix: str = "") -> set[Route]:
+    """Every (method, path) the application answers, through included routers too."""
+    found: set[Route] = set()
+    for route in routes:
+        if hasattr(route, "original_router"):  # FastAPI's included router
+            found |= app_routes(route.original_router.routes, prefix + route.include_context.prefix)
+        elif hasattr(route, "methods") and route.methods:
+            found |= {(m, prefix + route.path) for m in route.methods if m != "HEAD"}
+        elif hasattr(route, "routes") and hasattr(route, "path") and route.path != "/static":
+            found |= app_routes(route.routes, prefix + route.path)
+        else:
+            found.add(("MOUNT", prefix + route.path))
+    return found
