@@ -94,7 +94,7 @@ def test_send_emails_the_files(
          "--as-of", AS_OF, "--send"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert len(inbox.messages) == 2
+    assert len(inbox.messages) == 3  # the signer, the chairman, the committee's address
     (attachment,) = list(inbox.messages[0][1].iter_attachments())
     assert attachment.get_filename() == "bao-cao-cao-loc-2024-ldtbxh-2024-Q1.xlsx"
     assert "nguyen-van-thinh@caoloc.example" in result.output

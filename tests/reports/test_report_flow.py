@@ -54,9 +54,10 @@ def test_the_flow_writes_publishes_and_emails_the_files(
     jobs = next(r for r in rows if r["Chỉ tiêu"] == "Số lao động được tạo việc làm mới")
     assert (jobs["Thực hiện kỳ"], jobs["Lũy kế"], jobs["% so KH"]) == ("293", "293", "22,5%")
 
-    # One SMTP transaction per recipient: the signer and the committee's own address.
+    # One SMTP transaction per recipient: the signer, the chairman, the committee's address.
     assert sorted(to[0] for to, _ in inbox.messages) == [
         "nguyen-van-thinh@caoloc.example",
+        "ubnd-cao-loc.chu-tich@caoloc.example",
         "ubnd-cao-loc@caoloc.example",
     ]
     for _, message in inbox.messages:
@@ -92,6 +93,7 @@ def test_recipients_are_the_leaders_and_the_committee_once_each(engine: Engine) 
         recipients = report_recipients(session=session, plan=plan)
     assert recipients == [
         Recipient("Nguyễn Văn Thịnh", "nguyen-van-thinh@caoloc.example"),
+        Recipient("Đinh Văn Lâm", "ubnd-cao-loc.chu-tich@caoloc.example"),
         Recipient("Ủy ban nhân dân huyện Cao Lộc", "ubnd-cao-loc@caoloc.example"),
     ]
 
