@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -67,15 +68,18 @@ def mail_url(smtp: SmtpSettings, recipients: Sequence[Recipient]) -> str:
     if smtp.username:
         password = smtp.password.get_secret_value() if smtp.password else ""
         auth = f"{quote(smtp.username, safe='')}:{quote(password, safe='')}@"
+    # apprise takes the display name apart from the address: given "Hệ thống <a@b>" whole as
+    # the address it fails (non-ASCII), so a Vietnamese sender name must go in `name`.
+    name, address = parseaddr(smtp.sender)
     query = {
         "smtp": smtp.host,
-        "from": smtp.sender,
+        "from": address or smtp.sender,
         "to": ",".join(r.email for r in recipients),
-        "name": "dondoc",
+        "name": name or "dondoc",
     }
     if smtp.starttls:
         query["mode"] = "starttls"
-    return f"{scheme}://{auth}{smtp.host}:{smtp.port}?{urlencode(query)}"
+    return f"{scheme}://{auth}{smtp.host}:{smtp.port}?{urlencode(query, quote_via=quote)}"
 
 
 def subject(report: Report) -> str:
