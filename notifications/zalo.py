@@ -18,7 +18,7 @@ registered with apprise's plugin manager. Contracts (DESIGN.md §4):
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urlencode
 
 import requests
@@ -73,31 +73,25 @@ def _json(response: requests.Response) -> dict[str, Any]:
 
 # apprise's base classes declare these class attributes as None or empty; every apprise plugin
 # overrides them, which its type hints do not foresee (hence the ignores).
-class NotifyZaloOA(NotifyBase):
-    """Zalo Official Account text message (`zalooa://{user_id}/?token=...&base=...`)."""
+class _ZaloNotify(NotifyBase):
+    """What both Zalo schemes share: `{scheme}://{recipient}/?token=...&base=...`, a 2,000
+    character text, and a delivery whose failure is kept for the channel to raise."""
 
-    service_name = "Zalo Official Account"  # type: ignore[assignment]
-    service_url = "https://oa.zalo.me"  # type: ignore[assignment]
-    secure_protocol = "zalooa"  # type: ignore[assignment]
-    request_rate_per_sec = 0  # 4,000 messages a minute per OA; -32 tells us when to slow down
+    recipient_key: ClassVar[str]  # the apprise token naming the recipient
+    request_rate_per_sec = 0  # Zalo answers with a rate-limit error when we must slow down
     body_maxlen = MAX_CHARS
     title_maxlen = 0  # no title field: apprise folds a title into the text
-    templates = ("{schema}://{user_id}",)  # type: ignore[assignment]
-    template_tokens = dict(  # noqa: RUF012
-        NotifyBase.template_tokens,
-        user_id={"name": "Zalo user id", "type": "string", "required": True},
-    )
     template_args = dict(  # noqa: RUF012
         NotifyBase.template_args,
         base={"name": "API base URL", "type": "string"},
         token={"name": "Access token", "type": "string", "private": True, "required": True},
     )
 
-    def __init__(self, user_id: str, token: str, base: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, recipient: str, token: str, base: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.user_id = user_id
+        self.recipient = recipient
         self.token = token
-        self.base = (base or ZaloSettings().oa_api_base).rstrip("/")
+        self.base = base.rstrip("/")
         self.failure: DeliveryError | None = None
         self.message_id: str | None = None
 
@@ -105,24 +99,62 @@ class NotifyZaloOA(NotifyBase):
         params = self.url_parameters(privacy=privacy, *args, **kwargs)  # noqa: B026
         params["base"] = self.base
         params["token"] = self.pprint(self.token, privacy, safe="")
-        return f"zalooa://{self.quote(self.user_id, safe='')}/?{urlencode(params)}"
+        recipient = self.quote(self.recipient, safe="")
+        return f"{self.secure_protocol}://{recipient}/?{urlencode(params)}"
 
-    @staticmethod
-    def parse_url(url: str) -> dict[str, Any] | None:  # type: ignore[override]
+    @classmethod
+    def parse_url(cls, url: str) -> dict[str, Any] | None:  # type: ignore[override]
         results: dict[str, Any] | None = NotifyBase.parse_url(url, verify_host=False)
         if not results:
             return results
-        results["user_id"] = NotifyBase.unquote(results["host"])
+        results[cls.recipient_key] = NotifyBase.unquote(results["host"])
         for name in ("base", "token"):
             if results["qsd"].get(name):
                 results[name] = NotifyBase.unquote(results["qsd"][name])
         return results
 
     def _deliver(self, body: str) -> str | None:
+        raise NotImplementedError
+
+    def send(
+        self, body: str, title: str = "", notify_type: NotifyType = NotifyType.INFO, **kwargs: Any
+    ) -> bool:
+        self.failure, self.message_id = None, None
+        try:
+            self.message_id = self._deliver(body)
+        except DeliveryError as exc:
+            exc.reason = redact(exc.reason, [self.token])  # the bot's token is in its URL
+            self.failure = exc
+            self.logger.warning("%s delivery failed: %s", self.service_name, exc.reason)
+            return False
+        return True
+
+
+class NotifyZaloOA(_ZaloNotify):
+    """Zalo Official Account text message (`zalooa://{user_id}/?token=...&base=...`)."""
+
+    service_name = "Zalo OA"  # type: ignore[assignment]
+    service_url = "https://oa.zalo.me"  # type: ignore[assignment]
+    secure_protocol = "zalooa"  # type: ignore[assignment]
+    recipient_key = "user_id"
+    templates = ("{schema}://{user_id}",)  # type: ignore[assignment]
+    template_tokens = dict(  # noqa: RUF012
+        NotifyBase.template_tokens,
+        user_id={"name": "Zalo user id", "type": "string", "required": True},
+    )
+
+    def __init__(self, user_id: str, token: str, base: str | None = None, **kwargs: Any) -> None:
+        super().__init__(user_id, token, base or ZaloSettings().oa_api_base, **kwargs)
+
+    @property
+    def user_id(self) -> str:
+        return self.recipient
+
+    def _deliver(self, body: str) -> str | None:
         try:
             response = requests.post(
                 f"{self.base}/v3.0/oa/message/cs",
-                json={"recipient": {"user_id": self.user_id}, "message": {"text": body}},
+                json={"recipient": {"user_id": self.recipient}, "message": {"text": body}},
                 headers={"access_token": self.token},
                 timeout=TIMEOUT_SECONDS,
             )
@@ -142,69 +174,32 @@ class NotifyZaloOA(NotifyBase):
             raise RateLimited(f"Zalo OA: vượt giới hạn gửi — {detail}", RATE_LIMIT_BACKOFF_SECONDS)
         raise DeliveryError(f"Zalo OA: {detail}")
 
-    def send(
-        self, body: str, title: str = "", notify_type: NotifyType = NotifyType.INFO, **kwargs: Any
-    ) -> bool:
-        self.failure, self.message_id = None, None
-        try:
-            self.message_id = self._deliver(body)
-        except DeliveryError as exc:
-            self.failure = exc
-            self.logger.warning("Zalo OA delivery failed: %s", exc.reason)
-            return False
-        return True
 
-
-class NotifyZaloBot(NotifyBase):
+class NotifyZaloBot(_ZaloNotify):
     """Zalo Bot platform message (`zalobot://{chat_id}/?token=...&base=...`)."""
 
     service_name = "Zalo Bot"  # type: ignore[assignment]
     service_url = "https://bot.zaloplatforms.com"  # type: ignore[assignment]
     secure_protocol = "zalobot"  # type: ignore[assignment]
-    request_rate_per_sec = 0
-    body_maxlen = MAX_CHARS
-    title_maxlen = 0
+    recipient_key = "chat_id"
     templates = ("{schema}://{chat_id}",)  # type: ignore[assignment]
     template_tokens = dict(  # noqa: RUF012
         NotifyBase.template_tokens,
         chat_id={"name": "Chat id", "type": "string", "required": True},
     )
-    template_args = dict(  # noqa: RUF012
-        NotifyBase.template_args,
-        base={"name": "API base URL", "type": "string"},
-        token={"name": "Bot token", "type": "string", "private": True, "required": True},
-    )
 
     def __init__(self, chat_id: str, token: str, base: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.chat_id = chat_id
-        self.token = token
-        self.base = (base or ZaloSettings().bot_api_base).rstrip("/")
-        self.failure: DeliveryError | None = None
-        self.message_id: str | None = None
+        super().__init__(chat_id, token, base or ZaloSettings().bot_api_base, **kwargs)
 
-    def url(self, privacy: bool = False, *args: Any, **kwargs: Any) -> str:
-        params = self.url_parameters(privacy=privacy, *args, **kwargs)  # noqa: B026
-        params["base"] = self.base
-        params["token"] = self.pprint(self.token, privacy, safe="")
-        return f"zalobot://{self.quote(self.chat_id, safe='')}/?{urlencode(params)}"
-
-    @staticmethod
-    def parse_url(url: str) -> dict[str, Any] | None:  # type: ignore[override]
-        results: dict[str, Any] | None = NotifyBase.parse_url(url, verify_host=False)
-        if not results:
-            return results
-        results["chat_id"] = NotifyBase.unquote(results["host"])
-        for name in ("base", "token"):
-            if results["qsd"].get(name):
-                results[name] = NotifyBase.unquote(results["qsd"][name])
-        return results
+    @property
+    def chat_id(self) -> str:
+        return self.recipient
 
     def _deliver(self, body: str) -> str | None:
         try:
             response = requests.post(
                 f"{self.base}/bot{self.token}/sendMessage",
-                json={"chat_id": self.chat_id, "text": body},
+                json={"chat_id": self.recipient, "text": body},
                 timeout=TIMEOUT_SECONDS,
             )
         except requests.RequestException as exc:
@@ -220,19 +215,6 @@ class NotifyZaloBot(NotifyBase):
         if code == 429:
             raise RateLimited(f"Zalo Bot: vượt giới hạn gửi — {detail}", RATE_LIMIT_BACKOFF_SECONDS)
         raise DeliveryError(f"Zalo Bot: {detail}")
-
-    def send(
-        self, body: str, title: str = "", notify_type: NotifyType = NotifyType.INFO, **kwargs: Any
-    ) -> bool:
-        self.failure, self.message_id = None, None
-        try:
-            self.message_id = self._deliver(body)
-        except DeliveryError as exc:
-            exc.reason = redact(exc.reason, [self.token])
-            self.failure = exc
-            self.logger.warning("Zalo Bot delivery failed: %s", exc.reason)
-            return False
-        return True
 
 
 def register_schemes() -> None:
