@@ -1,6 +1,7 @@
 """Security fixtures: the intake test plan loaded and a real portal (uvicorn on 127.0.0.1) over it.
 
-The portal, clock and plan are the intake tests' own (tests/intake/intake_support.py).
+The portal, clock and plan are the intake tests' own (tests/intake/intake_support.py); the
+mail and Zalo servers the escalation tests' (tests/escalation/escalation_support.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "intake"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "escalation"))
 
 from intake_support import (
     ADMIN_SECRET,
