@@ -127,7 +127,8 @@ def decided(engine: Engine, settings: Settings, as_of: str) -> set[Intent]:
     return {(d.item_id, d.step_code, d.recipient_key, d.channel) for d in decision.drafts}
 
 
-def sent_intents(engine: Engine) -> tuple[set[Intent], Counter[str]]:
+def recorded_intents(engine: Engine) -> tuple[set[Intent], Counter[str]]:
+    """Every intent in the outbox, whatever its status, and how many are in each status."""
     with session_factory(engine)() as session:
         rows = session.execute(
             select(

@@ -40,7 +40,7 @@ from fault_support import (
     expected_key,
     key_of_mail,
     load_fault_plan,
-    sent_intents,
+    recorded_intents,
 )
 from sqlalchemy import Engine, event, select, text
 
@@ -146,7 +146,7 @@ def test_postgres_restarted_twice_during_the_flow(
     assert attempts == {"decide-and-record": 2, "deliver": 4 + 1}  # one retry each
 
     # No partial write: exactly the decided intents, each once, each in a message, all sent.
-    sent, statuses = sent_intents(pg_db)
+    sent, statuses = recorded_intents(pg_db)
     assert sent == expected and statuses == {OutboxStatus.SENT: len(expected)}
     with session_factory(pg_db)() as session:
         empty = session.scalars(
