@@ -84,6 +84,12 @@ def _shown(raw: Any) -> str:
 
 def parse_decimal(raw: Any) -> Decimal:
     """A number from JSON, a spreadsheet cell or typed text ("67,5", "1.300", "67.5")."""
+    number = _read_decimal(raw)
+    # "-0" is 0: one value, one canonical form (and one content hash for idempotent resends).
+    return number.copy_abs() if number.is_zero() else number
+
+
+def _read_decimal(raw: Any) -> Decimal:
     if isinstance(raw, bool):
         raise ValueProblem("not_a_number", f"«{_shown(raw)}» không phải là số.")
     if isinstance(raw, int):

@@ -155,15 +155,15 @@ def test_a_zero_before_a_thousands_dot_is_not_read_as_thousands(raw: str) -> Non
         parse_count(raw)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="submissions/values.py Value.canonical keeps the sign of zero: «-0» and «0» are "
-    "equal values with different content hashes, so resending one as the other with the "
-    "same Idempotency-Key is refused as other content (409)",
+@pytest.mark.parametrize(
+    ("kind", "raw"),
+    [(TargetKind.COUNT, r) for r in ("-0", "-0.000", -0.0)]
+    + [(TargetKind.PERCENT, r) for r in ("-0", "-0,0", -0.0, "-0%")],
 )
-def test_minus_zero_has_the_canonical_form_of_zero() -> None:
-    assert parse_count("-0") == parse_count("0")
-    assert Value(number=parse_count("-0")).canonical() == Value(number=parse_count("0")).canonical()
+def test_minus_zero_is_zero(kind: TargetKind, raw: Any) -> None:
+    value = parse_value(kind, raw)
+    assert value.canonical() == Value(number=Decimal(0)).canonical()  # one content hash
+    assert display(kind, value) in ("0", "0%")
 
 
 # --- through the API and the database ---------------------------------------------------
