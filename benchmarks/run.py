@@ -82,21 +82,14 @@ def run(
     try:
         for name in only:
             begun = time.perf_counter()
-            match name:
-                case "status":
-                    result = bench_status.run(engine, STATUS_AS_OF, repeat)
-                case "report":
-                    result = bench_report.run(engine, REPORT_AS_OF, max(1, repeat // 2))
-                case "fanout":
-                    with running_sinks() as sinks:
-                        result = bench_fanout.run(engine, sinks, slow_repeat)
-                case "flow":
-                    with running_sinks() as sinks:
-                        result = bench_flow.run(engine, sinks, slow_repeat)
-                case "portal":
-                    result = bench_portal.run(engine, requests=requests, concurrency=clients)
-                case _:
-                    raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(ALL)}")
+            try:
+                result = _one(name, engine, repeat, slow_repeat, requests, clients)
+            except Exception as error:  # recorded, and the other benchmarks still run
+                result = {
+                    "benchmark": name,
+                    "error": f"{type(error).__name__}: {str(error)[:500]}",
+                    "met": False,
+                }
             result["wall_s"] = time.perf_counter() - begun
             log(summary(result))
             results.append(result)
@@ -114,9 +107,30 @@ def run(
         engine.dispose()
 
 
+def _one(
+    name: str, engine: Engine, repeat: int, slow_repeat: int, requests: int, clients: int
+) -> dict[str, Any]:
+    match name:
+        case "status":
+            return bench_status.run(engine, STATUS_AS_OF, repeat)
+        case "report":
+            return bench_report.run(engine, REPORT_AS_OF, max(1, repeat // 2))
+        case "fanout":
+            with running_sinks() as sinks:
+                return bench_fanout.run(engine, sinks, slow_repeat)
+        case "flow":
+            with running_sinks() as sinks:
+                return bench_flow.run(engine, sinks, slow_repeat)
+        case "portal":
+            return bench_portal.run(engine, requests=requests, concurrency=clients)
+    raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(ALL)}")
+
+
 def summary(r: dict[str, Any]) -> str:
     """One line per benchmark for the console."""
     ok = "met" if r.get("met") else "MISSED"
+    if "error" in r:
+        return f"{r['benchmark']}: FAILED {r['error'][:300]}"
     match r["benchmark"]:
         case "fanout":
             parts = [
