@@ -257,6 +257,17 @@ def _cell(cells: list[Any], index: int) -> Any:
     return cells[index] if index < len(cells) else None
 
 
+def _last_column(label: str, mode: str, value_column: int) -> int:
+    """The last column the template fills on a row: nothing right of it may hold data."""
+    if label == _norm(H_TARGETS[0]) or label == _norm(H_SECTIONS[0]):
+        return len(H_TARGETS) - 1 if label == _norm(H_TARGETS[0]) else len(H_SECTIONS) - 1
+    if label == _norm(L_SOURCE):
+        return 2  # code and title
+    if mode == "targets" and label not in _HEADER_LABELS:
+        return value_column
+    return 1
+
+
 def _parse_rows(rows: list[tuple[int, list[Any]]], ref: Callable[[int, int], str]) -> ParsedFile:
     filled = [(n, cells) for n, cells in rows if any(not is_blank(c) for c in cells)]
     if not filled or _norm(_cell(filled[0][1], 0)) != _norm(MARKER):
@@ -277,6 +288,22 @@ def _parse_rows(rows: list[tuple[int, list[Any]]], ref: Callable[[int, int], str
     value_column = VALUE_COLUMN
     for n, cells in filled[1:]:
         label = _norm(_cell(cells, 0))
+        # A figure typed beyond the form's columns would be silently dropped (a CSV's
+        # unquoted «67,5» splits into 67 | 5): refuse it and say which cell.
+        last = _last_column(label, mode, value_column)
+        stray = [i for i in range(last + 1, len(cells)) if not is_blank(cells[i])]
+        if stray:
+            shown = _cell_text(cells[stray[0]]) or ""
+            errors.append(
+                FieldError(
+                    "file",
+                    "unknown_field",
+                    f"Ô {ref(n, stray[0])} nằm ngoài mẫu («{shown}»). Trong tệp CSV, số thập "
+                    'phân có dấu phẩy phải đặt trong ngoặc kép, ví dụ "67,5".',
+                    ref(n, stray[0]),
+                )
+            )
+            continue
         if label in labels:
             header[labels[label]] = _cell_text(_cell(cells, 1))
             where[labels[label]] = ref(n, 1)
@@ -335,6 +362,8 @@ def _parse_rows(rows: list[tuple[int, list[Any]]], ref: Callable[[int, int], str
         ),
     )
 
+
+_HEADER_LABELS = {_norm(x) for x in (L_SOURCE, L_UNIT, L_PERIOD, L_STATE, L_NOTE, L_ON)}
 
 _JSON_KEYS = {"item_id", "unit", "obligation", "period", "values", "narrative", "progress"}
 
