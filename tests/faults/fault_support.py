@@ -19,6 +19,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -260,12 +261,21 @@ class KillSwitch:
             )
             self.timer.start()
 
-    def settle(self) -> None:
-        """After the child ended: no kill may still be pending (its pid could be reused)."""
+    def settle(self, quiet: float = 0.1) -> None:
+        """After the child ended: no kill may still be pending (its pid could be reused), and
+        what it wrote to a socket before dying has reached the sinks (a request can arrive
+        just after its sender died), so `last_key` is really its last message."""
         if self.timer is not None:
             self.timer.cancel()
             self.timer.join()
             self.timer = None
+        while True:
+            with self.lock:
+                seen = self.count
+            time.sleep(quiet)
+            with self.lock:
+                if self.count == seen:
+                    return
 
     def install(self, smtp: SmtpServer, zalo: ZaloServer) -> None:
         with smtp.lock:
