@@ -20,7 +20,8 @@ MAX_TEXT = 2_000
 
 _INT = re.compile(r"^[+-]?\d+$")
 # "1.300" and "1.300.000,5": dots group thousands, the comma is the decimal mark.
-_VI_GROUPED = re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?$")
+# A leading group never starts with 0: "0.300" is a machine's 0.3, not three hundred.
+_VI_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?$")
 _VI_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
 # "67.5" as a machine writes it (not three digits after the dot, so not a thousands group).
 _DOT_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$")
