@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -40,3 +40,15 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any error."""
     with session_factory(engine).begin() as session:
         yield session
+
+
+# Each IN (...) list stays far below PostgreSQL's 65,535 bound parameters (and SQLite's own
+# limit): a province's year is over 100,000 items.
+IN_LIST_CHUNK = 5_000
+
+
+def chunked(ids: Iterable[int], size: int = IN_LIST_CHUNK) -> Iterator[list[int]]:
+    """The distinct ids, sorted, in lists of at most `size`."""
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), size):
+        yield unique[start : start + size]

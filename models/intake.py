@@ -6,7 +6,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload, session
 
 from models.access import Actor, record_event
 from models.base import Base, UTCDateTime
+from models.db import chunked
 from models.items import DueItem, ItemKind
 from models.org import Unit
 from models.plan import Deliverable, Obligation, ObligationTarget, Plan, Target, TargetKind
@@ -35,8 +36,6 @@ from submissions.content import (
 from submissions.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from submissions.values import PROGRESS_VI, Value, display
 
-# Large IN lists are split so SQLite's parameter limit is never reached.
-_CHUNK = 5_000
 MAX_KEY_LENGTH = 100
 MAX_ID = 2**31 - 1  # INTEGER primary keys
 
@@ -659,12 +658,6 @@ def submit(
 # ---------------------------------------------------------------- queries
 
 
-def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
-    unique = sorted(set(ids))
-    for start in range(0, len(unique), _CHUNK):
-        yield unique[start : start + _CHUNK]
-
-
 def _accepted(chunk: list[int], as_of: datetime | None) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         Submission.accepted.is_(True),
@@ -685,7 +678,7 @@ def latest_accepted(
     Items without an accepted submission are absent from the result.
     """
     out: dict[int, Submission] = {}
-    for chunk in _chunks(item_ids):
+    for chunk in chunked(item_ids):
         newest = (
             select(Submission.item_id, func.max(Submission.version).label("version"))
             .where(*_accepted(chunk, as_of))
@@ -716,7 +709,7 @@ def first_accepted_at(
     `as_of`, only submissions received by then. Items never submitted are absent.
     """
     out: dict[int, datetime] = {}
-    for chunk in _chunks(item_ids):
+    for chunk in chunked(item_ids):
         query = (
             select(Submission.item_id, func.min(Submission.received_at))
             .where(*_accepted(chunk, as_of))

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.sql import ColumnElement
 
 from models.base import Base, UTCDateTime
+from models.db import chunked
 from models.org import Person
 from schedules.calendar import VN_TZ
 
@@ -159,19 +160,19 @@ def recorded_keys(
     *, session: Session, item_ids: Iterable[int]
 ) -> set[tuple[int, str, date, str, str]]:
     """The unique keys of every intent already recorded for these items, in any status."""
-    ids = list(item_ids)
-    if not ids:
-        return set()
-    rows = session.execute(
-        select(
-            OutboxIntent.item_id,
-            OutboxIntent.step_code,
-            OutboxIntent.deadline_on,
-            OutboxIntent.recipient_key,
-            OutboxIntent.channel,
-        ).where(OutboxIntent.item_id.in_(ids))
-    )
-    return {(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+    keys: set[tuple[int, str, date, str, str]] = set()
+    for chunk in chunked(item_ids):
+        rows = session.execute(
+            select(
+                OutboxIntent.item_id,
+                OutboxIntent.step_code,
+                OutboxIntent.deadline_on,
+                OutboxIntent.recipient_key,
+                OutboxIntent.channel,
+            ).where(OutboxIntent.item_id.in_(chunk))
+        )
+        keys.update((r[0], r[1], r[2], r[3], r[4]) for r in rows)
+    return keys
 
 
 def record_intents(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.db import chunked
 from models.items import DueItem
 from models.org import Person, PersonRole, Unit
 from models.plan import Deliverable, Obligation, Plan, PlanTask
@@ -66,9 +67,13 @@ def load_routes(*, session: Session, item_ids: Iterable[int]) -> dict[int, Route
     The leader in charge: the obligation's `via` person, else the plan task's leader (for a
     deliverable of a task), else the plan's signer.
     """
-    ids = list(item_ids)
-    if not ids:
-        return {}
+    routes = {}
+    for chunk in chunked(item_ids):
+        routes.update(_routes(session=session, item_ids=chunk))
+    return routes
+
+
+def _routes(*, session: Session, item_ids: list[int]) -> dict[int, Route]:
     rows = session.execute(
         select(
             DueItem.id,
@@ -85,7 +90,7 @@ def load_routes(*, session: Session, item_ids: Iterable[int]) -> dict[int, Route
         .outerjoin(Obligation, Obligation.id == DueItem.obligation_id)
         .outerjoin(Deliverable, Deliverable.id == DueItem.deliverable_id)
         .outerjoin(PlanTask, PlanTask.id == Deliverable.task_id)
-        .where(DueItem.id.in_(ids))
+        .where(DueItem.id.in_(item_ids))
     )
     routes = {}
     for item_id, unit_id, o_ladder, o_to, via, d_ladder, d_to, task_leader, signer in rows:
@@ -132,7 +137,7 @@ def load_people(*, session: Session, ids: Iterable[int] | None = None) -> People
     """Every person (or those with `ids`) with their unit's name."""
     query = select(Person, Unit.name).join(Unit, Unit.id == Person.unit_id).order_by(Person.id)
     if ids is not None:
-        query = query.where(Person.id.in_(list(ids)))
+        query = query.where(Person.id.in_(list(ids)))  # people on the routes: a few hundred
     return People(
         PersonInfo(
             id=p.id,

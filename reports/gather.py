@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.calendar import load_calendar
+from models.db import chunked
 from models.intake import latest_accepted
 from models.items import DueItem, ItemKind
 from models.org import Unit
@@ -17,8 +18,6 @@ from models.plan import Deliverable, Obligation, ObligationTarget, PlanTask, Tar
 from models.status import ItemState, item_states
 from models.submissions import ProgressState
 from schedules.calendar import local_date
-
-_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -164,11 +163,8 @@ def reporting_states(
         return []
     calendar = load_calendar(session=session)
     states: list[ItemState] = []
-    # Chunks keep each IN (...) list far below SQLite's and PostgreSQL's parameter limits.
-    for start in range(0, len(ids), _CHUNK):
-        states += item_states(
-            session=session, as_of=as_of, calendar=calendar, item_ids=ids[start : start + _CHUNK]
-        )
+    for chunk in chunked(ids):
+        states += item_states(session=session, as_of=as_of, calendar=calendar, item_ids=chunk)
     return sorted(states, key=lambda s: (s.deadline_at, s.unit_code, s.item_id))
 
 

@@ -6,6 +6,7 @@ ever travels through Prefect; each step reads the settings itself.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -42,13 +43,20 @@ def decide_and_record_step(as_of: str) -> dict[str, Any]:
         )
     finally:
         engine.dispose()
-    for gap in recorded.decision.unreachable:
+    # One line per kind of gap, not per item: a province has thousands of them a day, and
+    # each run-logger line costs ~1.4 ms (docs/benchmarks.md).
+    gaps = Counter((gap.audience, gap.why) for gap in recorded.decision.unreachable)
+    for (audience, why), count in sorted(gaps.items()):
+        example = next(
+            g for g in recorded.decision.unreachable if (g.audience, g.why) == (audience, why)
+        )
         logger.warning(
-            "nobody to reach for %s, step %s, audience %s (%s)",
-            gap.item_key,
-            gap.step_code,
-            gap.audience,
-            gap.why,
+            "nobody to reach: audience %s (%s) for %d step(s), e.g. %s step %s",
+            audience,
+            why,
+            count,
+            example.item_key,
+            example.step_code,
         )
     logger.info(
         "recorded %d intents in %d messages",
