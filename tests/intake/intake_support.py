@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pendulum
+import pytest
 import uvicorn
+from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
 from deploy.settings import Settings
@@ -18,6 +21,9 @@ from models.access import Actor, Role, issue_token
 from models.db import session_factory, transaction
 from models.items import DueItem
 from models.org import Unit
+from models.plan_sync import load_plan
+from plans.loader import read_plan
+from portal.app import create_app
 
 DATA = Path(__file__).parent / "data"
 PLAN = DATA / "intake-plan.yaml"
@@ -129,3 +135,52 @@ def stored(engine: Engine) -> dict[str, int]:
 
 
 NOTHING = {"submissions": 0, "values": 0, "attachments": 0, "audit": 0}
+
+
+# --- fixtures shared by the intake, fuzz and security tests (each conftest imports them) ---
+
+
+@pytest.fixture
+def loaded(engine: Engine) -> Engine:
+    """The intake plan loaded into the test database."""
+    with transaction(engine) as session:
+        load_plan(read_plan(PLAN), session=session, now=NOW)
+    return engine
+
+
+@dataclass
+class _Running:
+    portals: dict[str, Portal]
+    servers: list[_Server]
+
+
+@pytest.fixture(scope="session")
+def _running() -> Iterator[_Running]:
+    """The portals started in this session (one per database backend), stopped at the end."""
+    running = _Running({}, [])
+    yield running
+    for server in running.servers:
+        server.stop()
+
+
+@pytest.fixture
+def portal(loaded: Engine, _running: _Running, tmp_path_factory: pytest.TempPathFactory) -> Portal:
+    """The real portal on 127.0.0.1 over the loaded test database, its clock reset to NOW."""
+    key = loaded.url.render_as_string(hide_password=False)
+    if key not in _running.portals:
+        clock = Clock()
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=key,
+            data_dir=tmp_path_factory.mktemp("portal-data"),
+            admin_token=SecretStr(ADMIN_SECRET),
+            upload_max_bytes=UPLOAD_LIMIT,
+        )
+        server = _Server(create_app(settings, engine=loaded, clock=clock))
+        _running.servers.append(server)
+        _running.portals[key] = Portal(
+            url=server.start(), clock=clock, settings=settings, engine=loaded
+        )
+    running = _running.portals[key]
+    running.clock.now = NOW
+    return running
