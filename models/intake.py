@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from sqlalchemy import ColumnElement, ForeignKey, String, Text, func, select
+from sqlalchemy import ColumnElement, ForeignKey, String, Subquery, Text, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload, sessionmaker
 
@@ -658,20 +658,45 @@ def submit(
 # ---------------------------------------------------------------- queries
 
 
-def _accepted(chunk: list[int], as_of: datetime | None) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [
-        Submission.accepted.is_(True),
-        Submission.item_id.in_(chunk),
-    ]
+def _accepted(as_of: datetime | None) -> list[ColumnElement[bool]]:
+    """Submissions that count: accepted, and received by `as_of` when given."""
+    conditions: list[ColumnElement[bool]] = [Submission.accepted.is_(True)]
     if as_of is not None:
         conditions.append(Submission.received_at <= as_of)
     return conditions
 
 
+def latest_accepted_versions(
+    *conditions: ColumnElement[bool], as_of: datetime | None = None
+) -> Subquery:
+    """Which submission counts for each item: the accepted one with the highest version.
+
+    The one definition of that rule, as a selectable (`submission_id`, `item_id`) to join, so
+    a report can stream plain rows instead of loading entities. `conditions` on Submission
+    choose the items; with `as_of`, only submissions received by then count.
+    """
+    ranked = (
+        select(
+            Submission.id.label("submission_id"),
+            Submission.item_id,
+            func.row_number()
+            .over(partition_by=Submission.item_id, order_by=Submission.version.desc())
+            .label("newest_first"),
+        )
+        .where(*_accepted(as_of), *conditions)
+        .subquery()
+    )
+    return (
+        select(ranked.c.submission_id, ranked.c.item_id)
+        .where(ranked.c.newest_first == 1)
+        .subquery()
+    )
+
+
 def latest_accepted(
     item_ids: Iterable[int], *, session: Session, as_of: datetime | None = None
 ) -> dict[int, Submission]:
-    """For each item, the accepted submission with the highest version: its figures count.
+    """For each item, the submission that counts (`latest_accepted_versions`), loaded.
 
     Set-based: one query per 5,000 items, values (with targets) and attachments loaded.
     With `as_of`, only submissions received by then count, so a past day can be replayed.
@@ -679,18 +704,10 @@ def latest_accepted(
     """
     out: dict[int, Submission] = {}
     for chunk in chunked(item_ids):
-        newest = (
-            select(Submission.item_id, func.max(Submission.version).label("version"))
-            .where(*_accepted(chunk, as_of))
-            .group_by(Submission.item_id)
-            .subquery()
-        )
+        latest = latest_accepted_versions(Submission.item_id.in_(chunk), as_of=as_of)
         query = (
             select(Submission)
-            .join(
-                newest,
-                (Submission.item_id == newest.c.item_id) & (Submission.version == newest.c.version),
-            )
+            .join(latest, Submission.id == latest.c.submission_id)
             .options(
                 selectinload(Submission.values).selectinload(SubmissionValue.target),
                 selectinload(Submission.attachments),
@@ -712,7 +729,7 @@ def first_accepted_at(
     for chunk in chunked(item_ids):
         query = (
             select(Submission.item_id, func.min(Submission.received_at))
-            .where(*_accepted(chunk, as_of))
+            .where(*_accepted(as_of), Submission.item_id.in_(chunk))
             .group_by(Submission.item_id)
         )
         out.update({item_id: at for item_id, at in session.execute(query)})

@@ -19,13 +19,13 @@ from models.status import ItemState, ItemStatus
 from reports import vietnamese as vi
 from reports.figures import (
     Figure,
-    ReportedValue,
+    Tally,
     TargetSpec,
     Value,
     aggregate,
     period_labels,
     plan_targets,
-    reported_values,
+    read_tally,
     to_date_labels,
 )
 from reports.gather import (
@@ -493,8 +493,7 @@ class _Facts:
     tasks: list[PlanTask]
     targets: list[TargetSpec]
     figures: list[Figure]
-    period_rows: list[ReportedValue]
-    to_date_rows: list[ReportedValue]
+    values: Tally
     states: list[ItemState]
     narratives: list[NarrativeEntry]
     deliverables: list[DeliverableProgress]
@@ -643,12 +642,7 @@ def _sheets(facts: _Facts, period: Period) -> tuple[ObligationSheet, ...]:
             for part in (spec.numerator, spec.denominator):
                 if part and by_code.get(part) and by_code[part] not in needed:
                     needed.append(by_code[part])
-        figures = aggregate(
-            needed,
-            [r for r in facts.period_rows if r.obligation_code == code],
-            [r for r in facts.to_date_rows if r.obligation_code == code],
-            period.last_month,
-        )
+        figures = aggregate(needed, facts.values.only(code), period.last_month)
         fig_by = {f.target.code: f for f in figures}
         # Indexed once: a lookup per (unit, column) stays cheap with thousands of units.
         unit_figures = {f.target.code: {u.unit_code: u for u in f.by_unit} for f in figures}
@@ -691,9 +685,10 @@ def _sheets(facts: _Facts, period: Period) -> tuple[ObligationSheet, ...]:
 def _read_facts(*, session: Session, plan: Plan, period: Period, as_of: datetime) -> _Facts:
     targets = plan_targets(session=session, plan_id=plan.id)
     labels, to_date = period_labels(period), to_date_labels(period)
-    period_rows = reported_values(session=session, plan_id=plan.id, labels=labels, as_of=as_of)
-    to_date_rows = reported_values(session=session, plan_id=plan.id, labels=to_date, as_of=as_of)
-    figures = aggregate(targets, period_rows, to_date_rows, period.last_month)
+    values = read_tally(
+        session=session, plan_id=plan.id, targets=targets, period=period, as_of=as_of
+    )
+    figures = aggregate(targets, values, period.last_month)
     tasks = list(
         session.scalars(
             select(PlanTask).where(PlanTask.plan_id == plan.id).order_by(PlanTask.number)
@@ -719,8 +714,7 @@ def _read_facts(*, session: Session, plan: Plan, period: Period, as_of: datetime
         tasks=tasks,
         targets=targets,
         figures=figures,
-        period_rows=period_rows,
-        to_date_rows=to_date_rows,
+        values=values,
         states=reporting_states(session=session, plan_id=plan.id, labels=labels, as_of=as_of),
         narratives=narratives(session=session, plan_id=plan.id, labels=labels, as_of=as_of),
         deliverables=deliverable_progress(session=session, plan_id=plan.id, as_of=as_of),
