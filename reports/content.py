@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -411,6 +412,7 @@ def chart_points(figures: Sequence[Figure]) -> tuple[ChartPoint, ...]:
     return tuple(points)
 
 
+@lru_cache(maxsize=256)  # a province's report names the same few periods thousands of times
 def _period_title(label: str) -> str:
     try:
         return Period.parse(label).title_vi

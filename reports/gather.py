@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from models.calendar import load_calendar
 from models.db import chunked
-from models.intake import latest_accepted
+from models.intake import latest_accepted, latest_accepted_versions
 from models.items import DueItem, ItemKind
 from models.org import Unit
 from models.plan import Deliverable, Obligation, ObligationTarget, PlanTask, Target
 from models.status import ItemState, item_states
-from models.submissions import ProgressState
+from models.submissions import ProgressState, Submission
 from schedules.calendar import local_date
 
 
@@ -37,21 +37,33 @@ def narratives(
     *, session: Session, plan_id: int, labels: Iterable[str], as_of: datetime
 ) -> list[NarrativeEntry]:
     """Narratives of the latest accepted versions of the periods' report items."""
-    items = session.execute(
-        select(DueItem, Unit.code, Unit.name, Obligation.code, Obligation.id)
+    items = select(DueItem.id).where(
+        DueItem.plan_id == plan_id,
+        DueItem.kind == ItemKind.REPORT.value,
+        DueItem.withdrawn_at.is_(None),
+        DueItem.period_label.in_(list(labels)),
+    )
+    latest = latest_accepted_versions(Submission.item_id.in_(items), as_of=as_of)
+    # Only the narrative column: loading whole submissions took 11 s for 10,000 communes.
+    rows = session.execute(
+        select(
+            DueItem.period_label,
+            DueItem.window_end,
+            Unit.code,
+            Unit.name,
+            Obligation.code,
+            Obligation.id,
+            Submission.narrative,
+        )
+        .select_from(latest)
+        .join(Submission, Submission.id == latest.c.submission_id)
+        .join(DueItem, DueItem.id == latest.c.item_id)
         .join(Unit, Unit.id == DueItem.unit_id)
         .join(Obligation, Obligation.id == DueItem.obligation_id)
-        .where(
-            DueItem.plan_id == plan_id,
-            DueItem.kind == ItemKind.REPORT.value,
-            DueItem.withdrawn_at.is_(None),
-            DueItem.period_label.in_(list(labels)),
-        )
-        .order_by(DueItem.window_end, Unit.name)
+        .order_by(DueItem.window_end, Unit.name, DueItem.id)
     ).all()
-    latest = latest_accepted([row[0].id for row in items], session=session, as_of=as_of)
     carried: dict[int, tuple[str, ...]] = {}
-    obligation_ids = {row[4] for row in items}
+    obligation_ids = {row[5] for row in rows}
     if obligation_ids:
         for obligation_id, code in session.execute(
             select(ObligationTarget.obligation_id, Target.code)
@@ -61,13 +73,10 @@ def narratives(
         ):
             carried[obligation_id] = (*carried.get(obligation_id, ()), code)
     entries = []
-    for item, unit_code, unit_name, obligation_code, obligation_id in items:
-        submission = latest.get(item.id)
-        if submission is None:
-            continue
+    for label, window_end, unit_code, unit_name, obligation_code, obligation_id, told in rows:
         sections = tuple(
             (str(title), str(text).strip())
-            for title, text in (submission.narrative or {}).items()
+            for title, text in (told or {}).items()
             if isinstance(text, str) and text.strip()
         )
         entries.append(
@@ -76,8 +85,8 @@ def narratives(
                 unit_name=unit_name,
                 obligation_code=obligation_code,
                 target_codes=carried.get(obligation_id, ()),
-                period_label=item.period_label or "",
-                window_end=item.window_end,
+                period_label=label or "",
+                window_end=window_end,
                 sections=sections,
             )
         )

