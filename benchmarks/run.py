@@ -152,11 +152,17 @@ def summary(r: dict[str, Any]) -> str:
                 f"p99 {r['p99_ms']:.0f} ms; direct submit {r['baseline_per_s']:.0f}/s [{ok}]"
             )
         case _:
-            return (
+            line = (
                 f"{r['benchmark']}: dondoc {r['dondoc_s'] * 1000:.1f} ms, "
                 f"baseline {r['baseline_s'] * 1000:.1f} ms, ratio {r['ratio']:.2f}, "
                 f"peak {r['dondoc_peak_mib']:.1f} MiB [{ok}]"
             )
+            if "whole_report_s" in r:
+                line += (
+                    f"; whole report {r['whole_report_s']:.2f} s, "
+                    f"peak {r['whole_report_peak_mib']:.1f} MiB"
+                )
+            return line
 
 
 def main() -> None:

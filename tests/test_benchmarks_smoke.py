@@ -67,6 +67,8 @@ def test_report_benchmark_agrees_with_its_group_by(province: Engine) -> None:
     # Every commune reported at least once in the first half year, on both targets.
     assert result["unit_figures"] >= 2 * COMMUNES
     assert set(result["totals"]) == {"viec-lam", "ho-ngheo"}
+    # The whole report has a row for every unit that owed a report in the quarter.
+    assert result["whole_report_unit_rows"] == COMMUNES + 20
 
 
 def only_on(engine: Engine, backend: str) -> None:
