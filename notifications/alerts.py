@@ -31,15 +31,19 @@ def send_admin_alert(
     """E-mail the admin directly (not through the outbox, which may be what broke)."""
     if not settings.admin_email:
         return False
-    EmailChannel(settings.smtp).send(
-        Outgoing(
-            key=f"alert-{run_id}",  # one Message-ID per failed run, should the hook run twice
-            address=settings.admin_email,
-            recipient_name=None,
-            subject=SUBJECT,
-            body=alert_text(
-                flow_name=flow_name, run_name=run_name, run_id=run_id, error=error, now=now
-            ),
+    channel = EmailChannel(settings.smtp)
+    try:
+        channel.send(
+            Outgoing(
+                key=f"alert-{run_id}",  # one Message-ID per failed run, should the hook run twice
+                address=settings.admin_email,
+                recipient_name=None,
+                subject=SUBJECT,
+                body=alert_text(
+                    flow_name=flow_name, run_name=run_name, run_id=run_id, error=error, now=now
+                ),
+            )
         )
-    )
+    finally:
+        channel.close()
     return True

@@ -76,3 +76,7 @@ class Channel(Protocol):
     def send(self, message: Outgoing) -> str | None:
         """Deliver or raise DeliveryError; return the provider's message id if it gives one."""
         ...
+
+    def close(self) -> None:
+        """Release what the delivery run held (its connections); a later send reopens them."""
+        ...

@@ -35,6 +35,9 @@ class WebhookChannel:
     def prepare(self, *, renew: bool = False) -> None:
         """Nothing to fetch."""
 
+    def close(self) -> None:
+        """Nothing held: a run posts one digest per webhook, each on its own connection."""
+
     def send(self, message: Outgoing) -> str | None:
         url = self._urls.get(message.address)
         if url is None:
