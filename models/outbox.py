@@ -12,7 +12,11 @@ the new deadline, while the rungs already sent for the old one stay recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import fcntl
+import hashlib
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -20,18 +24,23 @@ from uuid import uuid4
 
 import pendulum
 from sqlalchemy import (
+    Connection,
     Date,
+    Engine,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     or_,
     select,
+    text,
     update,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.sql import ColumnElement
 
@@ -228,6 +237,63 @@ def _due(now: datetime) -> ColumnElement[bool]:
     return or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now)
 
 
+# --- delivering ----------------------------------------------------------------------------
+#
+# One run at a time delivers a channel: it holds the channel's lock (`channel_lock`) from
+# before it reads the messages due until after its last mark. So a message is handed to its
+# server by one process only, and no database lock is held while a server takes its time;
+# each message is marked in its own short transaction right after its send. The lock dies
+# with its holder, so a killed run holds nothing up and the next run resends what it had
+# sent and not marked (the only possible copy, with the same key).
+
+
+def _lock_key(channel: str) -> int:
+    """A stable 64-bit key for PostgreSQL's advisory locks."""
+    digest = hashlib.sha256(f"dondoc.outbox.deliver.{channel}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+_LOCAL_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_LOCAL_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def channel_lock(engine: Engine, channel: str) -> Iterator[Connection]:
+    """Hold the channel's delivery lock, waiting for any other holder; yield the connection
+    to mark messages on.
+
+    PostgreSQL: a session advisory lock on that very connection, so losing the connection
+    (a killed process, a restarted server) releases the lock and fails the next mark, and
+    the run stops. SQLite: an exclusive flock on a file beside the database, released by
+    the kernel when the process dies (an in-memory database: a lock in this process).
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            key = _lock_key(channel)
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            conn.commit()
+            try:
+                yield conn
+            finally:
+                try:
+                    conn.rollback()
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    conn.commit()
+                except SQLAlchemyError:
+                    conn.invalidate()  # never back to the pool holding the lock
+            return
+        database = engine.url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            with _LOCAL_LOCKS_GUARD:
+                lock = _LOCAL_LOCKS.setdefault((str(engine.url), channel), threading.Lock())
+            with lock:
+                yield conn
+            return
+        with open(f"{database}-outbox-{channel}.lock", "a") as file:
+            fcntl.flock(file, fcntl.LOCK_EX)  # released when the file is closed or we die
+            yield conn
+
+
 def due_message_ids(*, session: Session, channel: str, now: datetime) -> list[int]:
     """Messages of a channel to attempt now (pending, or failed and due for a retry)."""
     return list(
@@ -243,36 +309,26 @@ def due_message_ids(*, session: Session, channel: str, now: datetime) -> list[in
     )
 
 
-def claim_message(*, session: Session, message_id: int, now: datetime) -> OutboxMessage | None:
-    """Lock one open message for this transaction, or None if another run has taken it.
-
-    The conditional UPDATE waits for a concurrent holder to commit and then re-checks the
-    status, on PostgreSQL (row lock) and SQLite (database write lock) alike, so two runs
-    never both send one message.
-    """
-    claimed = session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.status.in_(OPEN_STATUSES),
-            _due(now),
+def due_messages(*, session: Session, ids: Iterable[int], now: datetime) -> list[OutboxMessage]:
+    """Those of these messages still open and due now, in id order (a delivery's chunk)."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(list(ids)), OutboxMessage.status.in_(OPEN_STATUSES), _due(now)
+            )
+            .order_by(OutboxMessage.id)
         )
-        .values(last_attempt_at=now)
-        .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    message = session.get(OutboxMessage, message_id, populate_existing=True)
-    return message
 
 
-def open_intents(*, session: Session, message_id: int) -> list[OutboxIntent]:
-    """The intents a message still carries (not cancelled), in decision order."""
+def open_intents(*, session: Session, message_ids: Iterable[int]) -> list[OutboxIntent]:
+    """The intents these messages still carry (not cancelled), in decision order."""
     return list(
         session.scalars(
             select(OutboxIntent)
             .where(
-                OutboxIntent.message_id == message_id,
+                OutboxIntent.message_id.in_(list(message_ids)),
                 OutboxIntent.status.in_(OPEN_STATUSES),
             )
             .order_by(OutboxIntent.id)
@@ -281,9 +337,13 @@ def open_intents(*, session: Session, message_id: int) -> list[OutboxIntent]:
 
 
 def _close_intents(
-    session: Session, where: Sequence[object], status: OutboxStatus, now: datetime, note: str | None
+    conn: Session | Connection,
+    where: Sequence[object],
+    status: OutboxStatus,
+    now: datetime,
+    note: str | None,
 ) -> None:
-    session.execute(
+    conn.execute(
         update(OutboxIntent)
         .where(*where, OutboxIntent.status.in_(OPEN_STATUSES))  # type: ignore[arg-type]
         .values(status=status.value, closed_at=now, note=note)
@@ -292,7 +352,7 @@ def _close_intents(
 
 
 def cancel_intents(
-    *, session: Session, intent_ids: Iterable[int], now: datetime, reason: str
+    *, session: Session | Connection, intent_ids: Iterable[int], now: datetime, reason: str
 ) -> None:
     """Cancel intents not yet sent; a message left with none is cancelled too."""
     ids = list(intent_ids)
@@ -301,8 +361,8 @@ def cancel_intents(
     message_ids = set(
         session.scalars(select(OutboxIntent.message_id).where(OutboxIntent.id.in_(ids)))
     )
-    # Lock the messages before their intents, in id order: the order delivery takes them in,
-    # so a cancellation and a delivery of the same message wait for each other, never deadlock.
+    # Lock the messages before their intents, in id order, so two cancellations of the same
+    # messages wait for each other, never deadlock.
     session.execute(
         select(OutboxMessage.id)
         .where(OutboxMessage.id.in_(message_ids))
@@ -343,43 +403,87 @@ def cancel_for_items(
     cancel_intents(session=session, intent_ids=list(intent_ids), now=now, reason=reason)
 
 
+# Built once: constructing an ORM-enabled UPDATE costs more than running it (~0.7 ms).
+_NOW = bindparam("now", type_=UTCDateTime)
+_MARK_MESSAGE_SENT = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("message_id"))
+    .values(
+        status=OutboxStatus.SENT.value,
+        attempts=OutboxMessage.attempts + 1,
+        last_attempt_at=_NOW,
+        sent_at=_NOW,
+        next_attempt_at=None,
+        last_error=None,
+        provider_id=bindparam("provider_id"),
+        subject=bindparam("subject"),
+        body=bindparam("body"),
+    )
+)
+_MARK_INTENTS_SENT = (
+    update(OutboxIntent)
+    .where(OutboxIntent.id.in_(bindparam("intent_ids", expanding=True)))
+    .values(status=OutboxStatus.SENT.value, closed_at=_NOW, note=None)
+)
+
+
 def mark_sent(
-    *, session: Session, message: OutboxMessage, now: datetime, provider_id: str | None
+    *,
+    conn: Connection,
+    message_id: int,
+    intent_ids: Sequence[int],
+    now: datetime,
+    provider_id: str | None,
+    subject: str,
+    body: str,
 ) -> None:
-    """The server accepted the message: it and the intents it carries are sent."""
-    message.status = OutboxStatus.SENT.value
-    message.attempts += 1
-    message.sent_at = now
-    message.next_attempt_at = None
-    message.last_error = None
-    message.provider_id = provider_id
-    _close_intents(session, [OutboxIntent.message_id == message.id], OutboxStatus.SENT, now, None)
-    session.flush()
+    """The server accepted the message: it and the intents it carried are sent, with the text
+    that went out (an intent cancelled while the message was on its way went out too)."""
+    conn.execute(
+        _MARK_MESSAGE_SENT,
+        {
+            "message_id": message_id,
+            "now": now,
+            "provider_id": provider_id,
+            "subject": subject,
+            "body": body,
+        },
+    )
+    conn.execute(_MARK_INTENTS_SENT, {"intent_ids": list(intent_ids), "now": now})
 
 
 def mark_failed(
     *,
-    session: Session,
-    message: OutboxMessage,
+    conn: Connection,
+    message_id: int,
     now: datetime,
     error: str,
     retry_at: datetime | None,
     count_attempt: bool = True,
+    tried: tuple[str, str] | None = None,
 ) -> None:
-    """An attempt failed: retry at `retry_at`, or give up (dead) when it is None."""
+    """An attempt failed: retry at `retry_at`, or give up (dead) when it is None.
+
+    `tried` is the (subject, body) that was tried, kept for the admin. A message cancelled
+    meanwhile stays cancelled.
+    """
+    values: dict[str, object] = {
+        "last_attempt_at": now,
+        "last_error": error,
+        "status": (OutboxStatus.DEAD if retry_at is None else OutboxStatus.FAILED).value,
+        "next_attempt_at": retry_at,
+    }
     if count_attempt:
-        message.attempts += 1
-    message.last_error = error
+        values["attempts"] = OutboxMessage.attempts + 1
+    if tried is not None:
+        values["subject"], values["body"] = tried
+    conn.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(OPEN_STATUSES))
+        .values(values)
+    )
     if retry_at is None:
-        message.status = OutboxStatus.DEAD.value
-        message.next_attempt_at = None
-        _close_intents(
-            session, [OutboxIntent.message_id == message.id], OutboxStatus.DEAD, now, error
-        )
-    else:
-        message.status = OutboxStatus.FAILED.value
-        message.next_attempt_at = retry_at
-    session.flush()
+        _close_intents(conn, [OutboxIntent.message_id == message_id], OutboxStatus.DEAD, now, error)
 
 
 def retry_message(*, session: Session, key: str) -> OutboxMessage | None:

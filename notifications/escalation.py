@@ -31,7 +31,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,10 +44,10 @@ from models.outbox import (
     OPEN_STATUSES,
     IntentDraft,
     OutboxIntent,
-    OutboxMessage,
     cancel_intents,
-    claim_message,
+    channel_lock,
     due_message_ids,
+    due_messages,
     mark_failed,
     mark_sent,
     open_intents,
@@ -67,7 +67,7 @@ from notifications.channels import (
 )
 from notifications.messages import DigestLine, line_for, reason_vi, render
 from notifications.redact import redact
-from notifications.routing import People, Route, load_people, load_routes
+from notifications.routing import People, PersonInfo, Route, load_people, load_routes
 from notifications.wiring import build_channel, enabled_channels
 from schedules.calendar import WorkCalendar, local_date
 from schedules.escalation import (
@@ -442,8 +442,29 @@ def _lines(
     return lines
 
 
+@dataclass(frozen=True)
+class _Due:
+    """A message about to go, read with its chunk: where it goes and the intents it carries."""
+
+    id: int
+    key: str
+    channel: str
+    address: str
+    attempts: int
+    person: PersonInfo | None
+    intents: list[OutboxIntent]
+
+
 class Deliverer:
-    """Delivers one channel's due messages, one transaction per message."""
+    """Delivers one channel's due messages; each is marked in its own commit after its send.
+
+    The run holds the channel's delivery lock (`models.outbox.channel_lock`) throughout, so
+    it is the only one sending this channel's messages. Messages are read CHUNK at a time
+    with everything their text needs (intents, item states, people), outside any write
+    transaction; then, per message: drop the intents no longer due, render, send, and mark it
+    sent in one short transaction. A crash between the send and that commit leaves the
+    message open, and the next run sends it again with the same key.
+    """
 
     def __init__(
         self,
@@ -463,168 +484,211 @@ class Deliverer:
         self.report = DeliveryReport(channel=channel.name.value)
 
     def run(self) -> DeliveryReport:
-        with session_factory(self.engine)() as session:
-            ids = due_message_ids(session=session, channel=self.channel.name.value, now=self.now)
-        if not ids:
-            return self.report
-        try:
-            self.channel.prepare()
-            for start in range(0, len(ids), CHUNK):
-                chunk = ids[start : start + CHUNK]
-                states = self._states(chunk)
-                for message_id in chunk:
-                    stop = self._deliver_with_renewal(message_id, states)
-                    if stop is not None:
-                        self._fail_rest(ids, stop)
-                        return self.report
-        except ChannelUnavailable as error:  # prepare() could not get credentials
-            self._fail_rest(ids, error)
+        with channel_lock(self.engine, self.channel.name.value) as conn:
+            # Read under the lock: what an earlier holder sent is no longer due.
+            with session_factory(self.engine)() as session:
+                ids = due_message_ids(
+                    session=session, channel=self.channel.name.value, now=self.now
+                )
+            if not ids:
+                return self.report
+            try:
+                self.channel.prepare()
+                for start in range(0, len(ids), CHUNK):
+                    messages, states = self._read(ids[start : start + CHUNK])
+                    for message in messages:
+                        stop = self._deliver(conn, message, states)
+                        if stop is not None:
+                            self._fail_rest(conn, ids, stop)
+                            return self.report
+            except ChannelUnavailable as error:  # prepare() could not get credentials
+                self._fail_rest(conn, ids, error)
+            finally:
+                self.channel.close()
         return self.report
 
-    def _states(self, message_ids: list[int]) -> dict[int, ItemState]:
+    def _read(self, message_ids: list[int]) -> tuple[list[_Due], dict[int, ItemState]]:
+        """A chunk's messages still due, their open intents, their items' states and people."""
         with session_factory(self.engine)() as session:
-            item_ids = set(
-                session.scalars(
-                    select(OutboxIntent.item_id).where(OutboxIntent.message_id.in_(message_ids))
-                )
+            messages = due_messages(session=session, ids=message_ids, now=self.now)
+            intents: dict[int, list[OutboxIntent]] = {}
+            for intent in open_intents(session=session, message_ids=[m.id for m in messages]):
+                intents.setdefault(intent.message_id, []).append(intent)
+            people = load_people(
+                session=session, ids={m.person_id for m in messages if m.person_id is not None}
             )
-            return {
+            states = {
                 s.item_id: s
                 for s in item_states(
-                    session=session, as_of=self.now, calendar=self.calendar, item_ids=item_ids
+                    session=session,
+                    as_of=self.now,
+                    calendar=self.calendar,
+                    item_ids={i.item_id for group in intents.values() for i in group},
                 )
             }
+        due = [
+            _Due(
+                id=m.id,
+                key=m.key,
+                channel=m.channel,
+                address=m.address,
+                attempts=m.attempts,
+                person=people.by_id.get(m.person_id) if m.person_id is not None else None,
+                intents=intents.get(m.id, []),
+            )
+            for m in messages
+        ]
+        return due, states
 
-    def _deliver_with_renewal(
-        self, message_id: int, states: dict[int, ItemState]
+    def _deliver(
+        self, conn: Connection, message: _Due, states: dict[int, ItemState]
     ) -> ChannelUnavailable | None:
+        """Re-check, render, send, mark. Returns a reason to stop the channel, or None."""
+        stale: dict[str, list[int]] = {}
+        for intent in message.intents:
+            reason = stale_reason(
+                step_kind=intent.step_kind,
+                deadline_on=intent.deadline_on,
+                state=states.get(intent.item_id),
+                now=self.now,
+            )
+            if reason is not None:
+                stale.setdefault(reason, []).append(intent.id)
+        if stale:
+            with conn.begin():
+                for reason, intent_ids in stale.items():
+                    cancel_intents(session=conn, intent_ids=intent_ids, now=self.now, reason=reason)
+        dropped = {i for ids in stale.values() for i in ids}
+        live = [i for i in message.intents if i.id not in dropped]
+        if not live:
+            self.report.cancelled.append(message.key)
+            return None
+        outgoing = self._outgoing(message, live, states)
         try:
-            return self._deliver_one(message_id, states, renewed=False)
+            return self._send(conn, message, live, outgoing, renewed=False)
         except CredentialsExpired:
-            # Refused before anything was accepted, and rolled back: renew (outside any
-            # transaction, the rotated token is committed at once) and try once more.
+            # Refused before anything was accepted: renew (outside any transaction, the
+            # rotated token is committed at once) and try once more.
             self.channel.prepare(renew=True)
-            return self._deliver_one(message_id, states, renewed=True)
+            return self._send(conn, message, live, outgoing, renewed=True)
 
-    def _deliver_one(
-        self, message_id: int, states: dict[int, ItemState], *, renewed: bool
+    def _send(
+        self,
+        conn: Connection,
+        message: _Due,
+        live: list[OutboxIntent],
+        outgoing: Outgoing,
+        *,
+        renewed: bool,
     ) -> ChannelUnavailable | None:
-        """Claim, re-check, render, send, mark: one transaction. Returns a reason to stop."""
-        with transaction(self.engine) as session:
-            message = claim_message(session=session, message_id=message_id, now=self.now)
-            if message is None:
-                return None  # another run holds or finished it
-            intents = open_intents(session=session, message_id=message.id)
-            stale: dict[int, str] = {}
-            for intent in intents:
-                reason = stale_reason(
-                    step_kind=intent.step_kind,
-                    deadline_on=intent.deadline_on,
-                    state=states.get(intent.item_id),
-                    now=self.now,
-                )
-                if reason is not None:
-                    stale[intent.id] = reason
-            for reason in set(stale.values()):
-                cancel_intents(
-                    session=session,
-                    intent_ids=[i for i, r in stale.items() if r == reason],
-                    now=self.now,
-                    reason=reason,
-                )
-            live = [i for i in intents if i.id not in stale]
-            if not live:
-                self.report.cancelled.append(message.key)
-                return None
-            outgoing = self._outgoing(session, message, live, states)
-            try:
-                provider_id = self.channel.send(outgoing)
-            except CredentialsExpired as error:
-                if not renewed:
-                    raise  # rolls this transaction back; the caller renews and retries once
-                down = ChannelUnavailable(error.reason)
-                self._failed(session, message, down)
-                return down
-            except RateLimited as error:
-                self._deferred(session, message, error)
-                return error
-            except ChannelUnavailable as error:
-                self._failed(session, message, error)
-                return error
-            except RecipientUnreachable as error:
+        tried = (outgoing.subject, outgoing.body)
+        try:
+            provider_id = self.channel.send(outgoing)
+        except CredentialsExpired as error:
+            if not renewed:
+                raise  # the caller renews and retries once
+            down = ChannelUnavailable(error.reason)
+            self._failed(conn, message, down, tried)
+            return down
+        except RateLimited as error:
+            self._deferred(conn, message, error, tried)
+            return error
+        except ChannelUnavailable as error:
+            self._failed(conn, message, error, tried)
+            return error
+        except RecipientUnreachable as error:
+            with conn.begin():
                 mark_failed(
-                    session=session,
-                    message=message,
+                    conn=conn,
+                    message_id=message.id,
                     now=self.now,
                     error=redact(error.reason),
                     retry_at=None,
+                    tried=tried,
                 )
-                self.report.dead.append(message.key)
-                return None
-            except DeliveryError as error:
-                self._failed(session, message, error)
-                return None
-            except Exception as error:  # a bug or an unexpected library error: retry, give up
-                log.exception("outbox: unexpected error sending message %s", message.key)
-                unexpected = DeliveryError(f"Lỗi không lường trước: {type(error).__name__}")
-                self._failed(session, message, unexpected)
-                return None
-            crash_point("after_send")
-            mark_sent(session=session, message=message, now=self.now, provider_id=provider_id)
-            self.report.sent.append(message.key)
+            self.report.dead.append(message.key)
             return None
+        except DeliveryError as error:
+            self._failed(conn, message, error, tried)
+            return None
+        except Exception as error:  # a bug or an unexpected library error: retry, give up
+            log.exception("outbox: unexpected error sending message %s", message.key)
+            unexpected = DeliveryError(f"Lỗi không lường trước: {type(error).__name__}")
+            self._failed(conn, message, unexpected, tried)
+            return None
+        crash_point("after_send")
+        with conn.begin():
+            mark_sent(
+                conn=conn,
+                message_id=message.id,
+                intent_ids=[i.id for i in live],
+                now=self.now,
+                provider_id=provider_id,
+                subject=outgoing.subject,
+                body=outgoing.body,
+            )
+        self.report.sent.append(message.key)
+        return None
 
-    def _failed(self, session: Session, message: OutboxMessage, error: DeliveryError) -> None:
+    def _failed(
+        self,
+        conn: Connection,
+        message: _Due,
+        error: DeliveryError,
+        tried: tuple[str, str] | None = None,
+    ) -> None:
         when = retry_at(message.attempts + 1, self.now, self.policy)
-        mark_failed(
-            session=session,
-            message=message,
-            now=self.now,
-            error=redact(error.reason),
-            retry_at=when,
-        )
+        with conn.begin():
+            mark_failed(
+                conn=conn,
+                message_id=message.id,
+                now=self.now,
+                error=redact(error.reason),
+                retry_at=when,
+                tried=tried,
+            )
         (self.report.failed if when is not None else self.report.dead).append(message.key)
 
-    def _deferred(self, session: Session, message: OutboxMessage, error: RateLimited) -> None:
+    def _deferred(
+        self,
+        conn: Connection,
+        message: _Due,
+        error: RateLimited,
+        tried: tuple[str, str] | None = None,
+    ) -> None:
         """Rate limited: try later, without counting an attempt against the message."""
-        mark_failed(
-            session=session,
-            message=message,
-            now=self.now,
-            error=redact(error.reason),
-            retry_at=self.now + timedelta(seconds=error.retry_after_seconds),
-            count_attempt=False,
-        )
+        with conn.begin():
+            mark_failed(
+                conn=conn,
+                message_id=message.id,
+                now=self.now,
+                error=redact(error.reason),
+                retry_at=self.now + timedelta(seconds=error.retry_after_seconds),
+                count_attempt=False,
+                tried=tried,
+            )
         self.report.failed.append(message.key)
 
-    def _fail_rest(self, ids: list[int], error: ChannelUnavailable) -> None:
+    def _fail_rest(self, conn: Connection, ids: list[int], error: ChannelUnavailable) -> None:
         """The channel is down: every message not yet handled gets the error and a retry time.
 
-        Messages handled in this run are no longer claimable (sent, or due later).
+        Messages handled in this run are no longer due (sent, cancelled, or due later).
         """
         self.report.stopped = redact(error.reason)
-        for message_id in ids:
-            with transaction(self.engine) as session:
-                message = claim_message(session=session, message_id=message_id, now=self.now)
-                if message is None:
-                    continue
+        for start in range(0, len(ids), CHUNK):
+            with session_factory(self.engine)() as session:
+                rest = due_messages(session=session, ids=ids[start : start + CHUNK], now=self.now)
+            for m in rest:
+                message = _Due(m.id, m.key, m.channel, m.address, m.attempts, None, [])
                 if isinstance(error, RateLimited):
-                    self._deferred(session, message, error)
+                    self._deferred(conn, message, error)
                 else:
-                    self._failed(session, message, error)
+                    self._failed(conn, message, error)
 
     def _outgoing(
-        self,
-        session: Session,
-        message: OutboxMessage,
-        intents: list[OutboxIntent],
-        states: dict[int, ItemState],
+        self, message: _Due, intents: list[OutboxIntent], states: dict[int, ItemState]
     ) -> Outgoing:
-        person = (
-            load_people(session=session, ids=[message.person_id]).by_id.get(message.person_id)
-            if message.person_id is not None
-            else None
-        )
+        person = message.person
         lines = _lines(
             intents,
             states,
@@ -641,8 +705,6 @@ class Deliverer:
             key=message.key,
             portal_url=self.portal_url,
         )
-        message.subject, message.body = rendered.subject, rendered.body
-        session.flush()  # what was sent is kept with the message, for the admin
         return Outgoing(
             key=message.key,
             address=message.address,
