@@ -1,6 +1,6 @@
 """Database models, sessions, queries and migrations."""
 
-from models.access import AccessToken, AuditEvent
+from models.access import AccessToken, AuditEvent, WebSession
 from models.adhoc import AdHocRequest
 from models.base import Base
 from models.calendar import CalendarOverrideRow
@@ -52,4 +52,5 @@ __all__ = [
     "TargetKind",
     "Unit",
     "UnitKind",
+    "WebSession",
 ]

@@ -1,4 +1,4 @@
-"""Access tokens (kept only as SHA-256 hashes) and the audit trail of every change."""
+"""Access tokens and page sessions (kept only as SHA-256 hashes), and the audit trail."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -17,6 +17,8 @@ from models.base import Base, UTCDateTime
 from models.org import Unit
 
 TOKEN_PREFIX = "dd_"  # noqa: S105 - a visible prefix, not a secret
+SESSION_PREFIX = "dds_"  # a page session's secret; never accepted where a token is expected
+SESSION_LIFETIME = timedelta(hours=12)
 
 
 class Role(StrEnum):
@@ -40,6 +42,27 @@ class AccessToken(Base):
     issued_by: Mapped[str] = mapped_column(String(128))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class WebSession(Base):
+    """A signed-in browser: the portal's cookie holds its secret, the database only the hash.
+
+    It stands for the token it was opened with and ends at logout, at expiry, when that token
+    is revoked, or (opened with the settings' admin secret) when that secret changes.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # None: opened with the admin secret of the settings, which has no row.
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("access_tokens.id"), index=True)
+    # Settings admin only: HMAC of that admin secret keyed by the session secret, so a changed
+    # setting ends the session while the column alone tells nothing about the admin secret.
+    admin_check: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(Base):
@@ -159,21 +182,10 @@ def revoke_tokens(
     return rows
 
 
-def authenticate(secret: str, *, session: Session, admin_secret: str | None) -> Actor | None:
-    """The actor a presented secret stands for, or None when unknown or revoked."""
-    if not secret:
-        return None
-    digest = hash_token(secret)
-    if admin_secret and hmac.compare_digest(digest, hash_token(admin_secret)):
-        return Actor(role=Role.ADMIN, label="admin:settings")
-    row = session.execute(
-        select(AccessToken, Unit.code)
-        .outerjoin(Unit, Unit.id == AccessToken.unit_id)
-        .where(AccessToken.token_hash == digest, AccessToken.revoked_at.is_(None))
-    ).first()
-    if row is None:
-        return None
-    token, unit_code = row
+SETTINGS_ADMIN = Actor(role=Role.ADMIN, label="admin:settings")
+
+
+def _token_actor(token: AccessToken, unit_code: str | None) -> Actor:
     if token.role == Role.ADMIN:
         return Actor(role=Role.ADMIN, label=f"admin token#{token.id}", token_id=token.id)
     return Actor(
@@ -183,6 +195,136 @@ def authenticate(secret: str, *, session: Session, admin_secret: str | None) -> 
         unit_code=unit_code,
         token_id=token.id,
     )
+
+
+def authenticate(secret: str, *, session: Session, admin_secret: str | None) -> Actor | None:
+    """The actor a presented access token stands for, or None when unknown or revoked."""
+    if not secret:
+        return None
+    digest = hash_token(secret)
+    if admin_secret and hmac.compare_digest(digest, hash_token(admin_secret)):
+        return SETTINGS_ADMIN
+    row = session.execute(
+        select(AccessToken, Unit.code)
+        .outerjoin(Unit, Unit.id == AccessToken.unit_id)
+        .where(AccessToken.token_hash == digest, AccessToken.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    token, unit_code = row
+    return _token_actor(token, unit_code)
+
+
+def _admin_check(session_secret: str, admin_secret: str) -> str:
+    return hmac.new(session_secret.encode(), admin_secret.encode(), hashlib.sha256).hexdigest()
+
+
+def open_web_session(
+    token_secret: str,
+    *,
+    session: Session,
+    admin_secret: str | None,
+    now: datetime,
+    source_address: str | None = None,
+) -> tuple[Actor, str] | None:
+    """Sign in with an access token: its actor and a new page-session secret, or None.
+
+    The session secret is returned once and only its hash is stored; it lasts
+    SESSION_LIFETIME at most.
+    """
+    actor = authenticate(token_secret, session=session, admin_secret=admin_secret)
+    if actor is None:
+        return None
+    secret = SESSION_PREFIX + secrets.token_urlsafe(32)
+    # Signed in with the settings' admin secret (no token row): remember which secret, keyed.
+    check = _admin_check(secret, admin_secret) if actor.token_id is None and admin_secret else None
+    row = WebSession(
+        secret_hash=hash_token(secret),
+        token_id=actor.token_id,
+        admin_check=check,
+        created_at=now,
+        expires_at=now + SESSION_LIFETIME,
+    )
+    session.add(row)
+    session.flush()
+    record_event(
+        session=session,
+        actor=actor,
+        action="session.open",
+        object_type="web_session",
+        object_id=str(row.id),
+        source_address=source_address,
+        details={"token_id": actor.token_id, "expires_at": row.expires_at.isoformat()},
+        now=now,
+    )
+    return actor, secret
+
+
+def _live_session(
+    secret: str, *, session: Session, admin_secret: str | None, now: datetime
+) -> tuple[WebSession, Actor] | None:
+    if not secret:
+        return None
+    row = session.execute(
+        select(WebSession, AccessToken, Unit.code)
+        .outerjoin(AccessToken, AccessToken.id == WebSession.token_id)
+        .outerjoin(Unit, Unit.id == AccessToken.unit_id)
+        .where(
+            WebSession.secret_hash == hash_token(secret),
+            WebSession.ended_at.is_(None),
+            WebSession.expires_at > now,
+        )
+    ).first()
+    if row is None:
+        return None
+    web, token, unit_code = row
+    if web.token_id is None:
+        same_admin = (
+            admin_secret is not None
+            and web.admin_check is not None
+            and hmac.compare_digest(web.admin_check, _admin_check(secret, admin_secret))
+        )
+        return (web, SETTINGS_ADMIN) if same_admin else None
+    if token is None or token.revoked_at is not None:
+        return None
+    return web, _token_actor(token, unit_code)
+
+
+def resolve_web_session(
+    secret: str, *, session: Session, admin_secret: str | None, now: datetime
+) -> Actor | None:
+    """The actor of a page session, or None when unknown, ended, expired, its token revoked
+    or (a settings-admin session) the admin secret changed. Access tokens are not sessions."""
+    live = _live_session(secret, session=session, admin_secret=admin_secret, now=now)
+    return live[1] if live else None
+
+
+def end_web_session(
+    secret: str,
+    *,
+    session: Session,
+    admin_secret: str | None,
+    now: datetime,
+    source_address: str | None = None,
+) -> bool:
+    """Sign out: end the page session now; False when it was not live anyway."""
+    live = _live_session(secret, session=session, admin_secret=admin_secret, now=now)
+    if live is None:
+        return False
+    web, actor = live
+    web.ended_at = now
+    record_event(
+        session=session,
+        actor=actor,
+        action="session.end",
+        object_type="web_session",
+        object_id=str(web.id),
+        source_address=source_address,
+        details={"token_id": actor.token_id},
+        now=now,
+    )
+    session.flush()
+    return True
 
 
 def record_event(
