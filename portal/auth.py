@@ -1,4 +1,4 @@
-"""Who is calling: a bearer token for the API, a cookie for the pages; CSRF for page forms."""
+"""Who is calling: a bearer token for the API, a session cookie for the pages; page CSRF."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from models.access import Actor, authenticate, hash_token
+from models.access import Actor, authenticate, hash_token, resolve_web_session
 from portal.app import portal_of
 from submissions.errors import Forbidden, Unauthorized
 
-COOKIE = "dondoc_token"
+# The page session's secret (models.access.WebSession), never the access token itself.
+COOKIE = "dondoc_session"
+# Where sign-in kept the raw access token before page sessions: deleted wherever seen.
+LEGACY_COOKIE = "dondoc_token"
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -21,7 +24,8 @@ bearer = HTTPBearer(
 )
 
 
-def actor_for(request: Request, secret: str | None) -> Actor | None:
+def token_actor(request: Request, secret: str | None) -> Actor | None:
+    """The actor of an access token (the API's bearer); page session secrets are refused."""
     if not secret:
         return None
     portal = portal_of(request)
@@ -38,7 +42,7 @@ def api_actor(
         raise Unauthorized(
             "unauthorized", "Thiếu mã truy cập: gửi kèm «Authorization: Bearer <mã truy cập>»."
         )
-    actor = actor_for(request, credentials.credentials)
+    actor = token_actor(request, credentials.credentials)
     if actor is None:
         raise Unauthorized("unauthorized", "Mã truy cập không đúng hoặc đã bị thu hồi.")
     return actor
@@ -52,12 +56,20 @@ def admin_actor(actor: Annotated[Actor, Depends(api_actor)]) -> Actor:
 
 
 def web_actor(request: Request) -> Actor | None:
-    """The signed-in officer of a page request, from the HttpOnly cookie."""
-    return actor_for(request, request.cookies.get(COOKIE))
+    """The signed-in officer of a page request, from the session in the HttpOnly cookie;
+    an access token put in the cookie is refused."""
+    secret = request.cookies.get(COOKIE)
+    if not secret:
+        return None
+    portal = portal_of(request)
+    with portal.sessions() as session:
+        return resolve_web_session(
+            secret, session=session, admin_secret=portal.admin_secret, now=portal.clock()
+        )
 
 
 def csrf_token(request: Request) -> str:
-    """A per-token value every page form carries; a cross-site form cannot know it."""
+    """A per-session value every page form carries; a cross-site form cannot know it."""
     secret = request.cookies.get(COOKIE, "")
     return hmac.new(hash_token(secret).encode(), b"dondoc-csrf", hashlib.sha256).hexdigest()[:32]
 

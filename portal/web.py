@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from models.access import Actor
+from models.access import SESSION_LIFETIME, Actor, end_web_session, open_web_session
 from models.intake import (
     ItemAddress,
     SubmitRequest,
@@ -23,7 +23,14 @@ from models.intake import (
 from models.items import ItemKind
 from models.status import ItemStatus
 from portal.app import portal_of
-from portal.auth import COOKIE, actor_for, check_csrf, client_address, csrf_token, web_actor
+from portal.auth import (
+    COOKIE,
+    LEGACY_COOKIE,
+    check_csrf,
+    client_address,
+    csrf_token,
+    web_actor,
+)
 from portal.views import ItemView, is_submitted, item_template, item_view, list_items, status_vi
 from submissions.content import FormSpec, RawSubmission, Upload, safe_filename
 from submissions.errors import FieldError, IntakeError, Invalid, Unauthorized
@@ -53,13 +60,27 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 @router.post("/login")
 async def login(request: Request) -> Response:
+    """Sign in with an access token: the cookie gets a new page session, never the token."""
+    portal = portal_of(request)
     form = await request.form()
-    secret = str(form.get("token") or "").strip()
+    token = str(form.get("token") or "").strip()
     target = str(form.get("next") or "/")
     if not target.startswith("/") or target.startswith("//"):
         target = "/"  # never redirect off-site
-    actor = await run_in_threadpool(actor_for, request, secret)
-    if actor is None:
+
+    def sign_in() -> str | None:
+        with portal.sessions.begin() as session:
+            opened = open_web_session(
+                token,
+                session=session,
+                admin_secret=portal.admin_secret,
+                now=portal.clock(),
+                source_address=client_address(request),
+            )
+        return opened[1] if opened else None
+
+    secret = await run_in_threadpool(sign_in)
+    if secret is None:
         return _page(
             request,
             "login.html",
@@ -77,15 +98,33 @@ async def login(request: Request) -> Response:
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
-        max_age=12 * 3600,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
     )
+    response.delete_cookie(LEGACY_COOKIE)
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    """Sign out: the session ends on the server, so a copy of the cookie stops working too."""
+    portal = portal_of(request)
+    secret = request.cookies.get(COOKIE)
+
+    def sign_out() -> None:
+        with portal.sessions.begin() as session:
+            end_web_session(
+                secret or "",
+                session=session,
+                admin_secret=portal.admin_secret,
+                now=portal.clock(),
+                source_address=client_address(request),
+            )
+
+    if secret:
+        await run_in_threadpool(sign_out)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
+    response.delete_cookie(LEGACY_COOKIE)
     return response
 
 

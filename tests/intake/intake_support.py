@@ -85,6 +85,15 @@ class Portal:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
+def sign_in(client: httpx.Client, token: str) -> str:
+    """Sign the client in on the pages as a browser does; returns the session cookie's value."""
+    response = client.post("/login", data={"token": token, "next": "/"})
+    assert response.status_code == 303, response.text
+    cookie = client.cookies.get("dondoc_session")
+    assert cookie
+    return cookie
+
+
 class _Server:
     def __init__(self, app: object) -> None:
         config = uvicorn.Config(

@@ -19,6 +19,7 @@ from intake_support import (
     Portal,
     item_id,
     new_token,
+    sign_in,
     stored,
 )
 from sqlalchemy import select
@@ -567,7 +568,7 @@ def test_every_endpoint_refuses_another_units_token(portal: Portal) -> None:
         assert own and {i["unit"] for i in own} == {"xa-hai"}
         assert other.get("/api/v1/submissions").json() == []
         # The pages refuse the other unit's cookie the same way.
-        other.cookies.set("dondoc_token", theirs)
+        sign_in(other, theirs)
         for path in (f"/items/{item}", f"/items/{item}/template.xlsx", f"/receipts/{receipt_no}"):
             assert other.get(path).status_code == 403, path
         page_post = other.post(f"/items/{item}", data={"csrf": "x"})

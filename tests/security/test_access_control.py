@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
-from intake_support import ADMIN_SECRET, Portal, item_id, new_token, stored
+from intake_support import ADMIN_SECRET, Portal, item_id, new_token, sign_in, stored
 from security_support import Route, app_routes, portal_app
 from sqlalchemy import select
 
@@ -90,11 +91,12 @@ def _per_item_calls(item: int, csrf: str) -> dict[Route, Callable[[httpx.Client]
     }
 
 
-def _signed_in(portal: Portal, token: str) -> httpx.Client:
-    """A client with the token both as bearer (API) and as the sign-in cookie (pages)."""
-    client = portal.client(token)
-    client.cookies.set("dondoc_token", token)
-    return client
+@contextmanager
+def _signed_in(portal: Portal, token: str) -> Iterator[httpx.Client]:
+    """A client with the token as bearer (API), signed in with it on the pages."""
+    with portal.client(token) as client:
+        sign_in(client, token)
+        yield client
 
 
 def test_another_units_token_is_refused_everywhere_and_the_owners_works(portal: Portal) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from intake_support import NOTHING, NOW, UPLOAD_LIMIT, Portal, item_id, new_token, stored
+from intake_support import NOTHING, NOW, UPLOAD_LIMIT, Portal, item_id, new_token, sign_in, stored
 from security_support import app_routes, portal_app
 from sqlalchemy import Engine
 from typer.testing import CliRunner
@@ -76,7 +76,7 @@ def test_every_route_refuses_a_body_over_the_limit(portal: Portal) -> None:
     for signed_in in (True, False):
         with portal.client(token if signed_in else None) as client:
             if signed_in:
-                client.cookies.set("dondoc_token", token)
+                sign_in(client, token)
             for route in routes:
                 path = _concrete(route, item)
                 declared = client.post(
