@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import NamedTuple
 from uuid import uuid4
 
 import pendulum
@@ -258,27 +259,27 @@ _LOCAL_LOCKS_GUARD = threading.Lock()
 
 
 @contextmanager
-def channel_lock(engine: Engine, channel: str) -> Iterator[Connection]:
-    """Hold the channel's delivery lock, waiting for any other holder; yield the connection
-    to mark messages on.
+def channel_lock(engine: Engine, channel: str) -> Iterator[Marks]:
+    """Hold the channel's delivery lock, waiting for any other holder; yield where the run
+    marks its messages.
 
-    PostgreSQL: a session advisory lock on that very connection, so losing the connection
-    (a killed process, a restarted server) releases the lock and fails the next mark, and
-    the run stops. SQLite: an exclusive flock on a file beside the database, released by
-    the kernel when the process dies (an in-memory database: a lock in this process).
+    PostgreSQL: a session advisory lock on the very connection the marks are written on, so
+    losing that connection (a killed process, a restarted server) releases the lock and fails
+    the next mark, and the run stops. SQLite: an exclusive flock on a file beside the
+    database, released by the kernel when the process dies (an in-memory database: a lock in
+    this process).
     """
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
+            # Each mark is one statement that commits by itself: one round trip a message.
+            conn.execution_options(isolation_level="AUTOCOMMIT")
             key = _lock_key(channel)
             conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
-            conn.commit()
             try:
-                yield conn
+                yield Marks(conn)
             finally:
                 try:
-                    conn.rollback()
                     conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                    conn.commit()
                 except SQLAlchemyError:
                     conn.invalidate()  # never back to the pool holding the lock
             return
@@ -287,11 +288,11 @@ def channel_lock(engine: Engine, channel: str) -> Iterator[Connection]:
             with _LOCAL_LOCKS_GUARD:
                 lock = _LOCAL_LOCKS.setdefault((str(engine.url), channel), threading.Lock())
             with lock:
-                yield conn
+                yield Marks(conn)
             return
         with open(f"{database}-outbox-{channel}.lock", "a") as file:
             fcntl.flock(file, fcntl.LOCK_EX)  # released when the file is closed or we die
-            yield conn
+            yield Marks(conn)
 
 
 def due_message_ids(*, session: Session, channel: str, now: datetime) -> list[int]:
@@ -309,17 +310,32 @@ def due_message_ids(*, session: Session, channel: str, now: datetime) -> list[in
     )
 
 
-def due_messages(*, session: Session, ids: Iterable[int], now: datetime) -> list[OutboxMessage]:
+class DueMessage(NamedTuple):
+    """What delivering a message needs to know of it (its text is rendered afresh)."""
+
+    id: int
+    key: str
+    channel: str
+    address: str
+    person_id: int | None
+    attempts: int
+
+
+def due_messages(*, session: Session, ids: Iterable[int], now: datetime) -> list[DueMessage]:
     """Those of these messages still open and due now, in id order (a delivery's chunk)."""
-    return list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.id.in_(list(ids)), OutboxMessage.status.in_(OPEN_STATUSES), _due(now)
-            )
-            .order_by(OutboxMessage.id)
+    rows = session.execute(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.key,
+            OutboxMessage.channel,
+            OutboxMessage.address,
+            OutboxMessage.person_id,
+            OutboxMessage.attempts,
         )
+        .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status.in_(OPEN_STATUSES), _due(now))
+        .order_by(OutboxMessage.id)
     )
+    return [DueMessage(*row) for row in rows]
 
 
 def open_intents(*, session: Session, message_ids: Iterable[int]) -> list[OutboxIntent]:
@@ -337,13 +353,13 @@ def open_intents(*, session: Session, message_ids: Iterable[int]) -> list[Outbox
 
 
 def _close_intents(
-    conn: Session | Connection,
+    session: Session,
     where: Sequence[object],
     status: OutboxStatus,
     now: datetime,
     note: str | None,
 ) -> None:
-    conn.execute(
+    session.execute(
         update(OutboxIntent)
         .where(*where, OutboxIntent.status.in_(OPEN_STATUSES))  # type: ignore[arg-type]
         .values(status=status.value, closed_at=now, note=note)
@@ -352,7 +368,7 @@ def _close_intents(
 
 
 def cancel_intents(
-    *, session: Session | Connection, intent_ids: Iterable[int], now: datetime, reason: str
+    *, session: Session, intent_ids: Iterable[int], now: datetime, reason: str
 ) -> None:
     """Cancel intents not yet sent; a message left with none is cancelled too."""
     ids = list(intent_ids)
@@ -405,9 +421,9 @@ def cancel_for_items(
 
 # Built once: constructing an ORM-enabled UPDATE costs more than running it (~0.7 ms).
 _NOW = bindparam("now", type_=UTCDateTime)
-_MARK_MESSAGE_SENT = (
+_MESSAGE_SENT = (
     update(OutboxMessage)
-    .where(OutboxMessage.id == bindparam("message_id"))
+    .where(OutboxMessage.id == bindparam("sent_message"))
     .values(
         status=OutboxStatus.SENT.value,
         attempts=OutboxMessage.attempts + 1,
@@ -415,75 +431,98 @@ _MARK_MESSAGE_SENT = (
         sent_at=_NOW,
         next_attempt_at=None,
         last_error=None,
-        provider_id=bindparam("provider_id"),
-        subject=bindparam("subject"),
-        body=bindparam("body"),
+        provider_id=bindparam("sent_provider_id"),
+        subject=bindparam("sent_subject"),
+        body=bindparam("sent_body"),
     )
 )
-_MARK_INTENTS_SENT = (
+_INTENTS_SENT = (
     update(OutboxIntent)
-    .where(OutboxIntent.id.in_(bindparam("intent_ids", expanding=True)))
+    .where(OutboxIntent.id.in_(bindparam("sent_intents", expanding=True)))
     .values(status=OutboxStatus.SENT.value, closed_at=_NOW, note=None)
 )
+# PostgreSQL runs both in one statement (a data-modifying WITH), so one round trip.
+_SENT_AT_ONCE = _INTENTS_SENT.add_cte(_MESSAGE_SENT.returning(OutboxMessage.id).cte("sent"))
 
 
-def mark_sent(
-    *,
-    conn: Connection,
-    message_id: int,
-    intent_ids: Sequence[int],
-    now: datetime,
-    provider_id: str | None,
-    subject: str,
-    body: str,
-) -> None:
-    """The server accepted the message: it and the intents it carried are sent, with the text
-    that went out (an intent cancelled while the message was on its way went out too)."""
-    conn.execute(
-        _MARK_MESSAGE_SENT,
-        {
-            "message_id": message_id,
+class Marks:
+    """Where a delivery run records what became of each message, each in its own commit,
+    on the connection that holds the channel's lock (see `channel_lock`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._at_once = conn.dialect.name == "postgresql"  # the connection autocommits
+
+    def sent(
+        self,
+        *,
+        message_id: int,
+        intent_ids: Sequence[int],
+        now: datetime,
+        provider_id: str | None,
+        subject: str,
+        body: str,
+    ) -> None:
+        """The server accepted the message: it and the intents it carried are sent, with the
+        text that went out (an intent cancelled while the message was on its way went out)."""
+        params = {
+            "sent_message": message_id,
+            "sent_intents": list(intent_ids),
             "now": now,
-            "provider_id": provider_id,
-            "subject": subject,
-            "body": body,
-        },
-    )
-    conn.execute(_MARK_INTENTS_SENT, {"intent_ids": list(intent_ids), "now": now})
+            "sent_provider_id": provider_id,
+            "sent_subject": subject,
+            "sent_body": body,
+        }
+        if self._at_once:
+            self._conn.execute(_SENT_AT_ONCE, params)
+            return
+        with self._conn.begin():
+            self._conn.execute(_MESSAGE_SENT, params)
+            self._conn.execute(_INTENTS_SENT, params)
 
+    def failed(
+        self,
+        *,
+        message_id: int,
+        now: datetime,
+        error: str,
+        retry_at: datetime | None,
+        count_attempt: bool = True,
+        tried: tuple[str, str] | None = None,
+    ) -> None:
+        """An attempt failed: retry at `retry_at`, or give up (dead) when it is None.
 
-def mark_failed(
-    *,
-    conn: Connection,
-    message_id: int,
-    now: datetime,
-    error: str,
-    retry_at: datetime | None,
-    count_attempt: bool = True,
-    tried: tuple[str, str] | None = None,
-) -> None:
-    """An attempt failed: retry at `retry_at`, or give up (dead) when it is None.
-
-    `tried` is the (subject, body) that was tried, kept for the admin. A message cancelled
-    meanwhile stays cancelled.
-    """
-    values: dict[str, object] = {
-        "last_attempt_at": now,
-        "last_error": error,
-        "status": (OutboxStatus.DEAD if retry_at is None else OutboxStatus.FAILED).value,
-        "next_attempt_at": retry_at,
-    }
-    if count_attempt:
-        values["attempts"] = OutboxMessage.attempts + 1
-    if tried is not None:
-        values["subject"], values["body"] = tried
-    conn.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(OPEN_STATUSES))
-        .values(values)
-    )
-    if retry_at is None:
-        _close_intents(conn, [OutboxIntent.message_id == message_id], OutboxStatus.DEAD, now, error)
+        `tried` is the (subject, body) that was tried, kept for the admin. A message cancelled
+        meanwhile stays cancelled.
+        """
+        values: dict[str, object] = {
+            "last_attempt_at": now,
+            "last_error": error,
+            "status": (OutboxStatus.DEAD if retry_at is None else OutboxStatus.FAILED).value,
+            "next_attempt_at": retry_at,
+        }
+        if count_attempt:
+            values["attempts"] = OutboxMessage.attempts + 1
+        if tried is not None:
+            values["subject"], values["body"] = tried
+        message = (
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(OPEN_STATUSES))
+            .values(values)
+        )
+        intents = (
+            update(OutboxIntent)
+            .where(OutboxIntent.message_id == message_id, OutboxIntent.status.in_(OPEN_STATUSES))
+            .values(status=OutboxStatus.DEAD.value, closed_at=now, note=error)
+        )
+        if self._at_once:
+            dead = intents.add_cte(message.returning(OutboxMessage.id).cte("dead"))
+            self._conn.execute(message if retry_at is not None else dead)
+            return
+        with self._conn.begin():
+            self._conn.execute(message)
+            if retry_at is None:
+                self._conn.execute(intents)
 
 
 def retry_message(*, session: Session, key: str) -> OutboxMessage | None:

@@ -31,7 +31,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,13 +43,12 @@ from models.org import Unit
 from models.outbox import (
     OPEN_STATUSES,
     IntentDraft,
+    Marks,
     OutboxIntent,
     cancel_intents,
     channel_lock,
     due_message_ids,
     due_messages,
-    mark_failed,
-    mark_sent,
     open_intents,
     record_intents,
     recorded_keys,
@@ -484,7 +483,7 @@ class Deliverer:
         self.report = DeliveryReport(channel=channel.name.value)
 
     def run(self) -> DeliveryReport:
-        with channel_lock(self.engine, self.channel.name.value) as conn:
+        with channel_lock(self.engine, self.channel.name.value) as marks:
             # Read under the lock: what an earlier holder sent is no longer due.
             with session_factory(self.engine)() as session:
                 ids = due_message_ids(
@@ -497,12 +496,12 @@ class Deliverer:
                 for start in range(0, len(ids), CHUNK):
                     messages, states = self._read(ids[start : start + CHUNK])
                     for message in messages:
-                        stop = self._deliver(conn, message, states)
+                        stop = self._deliver(marks, message, states)
                         if stop is not None:
-                            self._fail_rest(conn, ids, stop)
+                            self._fail_rest(marks, ids, stop)
                             return self.report
             except ChannelUnavailable as error:  # prepare() could not get credentials
-                self._fail_rest(conn, ids, error)
+                self._fail_rest(marks, ids, error)
             finally:
                 self.channel.close()
         return self.report
@@ -541,7 +540,7 @@ class Deliverer:
         return due, states
 
     def _deliver(
-        self, conn: Connection, message: _Due, states: dict[int, ItemState]
+        self, marks: Marks, message: _Due, states: dict[int, ItemState]
     ) -> ChannelUnavailable | None:
         """Re-check, render, send, mark. Returns a reason to stop the channel, or None."""
         stale: dict[str, list[int]] = {}
@@ -555,9 +554,11 @@ class Deliverer:
             if reason is not None:
                 stale.setdefault(reason, []).append(intent.id)
         if stale:
-            with conn.begin():
+            with transaction(self.engine) as session:
                 for reason, intent_ids in stale.items():
-                    cancel_intents(session=conn, intent_ids=intent_ids, now=self.now, reason=reason)
+                    cancel_intents(
+                        session=session, intent_ids=intent_ids, now=self.now, reason=reason
+                    )
         dropped = {i for ids in stale.values() for i in ids}
         live = [i for i in message.intents if i.id not in dropped]
         if not live:
@@ -565,16 +566,16 @@ class Deliverer:
             return None
         outgoing = self._outgoing(message, live, states)
         try:
-            return self._send(conn, message, live, outgoing, renewed=False)
+            return self._send(marks, message, live, outgoing, renewed=False)
         except CredentialsExpired:
             # Refused before anything was accepted: renew (outside any transaction, the
             # rotated token is committed at once) and try once more.
             self.channel.prepare(renew=True)
-            return self._send(conn, message, live, outgoing, renewed=True)
+            return self._send(marks, message, live, outgoing, renewed=True)
 
     def _send(
         self,
-        conn: Connection,
+        marks: Marks,
         message: _Due,
         live: list[OutboxIntent],
         outgoing: Outgoing,
@@ -588,88 +589,80 @@ class Deliverer:
             if not renewed:
                 raise  # the caller renews and retries once
             down = ChannelUnavailable(error.reason)
-            self._failed(conn, message, down, tried)
+            self._failed(marks, message, down, tried)
             return down
         except RateLimited as error:
-            self._deferred(conn, message, error, tried)
+            self._deferred(marks, message, error, tried)
             return error
         except ChannelUnavailable as error:
-            self._failed(conn, message, error, tried)
+            self._failed(marks, message, error, tried)
             return error
         except RecipientUnreachable as error:
-            with conn.begin():
-                mark_failed(
-                    conn=conn,
-                    message_id=message.id,
-                    now=self.now,
-                    error=redact(error.reason),
-                    retry_at=None,
-                    tried=tried,
-                )
+            marks.failed(
+                message_id=message.id,
+                now=self.now,
+                error=redact(error.reason),
+                retry_at=None,
+                tried=tried,
+            )
             self.report.dead.append(message.key)
             return None
         except DeliveryError as error:
-            self._failed(conn, message, error, tried)
+            self._failed(marks, message, error, tried)
             return None
         except Exception as error:  # a bug or an unexpected library error: retry, give up
             log.exception("outbox: unexpected error sending message %s", message.key)
             unexpected = DeliveryError(f"Lỗi không lường trước: {type(error).__name__}")
-            self._failed(conn, message, unexpected, tried)
+            self._failed(marks, message, unexpected, tried)
             return None
         crash_point("after_send")
-        with conn.begin():
-            mark_sent(
-                conn=conn,
-                message_id=message.id,
-                intent_ids=[i.id for i in live],
-                now=self.now,
-                provider_id=provider_id,
-                subject=outgoing.subject,
-                body=outgoing.body,
-            )
+        marks.sent(
+            message_id=message.id,
+            intent_ids=[i.id for i in live],
+            now=self.now,
+            provider_id=provider_id,
+            subject=outgoing.subject,
+            body=outgoing.body,
+        )
         self.report.sent.append(message.key)
         return None
 
     def _failed(
         self,
-        conn: Connection,
+        marks: Marks,
         message: _Due,
         error: DeliveryError,
         tried: tuple[str, str] | None = None,
     ) -> None:
         when = retry_at(message.attempts + 1, self.now, self.policy)
-        with conn.begin():
-            mark_failed(
-                conn=conn,
-                message_id=message.id,
-                now=self.now,
-                error=redact(error.reason),
-                retry_at=when,
-                tried=tried,
-            )
+        marks.failed(
+            message_id=message.id,
+            now=self.now,
+            error=redact(error.reason),
+            retry_at=when,
+            tried=tried,
+        )
         (self.report.failed if when is not None else self.report.dead).append(message.key)
 
     def _deferred(
         self,
-        conn: Connection,
+        marks: Marks,
         message: _Due,
         error: RateLimited,
         tried: tuple[str, str] | None = None,
     ) -> None:
         """Rate limited: try later, without counting an attempt against the message."""
-        with conn.begin():
-            mark_failed(
-                conn=conn,
-                message_id=message.id,
-                now=self.now,
-                error=redact(error.reason),
-                retry_at=self.now + timedelta(seconds=error.retry_after_seconds),
-                count_attempt=False,
-                tried=tried,
-            )
+        marks.failed(
+            message_id=message.id,
+            now=self.now,
+            error=redact(error.reason),
+            retry_at=self.now + timedelta(seconds=error.retry_after_seconds),
+            count_attempt=False,
+            tried=tried,
+        )
         self.report.failed.append(message.key)
 
-    def _fail_rest(self, conn: Connection, ids: list[int], error: ChannelUnavailable) -> None:
+    def _fail_rest(self, marks: Marks, ids: list[int], error: ChannelUnavailable) -> None:
         """The channel is down: every message not yet handled gets the error and a retry time.
 
         Messages handled in this run are no longer due (sent, cancelled, or due later).
@@ -681,9 +674,9 @@ class Deliverer:
             for m in rest:
                 message = _Due(m.id, m.key, m.channel, m.address, m.attempts, None, [])
                 if isinstance(error, RateLimited):
-                    self._deferred(conn, message, error)
+                    self._deferred(marks, message, error)
                 else:
-                    self._failed(conn, message, error)
+                    self._failed(marks, message, error)
 
     def _outgoing(
         self, message: _Due, intents: list[OutboxIntent], states: dict[int, ItemState]
