@@ -97,7 +97,8 @@ async def login(request: Request) -> Response:
         secret,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        # Behind the TLS proxy the app sees http: the public address says what officers use.
+        secure=request.url.scheme == "https" or portal.settings.portal_url.startswith("https:"),
         max_age=int(SESSION_LIFETIME.total_seconds()),
     )
     response.delete_cookie(LEGACY_COOKIE)

@@ -5,12 +5,15 @@ at expiry, when the token is revoked, or (settings admin) when the admin secret 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from intake_support import ADMIN_SECRET, LOADER, NOW, Portal, new_token, sign_in
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import StatementError
 
+from deploy.settings import Settings
 from models.access import (
     SESSION_LIFETIME,
     AccessToken,
@@ -24,6 +27,7 @@ from models.access import (
     revoke_tokens,
 )
 from models.db import session_factory, transaction
+from portal.app import create_app
 
 
 def _every_value(engine: Engine) -> str:
@@ -186,3 +190,31 @@ def test_the_settings_admin_signs_in_on_the_pages(portal: Portal) -> None:
     with session_factory(portal.engine)() as session:
         who = session.scalars(select(AuditEvent.actor).where(AuditEvent.action == "session.open"))
         assert list(who) == ["admin:settings"]
+
+
+@pytest.mark.parametrize(
+    ("portal_url", "secure"),
+    [("http://127.0.0.1:8000", False), ("https://baocao.caoloc.langson.gov.vn", True)],
+)
+def test_behind_a_tls_proxy_the_cookie_is_sent_over_https_only(
+    loaded: Engine, tmp_path: Path, portal_url: str, secure: bool
+) -> None:
+    # The proxy ends TLS and the app sees plain http; the public address is what counts.
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=loaded.url.render_as_string(hide_password=False),
+        data_dir=tmp_path,
+        portal_url=portal_url,
+    )
+    token = new_token(loaded, "xa-mot")
+    app = create_app(settings, engine=loaded, clock=lambda: NOW)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as browser:
+        signed_in = browser.post(
+            "/login", data={"token": token, "next": "/"}, follow_redirects=False
+        )
+    assert signed_in.status_code == 303
+    cookie = next(
+        c for c in signed_in.headers.get_list("set-cookie") if c.startswith("dondoc_session=")
+    )
+    assert ("; secure" in cookie.lower()) is secure
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
