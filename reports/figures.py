@@ -35,7 +35,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Subquery, select
 from sqlalchemy.orm import Session
 
 from models.intake import latest_accepted_versions
@@ -150,6 +150,22 @@ def to_date_labels(period: Period) -> list[str]:
 # --- database --------------------------------------------------------------------------------
 
 
+def report_items(plan_id: int, labels: Iterable[str]) -> list[ColumnElement[bool]]:
+    """The plan's live report items of the given periods (conditions on DueItem)."""
+    return [
+        DueItem.plan_id == plan_id,
+        DueItem.kind == ItemKind.REPORT.value,
+        DueItem.withdrawn_at.is_(None),
+        DueItem.period_label.in_(list(labels)),
+    ]
+
+
+def counted_versions(*, plan_id: int, labels: Iterable[str], as_of: datetime) -> Subquery:
+    """The submission that counts for each report item of the periods, as of an instant."""
+    items = select(DueItem.id).where(*report_items(plan_id, labels))
+    return latest_accepted_versions(Submission.item_id.in_(items), as_of=as_of)
+
+
 def reported_values(
     *, session: Session, plan_id: int, labels: Iterable[str], as_of: datetime
 ) -> Iterator[ReportedValue]:
@@ -160,13 +176,7 @@ def reported_values(
     Units, obligations and targets travel as ids and are named from one read of each table:
     fetching their names with every value took a third of the time.
     """
-    items = select(DueItem.id).where(
-        DueItem.plan_id == plan_id,
-        DueItem.kind == ItemKind.REPORT.value,
-        DueItem.withdrawn_at.is_(None),
-        DueItem.period_label.in_(list(labels)),
-    )
-    latest = latest_accepted_versions(Submission.item_id.in_(items), as_of=as_of)
+    latest = counted_versions(plan_id=plan_id, labels=labels, as_of=as_of)
     query = (
         select(
             DueItem.unit_id,
