@@ -1,4 +1,4 @@
-"""Support for the security tests: every route the portal answers, read from the app itself."""
+"""Support for the security tests: every route the portal answers, every value a database holds."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import Engine, inspect, text
 
 from deploy.settings import Settings
 from portal.app import create_app
@@ -31,3 +32,13 @@ def app_routes(routes: Iterable[Any], prefix: str = "") -> set[Route]:
         else:
             found.add(("MOUNT", prefix + route.path))
     return found
+
+
+def every_value(engine: Engine) -> str:
+    """Every value of every row of every table the database holds (not only dondoc's models)."""
+    parts = []
+    with engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
+                parts.extend(str(v) for v in row)
+    return "\n".join(parts)

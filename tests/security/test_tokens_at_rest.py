@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from intake_support import ADMIN_SECRET, NOW, Portal, new_token
-from sqlalchemy import Engine, inspect, select, text
+from security_support import every_value
+from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from cli import intake as cli_intake
@@ -28,16 +29,6 @@ def _issue(*args: str) -> str:
     assert result.exit_code == 0, result.output
     (secret,) = [line for line in result.stdout.splitlines() if line.startswith(TOKEN_PREFIX)]
     return secret
-
-
-def _every_value(engine: Engine) -> str:
-    """Every value of every row of every table the database holds (not only dondoc's models)."""
-    parts = []
-    with engine.connect() as conn:
-        for table in inspect(conn).get_table_names():
-            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
-                parts.extend(str(v) for v in row)
-    return "\n".join(parts)
 
 
 def _files(folder: Path) -> list[Path]:
@@ -85,7 +76,7 @@ def test_no_token_is_kept_in_plain_text_anywhere(
     assert {hashlib.sha256(s.encode()).hexdigest() for s in (mine, theirs, admin, other)} == stored
     assert all(len(r.hint) <= len(TOKEN_PREFIX) + 4 for r in rows)  # a hint, not the token
 
-    everything = _every_value(portal.engine)
+    everything = every_value(portal.engine)
     assert "token.issue" in everything and "submission.create" in everything  # it is all here
     for secret in secrets:
         body = secret.removeprefix(TOKEN_PREFIX)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from intake_support import ADMIN_SECRET, LOADER, NOW, Portal, new_token, sign_in
-from sqlalchemy import Engine, inspect, select, text
+from security_support import every_value
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import StatementError
 
 from deploy.settings import Settings
@@ -28,15 +29,6 @@ from models.access import (
 )
 from models.db import session_factory, transaction
 from portal.app import create_app
-
-
-def _every_value(engine: Engine) -> str:
-    parts = []
-    with engine.connect() as conn:
-        for table in inspect(conn).get_table_names():
-            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
-                parts.extend(str(v) for v in row)
-    return "\n".join(parts)
 
 
 def _open(engine: Engine, token: str, *, admin: str | None = None, now: datetime = NOW) -> str:
@@ -85,7 +77,7 @@ def test_a_session_lasts_twelve_hours_and_ends_at_sign_out(loaded: Engine) -> No
         ("session.open", actor.label),
         ("session.end", actor.label),
     ]
-    everything = _every_value(loaded)
+    everything = every_value(loaded)
     assert secret not in everything and token not in everything
     assert hash_token(secret) in everything  # only the hash is kept
 
@@ -104,8 +96,8 @@ def test_a_settings_admin_session_ends_when_the_admin_secret_changes(loaded: Eng
     assert actor is not None and actor.is_admin and actor.token_id is None
     assert _resolve(loaded, secret, admin="a-new-admin-secret") is None
     assert _resolve(loaded, secret, admin=None) is None  # the setting removed
-    assert ADMIN_SECRET not in _every_value(loaded)
-    assert hash_token(ADMIN_SECRET) not in _every_value(loaded)  # keyed, not a plain hash
+    assert ADMIN_SECRET not in every_value(loaded)
+    assert hash_token(ADMIN_SECRET) not in every_value(loaded)  # keyed, not a plain hash
     # An admin token issued in the database is a token like a unit's: its sessions outlive
     # a change of the settings' secret.
     admin_token = new_token(loaded, None)
@@ -134,7 +126,7 @@ def test_the_cookie_is_a_session_not_the_token(portal: Portal) -> None:
         cookie = sign_in(browser, token)
         assert cookie != token and token not in cookie
         assert browser.get("/").status_code == 200
-    everything = _every_value(portal.engine)
+    everything = every_value(portal.engine)
     assert cookie not in everything and token not in everything
 
     # Copied from the browser, the cookie is no API token.
