@@ -7,12 +7,13 @@ Exactly once, step by step:
    recipient and channel. Deciding again finds the intents recorded and adds nothing; a
    concurrent decision that commits first makes ours fail on the unique key, and we decide
    again.
-2. `deliver`: per message, one transaction claims it (a conditional UPDATE that waits for
-   any other holder), drops the intents no longer due (submitted, exempted, deadline moved,
-   reminder overtaken by the deadline), renders the text, sends it, and marks it sent. A
-   crash before the commit leaves it pending, so nothing is lost; the only duplicate possible
-   is a crash after the server accepted and before the commit, and the copy carries the same
-   key (Message-ID, Idempotency-Key) for the receiver to drop.
+2. `deliver`: one run at a time per channel (it holds the channel's delivery lock, which
+   dies with its process), so no message is sent by two runs. Per message: drop the intents
+   no longer due (submitted, exempted, deadline moved, reminder overtaken by the deadline),
+   render the text, send it, and mark it sent in its own commit right after. A crash before
+   that commit leaves it open, so nothing is lost; the only duplicate possible is a crash
+   after the server accepted and before the commit, and the copy carries the same key
+   (Message-ID, Idempotency-Key) for the receiver to drop.
 3. A failed send is retried with exponential backoff up to `max_attempts`, then the message is
    dead and shown to the admin (`dondoc outbox`, `dondoc status`).
 
@@ -131,7 +132,7 @@ class Decision:
 
 def live_item_ids(*, session: Session) -> array[int]:
     """Every item not withdrawn, in the order `item_states` lists them, as a compact array
-    (8 bytes an item: 1 MB for a 10,000-commune province's year)."""
+    (8 bytes an item: 1 MB for a 10,000-commune province's year), fetched in batches."""
     return array(
         "q",
         session.scalars(
@@ -139,6 +140,7 @@ def live_item_ids(*, session: Session) -> array[int]:
             .join(Unit, Unit.id == DueItem.unit_id)
             .where(DueItem.withdrawn_at.is_(None))
             .order_by(DueItem.deadline_at, Unit.code, DueItem.id)
+            .execution_options(yield_per=DECIDE_CHUNK)
         ),
     )
 
