@@ -29,7 +29,7 @@ from sqlalchemy import Engine, func, select
 
 from benchmarks.sinks import HOST, free_port
 from models.access import Actor, Role, authenticate, issue_token
-from models.db import session_factory, transaction
+from models.db import make_engine, session_factory, transaction
 from models.intake import ItemAddress, SubmitRequest, submit
 from models.org import Unit
 from models.submissions import Submission
@@ -119,6 +119,11 @@ async def _clients(
 def _direct(
     engine: Engine, units: list[tuple[str, str]], requests: int, concurrency: int, data_dir: Path
 ) -> tuple[float, list[float], Counter[int]]:
+    # A connection per thread: with fewer (the default pool is 15), a thread returning its
+    # connection takes it straight back, and the one left waiting timed out after 30 s.
+    engine = make_engine(
+        engine.url.render_as_string(hide_password=False), pool_size=concurrency, max_overflow=0
+    )
     sessions = session_factory(engine)
     with sessions() as session:
         actors = {
@@ -150,8 +155,11 @@ def _direct(
         statuses[201] += 1
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(one, range(requests)))
+    try:
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(one, range(requests)))
+    finally:
+        engine.dispose()
     return time.perf_counter() - started, latencies, statuses
 
 
