@@ -121,9 +121,7 @@ def _direct(
 ) -> tuple[float, list[float], Counter[int]]:
     # A connection per thread: with fewer (the default pool is 15), a thread returning its
     # connection takes it straight back, and the one left waiting timed out after 30 s.
-    engine = make_engine(
-        engine.url.render_as_string(hide_password=False), pool_size=concurrency, max_overflow=0
-    )
+    engine = make_engine(engine.url.render_as_string(hide_password=False), pool=(concurrency, 0))
     sessions = session_factory(engine)
     with sessions() as session:
         actors = {

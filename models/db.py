@@ -6,12 +6,17 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout for concurrency."""
+def make_engine(url: str, *, pool: tuple[int, int] | None = None, **kwargs: Any) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout for concurrency.
+
+    `pool` is (connections kept, extra under load); an in-memory SQLite database has one.
+    """
+    if pool is not None and make_url(url).database not in (None, "", ":memory:"):
+        kwargs.update(pool_size=pool[0], max_overflow=pool[1])
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_engine(url, **kwargs)

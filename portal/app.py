@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -138,6 +140,16 @@ def _install_handlers(app: FastAPI) -> None:
         return error_response(request, error, **(exc.headers or {}))
 
 
+WORKER_THREADS = 40  # anyio's default, set explicitly so the pool above matches it
+SPARE_CONNECTIONS = 5
+
+
+@asynccontextmanager
+async def _worker_threads(app: FastAPI) -> AsyncIterator[None]:
+    anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    yield
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -148,7 +160,10 @@ def create_app(
     from portal import api, web  # the routers import this module's helpers
 
     settings = settings or get_settings()
-    engine = engine or make_engine(settings.database_url)
+    # A connection for each worker thread that runs a request's database work: on the
+    # default pool (15) a burst of 16 officers left one waiting for a connection, and one
+    # that waits 30 s gets a server error. The spare few serve async handlers.
+    engine = engine or make_engine(settings.database_url, pool=(WORKER_THREADS, SPARE_CONNECTIONS))
     templates = Jinja2Templates(directory=HERE / "templates")
     formatting.install(templates.env)
     app = FastAPI(
@@ -162,6 +177,7 @@ def create_app(
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=_worker_threads,
     )
     app.state.portal = Portal(
         settings=settings,
