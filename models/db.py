@@ -15,7 +15,8 @@ def make_engine(url: str, *, pool: tuple[int, int] | None = None, **kwargs: Any)
 
     `pool` is (connections kept, extra under load); an in-memory SQLite database has one.
     """
-    if pool is not None and make_url(url).database not in (None, "", ":memory:"):
+    in_memory = url.startswith("sqlite") and make_url(url).database in (None, "", ":memory:")
+    if pool is not None and not in_memory:
         kwargs.update(pool_size=pool[0], max_overflow=pool[1])
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
