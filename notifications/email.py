@@ -41,8 +41,11 @@ def tls_context(verify: bool) -> ssl.SSLContext:
     return context
 
 
-def mailto_url(smtp: SmtpSettings, to: str) -> str:
-    """The apprise URL for one recipient (it holds the password: never log it)."""
+def mailto_url(smtp: SmtpSettings, to: str, **query_overrides: str) -> str:
+    """The apprise URL for the recipients in `to` (it holds the password: never log it).
+
+    `query_overrides` replace or add URL parameters (e.g. how the sender is given).
+    """
     scheme = "mailtos" if smtp.starttls else "mailto"
     auth = ""
     if smtp.username:
@@ -53,6 +56,7 @@ def mailto_url(smtp: SmtpSettings, to: str) -> str:
     query = {"smtp": smtp.host, "from": smtp.sender, "to": to}
     if smtp.starttls:
         query["mode"] = "starttls"
+    query.update(query_overrides)
     return f"{scheme}://{auth}{smtp.host}:{smtp.port}?{urlencode(query, quote_via=quote)}"
 
 

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
 import apprise
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from deploy.settings import SmtpSettings
 from models.org import Person
 from models.plan import Obligation, Plan, PlanTask
+from notifications.email import mailto_url
 from reports.content import Report
 
 
@@ -63,23 +63,14 @@ def report_recipients(*, session: Session, plan: Plan) -> list[Recipient]:
 
 def mail_url(smtp: SmtpSettings, recipients: Sequence[Recipient]) -> str:
     """The apprise URL; it holds the password, so it is never logged or shown."""
-    scheme = "mailtos" if smtp.starttls else "mailto"
-    auth = ""
-    if smtp.username:
-        password = smtp.password.get_secret_value() if smtp.password else ""
-        auth = f"{quote(smtp.username, safe='')}:{quote(password, safe='')}@"
     # apprise takes the display name apart from the address: given "Hệ thống <a@b>" whole as
     # the address it fails (non-ASCII), so a Vietnamese sender name must go in `name`.
     name, address = parseaddr(smtp.sender)
-    query = {
-        "smtp": smtp.host,
-        "from": address or smtp.sender,
-        "to": ",".join(r.email for r in recipients),
-        "name": name or "dondoc",
-    }
-    if smtp.starttls:
-        query["mode"] = "starttls"
-    return f"{scheme}://{auth}{smtp.host}:{smtp.port}?{urlencode(query, quote_via=quote)}"
+    return mailto_url(
+        smtp,
+        ",".join(r.email for r in recipients),
+        **{"from": address or smtp.sender, "name": name or "dondoc"},
+    )
 
 
 def subject(report: Report) -> str:
