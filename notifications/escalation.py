@@ -28,9 +28,10 @@ import logging
 import os
 import signal
 from array import array
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -375,31 +376,54 @@ def stale_reason(
     return None
 
 
+class _OpenIntent(NamedTuple):
+    """An unsent intent, as much of it as `stale_reason` needs."""
+
+    id: int
+    item_id: int
+    step_kind: str
+    deadline_on: date
+
+
+def stale_intents(
+    intents: Iterable[OutboxIntent | _OpenIntent], states: dict[int, ItemState], now: datetime
+) -> dict[str, list[int]]:
+    """The ids of the intents no longer due, grouped by why (`stale_reason`)."""
+    stale: dict[str, list[int]] = {}
+    for intent in intents:
+        reason = stale_reason(
+            step_kind=intent.step_kind,
+            deadline_on=intent.deadline_on,
+            state=states.get(intent.item_id),
+            now=now,
+        )
+        if reason is not None:
+            stale.setdefault(reason, []).append(intent.id)
+    return stale
+
+
 def cancel_stale(*, session: Session, now: datetime, calendar: WorkCalendar) -> int:
     """Cancel every unsent intent no longer due (e.g. the unit has submitted); how many.
 
     Only the items of open intents are looked at, DECIDE_CHUNK at a time.
     """
-    by_item: dict[int, list[tuple[int, str, date]]] = {}
-    for intent_id, item_id, step_kind, deadline_on in session.execute(
+    by_item: dict[int, list[_OpenIntent]] = {}
+    for row in session.execute(
         select(
             OutboxIntent.id, OutboxIntent.item_id, OutboxIntent.step_kind, OutboxIntent.deadline_on
         ).where(OutboxIntent.status.in_(OPEN_STATUSES))
     ):
-        by_item.setdefault(item_id, []).append((intent_id, step_kind, deadline_on))
+        intent = _OpenIntent(*row)
+        by_item.setdefault(intent.item_id, []).append(intent)
     stale: dict[str, list[int]] = {}
     for chunk in chunked(by_item, DECIDE_CHUNK):
         states = {
             s.item_id: s
             for s in item_states(session=session, as_of=now, calendar=calendar, item_ids=chunk)
         }
-        for item_id in chunk:
-            for intent_id, step_kind, deadline_on in by_item[item_id]:
-                reason = stale_reason(
-                    step_kind=step_kind, deadline_on=deadline_on, state=states.get(item_id), now=now
-                )
-                if reason is not None:
-                    stale.setdefault(reason, []).append(intent_id)
+        chunk_intents = (intent for item_id in chunk for intent in by_item[item_id])
+        for reason, ids in stale_intents(chunk_intents, states, now).items():
+            stale.setdefault(reason, []).extend(ids)
     for reason, ids in stale.items():
         cancel_intents(session=session, intent_ids=ids, now=now, reason=reason)
     return sum(len(ids) for ids in stale.values())
@@ -545,16 +569,7 @@ class Deliverer:
         self, marks: Marks, message: _Due, states: dict[int, ItemState]
     ) -> ChannelUnavailable | None:
         """Re-check, render, send, mark. Returns a reason to stop the channel, or None."""
-        stale: dict[str, list[int]] = {}
-        for intent in message.intents:
-            reason = stale_reason(
-                step_kind=intent.step_kind,
-                deadline_on=intent.deadline_on,
-                state=states.get(intent.item_id),
-                now=self.now,
-            )
-            if reason is not None:
-                stale.setdefault(reason, []).append(intent.id)
+        stale = stale_intents(message.intents, states, self.now)
         if stale:
             with transaction(self.engine) as session:
                 for reason, intent_ids in stale.items():
