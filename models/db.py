@@ -6,8 +6,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+
+def sqlite_in_memory(url: URL) -> bool:
+    """An in-memory SQLite database: one connection, held by this process only."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 def make_engine(url: str, *, pool: tuple[int, int] | None = None, **kwargs: Any) -> Engine:
@@ -15,8 +20,7 @@ def make_engine(url: str, *, pool: tuple[int, int] | None = None, **kwargs: Any)
 
     `pool` is (connections kept, extra under load); an in-memory SQLite database has one.
     """
-    in_memory = url.startswith("sqlite") and make_url(url).database in (None, "", ":memory:")
-    if pool is not None and not in_memory:
+    if pool is not None and not sqlite_in_memory(make_url(url)):
         kwargs.update(pool_size=pool[0], max_overflow=pool[1])
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})

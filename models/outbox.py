@@ -46,7 +46,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.sql import ColumnElement
 
 from models.base import Base, UTCDateTime
-from models.db import chunked
+from models.db import chunked, sqlite_in_memory
 from models.org import Person
 from schedules.calendar import VN_TZ
 
@@ -284,7 +284,7 @@ def channel_lock(engine: Engine, channel: str) -> Iterator[Marks]:
                     conn.invalidate()  # never back to the pool holding the lock
             return
         database = engine.url.database
-        if not database or database == ":memory:" or database.startswith("file:"):
+        if sqlite_in_memory(engine.url) or str(database).startswith("file:"):
             with _LOCAL_LOCKS_GUARD:
                 lock = _LOCAL_LOCKS.setdefault((str(engine.url), channel), threading.Lock())
             with lock:
