@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from sqlalchemy import ColumnElement, ForeignKey, String, Subquery, Text, func, select
+from sqlalchemy import ColumnElement, ForeignKey, String, Subquery, Text, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload, sessionmaker
 
@@ -640,6 +640,11 @@ def submit(
     for attempt in range(1, attempts + 1):
         try:
             with sessions.begin() as session:
+                if session.get_bind().dialect.name == "sqlite":
+                    # Take SQLite's write lock before the first read (PostgreSQL locks the
+                    # item row instead): concurrent writers of one item then queue behind
+                    # it rather than all reading the same next version and retrying.
+                    session.execute(text("BEGIN IMMEDIATE"))
                 return _submit_once(
                     session,
                     request,
