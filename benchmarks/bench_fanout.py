@@ -29,12 +29,12 @@ from sqlalchemy import Engine, delete, func, select, update
 
 from benchmarks.sinks import HOST, Sinks
 from benchmarks.timing import peak_mib
-from deploy.settings import Settings, SmtpSettings, ZaloSettings
 from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
 from notifications.channels import ChannelName
 from notifications.email import build_mail, message_id
 from notifications.escalation import decide_and_record, deliver
 from notifications.wiring import build_channel
+from settings import Settings, SmtpSettings, ZaloSettings
 
 AS_OF = pendulum.datetime(2024, 1, 11, 9, tz="Asia/Ho_Chi_Minh")
 SENDER = "dondoc@example.org"

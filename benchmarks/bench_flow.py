@@ -27,9 +27,9 @@ from sqlalchemy import Engine, delete, update
 from benchmarks.bench_fanout import BOT_TOKEN, SENDER, reset_outbox
 from benchmarks.sinks import HOST, Sinks
 from benchmarks.timing import peak_mib
-from deploy.settings import get_settings
 from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
 from notifications.escalation import decide_and_record, run_once
+from settings import get_settings
 
 AS_OF = pendulum.datetime(2024, 6, 20, 9, tz="Asia/Ho_Chi_Minh")
 DAY_BEFORE = pendulum.datetime(2024, 6, 19, 9, tz="Asia/Ho_Chi_Minh")

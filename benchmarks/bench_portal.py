@@ -1,5 +1,5 @@
 """Submissions through the portal's JSON API with concurrent clients, against the same
-submissions stored by direct calls of models.intake.submit at the same concurrency.
+submissions stored by direct calls of intake.store.submit at the same concurrency.
 
 The portal runs as it is deployed: `portal.server.serve` (uvicorn, one process) on
 127.0.0.1, in its own process. Each client is a reporting officer with its own unit token;
@@ -27,10 +27,13 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, func, select
 
+from access.actor import Actor
+from access.tokens import authenticate, issue_token
 from benchmarks.sinks import HOST, free_port
-from models.access import Actor, Role, authenticate, issue_token
+from intake.address import ItemAddress
+from intake.store import SubmitRequest, submit
+from models.access import Role
 from models.db import make_engine, session_factory, transaction
-from models.intake import ItemAddress, SubmitRequest, submit
 from models.org import Unit
 from models.submissions import Submission
 from submissions.content import RawSubmission

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 from benchmarks.timing import compare
 from models.calendar import load_calendar
 from models.db import session_factory
-from models.status import ItemState, item_states
+from status.states import ItemState, item_states
 
 PERIOD = "2024-06"
 OBLIGATION = "bc-thang-xa"

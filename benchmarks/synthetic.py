@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from models.items import DueItem
 from models.plan import Target
-from models.plan_sync import load_plan
 from models.submissions import Submission, SubmissionValue
+from plan_sync.sync import load_plan
 from plans.schema import PlanFile
 
 YEAR = 2024

@@ -15,9 +15,9 @@ from rich.console import Console
 from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session
 
-from deploy.settings import get_settings
 from models.db import make_engine, session_factory
 from schedules.calendar import VN_TZ
+from settings import get_settings
 
 console = Console()
 err_console = Console(stderr=True)

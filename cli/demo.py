@@ -19,8 +19,8 @@ from rich.table import Table
 
 from cli.common import console, err_console, fail
 from demo.year import YEAR_END, DayResult, DemoError, DemoOptions, DemoResult, end_instant, run_demo
-from models.status import ItemState, ItemStatus, rates
-from reports import vietnamese
+from status.states import ItemState, ItemStatus, rates
+from wording import vietnamese
 
 
 def _date(value: str) -> date:

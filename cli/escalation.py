@@ -20,23 +20,17 @@ from cli.common import (
     read_session,
     write_session,
 )
-from deploy.settings import get_settings
 from models.calendar import load_calendar
 from models.items import DueItem
-from models.outbox import (
-    STATUS_VI,
-    OutboxIntent,
-    OutboxMessage,
-    OutboxStatus,
-    list_messages,
-    retry_message,
-)
+from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
 from notifications.channels import CHANNEL_VI, ChannelName
 from notifications.escalation import Decision, decide, run_once, sending_window_open
 from notifications.messages import AUDIENCE_VI
+from notifications.outbox import STATUS_VI, list_messages, retry_message
 from notifications.routing import People, load_people
 from notifications.wiring import enabled_channels
 from schedules.escalation import next_sending_time
+from settings import get_settings
 
 
 def _when(instant: datetime | None) -> str:

@@ -13,6 +13,9 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from access.actor import Actor
+from access.tokens import issue_token, revoke_tokens
+from adhoc.requests import RequestSpec, create_request, list_requests
 from cli.common import (
     console,
     engine,
@@ -24,24 +27,16 @@ from cli.common import (
     read_session,
     write_session,
 )
-from deploy.settings import get_settings
-from models.access import AccessToken, Actor, Role, issue_token, revoke_tokens
-from models.adhoc import RequestSpec, create_request, list_requests
+from intake.address import ItemAddress, merge_addresses, source_spec
+from intake.locks import lock_period, unlock_period
+from intake.receipts import submission_summary
+from intake.store import SubmitRequest, submit
+from models.access import AccessToken, Role
 from models.calendar import load_calendar
 from models.db import session_factory
-from models.intake import (
-    ItemAddress,
-    SubmitRequest,
-    lock_period,
-    merge_addresses,
-    source_spec,
-    submission_summary,
-    submit,
-    unlock_period,
-)
-from models.items import ItemKind
 from models.org import Unit
-from portal.formatting import local_time
+from plans.vocabulary import ItemKind
+from settings import get_settings
 from submissions.content import Upload, safe_filename
 from submissions.errors import IntakeError
 from submissions.spreadsheet import (
@@ -51,6 +46,7 @@ from submissions.spreadsheet import (
     read_upload,
     xlsx_template,
 )
+from wording.vietnamese import local_time
 
 token_app = typer.Typer(help="Issue and revoke access tokens (stored only as hashes).")
 request_app = typer.Typer(help="Ad-hoc reports and assignments (báo cáo đột xuất, giao việc).")

@@ -22,14 +22,14 @@ from cli.common import (
 from models.calendar import CalendarOverrideRow, load_calendar
 from models.migrate import upgrade
 from models.plan import Deliverable, Obligation, PlanTask, Target
-from models.plan_sync import load_plan
 from models.queries import latest_plan, list_due_items
+from plan_sync.sync import load_plan
 from plans import CAO_LOC_2024
 from plans.loader import PlanError, read_plan
 from plans.schema import PlanFile
-from reports import vietnamese
 from schedules.calendar import DayKind, WorkCalendar
 from schedules.deadlines import DeadlineRule
+from wording import vietnamese
 
 plan_app = typer.Typer(help="Check and show plan files.", no_args_is_help=True)
 

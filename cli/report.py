@@ -11,7 +11,6 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn
 from rich.table import Table
 
 from cli.common import console, err_console, fail, parse_instant, read_session
-from deploy.settings import get_settings
 from reports.compile import (
     ALL_FORMATS,
     load_report,
@@ -24,6 +23,7 @@ from reports.compile import (
 )
 from reports.content import INDICATOR_HEADERS, ReportError
 from reports.mail import MailError, report_recipients, send_report
+from settings import get_settings
 
 ALL_FORMATS_TEXT = ",".join(f.value for f in ALL_FORMATS)
 

@@ -22,9 +22,10 @@ from cli.common import (
 )
 from models.calendar import load_calendar
 from models.items import DueItem
-from models.outbox import last_reminders
-from models.status import STATUS_VI, ExceptionKind, ItemState, grant_exception, item_states, rates
-from reports import vietnamese
+from models.reliefs import ReliefKind
+from notifications.outbox import last_reminders
+from status.states import STATUS_VI, ItemState, grant_relief, item_states, rates
+from wording import vietnamese
 
 
 def _rate_row(states: list[ItemState]) -> dict[str, object]:
@@ -146,10 +147,10 @@ def extend(
     except ValueError:
         fail(f"--until {until!r} is not a date like 2024-03-25")
     with write_session() as session:
-        row = grant_exception(
+        row = grant_relief(
             session=session,
             item=_item(session, item),
-            kind=ExceptionKind.EXTENSION,
+            kind=ReliefKind.EXTENSION,
             reason=reason,
             granted_by=by,
             now=now(),
@@ -167,10 +168,10 @@ def exempt(
 ) -> None:
     """Exempt one item (miễn báo cáo): it no longer counts as expected."""
     with write_session() as session:
-        grant_exception(
+        grant_relief(
             session=session,
             item=_item(session, item),
-            kind=ExceptionKind.EXEMPTION,
+            kind=ReliefKind.EXEMPTION,
             reason=reason,
             granted_by=by,
             now=now(),

@@ -15,8 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from models.org import UnitKind
-from models.plan import TargetKind
+from plans.vocabulary import TargetKind, UnitKind
 from schedules.calendar import WorkCalendar, local_date, working_instant
 
 SAMPLE_NOTE = "[Dữ liệu mô phỏng của bản chạy thử dondoc, không phải số liệu thật.]"

@@ -28,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from access.actor import Actor
 from demo.behaviour import (
     Behaviour,
     ItemFacts,
@@ -40,20 +41,22 @@ from demo.behaviour import (
 from demo.sinks import mail_sink, webhook_sink
 from deploy.deployments import COMPILE_AT, DAILY_CHECK_AT, compilation_days, last_deadlines
 from deploy.server import prefect_server
-from deploy.settings import get_settings
-from models.access import Actor, Role
+from intake.address import ItemAddress, form_spec
+from intake.store import SubmitRequest, submit
+from models.access import Role
 from models.calendar import load_calendar
 from models.db import make_engine, session_factory
-from models.intake import ItemAddress, SubmitRequest, form_spec, submit
-from models.items import DueItem, ItemKind
+from models.items import DueItem
 from models.migrate import upgrade
 from models.org import Unit
-from models.plan_sync import load_plan
 from models.queries import latest_plan
-from models.status import ItemState, item_states
+from plan_sync.sync import load_plan
 from plans import CAO_LOC_2024
 from plans.loader import read_plan
+from plans.vocabulary import ItemKind
 from schedules.calendar import WorkCalendar, as_date, working_instant
+from settings import get_settings
+from status.states import ItemState, item_states
 from submissions.content import RawSubmission
 
 # The instants of the deployments' schedules: the daily check's morning run, the compilations'.

@@ -9,9 +9,9 @@ from typing import Any
 import pendulum
 from prefect import flow, get_run_logger
 
-from deploy.settings import get_settings
 from notifications.alerts import send_admin_alert
 from schedules.calendar import VN_TZ
+from settings import get_settings
 from tasks.escalation import decide_and_record_step, deliver_step
 
 log = logging.getLogger(__name__)

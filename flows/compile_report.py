@@ -7,8 +7,8 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from deploy.settings import get_settings
 from reports.compile import ALL_FORMATS, Format
+from settings import get_settings
 from tasks.reports import (
     email_report,
     publish_summary,

@@ -4,23 +4,21 @@ from models.access import AccessToken, AuditEvent, WebSession
 from models.adhoc import AdHocRequest
 from models.base import Base
 from models.calendar import CalendarOverrideRow
-from models.intake import PeriodLock
-from models.items import DueItem, ItemKind
-from models.org import Person, PersonRole, Unit, UnitKind
+from models.items import DueItem, PeriodLock
+from models.org import Person, Unit
 from models.outbox import ChannelToken, OutboxIntent, OutboxMessage
-from models.plan import (
+from models.plan import Deliverable, Obligation, ObligationTarget, Plan, PlanTask, Target
+from models.reliefs import ItemRelief
+from models.submissions import Attachment, Submission, SubmissionValue
+from plans.vocabulary import (
     Aggregation,
-    Deliverable,
-    Obligation,
+    ItemKind,
     ObligationKind,
-    ObligationTarget,
-    Plan,
-    PlanTask,
-    Target,
+    PersonRole,
+    ProgressState,
     TargetKind,
+    UnitKind,
 )
-from models.status import ItemException
-from models.submissions import Attachment, ProgressState, Submission, SubmissionValue
 
 __all__ = [
     "AccessToken",
@@ -33,8 +31,8 @@ __all__ = [
     "ChannelToken",
     "Deliverable",
     "DueItem",
-    "ItemException",
     "ItemKind",
+    "ItemRelief",
     "Obligation",
     "ObligationKind",
     "ObligationTarget",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,11 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base, UTCDateTime
 from models.org import Unit
 from models.plan import Deliverable, Obligation
-
-
-class ItemKind(StrEnum):
-    REPORT = "report"
-    DELIVERABLE = "deliverable"
 
 
 class DueItem(Base):
@@ -49,3 +43,19 @@ class DueItem(Base):
     unit: Mapped[Unit] = relationship()
     obligation: Mapped[Obligation | None] = relationship()
     deliverable: Mapped[Deliverable | None] = relationship()
+
+
+class PeriodLock(Base):
+    """A closed period (khóa sổ): no more submissions for that obligation and period."""
+
+    __tablename__ = "period_locks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "obligation:<id>:<period>" or "deliverable:<id>:<period or ->"; one lock per key.
+    lock_key: Mapped[str] = mapped_column(String(160), unique=True)
+    obligation_id: Mapped[int | None] = mapped_column(ForeignKey("obligations.id"))
+    deliverable_id: Mapped[int | None] = mapped_column(ForeignKey("deliverables.id"))
+    period_label: Mapped[str | None] = mapped_column(String(16))
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(Text)

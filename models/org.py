@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
-
-
-class UnitKind(StrEnum):
-    COMMITTEE = "committee"  # Ủy ban nhân dân
-    DEPARTMENT = "department"  # phòng chuyên môn
-    CENTRE = "centre"  # trung tâm (sự nghiệp)
-    COMMUNE = "commune"  # xã
-    TOWN = "town"  # thị trấn
-    WARD = "ward"  # phường
-    ORGANISATION = "organisation"  # Mặt trận, tổ chức chính trị - xã hội
-    AGENCY = "agency"  # other state agencies (bank branch, provincial centre...)
-    EXTERNAL = "external"  # enterprises, cooperatives, schools outside the district
-
-
-class PersonRole(StrEnum):
-    REPORTING_OFFICER = "reporting_officer"  # cán bộ đầu mối báo cáo
-    UNIT_HEAD = "unit_head"  # thủ trưởng đơn vị
-    LEADER_IN_CHARGE = "leader_in_charge"  # lãnh đạo phụ trách
-    ADMIN = "admin"  # the officer who compiles
 
 
 class Unit(Base):

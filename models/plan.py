@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -24,28 +23,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
 from models.org import Person, Unit
-
-
-class TargetKind(StrEnum):
-    COUNT = "count"
-    PERCENT = "percent"
-    YES_NO = "yes_no"
-    TEXT = "text"
-
-
-class Aggregation(StrEnum):
-    """How a target's values combine over time and across units."""
-
-    SUM = "sum"  # flows: jobs created, classes opened
-    LAST = "last"  # stocks and rates: the latest value
-    MAX = "max"
-    RATIO = "ratio"  # a rate computed from summed parts, never an average of percentages
-
-
-class ObligationKind(StrEnum):
-    PERIODIC = "periodic"  # định kỳ
-    AD_HOC = "ad_hoc"  # đột xuất
-    THEMATIC = "thematic"  # chuyên đề
 
 
 class Plan(Base):

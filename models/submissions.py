@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -22,12 +21,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from models.base import Base, UTCDateTime
 from models.items import DueItem
 from models.plan import Target
-
-
-class ProgressState(StrEnum):
-    NOT_STARTED = "not_started"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
 
 
 class Submission(Base):

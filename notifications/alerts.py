@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from deploy.settings import Settings
 from notifications.channels import Outgoing
 from notifications.email import EmailChannel
 from notifications.messages import as_of_vi
 from notifications.redact import redact
+from settings import Settings
 
 SUBJECT = "[dondoc] Lỗi: lượt kiểm tra, đôn đốc báo cáo không hoàn thành"
 

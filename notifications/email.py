@@ -26,9 +26,9 @@ from apprise.plugins.email import NotifyEmail
 from apprise.plugins.email.smtp import SMTP_EXCEPTIONS, SMTPSecureMode
 from apprise.utils.parse import is_email, parse_emails
 
-from deploy.settings import SmtpSettings
 from notifications.channels import ChannelName, ChannelUnavailable, DeliveryError, Outgoing
 from notifications.redact import protect, redact
+from settings import SmtpSettings
 
 
 @cache

@@ -37,25 +37,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from deploy.settings import EscalationSettings, Settings
 from models.calendar import load_calendar
 from models.db import chunked, session_factory, transaction
 from models.items import DueItem
 from models.org import Unit
-from models.outbox import (
-    OPEN_STATUSES,
-    IntentDraft,
-    Marks,
-    OutboxIntent,
-    cancel_intents,
-    channel_lock,
-    due_message_ids,
-    due_messages,
-    open_intents,
-    record_intents,
-    recorded_keys,
-)
-from models.status import ItemState, ItemStatus, item_states
+from models.outbox import OPEN_STATUSES, OutboxIntent
 from notifications.channels import (
     Channel,
     ChannelName,
@@ -67,6 +53,17 @@ from notifications.channels import (
     RecipientUnreachable,
 )
 from notifications.messages import DigestLine, line_for, reason_vi, render
+from notifications.outbox import (
+    IntentDraft,
+    Marks,
+    cancel_intents,
+    channel_lock,
+    due_message_ids,
+    due_messages,
+    open_intents,
+    record_intents,
+    recorded_keys,
+)
 from notifications.redact import redact
 from notifications.routing import People, PersonInfo, Route, load_people, load_routes
 from notifications.wiring import build_channel, enabled_channels
@@ -79,6 +76,8 @@ from schedules.escalation import (
     is_sending_time,
     place_ladder,
 )
+from settings import EscalationSettings, Settings
+from status.states import ItemState, ItemStatus, item_states
 
 log = logging.getLogger(__name__)
 
@@ -483,7 +482,7 @@ class _Due:
 class Deliverer:
     """Delivers one channel's due messages; each is marked in its own commit after its send.
 
-    The run holds the channel's delivery lock (`models.outbox.channel_lock`) throughout, so
+    The run holds the channel's delivery lock (`notifications.outbox.channel_lock`) throughout, so
     it is the only one sending this channel's messages. Messages are read CHUNK at a time
     with everything their text needs (intents, item states, people), outside any write
     transaction; then, per message: drop the intents no longer due, render, send, and mark it

@@ -12,10 +12,10 @@ import pendulum
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from notifications.channels import ChannelName
-from reports import vietnamese
 from schedules.calendar import VN_TZ
 from schedules.escalation import OVERDUE, REMINDER
 from schedules.periods import Period
+from wording import vietnamese
 
 ZALO_MAX_CHARS = 2000
 

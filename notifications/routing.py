@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from models.db import chunked
 from models.items import DueItem
-from models.org import Person, PersonRole, Unit
+from models.org import Person, Unit
 from models.plan import Deliverable, Obligation, Plan, PlanTask
 from notifications.channels import ChannelName
 from plans.schema import DEFAULT_ESCALATION, Audience, EscalationStep
+from plans.vocabulary import PersonRole
 
 
 @dataclass(frozen=True)

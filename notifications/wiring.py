@@ -6,11 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from deploy.settings import Settings
 from notifications.channels import Channel, ChannelName
 from notifications.email import EmailChannel
 from notifications.webhook import WebhookChannel
 from notifications.zalo import DatabaseTokens, ZaloBotChannel, ZaloOAChannel
+from settings import Settings
 
 
 def enabled_channels(settings: Settings) -> list[ChannelName]:

@@ -30,7 +30,6 @@ from apprise.plugins.base import NotifyBase
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
-from deploy.settings import ZaloSettings
 from models.db import transaction
 from models.outbox import ChannelToken
 from notifications.channels import (
@@ -43,6 +42,7 @@ from notifications.channels import (
     RecipientUnreachable,
 )
 from notifications.redact import protect, redact
+from settings import ZaloSettings
 
 MAX_CHARS = 2000  # both Zalo APIs refuse longer texts
 TIMEOUT_SECONDS = 15

@@ -7,10 +7,9 @@ from datetime import date, datetime
 
 import pendulum
 
-from models.items import ItemKind
-from models.plan import ObligationKind
 from plans.loader import expand_units
 from plans.schema import PlanFile, UnitEntry
+from plans.vocabulary import ItemKind, ObligationKind
 from schedules.calendar import WorkCalendar, working_instant
 from schedules.deadlines import Anchor, DeadlineKind, DeadlineRule, deadline_date, deadline_instant
 from schedules.periods import Window, periods_in_year

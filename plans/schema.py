@@ -17,8 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from models.org import PersonRole, UnitKind
-from models.plan import Aggregation, ObligationKind, TargetKind
+from plans.vocabulary import Aggregation, ObligationKind, PersonRole, TargetKind, UnitKind
 from schedules.calendar import DayKind
 from schedules.deadlines import Anchor, DeadlineKind, DeadlineRule
 from schedules.periods import Cadence, WindowConvention

@@ -10,21 +10,13 @@ import pendulum
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from models.access import Actor
-from models.adhoc import RequestSpec, create_request
+from access.actor import Actor
+from adhoc.requests import RequestSpec, create_request
+from intake.address import ItemAddress, merge_addresses
+from intake.receipts import get_receipt, list_submissions, receipt_of, submission_summary
+from intake.store import SubmitRequest, submit
 from models.calendar import load_calendar
-from models.intake import (
-    ItemAddress,
-    SubmitRequest,
-    get_receipt,
-    list_submissions,
-    merge_addresses,
-    receipt_of,
-    submission_summary,
-    submit,
-)
-from models.items import ItemKind
-from models.status import ItemState
+from plans.vocabulary import ItemKind
 from portal.app import portal_of
 from portal.auth import admin_actor, api_actor, client_address
 from portal.schemas import (
@@ -39,6 +31,7 @@ from portal.schemas import (
 )
 from portal.views import item_template, item_view, list_items, status_vi
 from schedules.calendar import VN_TZ
+from status.states import ItemState
 from submissions.content import RawSubmission, Upload, safe_filename
 from submissions.errors import FieldError, Invalid
 from submissions.spreadsheet import ParsedFile, parse_json, read_upload

@@ -20,10 +20,10 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
-from deploy.settings import Settings, get_settings
 from models.db import make_engine, session_factory
 from portal import formatting
 from portal.limits import BodyLimit
+from settings import Settings, get_settings
 from submissions.errors import IntakeError
 
 HERE = Path(__file__).parent

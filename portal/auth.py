@@ -9,7 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from models.access import Actor, authenticate, hash_token, resolve_web_session
+from access.actor import Actor
+from access.sessions import resolve_web_session
+from access.tokens import authenticate, hash_token
 from portal.app import portal_of
 from submissions.errors import Forbidden, Unauthorized
 

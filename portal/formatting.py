@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import pendulum
 from jinja2 import Environment
 
-from reports import vietnamese
-from schedules.calendar import VN_TZ
-
-
-def local_time(instant: datetime) -> str:
-    """ "08:15 ngày 20/04/2024" (Vietnamese time)."""
-    local = pendulum.instance(instant).in_timezone(VN_TZ)
-    return f"{local:%H:%M} ngày {vietnamese.date_short(instant)}"
-
-
-def local_iso(instant: datetime) -> str:
-    return pendulum.instance(instant).in_timezone(VN_TZ).isoformat()
+from wording import vietnamese
+from wording.vietnamese import local_iso, local_time
 
 
 def day(value: date | datetime) -> str:

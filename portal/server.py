@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uvicorn
 
-from deploy.settings import get_settings
 from portal.app import create_app
+from settings import get_settings
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:

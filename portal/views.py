@@ -7,16 +7,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from models.access import Actor
+from access.actor import Actor
+from intake.address import form_spec, get_item
+from intake.locks import check_open
 from models.calendar import load_calendar
-from models.intake import (
-    check_open,
-    form_spec,
-    get_item,
-    latest_accepted,
-)
 from models.items import DueItem
-from models.status import STATUS_VI, ItemState, ItemStatus, item_states
+from models.queries import latest_accepted
+from status.states import STATUS_VI, ItemState, ItemStatus, item_states
 from submissions.content import FormSpec
 from submissions.errors import Conflict, Forbidden
 from submissions.spreadsheet import TemplateHeader, csv_template, xlsx_template

@@ -12,16 +12,12 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from models.access import SESSION_LIFETIME, Actor, end_web_session, open_web_session
-from models.intake import (
-    ItemAddress,
-    SubmitRequest,
-    get_receipt,
-    merge_addresses,
-    submit,
-)
-from models.items import ItemKind
-from models.status import ItemStatus
+from access.actor import Actor
+from access.sessions import SESSION_LIFETIME, end_web_session, open_web_session
+from intake.address import ItemAddress, merge_addresses
+from intake.receipts import get_receipt
+from intake.store import SubmitRequest, submit
+from plans.vocabulary import ItemKind
 from portal.app import portal_of
 from portal.auth import (
     COOKIE,
@@ -32,6 +28,7 @@ from portal.auth import (
     web_actor,
 )
 from portal.views import ItemView, is_submitted, item_template, item_view, list_items, status_vi
+from status.states import ItemStatus
 from submissions.content import FormSpec, RawSubmission, Upload, safe_filename
 from submissions.errors import FieldError, IntakeError, Invalid, Unauthorized
 from submissions.spreadsheet import read_upload

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import matplotlib
 from matplotlib.figure import Figure
 
-from reports import vietnamese as vi
 from reports.content import ChartPoint
+from wording import vietnamese as vi
 
 ON_TRACK = "#2e7d32"
 BEHIND = "#c62828"

@@ -14,10 +14,9 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.org import Person, Unit, UnitKind
-from models.plan import Obligation, Plan, PlanTask, TargetKind
-from models.status import ItemState, ItemStatus
-from reports import vietnamese as vi
+from models.org import Person, Unit
+from models.plan import Obligation, Plan, PlanTask
+from plans.vocabulary import TargetKind, UnitKind
 from reports.figures import (
     Figure,
     Tally,
@@ -39,6 +38,8 @@ from reports.gather import (
 )
 from schedules.calendar import local_date
 from schedules.periods import Cadence, Period, WindowConvention
+from status.states import ItemState, ItemStatus
+from wording import vietnamese as vi
 
 PLACEHOLDER = "(Chưa có nội dung — cán bộ tổng hợp bổ sung)"
 NO_DATA = "-"

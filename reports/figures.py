@@ -38,11 +38,12 @@ from typing import NamedTuple
 from sqlalchemy import ColumnElement, Subquery, select
 from sqlalchemy.orm import Session
 
-from models.intake import latest_accepted_versions
-from models.items import DueItem, ItemKind
+from models.items import DueItem
 from models.org import Unit
-from models.plan import Aggregation, Obligation, Target, TargetKind
+from models.plan import Obligation, Target
+from models.queries import latest_accepted_versions
 from models.submissions import Submission, SubmissionValue
+from plans.vocabulary import Aggregation, ItemKind, TargetKind
 from schedules.periods import Cadence, Period, periods_in_year
 
 Value = Decimal | bool | str | None
@@ -171,7 +172,7 @@ def reported_values(
 ) -> Iterator[ReportedValue]:
     """Every value of the counted version of each report item of the given periods, streamed.
 
-    Which version counts is models.intake's rule (`latest_accepted_versions`), joined here so
+    Which version counts is models.queries' rule (`latest_accepted_versions`), joined here so
     the rows arrive as plain values, a few thousand at a time, whatever the province's size.
     Units, obligations and targets travel as ids and are named from one read of each table:
     fetching their names with every value took a third of the time.

@@ -11,14 +11,15 @@ from sqlalchemy.orm import Session
 
 from models.calendar import load_calendar
 from models.db import chunked
-from models.intake import latest_accepted
-from models.items import DueItem, ItemKind
+from models.items import DueItem
 from models.org import Unit
 from models.plan import Deliverable, Obligation, ObligationTarget, PlanTask, Target
-from models.status import ItemState, item_states
-from models.submissions import ProgressState, Submission
+from models.queries import latest_accepted
+from models.submissions import Submission
+from plans.vocabulary import ItemKind, ProgressState
 from reports.figures import counted_versions, report_items
 from schedules.calendar import local_date
+from status.states import ItemState, item_states
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def deliverable_progress(
 def reporting_states(
     *, session: Session, plan_id: int, labels: Iterable[str], as_of: datetime
 ) -> list[ItemState]:
-    """Status of every report item of the periods (on time, late, overdue...): models.status."""
+    """Status of every report item of the periods (on time, late, overdue...): status.states."""
     ids = session.scalars(select(DueItem.id).where(*report_items(plan_id, labels))).all()
     if not ids:
         return []

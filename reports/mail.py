@@ -11,11 +11,11 @@ import apprise
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from deploy.settings import SmtpSettings
 from models.org import Person
 from models.plan import Obligation, Plan, PlanTask
 from notifications.email import mailto_url
 from reports.content import Report
+from settings import SmtpSettings
 
 
 class MailError(RuntimeError):

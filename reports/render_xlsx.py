@@ -13,9 +13,9 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reports import vietnamese as vi
 from reports.content import INDICATOR_HEADERS, NO_DATA, ObligationSheet, Report
 from reports.figures import Value
+from wording import vietnamese as vi
 
 FONT = "Times New Roman"
 THIN = Side(style="thin", color="000000")

@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 .venv/bin/pip install -q -e '.[dev]' 2>&1 | { grep -v '^WARNING: Location' || true; }
 .venv/bin/ruff check .
 .venv/bin/mypy
+.venv/bin/lint-imports
 .venv/bin/pytest "$@"

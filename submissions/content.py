@@ -13,9 +13,7 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
-from models.items import ItemKind
-from models.plan import TargetKind
-from models.submissions import ProgressState
+from plans.vocabulary import ItemKind, ProgressState, TargetKind
 from submissions.errors import FieldError, Invalid
 from submissions.values import (
     PROGRESS_VI,

@@ -16,8 +16,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from models.items import ItemKind
-from models.plan import TargetKind
+from plans.vocabulary import ItemKind, TargetKind
 from submissions.content import FormSpec, RawSubmission
 from submissions.errors import FieldError, Invalid
 from submissions.values import KIND_VI, PROGRESS_VI, is_blank

@@ -9,9 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from models.plan import TargetKind
-from models.submissions import ProgressState
-from reports import vietnamese
+from plans.vocabulary import ProgressState, TargetKind
+from wording import vietnamese
 
 # Bounds of the Numeric(20, 6) column: beyond them the database would round or overflow.
 MAX_NUMBER = Decimal(10) ** 13

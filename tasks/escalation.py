@@ -13,12 +13,12 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from deploy.settings import get_settings
 from models.calendar import load_calendar
 from models.db import make_engine, session_factory
 from notifications.channels import ChannelName
 from notifications.escalation import decide_and_record, deliver, sending_window_open
 from notifications.wiring import build_channel, enabled_channels
+from settings import get_settings
 
 
 @task(name="decide-and-record", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)

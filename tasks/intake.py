@@ -13,15 +13,17 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.orm import Session, sessionmaker
 
-from deploy.settings import Settings, get_settings
-from models.access import Actor, Role
+from access.actor import Actor
+from intake.address import ItemAddress, merge_addresses
+from intake.store import SubmitRequest, submit
+from models.access import Role
 from models.db import make_engine, session_factory
-from models.intake import ItemAddress, SubmitRequest, merge_addresses, submit
-from portal.formatting import local_time
+from settings import Settings, get_settings
 from submissions import inbox as box
 from submissions.content import Upload
 from submissions.errors import FieldError, IntakeError, Invalid
 from submissions.spreadsheet import XLSX_TYPE, read_upload
+from wording.vietnamese import local_time
 
 INBOX_ACTOR = Actor(role=Role.ADMIN, label="inbox")
 

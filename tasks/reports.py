@@ -10,12 +10,12 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from deploy.settings import get_settings
 from models.db import make_engine, session_factory
-from reports import vietnamese as vi
 from reports.compile import Format, load_report, parse_period, plan_for, render_all, write_files
 from reports.content import INDICATOR_HEADERS, Report
 from reports.mail import Recipient, report_recipients, send_report
+from settings import get_settings
+from wording import vietnamese as vi
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
 def db_env(engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Engine]:
     """Point the settings (and so the CLI) at the test database."""
     from cli import common
-    from deploy.settings import get_settings
+    from settings import get_settings
 
     monkeypatch.setenv("DONDOC_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("DONDOC_DATA_DIR", str(tmp_path / "var"))

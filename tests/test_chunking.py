@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from models.db import chunked, session_factory
-from models.outbox import recorded_keys
+from notifications.outbox import recorded_keys
 from notifications.routing import load_routes
 
 # More ids than PostgreSQL accepts bound parameters in one statement (65,535).

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from models import DueItem, Obligation, Submission, Unit
 from models.db import transaction
-from models.plan_sync import load_plan
+from plan_sync.sync import load_plan
 from plans.loader import parse_plan
 
 MINI = Path(__file__).parent / "data" / "mini-plan.yaml"

@@ -14,10 +14,11 @@ from typer.testing import CliRunner
 from cli.main import app
 from models import DueItem, Submission
 from models.db import transaction
-from models.plan_sync import load_plan
-from models.status import ExceptionKind, ItemStatus, classify, grant_exception, item_states, rates
+from models.reliefs import ReliefKind
+from plan_sync.sync import load_plan
 from plans.loader import parse_plan
 from schedules.calendar import WorkCalendar
+from status.states import ItemStatus, classify, grant_relief, item_states, rates
 
 VN = "Asia/Ho_Chi_Minh"
 CAL = WorkCalendar()
@@ -123,10 +124,10 @@ def test_states_and_rates_for_a_period(engine: Engine) -> None:
     with transaction(engine) as session:
         item = session.get(DueItem, items["xa-hai"].id)
         assert item is not None
-        grant_exception(
+        grant_relief(
             session=session,
             item=item,
-            kind=ExceptionKind.EXTENSION,
+            kind=ReliefKind.EXTENSION,
             reason="Lũ",
             granted_by="admin",
             now=vn(2024, 2, 21, 10),
@@ -148,10 +149,10 @@ def test_states_and_rates_for_a_period(engine: Engine) -> None:
         )
         item = session.get(DueItem, items["xa-hai"].id)
         assert item is not None
-        grant_exception(
+        grant_relief(
             session=session,
             item=item,
-            kind=ExceptionKind.EXEMPTION,
+            kind=ReliefKind.EXEMPTION,
             reason="Sáp nhập",
             granted_by="admin",
             now=vn(2024, 2, 21, 12),

@@ -27,10 +27,11 @@ from demo.sinks import read_mailbox, read_webhook_log
 from demo.year import MARKER
 from models.db import make_engine, session_factory
 from models.items import DueItem
-from models.org import Person, PersonRole
+from models.org import Person
 from models.outbox import OutboxIntent, OutboxMessage
 from models.plan import Obligation, Target
 from models.submissions import Submission, SubmissionValue
+from plans.vocabulary import PersonRole
 from schedules.calendar import VN_TZ, WorkCalendar, local_date
 
 UNTIL = "2024-03-31"

@@ -21,7 +21,7 @@ from demo.behaviour import (
     values_for,
 )
 from demo.sinks import mail_sink, read_mailbox, read_webhook_log, webhook_sink
-from models.plan import TargetKind
+from plans.vocabulary import TargetKind
 from schedules.calendar import VN_TZ, WorkCalendar
 
 CAL = WorkCalendar()

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from deploy.secrets import SecretBlockError, secret_overrides
-from deploy.settings import get_settings
+from settings import get_settings
+from settings.secrets import SecretBlockError, secret_overrides
 
 
 @pytest.fixture

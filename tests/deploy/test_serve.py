@@ -15,7 +15,7 @@ from deploy_helpers import BIN, Spawn, base_env, group_alive, log_tail
 from deploy.server import free_port, wait_healthy
 from models.db import make_engine, session_factory
 from models.migrate import upgrade
-from models.plan_sync import load_plan
+from plan_sync.sync import load_plan
 from plans import CAO_LOC_2024
 from plans.loader import read_plan
 from schedules.calendar import VN_TZ

@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from deploy.deployments import build_deployments
 from deploy.register import DEFAULT_POOL
-from deploy.settings import Settings
 from schedules.calendar import VN_TZ, WorkCalendar
+from settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

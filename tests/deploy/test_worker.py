@@ -20,12 +20,14 @@ from deploy_helpers import BIN, Spawn, base_env, group_alive, log_tail, stop_gro
 from docx import Document
 from sqlalchemy import create_engine, text
 
+from access.actor import Actor
 from deploy.server import free_port, wait_healthy
-from models.access import Actor, Role
+from intake.address import ItemAddress
+from intake.store import SubmitRequest, submit
+from models.access import Role
 from models.db import make_engine, session_factory
-from models.intake import ItemAddress, SubmitRequest, submit
 from models.migrate import upgrade
-from models.plan_sync import load_plan
+from plan_sync.sync import load_plan
 from plans import CAO_LOC_2024
 from plans.loader import read_plan
 from schedules.calendar import VN_TZ

@@ -22,10 +22,10 @@ from escalation_support import (
 )
 from sqlalchemy import Engine
 
-from deploy.settings import Settings
 from models.db import transaction
-from models.plan_sync import load_plan
+from plan_sync.sync import load_plan
 from plans.loader import parse_plan
+from settings import Settings
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def channel_env(
     settings: Settings, db_env: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Settings]:
     """The settings in the environment (on top of db_env), so get_settings() sees them."""
-    from deploy.settings import get_settings
+    from settings import get_settings
 
     for name, value in settings_env(settings).items():
         monkeypatch.setenv(name, value)

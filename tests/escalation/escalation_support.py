@@ -25,7 +25,6 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
-from deploy.settings import EscalationSettings, Settings, SmtpSettings, ZaloSettings
 from models.db import transaction
 from models.items import DueItem
 from models.outbox import OutboxMessage
@@ -33,6 +32,7 @@ from models.submissions import Submission
 from notifications.channels import ChannelName
 from notifications.escalation import DeliveryReport, Recorded, decide_and_record, deliver
 from notifications.wiring import build_channel, enabled_channels
+from settings import EscalationSettings, Settings, SmtpSettings, ZaloSettings
 
 
 def free_port() -> int:

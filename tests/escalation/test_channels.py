@@ -17,10 +17,10 @@ from escalation_support import (
 )
 from sqlalchemy import Engine, select
 
-from deploy.settings import Settings
 from models.db import transaction
 from models.outbox import ChannelToken, OutboxStatus
 from notifications.zalo import NotifyZaloBot, NotifyZaloOA, register_schemes
+from settings import Settings
 
 # 13/03 08:00: the Q1 report's remind-3, and (catch-up) the deliverable overdue since 15/02.
 MARCH_13 = vn(2024, 3, 13)

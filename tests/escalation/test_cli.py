@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from cli.main import app
-from deploy.settings import Settings
 from models.outbox import OutboxStatus
+from settings import Settings
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}

@@ -17,8 +17,8 @@ import pytest
 from escalation_support import SmtpServer, ZaloServer, outbox_messages, settings_env
 from sqlalchemy import Engine
 
-from deploy.settings import Settings
 from models.outbox import OutboxStatus
+from settings import Settings
 
 # `dondoc remind` itself, started without the other commands' imports (they cost seconds).
 REMIND = [

@@ -19,14 +19,16 @@ from escalation_support import (
 )
 from sqlalchemy import Engine, delete, func, select
 
-from deploy.settings import Settings
 from models.calendar import load_calendar
 from models.db import transaction
 from models.items import DueItem
 from models.org import Person
-from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus, cancel_for_items
-from models.status import ExceptionKind, grant_exception
+from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
+from models.reliefs import ReliefKind
 from notifications.escalation import decide, retry_at, run_once
+from notifications.outbox import cancel_for_items
+from settings import Settings
+from status.states import grant_relief
 
 MARCH_13 = vn(2024, 3, 13)
 Q1_XA_HAI = "report:esc-2024:bao-cao-quy:xa-hai:2024-Q1"
@@ -171,7 +173,7 @@ def test_after_the_limit_a_message_is_dead_shown_and_can_be_requeued(
     assert statuses == {OutboxStatus.DEAD}
     assert deliver_now(plan_db, settings, "email", vn(2024, 3, 14)).sent == []  # given up
 
-    from models.outbox import retry_message
+    from notifications.outbox import retry_message
 
     smtp.start()
     with transaction(plan_db) as session:
@@ -186,10 +188,10 @@ def test_an_extension_restarts_the_ladder_for_the_new_deadline(
     run_once(engine=plan_db, settings=settings, now=vn(2024, 3, 18))  # remind-0 sent
     with transaction(plan_db) as session:
         item = session.scalars(select(DueItem).where(DueItem.key == Q1_XA_HAI)).one()
-        grant_exception(
+        grant_relief(
             session=session,
             item=item,
-            kind=ExceptionKind.EXTENSION,
+            kind=ReliefKind.EXTENSION,
             reason="Xã Hai xin gia hạn vì mưa lũ",
             granted_by="admin",
             now=vn(2024, 3, 18, 10),

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from escalation_support import SmtpServer, ZaloServer, submit, vn
 from sqlalchemy import Engine, select
 
-from deploy.settings import Settings
 from models.db import transaction
 from models.items import DueItem
 from models.org import Person, Unit
@@ -18,6 +17,7 @@ from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
 from models.plan import Deliverable, Obligation
 from notifications.escalation import run_once
 from schedules.calendar import local_date
+from settings import Settings
 
 E, OA, BOT, HOOK = "email", "zalo_oa", "zalo_bot", "webhook"
 KH, Q = "ke-hoach-xa", "bao-cao-quy"

@@ -19,8 +19,8 @@ from escalation_support import (
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
-from deploy.settings import Settings
 from notifications.escalation import run_once
+from settings import Settings
 
 WEBHOOK_PASSWORD = "hook-pass-5f5f5f"
 

@@ -28,7 +28,7 @@ from escalation_support import (
 from fault_support import OA_ACCESS, load_fault_plan
 from sqlalchemy import Engine
 
-from deploy.settings import Settings
+from settings import Settings
 
 
 @pytest.fixture

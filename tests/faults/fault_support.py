@@ -40,15 +40,15 @@ from escalation_support import (
 from sqlalchemy import Engine, select
 
 from cli.common import parse_instant
-from deploy.settings import Settings
 from models.calendar import load_calendar
 from models.db import session_factory, transaction
 from models.outbox import ChannelToken, OutboxIntent
-from models.plan_sync import load_plan
 from notifications.channels import ChannelName
 from notifications.escalation import decide
 from notifications.wiring import enabled_channels
+from plan_sync.sync import load_plan
 from plans.loader import read_plan
+from settings import Settings
 
 _CONTEXT: ForkServerContext | None = None
 

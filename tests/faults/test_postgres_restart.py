@@ -45,11 +45,11 @@ from fault_support import (
 )
 from sqlalchemy import Engine, event, select, text
 
-from deploy.settings import get_settings
 from flows.check_and_escalate import check_and_escalate
 from models.db import make_engine, session_factory
 from models.migrate import upgrade
 from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
+from settings import get_settings
 
 AS_OF = "2024-03-19T08:00:00+07:00"  # overdue notices to six officers and heads, a catch-up
 

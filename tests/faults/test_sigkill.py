@@ -40,9 +40,9 @@ from fault_support import (
 )
 from sqlalchemy import Engine, select
 
-from deploy.settings import Settings
 from models.db import session_factory
 from models.outbox import OPEN_STATUSES, OutboxMessage, OutboxStatus
+from settings import Settings
 
 SEED = 20240313
 DAYS = ("2024-03-13T08:00", "2024-03-18T08:00", "2024-03-19T08:00", "2024-03-25T08:00")

@@ -12,8 +12,8 @@ from escalation_support import SmtpServer, ZaloServer, outbox_messages, settings
 from fault_support import arrivals, expected_key, refusing, run_remind
 from sqlalchemy import Engine
 
-from deploy.settings import Settings
 from models.outbox import OutboxMessage, OutboxStatus
+from settings import Settings
 
 
 def _by_status(messages: list[OutboxMessage], channel: str) -> Counter[str]:

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import openpyxl
 
-from models.items import ItemKind
-from models.plan import TargetKind
+from plans.vocabulary import ItemKind, TargetKind
 from submissions.content import FormSpec, TargetSpec
 from submissions.spreadsheet import MAX_ROWS, MAX_UNZIPPED_BYTES, TemplateHeader, csv_template
 from submissions.spreadsheet import xlsx_template as _xlsx_template

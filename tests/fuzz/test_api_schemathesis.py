@@ -20,8 +20,8 @@ from intake_support import ADMIN_SECRET, Portal, new_token
 from schemathesis import Case
 from schemathesis.checks import not_a_server_error
 
-from deploy.settings import Settings
 from portal.app import create_app
+from settings import Settings
 
 EXAMPLES = 25  # per operation and backend, each sent with two tokens
 

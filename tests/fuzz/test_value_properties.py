@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from intake_support import Portal, new_token
 
 import models  # noqa: F401  (submissions.values needs the models imported first)
-from models.plan import TargetKind
+from plans.vocabulary import TargetKind
 from submissions.values import (
     MAX_DECIMALS,
     MAX_NUMBER,

@@ -16,14 +16,16 @@ import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
-from deploy.settings import Settings
-from models.access import Actor, Role, issue_token
+from access.actor import Actor
+from access.tokens import issue_token
+from models.access import Role
 from models.db import session_factory, transaction
 from models.items import DueItem
 from models.org import Unit
-from models.plan_sync import load_plan
+from plan_sync.sync import load_plan
 from plans.loader import read_plan
 from portal.app import create_app
+from settings import Settings
 
 DATA = Path(__file__).parent / "data"
 PLAN = DATA / "intake-plan.yaml"

@@ -24,9 +24,10 @@ from intake_support import (
 )
 from sqlalchemy import select
 
+from intake.locks import lock_period
 from models.access import AccessToken, AuditEvent
 from models.db import session_factory, transaction
-from models.intake import first_accepted_at, latest_accepted, lock_period
+from models.queries import first_accepted_at, latest_accepted
 
 MONTH = {"obligation": "bao-cao-thang", "period": "2024-04"}
 GOOD = {
@@ -591,7 +592,9 @@ def test_admin_token_sees_everything(portal: Portal) -> None:
 
 
 def test_tokens_are_stored_hashed_and_revocable(portal: Portal) -> None:
-    from models.access import Actor, Role, revoke_tokens
+    from access.actor import Actor
+    from access.tokens import revoke_tokens
+    from models.access import Role
 
     secret = new_token(portal.engine, "xa-mot")
     with session_factory(portal.engine)() as session:

@@ -12,12 +12,13 @@ from intake_support import NOW, PLAN, item_id, stored
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
+from access.tokens import authenticate
 from cli import intake as cli_intake
 from cli.main import app
-from models.access import AccessToken, AuditEvent, authenticate
+from models.access import AccessToken, AuditEvent
 from models.db import session_factory, transaction
 from models.items import DueItem
-from models.plan_sync import load_plan
+from plan_sync.sync import load_plan
 from plans.loader import read_plan
 from submissions.spreadsheet import read_upload
 

@@ -10,15 +10,10 @@ from typing import Any
 from intake_support import LOADER, NOW, Portal, item_id, new_token, stored
 from sqlalchemy import Engine, select
 
+from intake.address import ItemAddress, form_spec
+from intake.receipts import Receipt
+from intake.store import SubmitRequest, store_submission, submit
 from models.db import session_factory
-from models.intake import (
-    ItemAddress,
-    Receipt,
-    SubmitRequest,
-    form_spec,
-    store_submission,
-    submit,
-)
 from models.items import DueItem
 from models.submissions import Submission
 from submissions.content import RawSubmission, check_submission

@@ -16,10 +16,10 @@ from intake_support import NOW, PLAN, stored
 from sqlalchemy import Engine, func, select
 
 from flows.collect_submissions import collect_submissions
+from intake.address import source_spec
 from models.db import session_factory, transaction
-from models.intake import source_spec
-from models.plan_sync import load_plan
 from models.submissions import Submission
+from plan_sync.sync import load_plan
 from plans.loader import read_plan
 from submissions import inbox as box
 from submissions.spreadsheet import TemplateHeader, csv_template, xlsx_template
@@ -167,7 +167,7 @@ def test_killed_after_storing_before_moving_the_rerun_stores_nothing_twice(
     with monkeypatch.context() as patch:
         patch.setattr(steps.box, "finish", killed)
         with pytest.raises(Killed):
-            from deploy.settings import get_settings
+            from settings import get_settings
 
             steps.process_file(
                 claimed[0],

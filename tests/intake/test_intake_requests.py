@@ -9,12 +9,14 @@ import pytest
 from intake_support import LOADER, NOW
 from sqlalchemy import Engine, select
 
-from models.adhoc import CreatedRequest, RequestSpec, create_request
+from adhoc.requests import CreatedRequest, RequestSpec, create_request
+from intake.address import ItemAddress
+from intake.store import SubmitRequest, submit
 from models.calendar import load_calendar
 from models.db import session_factory, transaction
-from models.intake import ItemAddress, SubmitRequest, submit
-from models.items import DueItem, ItemKind
-from models.status import ItemStatus, item_states
+from models.items import DueItem
+from plans.vocabulary import ItemKind
+from status.states import ItemStatus, item_states
 from submissions.content import RawSubmission
 from submissions.errors import Invalid
 

@@ -9,8 +9,7 @@ from datetime import date
 import openpyxl
 import pytest
 
-from models.items import ItemKind
-from models.plan import TargetKind
+from plans.vocabulary import ItemKind, TargetKind
 from submissions.content import FormSpec, TargetSpec, check_submission
 from submissions.errors import Invalid
 from submissions.spreadsheet import (

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from models.items import ItemKind
-from models.plan import TargetKind
+from plans.vocabulary import ItemKind, TargetKind
 from submissions.content import (
     FormSpec,
     RawSubmission,

@@ -9,8 +9,8 @@ import httpx
 from intake_support import Clock, _Server, new_token, stored
 from sqlalchemy import Engine
 
-from deploy.settings import Settings
 from portal.app import SPARE_CONNECTIONS, WORKER_THREADS, create_app
+from settings import Settings
 
 OFFICERS = 48  # more than SQLAlchemy's default pool (5 + 10) and than the worker threads
 

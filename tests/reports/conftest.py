@@ -56,7 +56,7 @@ def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[MailCollector
     """A real SMTP server (aiosmtpd) on 127.0.0.1; the settings point at it."""
     from aiosmtpd.controller import Controller
 
-    from deploy.settings import get_settings
+    from settings import get_settings
 
     inbox = MailCollector()
     port = free_port()

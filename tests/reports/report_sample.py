@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import DueItem, Plan, Submission, SubmissionValue, Target
-from models.plan_sync import load_plan
+from plan_sync.sync import load_plan
 from plans import CAO_LOC_2024
 from plans.loader import read_plan
 

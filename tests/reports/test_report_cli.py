@@ -104,7 +104,7 @@ def test_send_emails_the_files(
 def test_a_failed_send_says_the_files_are_written(
     db_env: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from deploy.settings import get_settings
+    from settings import get_settings
 
     monkeypatch.setenv("DONDOC_SMTP__PORT", str(free_port()))  # nothing listens there
     get_settings.cache_clear()

@@ -13,12 +13,12 @@ from mail_server import MailCollector, free_port
 from report_sample import Q1_AS_OF, cao_loc_q1, load_cao_loc
 from sqlalchemy import Engine, select
 
-from deploy.settings import SmtpSettings
 from flows.compile_report import compile_report
 from models import Plan
 from models.db import transaction
 from reports.compile import Format, load_report, write_files
 from reports.mail import MailError, Recipient, report_recipients, send_report
+from settings import SmtpSettings
 from tasks.reports import artifact_key, summary_rows
 
 

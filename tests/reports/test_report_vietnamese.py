@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from reports import vietnamese as vi
+from wording import vietnamese as vi
 
 
 def test_roman_section_numbers() -> None:

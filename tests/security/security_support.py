@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine, inspect, text
 
-from deploy.settings import Settings
 from portal.app import create_app
+from settings import Settings
 
 Route = tuple[str, str]  # (METHOD, path template); ("MOUNT", path) for a mounted app
 

@@ -18,7 +18,9 @@ from intake_support import ADMIN_SECRET, Portal, item_id, new_token, sign_in, st
 from security_support import Route, app_routes, portal_app
 from sqlalchemy import select
 
-from models.access import Actor, Role, revoke_tokens
+from access.actor import Actor
+from access.tokens import revoke_tokens
+from models.access import Role
 from models.db import transaction
 
 PUBLIC: set[Route] = {
@@ -168,7 +170,8 @@ def test_admin_only_actions_need_an_admin_token(portal: Portal) -> None:
     admin = new_token(portal.engine, None)  # an admin token issued like a unit's
     revoked = new_token(portal.engine, None)
     with transaction(portal.engine) as session:
-        from models.access import AccessToken, hash_token
+        from access.tokens import hash_token
+        from models.access import AccessToken
 
         row = session.scalars(
             select(AccessToken).where(AccessToken.token_hash == hash_token(revoked))

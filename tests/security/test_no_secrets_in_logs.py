@@ -30,20 +30,22 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
+from access.actor import Actor
+from access.tokens import issue_token
 from cli import common
 from cli import intake as cli_intake
 from cli.main import app
-from deploy.settings import EscalationSettings, Settings, SmtpSettings, ZaloSettings, get_settings
 from flows.check_and_escalate import check_and_escalate
 from flows.collect_submissions import collect_submissions
 from flows.compile_report import compile_report
-from models.access import Actor, Role, issue_token
+from models.access import Role
 from models.db import transaction
 from models.org import Unit
-from models.plan_sync import load_plan
+from plan_sync.sync import load_plan
 from plans.loader import read_plan
 from portal.app import create_app
 from reports.compile import Format
+from settings import EscalationSettings, Settings, SmtpSettings, ZaloSettings, get_settings
 
 PLAN = Path(__file__).parent / "plan.yaml"
 SMTP_USER = "mailer-sec"

@@ -15,11 +15,12 @@ from security_support import every_value
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
+from access.tokens import TOKEN_PREFIX
 from cli import intake as cli_intake
 from cli.main import app
-from deploy.settings import get_settings
-from models.access import TOKEN_PREFIX, AccessToken
+from models.access import AccessToken
 from models.db import session_factory
+from settings import get_settings
 
 runner = CliRunner()
 

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from cli import intake as cli_intake
 from cli.main import app
-from deploy.settings import get_settings
 from models.db import session_factory
+from settings import get_settings
 from submissions import inbox as box
 from submissions.spreadsheet import TemplateHeader, csv_template
 from tasks.intake import process_file
@@ -111,7 +111,7 @@ def test_every_route_refuses_a_body_over_the_limit(portal: Portal) -> None:
 
 def _filled_csv(narrative_bytes: int) -> bytes:
     """The monthly report's CSV, filled in, with a long narrative to make it big."""
-    from models.items import ItemKind
+    from plans.vocabulary import ItemKind
     from submissions.content import FormSpec
 
     header = TemplateHeader("bao-cao-thang", "Báo cáo tháng", ItemKind.REPORT, "xa-mot", "2024-04")

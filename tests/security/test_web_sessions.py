@@ -14,21 +14,13 @@ from security_support import every_value
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import StatementError
 
-from deploy.settings import Settings
-from models.access import (
-    SESSION_LIFETIME,
-    AccessToken,
-    Actor,
-    AuditEvent,
-    authenticate,
-    end_web_session,
-    hash_token,
-    open_web_session,
-    resolve_web_session,
-    revoke_tokens,
-)
+from access.actor import Actor
+from access.sessions import SESSION_LIFETIME, end_web_session, open_web_session, resolve_web_session
+from access.tokens import authenticate, hash_token, revoke_tokens
+from models.access import AccessToken, AuditEvent
 from models.db import session_factory, transaction
 from portal.app import create_app
+from settings import Settings
 
 
 def _open(engine: Engine, token: str, *, admin: str | None = None, now: datetime = NOW) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from deploy.settings import Settings
+from settings import Settings
 
 
 class SecretBlockError(RuntimeError):

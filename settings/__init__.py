@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     secret_blocks: dict[str, str] = Field(
         default_factory=dict,
         description="Settings read from Prefect Secret blocks instead of the environment, "
-        '{"smtp.password": "dondoc-smtp-password"} (see deploy/secrets.py).',
+        '{"smtp.password": "dondoc-smtp-password"} (see settings/secrets.py).',
     )
 
 
@@ -89,7 +89,7 @@ def get_settings() -> Settings:
     """The process-wide settings, read on first use (never at import time)."""
     settings = Settings()
     if settings.secret_blocks:
-        from deploy.secrets import from_secret_blocks
+        from settings.secrets import from_secret_blocks
 
         settings = from_secret_blocks(settings)
     return settings

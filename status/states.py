@@ -8,15 +8,15 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from sqlalchemy import Date, ForeignKey, String, Text, func, or_, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Subquery
 from sqlalchemy.sql.selectable import ScalarSelect
 
-from models.base import Base, UTCDateTime
 from models.items import DueItem
 from models.org import Unit
 from models.plan import Deliverable, Obligation
+from models.reliefs import ItemRelief, ReliefKind
 from models.submissions import Submission
 from schedules.calendar import WorkCalendar, end_of_day, local_date
 
@@ -38,26 +38,6 @@ STATUS_VI = {
     ItemStatus.OVERDUE: "Quá hạn",
     ItemStatus.EXCUSED: "Được miễn",
 }
-
-
-class ExceptionKind(StrEnum):
-    EXTENSION = "extension"  # gia hạn
-    EXEMPTION = "exemption"  # miễn báo cáo
-
-
-class ItemException(Base):
-    """An admin's extension or exemption of one item; the newest grant applies, all are kept."""
-
-    __tablename__ = "item_exceptions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("due_items.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    deadline_on: Mapped[date | None] = mapped_column(Date)  # extensions only: the new day
-    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # and its instant
-    reason: Mapped[str] = mapped_column(Text)
-    granted_by: Mapped[str] = mapped_column(String(128))
-    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ItemState(NamedTuple):
@@ -110,20 +90,20 @@ def classify(
     return ItemStatus.OVERDUE, max(calendar.working_days_between(deadline_on, local_date(as_of)), 1)
 
 
-def _latest_exceptions() -> Subquery:
+def _latest_reliefs() -> Subquery:
     newest = (
-        select(ItemException.item_id, func.max(ItemException.id).label("id"))
-        .group_by(ItemException.item_id)
+        select(ItemRelief.item_id, func.max(ItemRelief.id).label("id"))
+        .group_by(ItemRelief.item_id)
         .subquery()
     )
     return (
         select(
-            ItemException.item_id,
-            ItemException.kind,
-            ItemException.deadline_on,
-            ItemException.deadline_at,
+            ItemRelief.item_id,
+            ItemRelief.kind,
+            ItemRelief.deadline_on,
+            ItemRelief.deadline_at,
         )
-        .join(newest, newest.c.id == ItemException.id)
+        .join(newest, newest.c.id == ItemRelief.id)
         .subquery()
     )
 
@@ -165,7 +145,7 @@ def item_states(
             .subquery()
         )
         first_at_column = first.c.first_at
-    exc = _latest_exceptions()
+    exc = _latest_reliefs()
     query = (
         select(
             DueItem.id,
@@ -223,7 +203,7 @@ def item_states(
             exc_on,
             exc_at,
         ) = row
-        extended = exc_kind == ExceptionKind.EXTENSION and exc_at is not None
+        extended = exc_kind == ReliefKind.EXTENSION and exc_at is not None
         deadline_at = exc_at if extended else item_deadline_at
         deadline_on = exc_on if extended else item_deadline_on
         status, overdue = classify(
@@ -231,7 +211,7 @@ def item_states(
             deadline_at=deadline_at,
             deadline_on=deadline_on,
             first_accepted_at=first_at,
-            excused=exc_kind == ExceptionKind.EXEMPTION,
+            excused=exc_kind == ReliefKind.EXEMPTION,
             as_of=as_of,
             calendar=calendar,
         )
@@ -285,27 +265,27 @@ def rates(states: Sequence[ItemState]) -> Rates:
     return Rates(expected=len(expected), received=len(received), on_time=len(on_time))
 
 
-def grant_exception(
+def grant_relief(
     *,
     session: Session,
     item: DueItem,
-    kind: ExceptionKind,
+    kind: ReliefKind,
     reason: str,
     granted_by: str,
     now: datetime,
     calendar: WorkCalendar,
     until: date | None = None,
-) -> ItemException:
+) -> ItemRelief:
     """Record an extension to `until` (rolled to a working day) or an exemption."""
     if not reason.strip():
         raise ValueError("a reason is required")
     deadline_on = deadline_at = None
-    if kind is ExceptionKind.EXTENSION:
+    if kind is ReliefKind.EXTENSION:
         if until is None:
             raise ValueError("an extension needs the new deadline date")
         deadline_on = calendar.roll_forward(until)
         deadline_at = end_of_day(deadline_on)
-    row = ItemException(
+    row = ItemRelief(
         item_id=item.id,
         kind=kind.value,
         deadline_on=deadline_on,

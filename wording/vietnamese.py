@@ -100,3 +100,13 @@ def time_and_date(value: datetime) -> str:
     """An instant read out in Vietnamese time: "08 giờ 05 phút, ngày 20/03/2024"."""
     local = pendulum.instance(value).in_timezone(VN_TZ)
     return f"{local.hour:02d} giờ {local.minute:02d} phút, ngày {date_short(local.date())}"
+
+
+def local_time(instant: datetime) -> str:
+    """ "08:15 ngày 20/04/2024" (Vietnamese time)."""
+    local = pendulum.instance(instant).in_timezone(VN_TZ)
+    return f"{local:%H:%M} ngày {date_short(instant)}"
+
+
+def local_iso(instant: datetime) -> str:
+    return pendulum.instance(instant).in_timezone(VN_TZ).isoformat()

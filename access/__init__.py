@@ -1,0 +1,1 @@
+"""Access: unit and admin tokens, page sessions, and the audit trail."""

@@ -1,0 +1,29 @@
+"""Who is acting: a unit's officer, an admin, or a trusted local channel (CLI, inbox)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.access import Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a unit's officer, an admin, or a trusted local channel (CLI, inbox)."""
+
+    role: Role
+    label: str  # for the audit trail, never the secret: "unit:xa-mot token#3", "cli:root"
+    unit_id: int | None = None
+    unit_code: str | None = None
+    token_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def may_act_for(self, unit_id: int) -> bool:
+        """A unit token acts only for its own unit; an admin for every unit."""
+        return self.is_admin or self.unit_id == unit_id
+
+
+SETTINGS_ADMIN = Actor(role=Role.ADMIN, label="admin:settings")

@@ -1,0 +1,132 @@
+"""Page sessions: opened from a token, only the secret's hash stored, ended by logout or expiry."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from access.actor import SETTINGS_ADMIN, Actor
+from access.audit import record_event
+from access.tokens import _token_actor, authenticate, hash_token
+from models.access import AccessToken, WebSession
+from models.org import Unit
+
+SESSION_PREFIX = "dds_"  # a page session's secret; never accepted where a token is expected
+SESSION_LIFETIME = timedelta(hours=12)
+
+
+def _admin_check(session_secret: str, admin_secret: str) -> str:
+    return hmac.new(session_secret.encode(), admin_secret.encode(), hashlib.sha256).hexdigest()
+
+
+def open_web_session(
+    token_secret: str,
+    *,
+    session: Session,
+    admin_secret: str | None,
+    now: datetime,
+    source_address: str | None = None,
+) -> tuple[Actor, str] | None:
+    """Sign in with an access token: its actor and a new page-session secret, or None.
+
+    The session secret is returned once and only its hash is stored; it lasts
+    SESSION_LIFETIME at most.
+    """
+    actor = authenticate(token_secret, session=session, admin_secret=admin_secret)
+    if actor is None:
+        return None
+    secret = SESSION_PREFIX + secrets.token_urlsafe(32)
+    # Signed in with the settings' admin secret (no token row): remember which secret, keyed.
+    check = _admin_check(secret, admin_secret) if actor.token_id is None and admin_secret else None
+    row = WebSession(
+        secret_hash=hash_token(secret),
+        token_id=actor.token_id,
+        admin_check=check,
+        created_at=now,
+        expires_at=now + SESSION_LIFETIME,
+    )
+    session.add(row)
+    session.flush()
+    record_event(
+        session=session,
+        actor=actor,
+        action="session.open",
+        object_type="web_session",
+        object_id=str(row.id),
+        source_address=source_address,
+        details={"token_id": actor.token_id, "expires_at": row.expires_at.isoformat()},
+        now=now,
+    )
+    return actor, secret
+
+
+def _live_session(
+    secret: str, *, session: Session, admin_secret: str | None, now: datetime
+) -> tuple[WebSession, Actor] | None:
+    if not secret:
+        return None
+    row = session.execute(
+        select(WebSession, AccessToken, Unit.code)
+        .outerjoin(AccessToken, AccessToken.id == WebSession.token_id)
+        .outerjoin(Unit, Unit.id == AccessToken.unit_id)
+        .where(
+            WebSession.secret_hash == hash_token(secret),
+            WebSession.ended_at.is_(None),
+            WebSession.expires_at > now,
+        )
+    ).first()
+    if row is None:
+        return None
+    web, token, unit_code = row
+    if web.token_id is None:
+        same_admin = (
+            admin_secret is not None
+            and web.admin_check is not None
+            and hmac.compare_digest(web.admin_check, _admin_check(secret, admin_secret))
+        )
+        return (web, SETTINGS_ADMIN) if same_admin else None
+    if token is None or token.revoked_at is not None:
+        return None
+    return web, _token_actor(token, unit_code)
+
+
+def resolve_web_session(
+    secret: str, *, session: Session, admin_secret: str | None, now: datetime
+) -> Actor | None:
+    """The actor of a page session, or None when unknown, ended, expired, its token revoked
+    or (a settings-admin session) the admin secret changed. Access tokens are not sessions."""
+    live = _live_session(secret, session=session, admin_secret=admin_secret, now=now)
+    return live[1] if live else None
+
+
+def end_web_session(
+    secret: str,
+    *,
+    session: Session,
+    admin_secret: str | None,
+    now: datetime,
+    source_address: str | None = None,
+) -> bool:
+    """Sign out: end the page session now; False when it was not live anyway."""
+    live = _live_session(secret, session=session, admin_secret=admin_secret, now=now)
+    if live is None:
+        return False
+    web, actor = live
+    web.ended_at = now
+    record_event(
+        session=session,
+        actor=actor,
+        action="session.end",
+        object_type="web_session",
+        object_id=str(web.id),
+        source_address=source_address,
+        details={"token_id": actor.token_id},
+        now=now,
+    )
+    session.flush()
+    return True

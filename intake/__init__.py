@@ -1,0 +1,1 @@
+"""Intake: addressing, validating and storing a submission, its receipt, locks and blobs."""

@@ -1,0 +1,1 @@
+"""Plan sync: a validated plan file stored in the database."""

@@ -1,0 +1,1 @@
+"""Vietnamese wording: numbers, money, dates, periods and local times as people read them."""
