@@ -9,14 +9,13 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, NoReturn
 
-import pendulum
 import typer
 from rich.console import Console
 from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session
 
 from models.db import make_engine, session_factory
-from schedules.calendar import VN_TZ
+from schedules import instants
 from settings import get_settings
 
 console = Console()
@@ -54,22 +53,12 @@ def parse_instant(value: str | None) -> datetime:
     if value is None:
         return now()
     try:
-        parsed = pendulum.parse(value, tz=VN_TZ)
-    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        return instants.parse_instant(value)
+    except ValueError:
         fail(
             f"cannot read {value!r} as a date or time "
             "(use e.g. 2024-03-20 or 2024-03-20T08:00+07:00)"
         )
-    if isinstance(parsed, pendulum.DateTime):
-        return parsed.in_timezone("UTC")
-    if isinstance(parsed, pendulum.Date):
-        return pendulum.datetime(parsed.year, parsed.month, parsed.day, tz=VN_TZ).in_timezone("UTC")
-    fail(f"{value!r} is not a date or time")
-
-
-def local_iso(instant: datetime) -> str:
-    """An instant as ISO 8601 in Vietnamese time, e.g. 2024-03-19T00:00:00+07:00."""
-    return pendulum.instance(instant).in_timezone(VN_TZ).isoformat()
 
 
 def print_json(data: Any) -> None:

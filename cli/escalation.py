@@ -11,15 +11,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cli.common import (
-    console,
-    engine,
-    fail,
-    local_iso,
-    parse_instant,
-    read_session,
-    write_session,
-)
+from cli.common import console, engine, fail, parse_instant, read_session, write_session
 from models.calendar import load_calendar
 from models.items import DueItem
 from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
@@ -31,6 +23,7 @@ from notifications.routing import People, load_people
 from notifications.wiring import enabled_channels
 from schedules.escalation import next_sending_time
 from settings import get_settings
+from wording.vietnamese import local_iso
 
 
 def _when(instant: datetime | None) -> str:

@@ -21,7 +21,6 @@ from cli.common import (
     engine,
     err_console,
     fail,
-    local_iso,
     now,
     print_json,
     read_session,
@@ -46,7 +45,7 @@ from submissions.spreadsheet import (
     read_upload,
     xlsx_template,
 )
-from wording.vietnamese import local_time
+from wording.vietnamese import local_iso, local_time
 
 token_app = typer.Typer(help="Issue and revoke access tokens (stored only as hashes).")
 request_app = typer.Typer(help="Ad-hoc reports and assignments (báo cáo đột xuất, giao việc).")

@@ -9,16 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import inspect, select
 
-from cli.common import (
-    console,
-    engine,
-    fail,
-    local_iso,
-    now,
-    print_json,
-    read_session,
-    write_session,
-)
+from cli.common import console, engine, fail, now, print_json, read_session, write_session
 from models.calendar import CalendarOverrideRow, load_calendar
 from models.migrate import upgrade
 from models.plan import Deliverable, Obligation, PlanTask, Target
@@ -30,6 +21,7 @@ from plans.schema import PlanFile
 from schedules.calendar import DayKind, WorkCalendar
 from schedules.deadlines import DeadlineRule
 from wording import vietnamese
+from wording.vietnamese import local_iso
 
 plan_app = typer.Typer(help="Check and show plan files.", no_args_is_help=True)
 

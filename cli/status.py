@@ -10,22 +10,14 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cli.common import (
-    console,
-    fail,
-    local_iso,
-    now,
-    parse_instant,
-    print_json,
-    read_session,
-    write_session,
-)
+from cli.common import console, fail, now, parse_instant, print_json, read_session, write_session
 from models.calendar import load_calendar
 from models.items import DueItem
 from models.reliefs import ReliefKind
 from notifications.outbox import last_reminders
 from status.states import STATUS_VI, ItemState, grant_relief, item_states, rates
 from wording import vietnamese
+from wording.vietnamese import local_iso
 
 
 def _rate_row(states: list[ItemState]) -> dict[str, object]:

@@ -6,11 +6,10 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-import pendulum
 from prefect import flow, get_run_logger
 
 from notifications.alerts import send_admin_alert
-from schedules.calendar import VN_TZ
+from schedules.instants import parse_instant
 from settings import get_settings
 from tasks.escalation import decide_and_record_step, deliver_step
 
@@ -19,10 +18,7 @@ log = logging.getLogger(__name__)
 
 def parse_as_of(value: str) -> datetime:
     """An ISO instant; without an offset it is Vietnamese local time."""
-    parsed = pendulum.parse(value, tz=VN_TZ)
-    if not isinstance(parsed, pendulum.DateTime):
-        raise ValueError(f"as_of {value!r} is not an instant (e.g. 2024-03-19T08:00+07:00)")
-    return parsed.in_timezone("UTC")
+    return parse_instant(value, date_means_midnight=False)
 
 
 def alert_admin(flow: Any, flow_run: Any, state: Any) -> None:

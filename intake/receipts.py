@@ -8,7 +8,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import pendulum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,9 +17,9 @@ from models.items import DueItem
 from models.plan import ObligationTarget
 from models.submissions import Submission
 from plans.vocabulary import ProgressState, TargetKind
-from schedules.calendar import VN_TZ
 from submissions.errors import NotFound
 from submissions.values import PROGRESS_VI, Value, display
+from wording.vietnamese import local_iso
 
 # ---------------------------------------------------------------- receipts
 
@@ -167,17 +166,13 @@ def list_submissions(
     return session.scalars(query).all()
 
 
-def _local(instant: datetime) -> str:
-    return pendulum.instance(instant).in_timezone(VN_TZ).isoformat()
-
-
 def _json_number(number: Decimal) -> int | float:
     return int(number) if number == number.to_integral_value() else float(number)
 
 
 def submission_summary(receipt: Receipt) -> dict[str, Any]:
     """A receipt as JSON-ready data (the API's and the CLI's shape), times in +07:00."""
-    local = _local
+    local = local_iso
     return {
         "receipt_no": receipt.receipt_no,
         "version": receipt.version,

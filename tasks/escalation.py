@@ -7,7 +7,6 @@ ever travels through Prefect; each step reads the settings itself.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
 from typing import Any
 
 from prefect import get_run_logger, task
@@ -18,13 +17,14 @@ from models.db import make_engine, session_factory
 from notifications.channels import ChannelName
 from notifications.escalation import decide_and_record, deliver, sending_window_open
 from notifications.wiring import build_channel, enabled_channels
+from schedules.instants import parse_instant
 from settings import get_settings
 
 
 @task(name="decide-and-record", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def decide_and_record_step(as_of: str) -> dict[str, Any]:
     """Skip days off and hours outside work; else record what is due in the outbox."""
-    now = datetime.fromisoformat(as_of)
+    now = parse_instant(as_of)
     settings = get_settings()
     engine = make_engine(settings.database_url)
     logger = get_run_logger()
@@ -74,7 +74,7 @@ def decide_and_record_step(as_of: str) -> dict[str, Any]:
 @task(name="deliver", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def deliver_step(channel: str, as_of: str) -> dict[str, Any]:
     """Send one channel's due messages (all of them: one step run per channel, not per unit)."""
-    now = datetime.fromisoformat(as_of)
+    now = parse_instant(as_of)
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
