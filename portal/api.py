@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import pendulum
-from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from access.actor import Actor
@@ -17,8 +17,7 @@ from intake.receipts import get_receipt, list_submissions, receipt_of, submissio
 from intake.store import SubmitRequest, submit
 from models.calendar import load_calendar
 from plans.vocabulary import ItemKind
-from portal.app import portal_of
-from portal.auth import admin_actor, api_actor, client_address
+from portal.deps import AdminActor, ApiActor, DbSession, PortalState, client_address, portal_of
 from portal.schemas import (
     ErrorOut,
     ItemDetailOut,
@@ -51,8 +50,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter(prefix="/api/v1", tags=["api"], responses=ERRORS)
 
-Me = Annotated[Actor, Depends(api_actor)]
-Admin = Annotated[Actor, Depends(admin_actor)]
 IdempotencyHeader = Annotated[
     str | None,
     Header(
@@ -86,38 +83,35 @@ def _item_out(state: ItemState) -> dict[str, Any]:
 
 
 @router.get("/me", response_model=MeOut, summary="Who the token belongs to")
-def me(actor: Me) -> dict[str, Any]:
+async def me(actor: ApiActor) -> dict[str, Any]:
     return {"role": actor.role.value, "unit": actor.unit_code}
 
 
 @router.get("/items", response_model=list[ItemOut], summary="List my items with their status")
 def items(
-    request: Request,
-    actor: Me,
+    portal: PortalState,
+    session: DbSession,
+    actor: ApiActor,
     period: str | None = None,
     obligation: str | None = None,
     unit: Annotated[str | None, Query(description="Admin only: one unit.")] = None,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
-    portal = portal_of(request)
-    with portal.sessions() as session:
-        states = list_items(
-            session=session,
-            actor=actor,
-            now=portal.clock(),
-            period=period,
-            obligation=obligation,
-            unit=unit,
-            status=status,
-        )
+    states = list_items(
+        session=session,
+        actor=actor,
+        now=portal.clock(),
+        period=period,
+        obligation=obligation,
+        unit=unit,
+        status=status,
+    )
     return [_item_out(s) for s in states]
 
 
 @router.get("/items/{item_id}", response_model=ItemDetailOut, summary="One item and its form")
-def item(item_id: int, request: Request, actor: Me) -> dict[str, Any]:
-    portal = portal_of(request)
-    with portal.sessions() as session:
-        view = item_view(item_id, session=session, actor=actor, now=portal.clock())
+def item(item_id: int, portal: PortalState, session: DbSession, actor: ApiActor) -> dict[str, Any]:
+    view = item_view(item_id, session=session, actor=actor, now=portal.clock())
     return {
         **_item_out(view.state),
         "targets": [
@@ -146,13 +140,11 @@ def item(item_id: int, request: Request, actor: Me) -> dict[str, Any]:
 )
 def template(
     item_id: int,
-    request: Request,
-    actor: Me,
+    session: DbSession,
+    actor: ApiActor,
     format: Literal["xlsx", "csv"] = "xlsx",
 ) -> Response:
-    portal = portal_of(request)
-    with portal.sessions() as session:
-        data, media, name = item_template(item_id, format, session=session, actor=actor)
+    data, media, name = item_template(item_id, format, session=session, actor=actor)
     return Response(
         data,
         media_type=media,
@@ -199,7 +191,7 @@ def create_submission(
     body: SubmissionIn,
     request: Request,
     response: Response,
-    actor: Me,
+    actor: ApiActor,
     idempotency_key: IdempotencyHeader = None,
 ) -> dict[str, Any]:
     raw = RawSubmission(
@@ -234,7 +226,7 @@ _UPLOAD_FIELDS = {
 async def upload_submission(
     request: Request,
     response: Response,
-    actor: Me,
+    actor: ApiActor,
     file: Annotated[
         UploadFile | None, File(description="A filled template (.xlsx, .csv) or a .json file.")
     ] = None,
@@ -299,19 +291,18 @@ async def upload_submission(
     "/submissions", response_model=list[ReceiptOut], summary="List my submissions (every version)"
 )
 def submissions(
-    request: Request, actor: Me, item_id: int | None = None, limit: int = Query(100, ge=1, le=500)
+    session: DbSession,
+    actor: ApiActor,
+    item_id: int | None = None,
+    limit: int = Query(100, ge=1, le=500),
 ) -> list[dict[str, Any]]:
-    portal = portal_of(request)
-    with portal.sessions() as session:
-        rows = list_submissions(session=session, actor=actor, item_id=item_id, limit=limit)
-        return [submission_summary(receipt_of(s, session=session)) for s in rows]
+    rows = list_submissions(session=session, actor=actor, item_id=item_id, limit=limit)
+    return [submission_summary(receipt_of(s, session=session)) for s in rows]
 
 
 @router.get("/receipts/{receipt_no}", response_model=ReceiptOut, summary="One receipt")
-def receipt(receipt_no: str, request: Request, actor: Me) -> dict[str, Any]:
-    portal = portal_of(request)
-    with portal.sessions() as session:
-        return submission_summary(get_receipt(receipt_no, session=session, actor=actor))
+def receipt(receipt_no: str, session: DbSession, actor: ApiActor) -> dict[str, Any]:
+    return submission_summary(get_receipt(receipt_no, session=session, actor=actor))
 
 
 @router.post(
@@ -320,8 +311,9 @@ def receipt(receipt_no: str, request: Request, actor: Me) -> dict[str, Any]:
     response_model=RequestOut,
     summary="Ask units for an ad-hoc report or deliverable (admin)",
 )
-def new_request(body: RequestIn, request: Request, actor: Admin) -> dict[str, Any]:
-    portal = portal_of(request)
+def new_request(
+    body: RequestIn, request: Request, portal: PortalState, session: DbSession, actor: AdminActor
+) -> dict[str, Any]:
     spec = RequestSpec(
         kind=ItemKind(body.kind),
         title=body.title,
@@ -336,15 +328,14 @@ def new_request(body: RequestIn, request: Request, actor: Admin) -> dict[str, An
         recipient=body.recipient,
         instructions=body.instructions,
     )
-    with portal.sessions.begin() as session:
-        created = create_request(
-            spec,
-            session=session,
-            actor=actor,
-            now=portal.clock(),
-            calendar=load_calendar(session=session),
-            source_address=client_address(request),
-        )
+    created = create_request(
+        spec,
+        session=session,
+        actor=actor,
+        now=portal.clock(),
+        calendar=load_calendar(session=session),
+        source_address=client_address(request),
+    )
     return {
         "id": created.request_id,
         "label": created.label,

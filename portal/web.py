@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from access.actor import Actor
@@ -18,25 +17,26 @@ from intake.address import ItemAddress, merge_addresses
 from intake.receipts import get_receipt
 from intake.store import SubmitRequest, submit
 from plans.vocabulary import ItemKind
-from portal.app import portal_of
-from portal.auth import (
+from portal.deps import (
     COOKIE,
-    LEGACY_COOKIE,
+    DbSession,
+    PortalState,
+    PostedForm,
+    SignedIn,
+    WebActor,
     check_csrf,
     client_address,
     csrf_token,
-    web_actor,
+    portal_of,
 )
 from portal.views import ItemView, is_submitted, item_template, item_view, list_items, status_vi
 from status.states import ItemStatus
 from submissions.content import FormSpec, RawSubmission, Upload, safe_filename
-from submissions.errors import FieldError, IntakeError, Invalid, Unauthorized
+from submissions.errors import FieldError, IntakeError, Invalid
 from submissions.spreadsheet import read_upload
 from submissions.values import KIND_VI, PROGRESS_VI
 
 router = APIRouter(include_in_schema=False)
-
-_NOT_SIGNED_IN = "Phiên đăng nhập đã hết: hãy đăng nhập lại bằng mã truy cập."
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -51,33 +51,25 @@ def _sign_in_redirect(request: Request) -> RedirectResponse:
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/") -> Response:
+async def login_page(request: Request, next: str = "/") -> Response:
     return _page(request, "login.html", {"next": next, "error": None, "actor": None})
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
+def login(request: Request, portal: PortalState, form: PostedForm, session: DbSession) -> Response:
     """Sign in with an access token: the cookie gets a new page session, never the token."""
-    portal = portal_of(request)
-    form = await request.form()
     token = str(form.get("token") or "").strip()
     target = str(form.get("next") or "/")
     if not target.startswith("/") or target.startswith("//"):
         target = "/"  # never redirect off-site
-
-    def sign_in() -> str | None:
-        with portal.sessions.begin() as session:
-            opened = open_web_session(
-                token,
-                session=session,
-                admin_secret=portal.admin_secret,
-                now=portal.clock(),
-                source_address=client_address(request),
-            )
-        return opened[1] if opened else None
-
-    secret = await run_in_threadpool(sign_in)
-    if secret is None:
+    opened = open_web_session(
+        token,
+        session=session,
+        admin_secret=portal.admin_secret,
+        now=portal.clock(),
+        source_address=client_address(request),
+    )
+    if opened is None:
         return _page(
             request,
             "login.html",
@@ -91,59 +83,48 @@ async def login(request: Request) -> Response:
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
-        secret,
+        opened[1],
         httponly=True,
         samesite="lax",
         # Behind the TLS proxy the app sees http: the public address says what officers use.
         secure=request.url.scheme == "https" or portal.settings.portal_url.startswith("https:"),
         max_age=int(SESSION_LIFETIME.total_seconds()),
     )
-    response.delete_cookie(LEGACY_COOKIE)
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+def logout(request: Request, portal: PortalState, session: DbSession) -> Response:
     """Sign out: the session ends on the server, so a copy of the cookie stops working too."""
-    portal = portal_of(request)
     secret = request.cookies.get(COOKIE)
-
-    def sign_out() -> None:
-        with portal.sessions.begin() as session:
-            end_web_session(
-                secret or "",
-                session=session,
-                admin_secret=portal.admin_secret,
-                now=portal.clock(),
-                source_address=client_address(request),
-            )
-
     if secret:
-        await run_in_threadpool(sign_out)
+        end_web_session(
+            secret,
+            session=session,
+            admin_secret=portal.admin_secret,
+            now=portal.clock(),
+            source_address=client_address(request),
+        )
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
-    response.delete_cookie(LEGACY_COOKIE)
     return response
 
 
 @router.get("/don-vi/{unit_code}")
-def unit_page(request: Request, unit_code: str) -> Response:
+async def unit_page(request: Request, unit_code: str, actor: WebActor) -> Response:
     """Where reminder messages link to: the unit's own list of items, after signing in."""
-    if web_actor(request) is None:
+    if actor is None:
         return _sign_in_redirect(request)
     # The token decides whose items are shown; the code in the link only brings people here.
     return RedirectResponse("/", status_code=303)
 
 
 @router.get("/")
-def home(request: Request) -> Response:
-    actor = web_actor(request)
+def home(request: Request, portal: PortalState, session: DbSession, actor: WebActor) -> Response:
     if actor is None:
         return _sign_in_redirect(request)
-    portal = portal_of(request)
     now = portal.clock()
-    with portal.sessions() as session:
-        states = list_items(session=session, actor=actor, now=now, upcoming_only=True)
+    states = list_items(session=session, actor=actor, now=now, upcoming_only=True)
     todo = [s for s in states if not is_submitted(s) and s.status is not ItemStatus.EXCUSED]
     done = [s for s in states if is_submitted(s)]
     return _page(
@@ -223,13 +204,12 @@ def _form_field(spec: FormSpec, error: FieldError) -> str | None:
 
 
 @router.get("/items/{item_id}")
-def item_page(item_id: int, request: Request) -> Response:
-    actor = web_actor(request)
+def item_page(
+    item_id: int, request: Request, portal: PortalState, session: DbSession, actor: WebActor
+) -> Response:
     if actor is None:
         return _sign_in_redirect(request)
-    portal = portal_of(request)
-    with portal.sessions() as session:
-        view = item_view(item_id, session=session, actor=actor, now=portal.clock())
+    view = item_view(item_id, session=session, actor=actor, now=portal.clock())
     return _page(request, "form.html", _form_context(request, actor, view))
 
 
@@ -247,32 +227,29 @@ def _typed_raw(spec: FormSpec, form: FormData) -> tuple[dict[str, str], RawSubmi
     return typed, RawSubmission(values=values, narrative=narrative, progress=progress)
 
 
-async def _evidence(form: FormData) -> list[Upload]:
+def _evidence(form: FormData) -> list[Upload]:
     files = [f for f in form.getlist("attachments") if isinstance(f, UploadFile) and f.filename]
     return [
         Upload(
             safe_filename(f.filename or "tep"),
             f.content_type or "application/octet-stream",
-            await f.read(),
+            f.file.read(),
         )
         for f in files
     ]
 
 
 @router.post("/items/{item_id}")
-async def item_submit(item_id: int, request: Request) -> Response:
-    portal = portal_of(request)
-    actor = await run_in_threadpool(web_actor, request)
-    if actor is None:
-        raise Unauthorized("unauthorized", _NOT_SIGNED_IN)
-    form = await request.form()
+def item_submit(
+    item_id: int,
+    request: Request,
+    portal: PortalState,
+    actor: SignedIn,
+    form: PostedForm,
+    session: DbSession,
+) -> Response:
     check_csrf(request, form.get("csrf"))
-
-    def load_view() -> ItemView:
-        with portal.sessions() as session:
-            return item_view(item_id, session=session, actor=actor, now=portal.clock())
-
-    view = await run_in_threadpool(load_view)
+    view = item_view(item_id, session=session, actor=actor, now=portal.clock())
     mode = "file" if form.get("mode") == "file" else "form"
     key = str(form.get("idempotency_key") or "") or None
     typed, raw = _typed_raw(view.spec, form)
@@ -282,7 +259,7 @@ async def item_submit(item_id: int, request: Request) -> Response:
             sheet = form.get("spreadsheet")
             if not isinstance(sheet, UploadFile) or not sheet.filename:
                 raise Invalid([FieldError("file", "required", "Chưa chọn tệp báo cáo.")])
-            data = await sheet.read()
+            data = sheet.file.read()
             name = safe_filename(sheet.filename)
             parsed = read_upload(name, data)
             address = merge_addresses(
@@ -295,24 +272,22 @@ async def item_submit(item_id: int, request: Request) -> Response:
                 ),
             )
             source = Upload(name, sheet.content_type or "application/octet-stream", data, "source")
-            raw = replace(parsed.raw, attachments=[source, *await _evidence(form)])
+            raw = replace(parsed.raw, attachments=[source, *_evidence(form)])
         else:
-            raw = replace(raw, attachments=await _evidence(form))
-        receipt = await run_in_threadpool(
-            lambda: submit(
-                portal.sessions,
-                SubmitRequest(
-                    address=address,
-                    actor=actor,
-                    channel="web",
-                    raw=raw,
-                    source_address=client_address(request),
-                    idempotency_key=key,
-                ),
-                now=portal.clock(),
-                data_dir=portal.data_dir,
-                max_attachment_bytes=portal.settings.upload_max_bytes,
-            )
+            raw = replace(raw, attachments=_evidence(form))
+        receipt = submit(
+            portal.sessions,
+            SubmitRequest(
+                address=address,
+                actor=actor,
+                channel="web",
+                raw=raw,
+                source_address=client_address(request),
+                idempotency_key=key,
+            ),
+            now=portal.clock(),
+            data_dir=portal.data_dir,
+            max_attachment_bytes=portal.settings.upload_max_bytes,
         )
     except IntakeError as refusal:
         if refusal.status in (401, 403, 404):
@@ -326,28 +301,26 @@ async def item_submit(item_id: int, request: Request) -> Response:
 
 
 @router.get("/items/{item_id}/template.{fmt}")
-def item_template_file(item_id: int, fmt: str, request: Request) -> Response:
-    actor = web_actor(request)
+def item_template_file(
+    item_id: int, fmt: str, request: Request, session: DbSession, actor: WebActor
+) -> Response:
     if actor is None:
         return _sign_in_redirect(request)
     if fmt not in ("xlsx", "csv"):
         raise Invalid([FieldError("format", "unsupported_format", "Chỉ có mẫu .xlsx hoặc .csv.")])
-    portal = portal_of(request)
-    with portal.sessions() as session:
-        data, media, name = item_template(item_id, fmt, session=session, actor=actor)
+    data, media, name = item_template(item_id, fmt, session=session, actor=actor)
     return Response(
         data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
 
 
 @router.get("/receipts/{receipt_no}")
-def receipt_page(receipt_no: str, request: Request) -> Response:
-    actor = web_actor(request)
+def receipt_page(
+    receipt_no: str, request: Request, session: DbSession, actor: WebActor
+) -> Response:
     if actor is None:
         return _sign_in_redirect(request)
-    portal = portal_of(request)
-    with portal.sessions() as session:
-        receipt = get_receipt(receipt_no, session=session, actor=actor)
+    receipt = get_receipt(receipt_no, session=session, actor=actor)
     return _page(
         request,
         "receipt.html",

@@ -130,7 +130,7 @@ def test_the_cookie_is_a_session_not_the_token(portal: Portal) -> None:
     with portal.client() as forged:
         forged.cookies.set("dondoc_session", token)
         assert forged.get("/").headers["location"] == "/login?next=/"
-        forged.cookies.set("dondoc_token", token)  # where it used to be kept
+        forged.cookies.set("dondoc_token", token)  # nor under any other name
         assert forged.get("/").headers["location"] == "/login?next=/"
 
 

@@ -1,0 +1,260 @@
+"""What the portal's handlers depend on: the portal's state, a database session, the caller,
+and the one mapping of refusals to responses (JSON on the API, a Vietnamese page elsewhere)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+
+from access.actor import Actor
+from access.sessions import resolve_web_session
+from access.tokens import authenticate, hash_token
+from settings import Settings
+from submissions.errors import Forbidden, IntakeError, Unauthorized
+
+# The page session's secret (models.access.WebSession), never the access token itself.
+COOKIE = "dondoc_session"
+
+_HTTP_VI = {
+    400: "Yêu cầu không hợp lệ.",
+    401: "Chưa đăng nhập hoặc mã truy cập không đúng.",
+    403: "Không có quyền truy cập.",
+    404: "Không tìm thấy trang hoặc dữ liệu yêu cầu.",
+    405: "Phương thức không được hỗ trợ.",
+    413: "Dữ liệu gửi lên quá lớn.",
+}
+
+
+def utc_now() -> datetime:
+    """The portal's clock: the only place it reads the time (tests pass their own)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Portal:
+    """What every request handler needs; lives on app.state.portal."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime]
+    templates: Jinja2Templates
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    @property
+    def admin_secret(self) -> str | None:
+        token = self.settings.admin_token
+        return token.get_secret_value() if token is not None else None
+
+
+def portal_of(request: Request) -> Portal:
+    portal: Portal = request.app.state.portal
+    return portal
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """The request's session, in one transaction: committed when the handler returns (before
+    the response is sent), rolled back when it raises. It connects on its first query."""
+    with portal_of(request).sessions.begin() as session:
+        yield session
+
+
+async def form_data(request: Request) -> FormData:
+    """The posted form, read once (Starlette keeps it for the request)."""
+    return await request.form()
+
+
+async def _portal(request: Request) -> Portal:
+    # async: FastAPI would run a plain function in a worker thread, for a dictionary lookup.
+    return portal_of(request)
+
+
+PortalState = Annotated[Portal, Depends(_portal)]
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+PostedForm = Annotated[FormData, Depends(form_data)]
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+# --- who is calling -------------------------------------------------------------------------
+# The actor lookups read in a short session of their own: a connection is held only while a
+# worker thread uses it, never while the request waits for a thread (see app.WORKER_THREADS).
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="Mã truy cập của đơn vị (lệnh `dondoc token issue --unit U`) hoặc của quản trị.",
+)
+
+
+def api_actor(
+    portal: PortalState,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    """The API caller; 401 without a valid, unrevoked access token (page sessions refused)."""
+    if credentials is None:
+        raise Unauthorized(
+            "unauthorized", "Thiếu mã truy cập: gửi kèm «Authorization: Bearer <mã truy cập>»."
+        )
+    actor = None
+    if credentials.credentials:
+        with portal.sessions() as session:
+            actor = authenticate(
+                credentials.credentials, session=session, admin_secret=portal.admin_secret
+            )
+    if actor is None:
+        raise Unauthorized("unauthorized", "Mã truy cập không đúng hoặc đã bị thu hồi.")
+    return actor
+
+
+async def admin_actor(actor: Annotated[Actor, Depends(api_actor)]) -> Actor:
+    """Admin-only endpoints refuse unit tokens with 403."""
+    if not actor.is_admin:
+        raise Forbidden("admin_only", "Chỉ quản trị (cán bộ tổng hợp) được làm việc này.")
+    return actor
+
+
+def web_actor(request: Request, portal: PortalState) -> Actor | None:
+    """The signed-in officer of a page request, from the session in the HttpOnly cookie;
+    an access token put in the cookie is refused."""
+    secret = request.cookies.get(COOKIE)
+    if not secret:
+        return None
+    with portal.sessions() as session:
+        return resolve_web_session(
+            secret, session=session, admin_secret=portal.admin_secret, now=portal.clock()
+        )
+
+
+WebActor = Annotated[Actor | None, Depends(web_actor)]
+
+
+async def signed_in(actor: WebActor) -> Actor:
+    """A page post's officer: 401 without a live page session, before the body is read."""
+    if actor is None:
+        raise Unauthorized(
+            "unauthorized", "Phiên đăng nhập đã hết: hãy đăng nhập lại bằng mã truy cập."
+        )
+    return actor
+
+
+ApiActor = Annotated[Actor, Depends(api_actor)]
+AdminActor = Annotated[Actor, Depends(admin_actor)]
+SignedIn = Annotated[Actor, Depends(signed_in)]
+
+
+def csrf_token(request: Request) -> str:
+    """A per-session value every page form carries; a cross-site form cannot know it."""
+    secret = request.cookies.get(COOKIE, "")
+    return hmac.new(hash_token(secret).encode(), b"dondoc-csrf", hashlib.sha256).hexdigest()[:32]
+
+
+def check_csrf(request: Request, given: object) -> None:
+    if not isinstance(given, str) or not hmac.compare_digest(given, csrf_token(request)):
+        raise Forbidden(
+            "csrf",
+            "Phiên làm việc không hợp lệ hoặc đã hết hạn: hãy tải lại trang rồi gửi lại.",
+        )
+
+
+# --- refusals as responses ------------------------------------------------------------------
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+def error_response(request: Request, error: IntakeError, **headers: str) -> Response:
+    """JSON for the API, a Vietnamese page for a browser."""
+    if is_api(request):
+        return JSONResponse(error.as_dict(), status_code=error.status, headers=headers or None)
+    return portal_of(request).templates.TemplateResponse(
+        request,
+        "error.html",
+        {"error": error, "actor": None},
+        status_code=error.status,
+        headers=headers or None,
+    )
+
+
+def _validation_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
+    fields = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        name = ".".join(loc) or "body"
+        kind = err.get("type", "invalid")
+        if kind == "extra_forbidden":
+            code, message = "unknown_field", f"Trường «{name}» không hợp lệ."
+        elif kind == "missing":
+            code, message = "required", f"Thiếu trường «{name}»."
+        elif kind == "json_invalid":
+            name, code, message = "body", "malformed_json", "Nội dung JSON không đọc được."
+        else:
+            code, message = kind, f"Trường «{name}» không hợp lệ: {err.get('msg', '')}."
+        fields.append({"field": name, "code": code, "message": message})
+    return fields
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IntakeError)
+    return error_response(request, exc)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    fields = _validation_fields(exc)
+    malformed = any(f["code"] == "malformed_json" for f in fields)
+    body = {
+        "error": {
+            "code": "malformed_json" if malformed else "invalid",
+            "message": "Dữ liệu gửi lên chưa hợp lệ.",
+            "fields": fields,
+        }
+    }
+    return JSONResponse(body, status_code=422)
+
+
+async def _unstorable(request: Request, exc: Exception) -> Response:
+    # Values the database cannot even compare (a NUL character, a number out of range)
+    # come from the request, never from stored data: the client's error, not a crash.
+    return error_response(
+        request,
+        IntakeError(
+            "invalid_characters", "Dữ liệu gửi lên có ký tự hoặc số không hợp lệ.", status=422
+        ),
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = exc.detail if exc.status_code == 413 else _HTTP_VI.get(exc.status_code)
+    error = IntakeError(
+        f"http_{exc.status_code}", str(message or exc.detail), status=exc.status_code
+    )
+    return error_response(request, error, **(exc.headers or {}))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every refusal answered the same way, whichever handler or dependency raised it."""
+    app.add_exception_handler(IntakeError, _refused)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(HTTPException, _http_error)
