@@ -8,7 +8,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from deploy_helpers import Spawn, stop_group
+
+from tests.support.processes import Spawn, stop_group
 
 
 @pytest.fixture

@@ -5,9 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from deploy_helpers import BIN, base_env
-
 from deploy.server import free_port
+from tests.support.processes import BIN, base_env
 
 
 def _deploy(

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pendulum
 import pytest
-from deploy_helpers import BIN, base_env
 from docx import Document
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -33,6 +32,7 @@ from models.plan import Obligation, Target
 from models.submissions import Submission, SubmissionValue
 from plans.vocabulary import PersonRole
 from schedules.calendar import VN_TZ, WorkCalendar, local_date
+from tests.support.processes import BIN, base_env
 
 UNTIL = "2024-03-31"
 END = pendulum.datetime(2024, 3, 31, 17, tz=VN_TZ)

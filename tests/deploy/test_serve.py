@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pendulum
-from deploy_helpers import BIN, Spawn, base_env, group_alive, log_tail
 
 from deploy.server import free_port, wait_healthy
 from models.db import make_engine, session_factory
@@ -19,6 +18,7 @@ from plan_sync.sync import load_plan
 from plans import CAO_LOC_2024
 from plans.loader import read_plan
 from schedules.calendar import VN_TZ
+from tests.support.processes import BIN, Spawn, base_env, group_alive, log_tail
 
 EXPECTED = {
     "check-and-escalate/daily",

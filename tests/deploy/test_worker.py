@@ -16,7 +16,6 @@ from pathlib import Path
 import httpx
 import pendulum
 import pytest
-from deploy_helpers import BIN, Spawn, base_env, group_alive, log_tail, stop_group
 from docx import Document
 from sqlalchemy import create_engine, text
 
@@ -32,6 +31,7 @@ from plans import CAO_LOC_2024
 from plans.loader import read_plan
 from schedules.calendar import VN_TZ
 from submissions.content import RawSubmission
+from tests.support.processes import BIN, Spawn, base_env, group_alive, log_tail, stop_group
 
 pytestmark = pytest.mark.postgres
 

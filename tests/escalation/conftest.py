@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from escalation_support import (
+from sqlalchemy import Engine
+
+from models.db import transaction
+from plan_sync.sync import load_plan
+from plans.loader import parse_plan
+from settings import Settings
+from tests.support.escalation import (
     APP_ID,
     BOT_TOKEN,
     FIRST_REFRESH,
@@ -20,12 +26,6 @@ from escalation_support import (
     settings_env,
     vn,
 )
-from sqlalchemy import Engine
-
-from models.db import transaction
-from plan_sync.sync import load_plan
-from plans.loader import parse_plan
-from settings import Settings
 
 
 @pytest.fixture

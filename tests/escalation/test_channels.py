@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import apprise
 import pytest
-from escalation_support import (
+from sqlalchemy import Engine, select
+
+from models.db import transaction
+from models.outbox import ChannelToken, OutboxStatus
+from notifications.zalo import NotifyZaloBot, NotifyZaloOA, register_schemes
+from settings import Settings
+from tests.support.escalation import (
     APP_ID,
     PORTAL,
     SmtpServer,
@@ -15,12 +21,6 @@ from escalation_support import (
     record_now,
     vn,
 )
-from sqlalchemy import Engine, select
-
-from models.db import transaction
-from models.outbox import ChannelToken, OutboxStatus
-from notifications.zalo import NotifyZaloBot, NotifyZaloOA, register_schemes
-from settings import Settings
 
 # 13/03 08:00: the Q1 report's remind-3, and (catch-up) the deliverable overdue since 15/02.
 MARCH_13 = vn(2024, 3, 13)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from escalation_support import SmtpServer, ZaloServer, outbox_messages
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from cli.main import app
 from models.outbox import OutboxStatus
 from settings import Settings
+from tests.support.escalation import SmtpServer, ZaloServer, outbox_messages
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}

@@ -7,13 +7,13 @@ import time
 from collections import Counter
 from typing import Any
 
-from escalation_support import SmtpServer, outbox_messages, record_now, vn
 from sqlalchemy import Engine
 
 from notifications.channels import Channel, ChannelName, Outgoing
 from notifications.escalation import deliver
 from notifications.wiring import build_channel
 from settings import Settings
+from tests.support.escalation import SmtpServer, outbox_messages, record_now, vn
 
 MARCH_13 = vn(2024, 3, 13)  # five e-mails: two officers, two commune heads, a task's leader
 

@@ -14,11 +14,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from escalation_support import SmtpServer, ZaloServer, outbox_messages, settings_env
 from sqlalchemy import Engine
 
 from models.outbox import OutboxStatus
 from settings import Settings
+from tests.support.escalation import SmtpServer, ZaloServer, outbox_messages, settings_env
 
 # `dondoc remind` itself, started without the other commands' imports (they cost seconds).
 REMIND = [

@@ -10,13 +10,13 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from escalation_support import SMTP_PASSWORD, SmtpServer, ZaloServer, outbox_messages
 from sqlalchemy import Engine
 
 from flows.check_and_escalate import check_and_escalate
 from models.outbox import OutboxStatus
 from notifications.alerts import SUBJECT
 from settings import Settings, get_settings
+from tests.support.escalation import SMTP_PASSWORD, SmtpServer, ZaloServer, outbox_messages
 
 
 def _task_runs(flow_run_id: UUID, expected: int) -> list[Any]:

@@ -6,10 +6,10 @@ import re
 from datetime import date
 
 import pytest
-from escalation_support import PORTAL, vn
 
 from notifications.channels import ChannelName
 from notifications.messages import DigestLine, describe_item, line_for, reason_vi, render
+from tests.support.escalation import PORTAL, vn
 
 
 def _line(n: int, kind: str) -> DigestLine:

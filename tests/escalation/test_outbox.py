@@ -6,17 +6,6 @@ import threading
 from collections import Counter
 from datetime import date
 
-from escalation_support import (
-    SmtpServer,
-    ZaloServer,
-    deliver_now,
-    item_id,
-    message_to,
-    outbox_messages,
-    record_now,
-    submit,
-    vn,
-)
 from sqlalchemy import Engine, delete, func, select
 
 from models.calendar import load_calendar
@@ -29,6 +18,17 @@ from notifications.escalation import decide, retry_at, run_once
 from notifications.outbox import cancel_for_items
 from settings import Settings
 from status.states import grant_relief
+from tests.support.escalation import (
+    SmtpServer,
+    ZaloServer,
+    deliver_now,
+    item_id,
+    message_to,
+    outbox_messages,
+    record_now,
+    submit,
+    vn,
+)
 
 MARCH_13 = vn(2024, 3, 13)
 Q1_XA_HAI = "report:esc-2024:bao-cao-quy:xa-hai:2024-Q1"

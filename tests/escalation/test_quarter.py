@@ -7,7 +7,6 @@ import re
 from collections import Counter
 from datetime import date, timedelta
 
-from escalation_support import SmtpServer, ZaloServer, submit, vn
 from sqlalchemy import Engine, select
 
 from models.db import transaction
@@ -18,6 +17,7 @@ from models.plan import Deliverable, Obligation
 from notifications.escalation import run_once
 from schedules.calendar import local_date
 from settings import Settings
+from tests.support.escalation import SmtpServer, ZaloServer, submit, vn
 
 E, OA, BOT, HOOK = "email", "zalo_oa", "zalo_bot", "webhook"
 KH, Q = "ke-hoach-xa", "bao-cao-quy"

@@ -6,7 +6,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-from escalation_support import (
+from pydantic import SecretStr
+from sqlalchemy import Engine
+
+from notifications.escalation import run_once
+from settings import Settings
+from tests.support.escalation import (
     BOT_TOKEN,
     FIRST_REFRESH,
     SMTP_PASSWORD,
@@ -16,11 +21,6 @@ from escalation_support import (
     outbox_messages,
     vn,
 )
-from pydantic import SecretStr
-from sqlalchemy import Engine
-
-from notifications.escalation import run_once
-from settings import Settings
 
 WEBHOOK_PASSWORD = "hook-pass-5f5f5f"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from escalation_support import vn
 
 from plans.schema import DEFAULT_ESCALATION, Audience, EscalationStep, StepKind
 from schedules.calendar import WorkCalendar
@@ -16,6 +15,7 @@ from schedules.escalation import (
     next_sending_time,
     place_ladder,
 )
+from tests.support.escalation import vn
 
 CAL = WorkCalendar()
 Q1_DEADLINE = date(2024, 3, 18)  # Monday

@@ -1,19 +1,17 @@
 """Fault fixtures: the fault plan loaded, the escalation tests' real local servers, settings.
 
-The servers and settings are the escalation tests' own (tests/escalation/escalation_support.py).
+The servers and settings are the escalation tests' own (tests/support/escalation.py).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "escalation"))
-
-from escalation_support import (
+from settings import Settings
+from tests.support.escalation import (
     APP_ID,
     BOT_TOKEN,
     FIRST_REFRESH,
@@ -25,10 +23,7 @@ from escalation_support import (
     ZaloState,
     make_settings,
 )
-from fault_support import OA_ACCESS, load_fault_plan
-from sqlalchemy import Engine
-
-from settings import Settings
+from tests.support.faults import OA_ACCESS, load_fault_plan
 
 
 @pytest.fixture

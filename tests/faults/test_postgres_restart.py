@@ -24,7 +24,14 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from escalation_support import (
+from sqlalchemy import Engine, event, select, text
+
+from flows.check_and_escalate import check_and_escalate
+from models.db import make_engine, session_factory
+from models.migrate import upgrade
+from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
+from settings import get_settings
+from tests.support.escalation import (
     SmtpServer,
     ZaloServer,
     free_port,
@@ -32,7 +39,7 @@ from escalation_support import (
     outbox_messages,
     settings_env,
 )
-from fault_support import (
+from tests.support.faults import (
     HookList,
     PrivatePostgres,
     arrivals,
@@ -43,13 +50,6 @@ from fault_support import (
     load_fault_plan,
     recorded_intents,
 )
-from sqlalchemy import Engine, event, select, text
-
-from flows.check_and_escalate import check_and_escalate
-from models.db import make_engine, session_factory
-from models.migrate import upgrade
-from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
-from settings import get_settings
 
 AS_OF = "2024-03-19T08:00:00+07:00"  # overdue notices to six officers and heads, a catch-up
 

@@ -26,8 +26,13 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from escalation_support import SmtpServer, ZaloServer, outbox_messages, settings_env
-from fault_support import (
+from sqlalchemy import Engine, select
+
+from models.db import session_factory
+from models.outbox import OPEN_STATUSES, OutboxMessage, OutboxStatus
+from settings import Settings
+from tests.support.escalation import SmtpServer, ZaloServer, outbox_messages, settings_env
+from tests.support.faults import (
     KillSwitch,
     Trigger,
     arrivals,
@@ -38,11 +43,6 @@ from fault_support import (
     recorded_intents,
     start_remind,
 )
-from sqlalchemy import Engine, select
-
-from models.db import session_factory
-from models.outbox import OPEN_STATUSES, OutboxMessage, OutboxStatus
-from settings import Settings
 
 SEED = 20240313
 DAYS = ("2024-03-13T08:00", "2024-03-18T08:00", "2024-03-19T08:00", "2024-03-25T08:00")

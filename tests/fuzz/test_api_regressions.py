@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from intake_support import NOTHING, Portal, new_token, stored
+
+from tests.support.intake import NOTHING, Portal, new_token, stored
 
 
 @pytest.mark.parametrize(

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from intake_support import ADMIN_SECRET, Portal, new_token
 from schemathesis import Case
 from schemathesis.checks import not_a_server_error
 
 from portal.app import create_app
 from settings import Settings
+from tests.support.intake import ADMIN_SECRET, Portal, new_token
 
 EXAMPLES = 25  # per operation and backend, each sent with two tokens
 

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 import pytest
-from intake_support import NOTHING, NOW, Portal, new_token, stored
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -21,6 +20,7 @@ from cli.main import app
 from flows.collect_submissions import collect_submissions
 from settings import get_settings
 from submissions import inbox as box
+from tests.support.intake import NOTHING, NOW, Portal, new_token, stored
 
 CORPUS = Path(__file__).parents[1] / "data" / "broken"
 

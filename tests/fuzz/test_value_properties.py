@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
-from intake_support import Portal, new_token
 
 import models  # noqa: F401  (submissions.values needs the models imported first)
 from plans.vocabulary import TargetKind
@@ -34,6 +33,7 @@ from submissions.values import (
     parse_text,
     parse_value,
 )
+from tests.support.intake import Portal, new_token
 
 COUNTS = st.integers(min_value=0, max_value=int(MAX_NUMBER) - 1).map(Decimal)
 PERCENTS = st.decimals(

@@ -11,7 +11,13 @@ from typing import Any
 
 import openpyxl
 import pytest
-from intake_support import (
+from sqlalchemy import select
+
+from intake.locks import lock_period
+from models.access import AccessToken, AuditEvent
+from models.db import session_factory, transaction
+from models.queries import first_accepted_at, latest_accepted
+from tests.support.intake import (
     LOADER,
     NOTHING,
     NOW,
@@ -22,12 +28,6 @@ from intake_support import (
     sign_in,
     stored,
 )
-from sqlalchemy import select
-
-from intake.locks import lock_period
-from models.access import AccessToken, AuditEvent
-from models.db import session_factory, transaction
-from models.queries import first_accepted_at, latest_accepted
 
 MONTH = {"obligation": "bao-cao-thang", "period": "2024-04"}
 GOOD = {
@@ -578,7 +578,7 @@ def test_every_endpoint_refuses_another_units_token(portal: Portal) -> None:
 
 
 def test_admin_token_sees_everything(portal: Portal) -> None:
-    from intake_support import ADMIN_SECRET
+    from tests.support.intake import ADMIN_SECRET
 
     with portal.client(ADMIN_SECRET) as admin:
         listed = admin.get("/api/v1/items", params={"period": "2024-04"}).json()
@@ -630,7 +630,7 @@ def test_every_change_is_audited_with_who_when_where(portal: Portal) -> None:
 
 
 def test_admin_asks_for_an_ad_hoc_report_through_the_api(portal: Portal) -> None:
-    from intake_support import ADMIN_SECRET
+    from tests.support.intake import ADMIN_SECRET
 
     portal.clock.now = NOW.subtract(days=1)  # Friday 19/04/2024
     with portal.client(ADMIN_SECRET) as admin:

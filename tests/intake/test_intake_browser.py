@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from intake_support import Portal, item_id, new_token, stored
+
+from tests.support.intake import Portal, item_id, new_token, stored
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from intake_support import NOW, PLAN, item_id, stored
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
@@ -21,6 +20,7 @@ from models.items import DueItem
 from plan_sync.sync import load_plan
 from plans.loader import read_plan
 from submissions.spreadsheet import read_upload
+from tests.support.intake import NOW, PLAN, item_id, stored
 
 runner = CliRunner()
 

@@ -7,7 +7,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from intake_support import LOADER, NOW, Portal, item_id, new_token, stored
 from sqlalchemy import Engine, select
 
 from intake.address import ItemAddress, form_spec
@@ -17,6 +16,7 @@ from models.db import session_factory
 from models.items import DueItem
 from models.submissions import Submission
 from submissions.content import RawSubmission, check_submission
+from tests.support.intake import LOADER, NOW, Portal, item_id, new_token, stored
 
 MONTH = {"obligation": "bao-cao-thang", "period": "2024-04"}
 

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from intake_support import NOW, PLAN, stored
 from sqlalchemy import Engine, func, select
 
 from flows.collect_submissions import collect_submissions
@@ -24,6 +23,7 @@ from plans.loader import read_plan
 from submissions import inbox as box
 from submissions.spreadsheet import TemplateHeader, csv_template, xlsx_template
 from tasks import intake as steps
+from tests.support.intake import NOW, PLAN, stored
 
 ROOT = Path(__file__).parents[2]
 

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-from intake_support import UPLOAD_LIMIT, Portal, item_id, new_token, stored
+
+from tests.support.intake import UPLOAD_LIMIT, Portal, item_id, new_token, stored
 
 
 @contextmanager

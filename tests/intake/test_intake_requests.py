@@ -6,7 +6,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from intake_support import LOADER, NOW
 from sqlalchemy import Engine, select
 
 from adhoc.requests import CreatedRequest, RequestSpec, create_request
@@ -19,6 +18,7 @@ from plans.vocabulary import ItemKind
 from status.states import ItemStatus, item_states
 from submissions.content import RawSubmission
 from submissions.errors import Invalid
+from tests.support.intake import LOADER, NOW
 
 
 def _create(engine: Engine, spec: RequestSpec) -> CreatedRequest:

@@ -6,11 +6,11 @@ import asyncio
 from pathlib import Path
 
 import httpx
-from intake_support import Clock, _Server, new_token, stored
 from sqlalchemy import Engine
 
 from portal.app import SPARE_CONNECTIONS, WORKER_THREADS, create_app
 from settings import Settings
+from tests.support.intake import Clock, _Server, new_token, stored
 
 OFFICERS = 48  # more than SQLAlchemy's default pool (5 + 10) and than the worker threads
 

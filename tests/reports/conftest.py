@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from mail_server import MailCollector, free_port
-from report_sample import Q1_AS_OF, cao_loc_q1, key, submit
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -14,6 +12,8 @@ from models.db import make_engine, transaction
 from models.migrate import upgrade
 from reports.content import Report, build_report
 from schedules.periods import Period
+from tests.support.mail import MailCollector, free_port
+from tests.support.reports import Q1_AS_OF, cao_loc_q1, key, submit
 
 HOSTILE = "<script>alert('x')</script> **đậm** [link](http://evil.example) =1+1 & \x07chuông"
 

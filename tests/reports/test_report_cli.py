@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from mail_server import MailCollector, free_port
-from report_sample import cao_loc_q1, load_cao_loc
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from cli.main import app
 from models.db import transaction
+from tests.support.mail import MailCollector, free_port
+from tests.support.reports import cao_loc_q1, load_cao_loc
 
 runner = CliRunner()
 AS_OF = "2024-03-20T08:00"

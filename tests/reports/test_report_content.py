@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from report_sample import Q1_AS_OF, SILENT_COMMUNES, load_cao_loc
 from sqlalchemy import Engine, select
 
 from models import DueItem, Submission
@@ -20,6 +19,7 @@ from reports.content import (
     report_number,
 )
 from schedules.periods import Period
+from tests.support.reports import Q1_AS_OF, SILENT_COMMUNES, load_cao_loc
 
 
 def part(report: Report, *path: str) -> Part:

@@ -7,18 +7,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from report_sample import (
-    COMMUNE_JOBS,
-    Q1_AS_OF,
-    SILENT_COMMUNES,
-    at,
-    cao_loc_q1,
-    deliverable_key,
-    key,
-)
-from report_sample import (
-    submit as submit_value,
-)
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -36,6 +24,18 @@ from reports.figures import (
     to_date_labels,
 )
 from schedules.periods import Period
+from tests.support.reports import (
+    COMMUNE_JOBS,
+    Q1_AS_OF,
+    SILENT_COMMUNES,
+    at,
+    cao_loc_q1,
+    deliverable_key,
+    key,
+)
+from tests.support.reports import (
+    submit as submit_value,
+)
 
 D = Decimal
 

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 from docx import Document
-from mail_server import MailCollector, free_port
-from report_sample import Q1_AS_OF, cao_loc_q1, load_cao_loc
 from sqlalchemy import Engine, select
 
 from flows.compile_report import compile_report
@@ -20,6 +18,8 @@ from reports.compile import Format, load_report, write_files
 from reports.mail import MailError, Recipient, report_recipients, send_report
 from settings import SmtpSettings
 from tasks.reports import artifact_key, summary_rows
+from tests.support.mail import MailCollector, free_port
+from tests.support.reports import Q1_AS_OF, cao_loc_q1, load_cao_loc
 
 
 def test_the_flow_writes_publishes_and_emails_the_files(

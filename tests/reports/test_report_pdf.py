@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from report_sample import Q1_AS_OF, cao_loc_q1
 
 from models.db import make_engine, transaction
 from models.migrate import upgrade
@@ -22,6 +21,7 @@ from reports.compile import chart_png
 from reports.content import build_report
 from reports.render_docx import render_docx
 from schedules.periods import Period
+from tests.support.reports import Q1_AS_OF, cao_loc_q1
 
 LIBREOFFICE = shutil.which("libreoffice") or shutil.which("soffice")
 DOCS_PICTURE = Path(__file__).parents[2] / "docs" / "sample-report-2024-Q1-page1.png"

@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
-from intake_support import ADMIN_SECRET, Portal, item_id, new_token, sign_in, stored
-from security_support import Route, app_routes, portal_app
 from sqlalchemy import select
 
 from access.actor import Actor
 from access.tokens import revoke_tokens
 from models.access import Role
 from models.db import transaction
+from tests.support.intake import ADMIN_SECRET, Portal, item_id, new_token, sign_in, stored
+from tests.support.security import Route, app_routes, portal_app
 
 PUBLIC: set[Route] = {
     ("GET", "/api/openapi.json"),

@@ -12,13 +12,13 @@ from html.parser import HTMLParser
 
 import docx
 import openpyxl
-from intake_support import NOW, Portal, item_id, new_token
 
 from models.db import session_factory
 from reports.compile import load_report
 from reports.render_docx import render_docx
 from reports.render_html import render_html
 from reports.render_xlsx import render_xlsx
+from tests.support.intake import NOW, Portal, item_id, new_token
 
 SCRIPT = "<script>alert('xss-1')</script>"
 IMG = '<img src=x onerror="alert(2)">'

@@ -24,8 +24,6 @@ from uuid import UUID
 import httpx
 import pytest
 import uvicorn
-from escalation_support import SmtpServer, ZaloServer, ZaloState, settings_env, vn
-from intake_support import Clock
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
@@ -46,6 +44,8 @@ from plans.loader import read_plan
 from portal.app import create_app
 from reports.compile import Format
 from settings import EscalationSettings, Settings, SmtpSettings, ZaloSettings, get_settings
+from tests.support.escalation import SmtpServer, ZaloServer, ZaloState, settings_env, vn
+from tests.support.intake import Clock
 
 PLAN = Path(__file__).parent / "plan.yaml"
 SMTP_USER = "mailer-sec"

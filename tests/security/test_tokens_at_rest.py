@@ -10,8 +10,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from intake_support import ADMIN_SECRET, NOW, Portal, new_token
-from security_support import every_value
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
@@ -21,6 +19,8 @@ from cli.main import app
 from models.access import AccessToken
 from models.db import session_factory
 from settings import get_settings
+from tests.support.intake import ADMIN_SECRET, NOW, Portal, new_token
+from tests.support.security import every_value
 
 runner = CliRunner()
 

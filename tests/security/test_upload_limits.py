@@ -11,8 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from intake_support import NOTHING, NOW, UPLOAD_LIMIT, Portal, item_id, new_token, sign_in, stored
-from security_support import app_routes, portal_app
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -23,6 +21,17 @@ from settings import get_settings
 from submissions import inbox as box
 from submissions.spreadsheet import TemplateHeader, csv_template
 from tasks.intake import process_file
+from tests.support.intake import (
+    NOTHING,
+    NOW,
+    UPLOAD_LIMIT,
+    Portal,
+    item_id,
+    new_token,
+    sign_in,
+    stored,
+)
+from tests.support.security import app_routes, portal_app
 
 # Routes that never read a body: nothing arrives to be limited (the declared size still is).
 BODYLESS = {"/logout"}

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from intake_support import ADMIN_SECRET, LOADER, NOW, Portal, new_token, sign_in
-from security_support import every_value
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import StatementError
 
@@ -21,6 +19,8 @@ from models.access import AccessToken, AuditEvent
 from models.db import session_factory, transaction
 from portal.app import create_app
 from settings import Settings
+from tests.support.intake import ADMIN_SECRET, LOADER, NOW, Portal, new_token, sign_in
+from tests.support.security import every_value
 
 
 def _open(engine: Engine, token: str, *, admin: str | None = None, now: datetime = NOW) -> str:

@@ -294,7 +294,7 @@ class ZaloServer(ThreadingHTTPServer):
 
 # --- test data and settings ------------------------------------------------------------
 
-PLAN = Path(__file__).parent / "plan.yaml"
+PLAN = Path(__file__).parents[1] / "escalation" / "plan.yaml"
 VN = "Asia/Ho_Chi_Minh"
 PORTAL = "http://portal.test"
 

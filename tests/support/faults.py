@@ -28,15 +28,6 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from escalation_support import (
-    APP_ID,
-    FIRST_REFRESH,
-    Mail,
-    Request,
-    SmtpServer,
-    ZaloServer,
-    vn,
-)
 from sqlalchemy import Engine, select
 
 from cli.common import parse_instant
@@ -49,6 +40,15 @@ from notifications.wiring import enabled_channels
 from plan_sync.sync import load_plan
 from plans.loader import read_plan
 from settings import Settings
+from tests.support.escalation import (
+    APP_ID,
+    FIRST_REFRESH,
+    Mail,
+    Request,
+    SmtpServer,
+    ZaloServer,
+    vn,
+)
 
 _CONTEXT: ForkServerContext | None = None
 
@@ -58,7 +58,7 @@ def context() -> ForkServerContext:
     global _CONTEXT
     if _CONTEXT is None:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["fault_support", "cli.escalation"])
+        ctx.set_forkserver_preload(["tests.support.faults", "cli.escalation"])
         _CONTEXT = ctx
     return _CONTEXT
 
@@ -84,7 +84,7 @@ def start_remind(env: dict[str, str], as_of: str, log_path: str) -> BaseProcess:
 
 # --- the plan ---------------------------------------------------------------------------
 
-PLAN = Path(__file__).parent / "plan.yaml"
+PLAN = Path(__file__).parents[1] / "faults" / "plan.yaml"
 OA_ACCESS = "access-token-fault-tests-7q2w"
 
 

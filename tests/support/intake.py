@@ -27,7 +27,7 @@ from plans.loader import read_plan
 from portal.app import create_app
 from settings import Settings
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "intake" / "data"
 PLAN = DATA / "intake-plan.yaml"
 # A Saturday: April 2024 reports are open (cut-off 14/04), May's are not yet.
 NOW = pendulum.datetime(2024, 4, 20, 9, 0, tz="Asia/Ho_Chi_Minh").in_timezone("UTC")
@@ -148,7 +148,7 @@ def stored(engine: Engine) -> dict[str, int]:
 NOTHING = {"submissions": 0, "values": 0, "attachments": 0, "audit": 0}
 
 
-# --- fixtures shared by the intake, fuzz and security tests (each conftest imports them) ---
+# --- fixtures shared by the intake, fuzz and security tests (a plugin of tests/conftest.py) ---
 
 
 @pytest.fixture

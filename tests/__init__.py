@@ -1,0 +1,1 @@
+"""dondoc's tests; `tests.support` holds what several test folders share."""

@@ -1,0 +1,1 @@
+"""Helpers and fixtures the test folders share; fixture modules are tests/conftest.py's plugins."""
