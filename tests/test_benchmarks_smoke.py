@@ -19,6 +19,8 @@ from models.db import transaction
 from models.org import Person
 from models.outbox import OutboxMessage
 
+pytestmark = pytest.mark.slow  # processes: the benchmarks' sinks run in their own process
+
 COMMUNES = 30
 OFFICERS = 12
 

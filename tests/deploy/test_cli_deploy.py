@@ -5,8 +5,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from deploy.server import free_port
 from tests.support.processes import BIN, base_env
+
+pytestmark = pytest.mark.slow  # subprocesses: `dondoc deploy` runs as a process
 
 
 def _deploy(

@@ -34,6 +34,8 @@ from plans.vocabulary import PersonRole
 from schedules.calendar import VN_TZ, WorkCalendar, local_date
 from tests.support.processes import BIN, base_env
 
+pytestmark = pytest.mark.slow  # a subprocess: the demo runs its simulated year as a process
+
 UNTIL = "2024-03-31"
 END = pendulum.datetime(2024, 3, 31, 17, tz=VN_TZ)
 COMPILED = {"2024-01", "2024-02", "2024-03", "2024-Q1"}

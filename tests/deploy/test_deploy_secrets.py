@@ -9,6 +9,8 @@ import pytest
 from settings import get_settings
 from settings.secrets import SecretBlockError, secret_overrides
 
+pytestmark = pytest.mark.slow  # the Prefect test harness: a Prefect server process
+
 
 @pytest.fixture
 def fresh_settings() -> Iterator[None]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pendulum
+import pytest
 
 from deploy.server import free_port, wait_healthy
 from models.db import make_engine, session_factory
@@ -19,6 +20,8 @@ from plans import CAO_LOC_2024
 from plans.loader import read_plan
 from schedules.calendar import VN_TZ
 from tests.support.processes import BIN, Spawn, base_env, group_alive, log_tail
+
+pytestmark = pytest.mark.slow  # processes: `dondoc serve` and the Prefect server it starts
 
 EXPECTED = {
     "check-and-escalate/daily",

@@ -193,6 +193,7 @@ def test_compose_has_the_services(compose: dict[str, Any]) -> None:
     assert (DEPLOY / "Dockerfile").is_file()
 
 
+@pytest.mark.slow  # subprocesses: each command's `--help` runs as a process
 def test_compose_commands_are_real(compose: dict[str, Any]) -> None:
     services = compose["services"]
     for name in ("init", "deploy", "worker", "portal"):

@@ -33,7 +33,8 @@ from schedules.calendar import VN_TZ
 from submissions.content import RawSubmission
 from tests.support.processes import BIN, Spawn, base_env, group_alive, log_tail, stop_group
 
-pytestmark = pytest.mark.postgres
+# slow: processes (a Prefect server, a worker and the flow runs it starts)
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 PG_ADMIN_URL = os.environ.get(
     "DONDOC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

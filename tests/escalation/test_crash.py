@@ -20,6 +20,8 @@ from models.outbox import OutboxStatus
 from settings import Settings
 from tests.support.escalation import SmtpServer, ZaloServer, outbox_messages, settings_env
 
+pytestmark = pytest.mark.slow  # kills: `dondoc remind` processes that kill themselves mid-run
+
 # `dondoc remind` itself, started without the other commands' imports (they cost seconds).
 REMIND = [
     sys.executable,

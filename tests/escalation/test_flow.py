@@ -18,6 +18,8 @@ from notifications.alerts import SUBJECT
 from settings import Settings, get_settings
 from tests.support.escalation import SMTP_PASSWORD, SmtpServer, ZaloServer, outbox_messages
 
+pytestmark = pytest.mark.slow  # the Prefect test harness: flows against a Prefect server process
+
 
 def _task_runs(flow_run_id: UUID, expected: int) -> list[Any]:
     from prefect.client.orchestration import get_client

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import Engine, select
 
 from models.db import transaction
@@ -121,6 +122,7 @@ def _key_of(text: str) -> str:
     return match.group(1)
 
 
+@pytest.mark.slow  # a simulation: every day of a quarter run against the real servers
 def test_a_quarter_day_by_day(
     plan_db: Engine, settings: Settings, smtp: SmtpServer, zalo: ZaloServer
 ) -> None:

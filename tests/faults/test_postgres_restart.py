@@ -51,6 +51,8 @@ from tests.support.faults import (
     recorded_intents,
 )
 
+pytestmark = pytest.mark.slow  # restarts: a private PostgreSQL server, restarted mid-flow
+
 AS_OF = "2024-03-19T08:00:00+07:00"  # overdue notices to six officers and heads, a catch-up
 
 

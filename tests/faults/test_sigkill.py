@@ -26,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 
 from models.db import session_factory
@@ -43,6 +44,8 @@ from tests.support.faults import (
     recorded_intents,
     start_remind,
 )
+
+pytestmark = pytest.mark.slow  # kills: child processes killed with SIGKILL at chosen points
 
 SEED = 20240313
 DAYS = ("2024-03-13T08:00", "2024-03-18T08:00", "2024-03-19T08:00", "2024-03-25T08:00")

@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from models.outbox import OutboxMessage, OutboxStatus
 from settings import Settings
 from tests.support.escalation import SmtpServer, ZaloServer, outbox_messages, settings_env
 from tests.support.faults import arrivals, expected_key, refusing, run_remind
+
+pytestmark = pytest.mark.slow  # processes: each `dondoc remind` run is a child process
 
 
 def _by_status(messages: list[OutboxMessage], channel: str) -> Counter[str]:

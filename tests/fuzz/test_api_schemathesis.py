@@ -93,6 +93,7 @@ def test_the_portal_serves_the_document_fuzzed_here(portal: Portal) -> None:
         assert client.get("/api/openapi.json").json() == OPENAPI
 
 
+@pytest.mark.slow  # fuzzing: generated requests, 25 per operation, token and backend
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES,

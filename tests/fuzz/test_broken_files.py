@@ -136,6 +136,7 @@ def test_dondoc_submit_refuses_each_broken_file_and_stores_nothing(cli_db: Engin
     assert _attachments(get_settings().data_dir) == []
 
 
+@pytest.mark.slow  # the Prefect test harness: the inbox flow against a Prefect server process
 def test_the_inbox_rejects_each_broken_file_with_a_report_and_stores_nothing(
     cli_db: Engine, prefect_api: None, tmp_path: Path
 ) -> None:

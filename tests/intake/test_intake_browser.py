@@ -12,6 +12,8 @@ import pytest
 
 from tests.support.intake import Portal, item_id, new_token, stored
 
+pytestmark = pytest.mark.slow  # a browser: headless Chromium drives the pages
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--no-sandbox",

@@ -25,6 +25,9 @@ from submissions.spreadsheet import TemplateHeader, csv_template, xlsx_template
 from tasks import intake as steps
 from tests.support.intake import NOW, PLAN, stored
 
+# slow: the Prefect test harness (a Prefect server process); one test kills the flow
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parents[2]
 
 

@@ -22,6 +22,7 @@ from tests.support.mail import MailCollector, free_port
 from tests.support.reports import Q1_AS_OF, cao_loc_q1, load_cao_loc
 
 
+@pytest.mark.slow  # the Prefect test harness: the flow against a Prefect server process
 def test_the_flow_writes_publishes_and_emails_the_files(
     db_env: Engine,
     prefect_api: None,

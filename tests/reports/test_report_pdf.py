@@ -26,11 +26,14 @@ from tests.support.reports import Q1_AS_OF, cao_loc_q1
 LIBREOFFICE = shutil.which("libreoffice") or shutil.which("soffice")
 DOCS_PICTURE = Path(__file__).parents[2] / "docs" / "sample-report-2024-Q1-page1.png"
 
-pytestmark = pytest.mark.skipif(
-    LIBREOFFICE is None and not os.environ.get("CI"),
-    reason="LibreOffice is not installed here (Debian: libreoffice-writer-nogui, "
-    "fonts-liberation, poppler-utils; .ci/run installs them, and in CI this test must run)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        LIBREOFFICE is None and not os.environ.get("CI"),
+        reason="LibreOffice is not installed here (Debian: libreoffice-writer-nogui, "
+        "fonts-liberation, poppler-utils; .ci/run installs them, and in CI this test must run)",
+    ),
+    pytest.mark.slow,  # LibreOffice converts the document in a process of its own
+]
 
 
 def _run(*args: str, timeout: int = 180) -> str:
