@@ -1,9 +1,9 @@
-"""Local sinks for the benchmarks: an SMTP server and an HTTP server that count what they get.
+"""The demo's local servers (demo.sinks) in a process of their own, counting what they get.
 
-They run in their own process (`python -m benchmarks.sinks SMTP_PORT HTTP_PORT`), so the
-sender being measured does not share its interpreter lock with them. The HTTP sink answers
-every POST as the Zalo Bot API does (`{"ok": true, "result": {"message_id": ...}}`);
-`GET /stats` returns the counts and `POST /reset` zeroes them.
+`python -m benchmarks.sinks SMTP_PORT HTTP_PORT` runs the SMTP server and the Zalo/webhook HTTP
+server there, so the sender being measured does not share its interpreter lock with them. The
+HTTP server accepts any Bot API token and keeps connections alive, as a real API does;
+`GET /stats` returns the counts and `POST /reset` forgets what was received.
 """
 
 from __future__ import annotations
@@ -13,106 +13,55 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.request import Request, urlopen
 
-HOST = "127.0.0.1"
+from demo.sinks import HOST, SmtpServer, ZaloHandler, ZaloServer, free_port
+
+__all__ = ["HOST", "Sinks", "free_port", "running_sinks"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
+def _stats(smtp: SmtpServer, http: ZaloServer) -> dict[str, int]:
+    ids = [m.message_id for m in smtp.received()]
+    with http.lock:
+        delivered = len(http.state.delivered)
+    # Message-IDs seen again: a duplicate, not a copy to another recipient.
+    return {"smtp": len(ids), "http": delivered, "smtp_duplicates": len(ids) - len(set(ids))}
 
 
-class _Counts:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.smtp = 0
-        self.http = 0
-        self.smtp_ids: set[str] = set()  # Message-IDs seen, to tell a duplicate from a copy
-        self.smtp_duplicates = 0
-
-
-COUNTS = _Counts()
-
-
-class _SmtpHandler:
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        data = envelope.original_content or envelope.content or b""
-        raw = data if isinstance(data, bytes) else data.encode("utf-8")
-        message_id = ""
-        for line in raw.split(b"\r\n\r\n", 1)[0].splitlines():
-            if line.lower().startswith(b"message-id:"):
-                message_id = line.split(b":", 1)[1].strip().decode("ascii", "replace")
-        with COUNTS.lock:
-            COUNTS.smtp += 1
-            if message_id and message_id in COUNTS.smtp_ids:
-                COUNTS.smtp_duplicates += 1
-            COUNTS.smtp_ids.add(message_id)
-        return "250 OK"
-
-
-async def _http_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        while True:
-            event = await receive()
-            if event["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif event["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    more = True
-    while more:
-        event = await receive()
-        more = event.get("more_body", False)
-    body: dict[str, Any]
-    if scope["path"] == "/stats":
-        with COUNTS.lock:
-            body = {
-                "smtp": COUNTS.smtp,
-                "http": COUNTS.http,
-                "smtp_duplicates": COUNTS.smtp_duplicates,
-            }
-    elif scope["path"] == "/reset":
-        with COUNTS.lock:
-            COUNTS.smtp = COUNTS.http = COUNTS.smtp_duplicates = 0
-            COUNTS.smtp_ids.clear()
-        body = {"ok": True}
-    else:
-        with COUNTS.lock:
-            COUNTS.http += 1
-            n = COUNTS.http
-        body = {"ok": True, "result": {"message_id": str(n)}}
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/json")],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
+def _reset(smtp: SmtpServer, http: ZaloServer) -> None:
+    with smtp.lock:
+        smtp.mails.clear()
+    with http.lock:
+        http.state.delivered.clear()
 
 
 def main() -> None:
-    import uvicorn
-    from aiosmtpd.controller import Controller
-
     smtp_port, http_port = int(sys.argv[1]), int(sys.argv[2])
-    controller = Controller(_SmtpHandler(), hostname=HOST, port=smtp_port)
-    controller.start()
-    try:
-        uvicorn.run(_http_app, host=HOST, port=http_port, log_level="warning", access_log=False)
-    finally:
-        controller.stop()
+    smtp = SmtpServer(port=smtp_port)
+
+    class Counting(ZaloHandler):
+        def do_GET(self) -> None:
+            if self.path == "/stats":
+                self._reply(200, _stats(smtp, self.server))
+            else:
+                self._reply(404, {"error": "not found"})
+
+        def do_POST(self) -> None:
+            if self.path != "/reset":
+                super().do_POST()
+                return
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            _reset(smtp, self.server)
+            self._reply(200, {"ok": True})
+
+    http = ZaloServer(keep_alive=True, handler=Counting, port=http_port)
+    smtp.start()
+    http.serve_forever()  # until running_sinks terminates the process
 
 
 @dataclass(frozen=True)

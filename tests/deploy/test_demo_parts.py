@@ -120,12 +120,12 @@ def test_webhook_sink_logs_each_post(tmp_path: Path) -> None:
     log = tmp_path / "webhooks.jsonl"
     with webhook_sink(log) as sink:
         response = httpx.post(
-            f"{sink.url}/hook",
+            f"{sink.base}/hook",
             json={"title": "Nhắc hạn", "message": "Đơn vị xã Bảo Lâm chưa gửi báo cáo."},
             headers={"Idempotency-Key": "abc", "Authorization": "Bearer secret"},
         )
         assert response.status_code == 200
-        url = sink.url.replace("http://", "json://") + "/apprise"
+        url = sink.base.replace("http://", "json://") + "/apprise"
         assert apprise.Apprise.instantiate(url).notify(title="Quá hạn", body="Xã Bảo Lâm")
         assert sink.count == 2
     entries = read_webhook_log(log)

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from demo.sinks import SmtpServer
 from models.db import make_engine, transaction
 from models.migrate import upgrade
 from reports.content import Report, build_report
 from schedules.periods import Period
-from tests.support.mail import MailCollector, free_port
 from tests.support.reports import Q1_AS_OF, cao_loc_q1, key, submit
 
 HOSTILE = "<script>alert('x')</script> **đậm** [link](http://evil.example) =1+1 & \x07chuông"
@@ -52,20 +52,16 @@ def rendered_q1_report(tmp_path_factory: pytest.TempPathFactory) -> Report:
 
 
 @pytest.fixture
-def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[MailCollector, int]]:
+def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SmtpServer, int]]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1; the settings point at it."""
-    from aiosmtpd.controller import Controller
-
     from settings import get_settings
 
-    inbox = MailCollector()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    inbox = SmtpServer()
+    inbox.start()
     monkeypatch.setenv("DONDOC_SMTP__HOST", "127.0.0.1")
-    monkeypatch.setenv("DONDOC_SMTP__PORT", str(port))
+    monkeypatch.setenv("DONDOC_SMTP__PORT", str(inbox.port))
     monkeypatch.setenv("DONDOC_SMTP__SENDER", "dondoc@caoloc.example")
     get_settings.cache_clear()
-    yield inbox, port
-    controller.stop()
+    yield inbox, inbox.port
+    inbox.stop()
     get_settings.cache_clear()

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from cli.main import app
+from demo.sinks import SmtpServer, free_port
 from models.db import transaction
-from tests.support.mail import MailCollector, free_port
 from tests.support.reports import cao_loc_q1, load_cao_loc
 
 runner = CliRunner()
@@ -83,7 +83,7 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_send_emails_the_files(
-    db_env: Engine, smtp_server: tuple[MailCollector, int], tmp_path: Path
+    db_env: Engine, smtp_server: tuple[SmtpServer, int], tmp_path: Path
 ) -> None:
     inbox, _ = smtp_server
     with transaction(db_env) as session:

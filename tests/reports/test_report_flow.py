@@ -11,6 +11,7 @@ import pytest
 from docx import Document
 from sqlalchemy import Engine, select
 
+from demo.sinks import SmtpServer, free_port
 from flows.compile_report import compile_report
 from models import Plan
 from models.db import transaction
@@ -18,7 +19,6 @@ from reports.compile import Format, load_report, write_files
 from reports.mail import MailError, Recipient, report_recipients, send_report
 from settings import SmtpSettings
 from tasks.reports import artifact_key, summary_rows
-from tests.support.mail import MailCollector, free_port
 from tests.support.reports import Q1_AS_OF, cao_loc_q1, load_cao_loc
 
 
@@ -26,7 +26,7 @@ from tests.support.reports import Q1_AS_OF, cao_loc_q1, load_cao_loc
 def test_the_flow_writes_publishes_and_emails_the_files(
     db_env: Engine,
     prefect_api: None,
-    smtp_server: tuple[MailCollector, int],
+    smtp_server: tuple[SmtpServer, int],
     tmp_path: Path,
 ) -> None:
     from prefect.artifacts import Artifact
