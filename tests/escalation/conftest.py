@@ -7,25 +7,12 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
+from demo.sinks import SmtpServer, ZaloServer
 from models.db import transaction
 from plan_sync.sync import load_plan
 from plans.loader import parse_plan
 from settings import Settings
-from tests.support.escalation import (
-    APP_ID,
-    BOT_TOKEN,
-    FIRST_REFRESH,
-    PLAN,
-    SMTP_PASSWORD,
-    SMTP_USER,
-    ZALO_SECRET,
-    SmtpServer,
-    ZaloServer,
-    ZaloState,
-    make_settings,
-    settings_env,
-    vn,
-)
+from tests.support.escalation import PLAN, make_settings, settings_env, vn
 
 
 @pytest.fixture
@@ -34,29 +21,6 @@ def plan_db(engine: Engine) -> Engine:
     with transaction(engine) as session:
         load_plan(parse_plan(PLAN.read_text(encoding="utf-8")), session=session, now=vn(2024, 1, 1))
     return engine
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer(SMTP_USER, SMTP_PASSWORD)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def zalo() -> Iterator[ZaloServer]:
-    server = ZaloServer(
-        ZaloState(
-            app_id=APP_ID,
-            secret_key=ZALO_SECRET,
-            bot_token=BOT_TOKEN,
-            refresh_tokens={FIRST_REFRESH},
-        )
-    )
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import apprise
 import pytest
 from sqlalchemy import Engine, select
 
+from demo.sinks import SmtpServer, ZaloServer
 from models.db import transaction
 from models.outbox import ChannelToken, OutboxStatus
 from notifications.zalo import NotifyZaloBot, NotifyZaloOA, register_schemes
@@ -13,8 +14,6 @@ from settings import Settings
 from tests.support.escalation import (
     APP_ID,
     PORTAL,
-    SmtpServer,
-    ZaloServer,
     deliver_now,
     message_to,
     outbox_messages,

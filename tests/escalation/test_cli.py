@@ -8,9 +8,10 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from cli.main import app
+from demo.sinks import SmtpServer, ZaloServer
 from models.outbox import OutboxStatus
 from settings import Settings
-from tests.support.escalation import SmtpServer, ZaloServer, outbox_messages
+from tests.support.escalation import outbox_messages
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}

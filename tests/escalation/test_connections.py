@@ -9,11 +9,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from demo.sinks import SmtpServer
 from notifications.channels import Channel, ChannelName, Outgoing
 from notifications.escalation import deliver
 from notifications.wiring import build_channel
 from settings import Settings
-from tests.support.escalation import SmtpServer, outbox_messages, record_now, vn
+from tests.support.escalation import outbox_messages, record_now, vn
 
 MARCH_13 = vn(2024, 3, 13)  # five e-mails: two officers, two commune heads, a task's leader
 

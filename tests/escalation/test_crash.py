@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from demo.sinks import SmtpServer, ZaloServer
 from models.outbox import OutboxStatus
 from settings import Settings
-from tests.support.escalation import SmtpServer, ZaloServer, outbox_messages, settings_env
+from tests.support.escalation import outbox_messages, settings_env
 
 pytestmark = pytest.mark.slow  # kills: `dondoc remind` processes that kill themselves mid-run
 

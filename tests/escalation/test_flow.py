@@ -12,11 +12,12 @@ from uuid import UUID
 import pytest
 from sqlalchemy import Engine
 
+from demo.sinks import SmtpServer, ZaloServer
 from flows.check_and_escalate import check_and_escalate
 from models.outbox import OutboxStatus
 from notifications.alerts import SUBJECT
 from settings import Settings, get_settings
-from tests.support.escalation import SMTP_PASSWORD, SmtpServer, ZaloServer, outbox_messages
+from tests.support.escalation import SMTP_PASSWORD, outbox_messages
 
 pytestmark = pytest.mark.slow  # the Prefect test harness: flows against a Prefect server process
 

@@ -8,6 +8,7 @@ from datetime import date
 
 from sqlalchemy import Engine, delete, func, select
 
+from demo.sinks import SmtpServer, ZaloServer
 from models.calendar import load_calendar
 from models.db import transaction
 from models.items import DueItem
@@ -19,8 +20,6 @@ from notifications.outbox import cancel_for_items
 from settings import Settings
 from status.states import grant_relief
 from tests.support.escalation import (
-    SmtpServer,
-    ZaloServer,
     deliver_now,
     item_id,
     message_to,

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
+from demo.sinks import SmtpServer, ZaloServer
 from models.db import transaction
 from models.items import DueItem
 from models.org import Person, Unit
@@ -18,7 +19,7 @@ from models.plan import Deliverable, Obligation
 from notifications.escalation import run_once
 from schedules.calendar import local_date
 from settings import Settings
-from tests.support.escalation import SmtpServer, ZaloServer, submit, vn
+from tests.support.escalation import submit, vn
 
 E, OA, BOT, HOOK = "email", "zalo_oa", "zalo_bot", "webhook"
 KH, Q = "ke-hoach-xa", "bao-cao-quy"

@@ -9,6 +9,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
+from demo.sinks import SmtpServer, ZaloServer
 from notifications.escalation import run_once
 from settings import Settings
 from tests.support.escalation import (
@@ -16,8 +17,6 @@ from tests.support.escalation import (
     FIRST_REFRESH,
     SMTP_PASSWORD,
     ZALO_SECRET,
-    SmtpServer,
-    ZaloServer,
     outbox_messages,
     vn,
 )

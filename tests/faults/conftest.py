@@ -1,28 +1,13 @@
-"""Fault fixtures: the fault plan loaded, the escalation tests' real local servers, settings.
-
-The servers and settings are the escalation tests' own (tests/support/escalation.py).
-"""
+"""Fault fixtures: the fault plan loaded, its OA access token known to the Zalo server, settings."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
 
+from demo.sinks import SmtpServer, ZaloServer, ZaloState
 from settings import Settings
-from tests.support.escalation import (
-    APP_ID,
-    BOT_TOKEN,
-    FIRST_REFRESH,
-    SMTP_PASSWORD,
-    SMTP_USER,
-    ZALO_SECRET,
-    SmtpServer,
-    ZaloServer,
-    ZaloState,
-    make_settings,
-)
+from tests.support.escalation import make_settings
 from tests.support.faults import OA_ACCESS, load_fault_plan
 
 
@@ -33,27 +18,10 @@ def fault_db(engine: Engine) -> Engine:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer(SMTP_USER, SMTP_PASSWORD)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def zalo() -> Iterator[ZaloServer]:
-    server = ZaloServer(
-        ZaloState(
-            app_id=APP_ID,
-            secret_key=ZALO_SECRET,
-            bot_token=BOT_TOKEN,
-            refresh_tokens={FIRST_REFRESH},
-            access_tokens={OA_ACCESS},
-        )
-    )
-    server.start()
-    yield server
-    server.stop()
+def zalo_state(zalo_state: ZaloState) -> ZaloState:
+    """The fault plan's OA access token is valid (see load_fault_plan)."""
+    zalo_state.access_tokens.add(OA_ACCESS)
+    return zalo_state
 
 
 @pytest.fixture

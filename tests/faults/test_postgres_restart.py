@@ -26,19 +26,13 @@ from uuid import UUID
 import pytest
 from sqlalchemy import Engine, event, select, text
 
+from demo.sinks import SmtpServer, ZaloServer, free_port
 from flows.check_and_escalate import check_and_escalate
 from models.db import make_engine, session_factory
 from models.migrate import upgrade
 from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
 from settings import get_settings
-from tests.support.escalation import (
-    SmtpServer,
-    ZaloServer,
-    free_port,
-    make_settings,
-    outbox_messages,
-    settings_env,
-)
+from tests.support.escalation import make_settings, outbox_messages, settings_env
 from tests.support.faults import (
     HookList,
     PrivatePostgres,

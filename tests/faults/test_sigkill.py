@@ -29,10 +29,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from demo.sinks import SmtpServer, ZaloServer
 from models.db import session_factory
 from models.outbox import OPEN_STATUSES, OutboxMessage, OutboxStatus
 from settings import Settings
-from tests.support.escalation import SmtpServer, ZaloServer, outbox_messages, settings_env
+from tests.support.escalation import outbox_messages, settings_env
 from tests.support.faults import (
     KillSwitch,
     Trigger,

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from demo.sinks import SmtpServer, ZaloServer
 from models.outbox import OutboxMessage, OutboxStatus
 from settings import Settings
-from tests.support.escalation import SmtpServer, ZaloServer, outbox_messages, settings_env
+from tests.support.escalation import outbox_messages, settings_env
 from tests.support.faults import arrivals, expected_key, refusing, run_remind
 
 pytestmark = pytest.mark.slow  # processes: each `dondoc remind` run is a child process

@@ -33,6 +33,7 @@ from access.tokens import issue_token
 from cli import common
 from cli import intake as cli_intake
 from cli.main import app
+from demo.sinks import SmtpServer, ZaloServer, ZaloState
 from flows.check_and_escalate import check_and_escalate
 from flows.collect_submissions import collect_submissions
 from flows.compile_report import compile_report
@@ -44,7 +45,7 @@ from plans.loader import read_plan
 from portal.app import create_app
 from reports.compile import Format
 from settings import EscalationSettings, Settings, SmtpSettings, ZaloSettings, get_settings
-from tests.support.escalation import SmtpServer, ZaloServer, ZaloState, settings_env, vn
+from tests.support.escalation import settings_env, vn
 from tests.support.intake import Clock
 
 PLAN = Path(__file__).parent / "plan.yaml"

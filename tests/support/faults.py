@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from cli.common import parse_instant
+from demo.sinks import Mail, Request, SmtpServer, ZaloServer
 from models.calendar import load_calendar
 from models.db import session_factory, transaction
 from models.outbox import ChannelToken, OutboxIntent
@@ -40,15 +41,7 @@ from notifications.wiring import enabled_channels
 from plan_sync.sync import load_plan
 from plans.loader import read_plan
 from settings import Settings
-from tests.support.escalation import (
-    APP_ID,
-    FIRST_REFRESH,
-    Mail,
-    Request,
-    SmtpServer,
-    ZaloServer,
-    vn,
-)
+from tests.support.escalation import APP_ID, FIRST_REFRESH, vn
 
 _CONTEXT: ForkServerContext | None = None
 
