@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from models.db import make_engine, transaction
 from models.migrate import upgrade
-from reports.content import Report, build_report
+from reports.content import build_report
+from reports.document import Report
 from schedules.periods import Period
 
 HOSTILE = "<script>alert('x')</script> **đậm** [link](http://evil.example) =1+1 & \x07chuông"

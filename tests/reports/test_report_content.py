@@ -8,17 +8,8 @@ from sqlalchemy import Engine, select
 
 from models import DueItem, Submission
 from models.db import transaction
-from reports.content import (
-    PLACEHOLDER,
-    Block,
-    Para,
-    ParaKind,
-    Part,
-    Report,
-    ReportError,
-    build_report,
-    report_number,
-)
+from reports.content import build_report, report_number
+from reports.document import PLACEHOLDER, Block, Para, ParaKind, Part, Report, ReportError
 from schedules.periods import Period
 
 
