@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, NamedTuple, Unpack
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -164,7 +164,7 @@ def _states_query(
     obligation: str | None,
     unit: str | None,
     item_ids: Iterable[int] | None,
-) -> Select[Unpack[tuple[Any, ...]]]:
+) -> Select[*tuple[Any, ...]]:
     """The live items with their unit, source, first acceptance and newest relief, in order."""
     sliced = period is not None or unit is not None or item_ids is not None
     first, first_at = _first_accepted(as_of, sliced=sliced)
@@ -209,7 +209,7 @@ def _states_query(
 
 
 def _states(
-    rows: Sequence[Row[Unpack[tuple[Any, ...]]]], *, as_of: datetime, calendar: WorkCalendar
+    rows: Sequence[Row[*tuple[Any, ...]]], *, as_of: datetime, calendar: WorkCalendar
 ) -> list[ItemState]:
     """The rows of `_states_query` as item states, the newest relief applied."""
     states = []
