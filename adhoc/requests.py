@@ -142,54 +142,79 @@ def create_request(
     source_address: str | None = None,
 ) -> CreatedRequest:
     """Record the request and its items due; raises Invalid listing every problem."""
+    checked = _check(spec, session=session, now=now, calendar=calendar)
+    label, code = _next_label(checked.plan, session=session)
+    obligation, deliverable = _add_source(spec, checked, code, session=session)
+    request = AdHocRequest(
+        plan_id=checked.plan.id,
+        label=label,
+        kind=spec.kind.value,
+        title=spec.title.strip(),
+        instructions=spec.instructions,
+        obligation_id=obligation.id if obligation else None,
+        deliverable_id=deliverable.id if deliverable else None,
+        recipient_unit_id=checked.recipient_id,
+        deadline_on=checked.day,
+        deadline_at=checked.instant,
+        within_working_days=spec.within_working_days,
+        requested_by=actor.label,
+        requested_at=now,
+    )
+    session.add(request)
+    session.flush()
+    items = _add_items(request, checked, session=session, now=now)
+    record_event(
+        session=session,
+        actor=actor,
+        action="request.create",
+        object_type="adhoc_request",
+        object_id=str(request.id),
+        source_address=source_address,
+        details={
+            "label": label,
+            "kind": spec.kind.value,
+            "title": request.title,
+            "units": [u.code for u in checked.units],
+            "deadline_on": checked.day.isoformat(),
+            "within_working_days": spec.within_working_days,
+        },
+        now=now,
+    )
+    return CreatedRequest(
+        request_id=request.id,
+        label=label,
+        kind=spec.kind.value,
+        code=(obligation.code if obligation else deliverable.code if deliverable else code),
+        deadline_on=checked.day,
+        deadline_at=checked.instant,
+        units=tuple(u.code for u in checked.units),
+        item_ids=tuple(i.id for i in items),
+    )
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A request that passed every check, with what creating it needs."""
+
+    plan: Plan
+    reused: Obligation | None
+    targets: dict[str, Target]
+    recipient_id: int
+    units: list[Unit]
+    day: date
+    instant: datetime
+
+
+def _check(
+    spec: RequestSpec, *, session: Session, now: datetime, calendar: WorkCalendar
+) -> _Checked:
+    """Every check of the request, in the form's order; raises Invalid listing every problem."""
+    plan = _plan(spec, session=session)
     errors: list[FieldError] = []
-    plan_query = select(Plan).order_by(Plan.year.desc(), Plan.id.desc())
-    if spec.plan:
-        plan_query = plan_query.where(Plan.code == spec.plan)
-    plan = session.scalars(plan_query.limit(1)).first()
-    if plan is None:
-        raise Invalid([FieldError("plan", "unknown_plan", "Chưa nạp kế hoạch nào.")])
     if not spec.title.strip():
         errors.append(FieldError("title", "required", "Chưa ghi tên báo cáo hoặc nhiệm vụ."))
-    today = local_date(now)
-    deadline = _deadline(spec, today, calendar, errors)
-
-    reused: Obligation | None = None
-    if spec.obligation:
-        reused = session.scalars(
-            select(Obligation).where(
-                Obligation.plan_id == plan.id, Obligation.code == spec.obligation
-            )
-        ).one_or_none()
-        if spec.kind is not ItemKind.REPORT:
-            errors.append(
-                FieldError("obligation", "not_a_report", "Chỉ dùng mã báo cáo cho yêu cầu báo cáo.")
-            )
-        elif reused is None:
-            errors.append(
-                FieldError(
-                    "obligation",
-                    "unknown_obligation",
-                    f"Không có báo cáo mã «{spec.obligation}».",
-                )
-            )
-        elif reused.kind == ObligationKind.PERIODIC:
-            errors.append(
-                FieldError(
-                    "obligation",
-                    "periodic",
-                    f"«{reused.code}» là báo cáo định kỳ: "
-                    "chỉ dùng báo cáo đột xuất hoặc chuyên đề.",
-                )
-            )
-        if spec.targets or spec.sections:
-            errors.append(
-                FieldError(
-                    "targets",
-                    "from_obligation",
-                    "Chỉ tiêu và các phần nội dung lấy theo báo cáo đã chọn, không ghi thêm.",
-                )
-            )
+    deadline = _deadline(spec, local_date(now), calendar, errors)
+    reused = _reused_obligation(spec, plan, session=session, errors=errors)
     if spec.kind is ItemKind.DELIVERABLE and (spec.targets or spec.sections):
         errors.append(
             FieldError(
@@ -198,20 +223,96 @@ def create_request(
                 "Giao việc không có chỉ tiêu hay phần nội dung: đơn vị báo cáo tình trạng.",
             )
         )
-    targets: dict[str, Target] = {}
-    if spec.targets:
-        codes = [c for c, _ in spec.targets]
-        targets = {
-            t.code: t
-            for t in session.scalars(
-                select(Target).where(Target.plan_id == plan.id, Target.code.in_(codes))
+    targets = _targets(spec, plan, session=session, errors=errors)
+    recipient_id = _recipient_id(spec, plan, reused, session=session, errors=errors)
+    units = _units(spec, reused, deadline[0] if deadline else None, session=session, errors=errors)
+    if errors or deadline is None:
+        raise Invalid(errors, "Yêu cầu chưa hợp lệ.")
+    day, instant = deadline
+    return _Checked(plan, reused, targets, recipient_id, units, day, instant)
+
+
+def _plan(spec: RequestSpec, *, session: Session) -> Plan:
+    """The named plan, or the newest one."""
+    plan_query = select(Plan).order_by(Plan.year.desc(), Plan.id.desc())
+    if spec.plan:
+        plan_query = plan_query.where(Plan.code == spec.plan)
+    plan = session.scalars(plan_query.limit(1)).first()
+    if plan is None:
+        raise Invalid([FieldError("plan", "unknown_plan", "Chưa nạp kế hoạch nào.")])
+    return plan
+
+
+def _reused_obligation(
+    spec: RequestSpec, plan: Plan, *, session: Session, errors: list[FieldError]
+) -> Obligation | None:
+    """The plan's ad-hoc obligation the request reuses, if it names one."""
+    if not spec.obligation:
+        return None
+    reused = session.scalars(
+        select(Obligation).where(Obligation.plan_id == plan.id, Obligation.code == spec.obligation)
+    ).one_or_none()
+    if spec.kind is not ItemKind.REPORT:
+        errors.append(
+            FieldError("obligation", "not_a_report", "Chỉ dùng mã báo cáo cho yêu cầu báo cáo.")
+        )
+    elif reused is None:
+        errors.append(
+            FieldError(
+                "obligation",
+                "unknown_obligation",
+                f"Không có báo cáo mã «{spec.obligation}».",
             )
-        }
-        errors += [
-            FieldError("targets", "unknown_target", f"Không có chỉ tiêu mã «{c}».")
-            for c in codes
-            if c not in targets
-        ]
+        )
+    elif reused.kind == ObligationKind.PERIODIC:
+        errors.append(
+            FieldError(
+                "obligation",
+                "periodic",
+                f"«{reused.code}» là báo cáo định kỳ: chỉ dùng báo cáo đột xuất hoặc chuyên đề.",
+            )
+        )
+    if spec.targets or spec.sections:
+        errors.append(
+            FieldError(
+                "targets",
+                "from_obligation",
+                "Chỉ tiêu và các phần nội dung lấy theo báo cáo đã chọn, không ghi thêm.",
+            )
+        )
+    return reused
+
+
+def _targets(
+    spec: RequestSpec, plan: Plan, *, session: Session, errors: list[FieldError]
+) -> dict[str, Target]:
+    """The plan's targets the request asks for, by code."""
+    if not spec.targets:
+        return {}
+    codes = [c for c, _ in spec.targets]
+    targets = {
+        t.code: t
+        for t in session.scalars(
+            select(Target).where(Target.plan_id == plan.id, Target.code.in_(codes))
+        )
+    }
+    errors += [
+        FieldError("targets", "unknown_target", f"Không có chỉ tiêu mã «{c}».")
+        for c in codes
+        if c not in targets
+    ]
+    return targets
+
+
+def _recipient_id(
+    spec: RequestSpec,
+    plan: Plan,
+    reused: Obligation | None,
+    *,
+    session: Session,
+    errors: list[FieldError],
+) -> int:
+    """The unit receiving the results: the named one, else the reused obligation's or issuer's."""
     recipient_id = reused.recipient_unit_id if reused is not None else plan.issuer_unit_id
     if spec.recipient:
         recipient = session.scalars(select(Unit).where(Unit.code == spec.recipient)).first()
@@ -221,11 +322,11 @@ def create_request(
             )
         else:
             recipient_id = recipient.id
-    units = _units(spec, reused, deadline[0] if deadline else None, session=session, errors=errors)
-    if errors or deadline is None:
-        raise Invalid(errors, "Yêu cầu chưa hợp lệ.")
-    day, instant = deadline
+    return recipient_id
 
+
+def _next_label(plan: Plan, *, session: Session) -> tuple[str, str]:
+    """The plan's next request label ("YC-<n>") and the code it gives a new source."""
     number = (
         session.scalar(
             select(func.count()).select_from(AdHocRequest).where(AdHocRequest.plan_id == plan.id)
@@ -245,105 +346,75 @@ def create_request(
     )
     if taken:
         raise Invalid([FieldError("label", "taken", f"Mã «{code}» đã có trong kế hoạch.")])
+    return label, code
 
-    obligation: Obligation | None = reused
+
+def _add_source(
+    spec: RequestSpec, checked: _Checked, code: str, *, session: Session
+) -> tuple[Obligation | None, Deliverable | None]:
+    """The obligation or deliverable units submit against: reused, or added under `code`."""
+    obligation: Obligation | None = checked.reused
     deliverable: Deliverable | None = None
     if spec.kind is ItemKind.REPORT and obligation is None:
         obligation = Obligation(
-            plan_id=plan.id,
+            plan_id=checked.plan.id,
             code=code,
             title=spec.title.strip(),
             kind=ObligationKind.AD_HOC.value,
             cadence=None,
             window_convention=WindowConvention.CALENDAR.value,
-            deadline_rule={"kind": DeadlineKind.FIXED_DATE.value, "on": day.isoformat()},
-            recipient_unit_id=recipient_id,
+            deadline_rule={"kind": DeadlineKind.FIXED_DATE.value, "on": checked.day.isoformat()},
+            recipient_unit_id=checked.recipient_id,
             narrative_sections=list(spec.sections or DEFAULT_SECTIONS),
             escalation=[],
             basis=spec.instructions,
-            reporters=units,
+            reporters=checked.units,
             targets=[
-                ObligationTarget(target_id=targets[c].id, position=i, required=required)
+                ObligationTarget(target_id=checked.targets[c].id, position=i, required=required)
                 for i, (c, required) in enumerate(spec.targets)
             ],
         )
         session.add(obligation)
     elif spec.kind is ItemKind.DELIVERABLE:
         deliverable = Deliverable(
-            plan_id=plan.id,
+            plan_id=checked.plan.id,
             code=code,
             title=spec.title.strip(),
             description=spec.instructions,
-            recipient_unit_id=recipient_id,
-            due_on=day,
+            recipient_unit_id=checked.recipient_id,
+            due_on=checked.day,
             escalation=[],
-            assignees=units,
+            assignees=checked.units,
         )
         session.add(deliverable)
     session.flush()
-    request = AdHocRequest(
-        plan_id=plan.id,
-        label=label,
-        kind=spec.kind.value,
-        title=spec.title.strip(),
-        instructions=spec.instructions,
-        obligation_id=obligation.id if obligation else None,
-        deliverable_id=deliverable.id if deliverable else None,
-        recipient_unit_id=recipient_id,
-        deadline_on=day,
-        deadline_at=instant,
-        within_working_days=spec.within_working_days,
-        requested_by=actor.label,
-        requested_at=now,
-    )
-    session.add(request)
-    session.flush()
+    return obligation, deliverable
+
+
+def _add_items(
+    request: AdHocRequest, checked: _Checked, *, session: Session, now: datetime
+) -> list[DueItem]:
+    """One item due per unit, open from now to the request's deadline."""
     items = [
         DueItem(
             key=f"request:{request.id}:{unit.code}",
-            plan_id=plan.id,
-            kind=spec.kind.value,
-            obligation_id=obligation.id if obligation else None,
-            deliverable_id=deliverable.id if deliverable else None,
+            plan_id=request.plan_id,
+            kind=request.kind,
+            obligation_id=request.obligation_id,
+            deliverable_id=request.deliverable_id,
             unit_id=unit.id,
-            period_label=label,
-            window_start=today,
-            window_end=day,
-            deadline_on=day,
-            deadline_at=instant,
+            period_label=request.label,
+            window_start=local_date(now),
+            window_end=checked.day,
+            deadline_on=checked.day,
+            deadline_at=checked.instant,
             opens_at=now,
         )
-        for unit in units
+        for unit in checked.units
     ]
     session.add_all(items)
     session.flush()
-    record_event(
-        session=session,
-        actor=actor,
-        action="request.create",
-        object_type="adhoc_request",
-        object_id=str(request.id),
-        source_address=source_address,
-        details={
-            "label": label,
-            "kind": spec.kind.value,
-            "title": request.title,
-            "units": [u.code for u in units],
-            "deadline_on": day.isoformat(),
-            "within_working_days": spec.within_working_days,
-        },
-        now=now,
-    )
-    return CreatedRequest(
-        request_id=request.id,
-        label=label,
-        kind=spec.kind.value,
-        code=(obligation.code if obligation else deliverable.code if deliverable else code),
-        deadline_on=day,
-        deadline_at=instant,
-        units=tuple(u.code for u in units),
-        item_ids=tuple(i.id for i in items),
-    )
+    return items
 
 
 def list_requests(*, session: Session) -> list[AdHocRequest]:

@@ -21,7 +21,7 @@ from reports.compile import (
     steps,
     write_files,
 )
-from reports.content import INDICATOR_HEADERS, ReportError
+from reports.document import INDICATOR_HEADERS, ReportError
 from reports.mail import MailError, report_recipients, send_report
 from settings import get_settings
 

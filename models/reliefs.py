@@ -19,7 +19,7 @@ class ReliefKind(StrEnum):
 class ItemRelief(Base):
     """An admin's extension or exemption of one item; the newest grant applies, all are kept."""
 
-    __tablename__ = "item_exceptions"
+    __tablename__ = "item_reliefs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("due_items.id"), index=True)

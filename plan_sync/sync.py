@@ -16,7 +16,7 @@ from models.org import Person, Unit
 from models.plan import Deliverable, Obligation, ObligationTarget, Plan, PlanTask, Target
 from plans.dues import PLAN_ITEM_PREFIXES, Due, compute_dues
 from plans.loader import expand_units
-from plans.schema import PlanFile
+from plans.schema import ObligationEntry, PlanFile
 from schedules.calendar import CalendarOverride, DayKind, WorkCalendar
 
 M = TypeVar("M", bound=Base)
@@ -99,8 +99,41 @@ def _set_members(row: Any, attribute: str, wanted: list[Any], counter: SyncCount
 
 
 def sync_plan(plan: PlanFile, dues: list[Due], *, session: Session, now: datetime) -> SyncCounter:
-    """Write the plan and its items due; the caller commits. Loading twice changes nothing."""
+    """Write the plan and its items due; the caller commits. Loading twice changes nothing.
+
+    Tables go in the order their links need; a flush between them gives new rows their ids.
+    """
     counter = SyncCounter()
+    units = _sync_units(plan, session=session, counter=counter)
+    people = _sync_people(plan, units, session=session, counter=counter)
+    session.flush()
+    pid = _sync_plan_row(plan, units, people, session=session, counter=counter)
+    _sync_calendar(plan, pid, session=session, counter=counter)
+    targets = _sync_targets(plan, pid, session=session, counter=counter)
+    session.flush()  # member lists below compare ids
+    tasks = _sync_tasks(plan, pid, units, people, targets, session=session, counter=counter)
+    session.flush()
+    deliverables = _sync_deliverables(plan, pid, units, tasks, session=session, counter=counter)
+    obligations = _sync_obligations(
+        plan, pid, units, people, targets, session=session, counter=counter
+    )
+    session.flush()  # ids of new obligations and deliverables, for the items
+    _sync_items(
+        plan_id=pid,
+        dues=dues,
+        units=units,
+        obligations=obligations,
+        deliverables=deliverables,
+        session=session,
+        now=now,
+        counter=counter,
+    )
+    session.flush()
+    return counter
+
+
+def _sync_units(plan: PlanFile, *, session: Session, counter: SyncCounter) -> dict[str, Unit]:
+    """The units by code, then their parent and successor links (flushed for the ids)."""
     stored_units = _Stored(session, Unit, ("code",))
     units: dict[str, Unit] = {}
     for u in plan.units:
@@ -129,7 +162,13 @@ def sync_plan(plan: PlanFile, dues: list[Due], *, session: Session, now: datetim
         if (unit_row.parent_id, unit_row.successor_id) != (parent_id, successor_id):
             unit_row.parent_id, unit_row.successor_id = parent_id, successor_id
             counter.add("units.links", "updated")
+    return units
 
+
+def _sync_people(
+    plan: PlanFile, units: dict[str, Unit], *, session: Session, counter: SyncCounter
+) -> dict[str, Person]:
+    """The people by code."""
     stored_people = _Stored(session, Person, ("code",))
     people: dict[str, Person] = {}
     for p in plan.people:
@@ -150,8 +189,18 @@ def sync_plan(plan: PlanFile, dues: list[Due], *, session: Session, now: datetim
             },
             counter,
         )
+    return people
 
-    session.flush()
+
+def _sync_plan_row(
+    plan: PlanFile,
+    units: dict[str, Unit],
+    people: dict[str, Person],
+    *,
+    session: Session,
+    counter: SyncCounter,
+) -> int:
+    """The plan's own row (its header); returns its id."""
     h = plan.plan
     plan_row = _upsert(
         session,
@@ -174,8 +223,11 @@ def sync_plan(plan: PlanFile, dues: list[Due], *, session: Session, now: datetim
         counter,
     )
     session.flush()
-    pid = plan_row.id
+    return plan_row.id
 
+
+def _sync_calendar(plan: PlanFile, pid: int, *, session: Session, counter: SyncCounter) -> None:
+    """The plan's calendar overrides (days off, make-up working days), by day."""
     stored_days = _Stored(session, CalendarOverrideRow, ("day",))
     for c in plan.calendar:
         _upsert(
@@ -186,6 +238,11 @@ def sync_plan(plan: PlanFile, dues: list[Due], *, session: Session, now: datetim
             counter,
         )
 
+
+def _sync_targets(
+    plan: PlanFile, pid: int, *, session: Session, counter: SyncCounter
+) -> dict[str, Target]:
+    """The plan's targets by code, each goal parsed into comparator, number and text."""
     stored_targets = _Stored(session, Target, ("plan_id", "code"), Target.plan_id == pid)
     targets: dict[str, Target] = {}
     for t in plan.targets:
@@ -208,8 +265,20 @@ def sync_plan(plan: PlanFile, dues: list[Due], *, session: Session, now: datetim
             },
             counter,
         )
+    return targets
 
-    session.flush()  # member lists below compare ids
+
+def _sync_tasks(
+    plan: PlanFile,
+    pid: int,
+    units: dict[str, Unit],
+    people: dict[str, Person],
+    targets: dict[str, Target],
+    *,
+    session: Session,
+    counter: SyncCounter,
+) -> dict[str, PlanTask]:
+    """The plan's tasks by code, with their coordinating units and targets."""
     stored_tasks = _Stored(session, PlanTask, ("plan_id", "code"), PlanTask.plan_id == pid)
     tasks: dict[str, PlanTask] = {}
     for task in plan.tasks:
@@ -239,8 +308,19 @@ def sync_plan(plan: PlanFile, dues: list[Due], *, session: Session, now: datetim
         )
         _set_members(task_row, "targets", [targets[c] for c in task.targets], counter)
         tasks[task.code] = task_row
+    return tasks
 
-    session.flush()
+
+def _sync_deliverables(
+    plan: PlanFile,
+    pid: int,
+    units: dict[str, Unit],
+    tasks: dict[str, PlanTask],
+    *,
+    session: Session,
+    counter: SyncCounter,
+) -> dict[str, Deliverable]:
+    """The plan's deliverables by code, with their assignees."""
     stored_deliverables = _Stored(
         session, Deliverable, ("plan_id", "code"), Deliverable.plan_id == pid
     )
@@ -271,7 +351,20 @@ def sync_plan(plan: PlanFile, dues: list[Due], *, session: Session, now: datetim
             counter,
         )
         deliverables[d.code] = deliverable_row
+    return deliverables
 
+
+def _sync_obligations(
+    plan: PlanFile,
+    pid: int,
+    units: dict[str, Unit],
+    people: dict[str, Person],
+    targets: dict[str, Target],
+    *,
+    session: Session,
+    counter: SyncCounter,
+) -> dict[str, Obligation]:
+    """The plan's reporting obligations by code, with their reporters and ordered targets."""
     stored_obligations = _Stored(
         session, Obligation, ("plan_id", "code"), Obligation.plan_id == pid
     )
@@ -307,27 +400,21 @@ def sync_plan(plan: PlanFile, dues: list[Due], *, session: Session, now: datetim
             [units[c] for c in expand_units(plan, o.reporters)],
             counter,
         )
-        wanted = [(targets[t.target].id, i, t.required) for i, t in enumerate(o.target_entries())]
-        if [(x.target_id, x.position, x.required) for x in obligation_row.targets] != wanted:
-            obligation_row.targets = [
-                ObligationTarget(target_id=t, position=i, required=r) for t, i, r in wanted
-            ]
-            counter.add("obligation_targets", "updated")
+        _set_obligation_targets(obligation_row, o, targets, counter)
         obligations[o.code] = obligation_row
+    return obligations
 
-    session.flush()  # ids of new obligations and deliverables, for the items
-    _sync_items(
-        plan_id=pid,
-        dues=dues,
-        units=units,
-        obligations=obligations,
-        deliverables=deliverables,
-        session=session,
-        now=now,
-        counter=counter,
-    )
-    session.flush()
-    return counter
+
+def _set_obligation_targets(
+    row: Obligation, obligation: ObligationEntry, targets: dict[str, Target], counter: SyncCounter
+) -> None:
+    """The obligation's targets, in the plan's order with their required flags."""
+    wanted = [
+        (targets[t.target].id, i, t.required) for i, t in enumerate(obligation.target_entries())
+    ]
+    if [(x.target_id, x.position, x.required) for x in row.targets] != wanted:
+        row.targets = [ObligationTarget(target_id=t, position=i, required=r) for t, i, r in wanted]
+        counter.add("obligation_targets", "updated")
 
 
 def _sync_items(

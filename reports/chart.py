@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import matplotlib
 from matplotlib.figure import Figure
 
-from reports.content import ChartPoint
+from reports.document import ChartPoint
 from wording import vietnamese as vi
 
 ON_TRACK = "#2e7d32"

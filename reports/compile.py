@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from models.plan import Plan
 from reports.chart import progress_chart
-from reports.content import Report, ReportError, build_report
+from reports.content import build_report
+from reports.document import Report, ReportError
 from reports.render_docx import render_docx
 from reports.render_html import render_html
 from reports.render_json import render_json

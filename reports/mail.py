@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from models.org import Person
 from models.plan import Obligation, Plan, PlanTask
 from notifications.email import mailto_url
-from reports.content import Report
+from reports.document import Report
 from settings import SmtpSettings
 
 

@@ -16,7 +16,7 @@ from docx.shared import Cm, Mm, Pt
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
-from reports.content import INDICATOR_HEADERS, Block, Para, ParaKind, Part, Report, Slot
+from reports.document import INDICATOR_HEADERS, Block, Para, ParaKind, Part, Report, Slot
 
 FONT = "Times New Roman"
 BODY_PT = 14

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from reports.content import INDICATOR_HEADERS, Report
+from reports.document import INDICATOR_HEADERS, Report
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from reports.content import Block, Para, Part, Report, Slot
+from reports.document import Block, ObligationSheet, Para, Part, Report, Slot
 from reports.figures import Figure, Value
 
 SCHEMA = "dondoc.report/1"
@@ -72,6 +72,30 @@ def _block(block: Block) -> dict[str, Any]:
     return {"kind": block.kind.value, "text": block.text}
 
 
+def _sheet(sheet: ObligationSheet) -> dict[str, Any]:
+    return {
+        "code": sheet.code,
+        "title": sheet.title,
+        "targets": [c.code for c in sheet.columns],
+        "units": [
+            {
+                "unit": r.unit_code,
+                "name": r.unit_name,
+                "expected": r.expected,
+                "received": r.received,
+                "late": r.late,
+                "missing": r.missing,
+                "last_received": _iso(r.last_received),
+                "period": [_value(v) for v in r.period],
+                "to_date": [_value(v) for v in r.to_date],
+            }
+            for r in sheet.rows
+        ],
+        "total_period": [_value(v) for v in sheet.total_period],
+        "total_to_date": [_value(v) for v in sheet.total_to_date],
+    }
+
+
 def report_dict(report: Report) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
@@ -92,30 +116,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "summary": report.summary,
         },
         "figures": [_figure(f) for f in report.figures],
-        "obligations": [
-            {
-                "code": s.code,
-                "title": s.title,
-                "targets": [c.code for c in s.columns],
-                "units": [
-                    {
-                        "unit": r.unit_code,
-                        "name": r.unit_name,
-                        "expected": r.expected,
-                        "received": r.received,
-                        "late": r.late,
-                        "missing": r.missing,
-                        "last_received": _iso(r.last_received),
-                        "period": [_value(v) for v in r.period],
-                        "to_date": [_value(v) for v in r.to_date],
-                    }
-                    for r in s.rows
-                ],
-                "total_period": [_value(v) for v in s.total_period],
-                "total_to_date": [_value(v) for v in s.total_to_date],
-            }
-            for s in report.sheets
-        ],
+        "obligations": [_sheet(s) for s in report.sheets],
         "late_or_missing": [
             {
                 "unit": x.unit_name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from reports.content import INDICATOR_HEADERS, Block, Para, ParaKind, Part, Report, Slot
+from reports.document import INDICATOR_HEADERS, Block, Para, ParaKind, Part, Report, Slot
 
 # Inline characters Markdown (CommonMark, GFM tables) would read as markup or raw HTML.
 _INLINE = re.compile(r"([\\`*_\[\]<>#|~&!])")

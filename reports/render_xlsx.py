@@ -13,7 +13,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reports.content import INDICATOR_HEADERS, NO_DATA, ObligationSheet, Report
+from reports.document import INDICATOR_HEADERS, NO_DATA, ObligationSheet, Report
 from reports.figures import Value
 from wording import vietnamese as vi
 

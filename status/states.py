@@ -6,9 +6,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Subquery
 from sqlalchemy.sql.selectable import ScalarSelect
@@ -19,6 +19,9 @@ from models.plan import Deliverable, Obligation
 from models.reliefs import ItemRelief, ReliefKind
 from models.submissions import Submission
 from schedules.calendar import WorkCalendar, end_of_day, local_date
+
+# When an item was first accepted: a column of a joined aggregate, or a probe per item.
+FirstAt = ColumnElement[datetime] | ScalarSelect[datetime]
 
 
 class ItemStatus(StrEnum):
@@ -124,28 +127,48 @@ def item_states(
     """
     # Plain UTC datetimes compare several times faster than mixed pendulum/zoneinfo ones.
     as_of = datetime.fromtimestamp(as_of.timestamp(), UTC)
+    query = _states_query(
+        as_of=as_of, period=period, obligation=obligation, unit=unit, item_ids=item_ids
+    )
+    # Core rows, not ORM entities: thousands of items, only plain values needed.
+    return _states(session.connection().execute(query).all(), as_of=as_of, calendar=calendar)
+
+
+def _first_accepted(as_of: datetime, *, sliced: bool) -> tuple[Subquery | None, FirstAt]:
+    """When each item was first accepted by `as_of`: the subquery to join (if any), the column."""
     counted = (Submission.accepted.is_(True), Submission.received_at <= as_of)
-    first: Subquery | None = None
-    first_at_column: ColumnElement[datetime] | ScalarSelect[datetime]
-    if period is not None or unit is not None or item_ids is not None:
+    if sliced:
         # A slice of the items (one period, one unit): one index probe per item beats
         # aggregating every submission ever received (10,000 of 120,000 items: 2.5x faster).
-        first_at_column = (
+        probe = (
             select(func.min(Submission.received_at))
             .where(Submission.item_id == DueItem.id, *counted)
             .correlate(DueItem)
             .scalar_subquery()
         )
-    else:
-        # Every item: one aggregate over the submissions beats one probe per item.
-        first = (
-            select(Submission.item_id, func.min(Submission.received_at).label("first_at"))
-            .where(*counted)
-            .group_by(Submission.item_id)
-            .subquery()
-        )
-        first_at_column = first.c.first_at
-    exc = _latest_reliefs()
+        return None, probe
+    # Every item: one aggregate over the submissions beats one probe per item.
+    first = (
+        select(Submission.item_id, func.min(Submission.received_at).label("first_at"))
+        .where(*counted)
+        .group_by(Submission.item_id)
+        .subquery()
+    )
+    return first, first.c.first_at
+
+
+def _states_query(
+    *,
+    as_of: datetime,
+    period: str | None,
+    obligation: str | None,
+    unit: str | None,
+    item_ids: Iterable[int] | None,
+) -> Select[*tuple[Any, ...]]:
+    """The live items with their unit, source, first acceptance and newest relief, in order."""
+    sliced = period is not None or unit is not None or item_ids is not None
+    first, first_at = _first_accepted(as_of, sliced=sliced)
+    relief = _latest_reliefs()
     query = (
         select(
             DueItem.id,
@@ -160,15 +183,15 @@ def item_states(
             Unit.name,
             func.coalesce(Obligation.code, Deliverable.code),
             func.coalesce(Obligation.title, Deliverable.title),
-            first_at_column,
-            exc.c.kind,
-            exc.c.deadline_on,
-            exc.c.deadline_at,
+            first_at,
+            relief.c.kind,
+            relief.c.deadline_on,
+            relief.c.deadline_at,
         )
         .join(Unit, Unit.id == DueItem.unit_id)
         .outerjoin(Obligation, Obligation.id == DueItem.obligation_id)
         .outerjoin(Deliverable, Deliverable.id == DueItem.deliverable_id)
-        .outerjoin(exc, exc.c.item_id == DueItem.id)
+        .outerjoin(relief, relief.c.item_id == DueItem.id)
         .where(DueItem.withdrawn_at.is_(None))
         .order_by(DueItem.deadline_at, Unit.code, DueItem.id)
     )
@@ -182,9 +205,15 @@ def item_states(
         query = query.where(Unit.code == unit)
     if item_ids is not None:
         query = query.where(DueItem.id.in_(list(item_ids)))
+    return query
+
+
+def _states(
+    rows: Sequence[Row[*tuple[Any, ...]]], *, as_of: datetime, calendar: WorkCalendar
+) -> list[ItemState]:
+    """The rows of `_states_query` as item states, the newest relief applied."""
     states = []
-    # Core rows, not ORM entities: thousands of items, only plain values needed.
-    for row in session.connection().execute(query).all():
+    for row in rows:
         (
             item_id,
             key,
@@ -199,19 +228,19 @@ def item_states(
             code,
             title,
             first_at,
-            exc_kind,
-            exc_on,
-            exc_at,
+            relief_kind,
+            relief_on,
+            relief_at,
         ) = row
-        extended = exc_kind == ReliefKind.EXTENSION and exc_at is not None
-        deadline_at = exc_at if extended else item_deadline_at
-        deadline_on = exc_on if extended else item_deadline_on
+        extended = relief_kind == ReliefKind.EXTENSION and relief_at is not None
+        deadline_at = relief_at if extended else item_deadline_at
+        deadline_on = relief_on if extended else item_deadline_on
         status, overdue = classify(
             opens_at=opens_at,
             deadline_at=deadline_at,
             deadline_on=deadline_on,
             first_accepted_at=first_at,
-            excused=exc_kind == ReliefKind.EXEMPTION,
+            excused=relief_kind == ReliefKind.EXEMPTION,
             as_of=as_of,
             calendar=calendar,
         )

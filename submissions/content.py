@@ -139,7 +139,7 @@ def _err(errors: list[FieldError], raw: RawSubmission, name: str, code: str, mes
 def check_submission(
     spec: FormSpec, raw: RawSubmission, *, today: date, max_attachment_bytes: int
 ) -> CheckedSubmission:
-    """Every rule of issue 3 in one place; raises Invalid listing all problems at once."""
+    """Every rule of a submission in one place; raises Invalid listing all problems at once."""
     errors: list[FieldError] = []
     values: list[CheckedValue] = []
     for code, given in raw.values.items():

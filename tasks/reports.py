@@ -12,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from models.db import make_engine, session_factory
 from reports.compile import Format, load_report, parse_period, plan_for, render_all, write_files
-from reports.content import INDICATOR_HEADERS, Report
+from reports.document import INDICATOR_HEADERS, Report
 from reports.mail import Recipient, report_recipients, send_report
 from settings import get_settings
 from wording import vietnamese as vi

@@ -15,7 +15,7 @@ import models
 from models.db import make_engine
 from models.migrate import upgrade
 
-# Quiet, local Prefect for flow tests (DESIGN.md §7); set before Prefect is first imported.
+# Quiet, local Prefect for flow tests; set before Prefect is first imported.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 

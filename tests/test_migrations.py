@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, UniqueConstraint, inspect
 
 from models.base import Base
 
@@ -25,3 +25,32 @@ def test_migrations_form_one_line() -> None:
 
     heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
     assert len(heads) == 1, f"several heads {heads}: add a merge revision"
+
+
+def test_migrated_constraints_carry_the_models_names(engine: Engine) -> None:
+    """The naming convention names every key, unique constraint and index as the models do."""
+    inspector = inspect(engine)
+    migrated = {}
+    for table in inspector.get_table_names():
+        if table == "alembic_version":
+            continue
+        migrated[table] = {
+            "pk": {inspector.get_pk_constraint(table)["name"]},
+            "fk": {fk["name"] for fk in inspector.get_foreign_keys(table)},
+            "uq": {uq["name"] for uq in inspector.get_unique_constraints(table)},
+            # PostgreSQL also lists the index behind each unique constraint: not an index of ours.
+            "ix": {
+                ix["name"]
+                for ix in inspector.get_indexes(table)
+                if "duplicates_constraint" not in ix
+            },
+        }
+    described = {}
+    for table in Base.metadata.sorted_tables:
+        described[table.name] = {
+            "pk": {table.primary_key.name},
+            "fk": {fk.name for fk in table.foreign_key_constraints},
+            "uq": {c.name for c in table.constraints if isinstance(c, UniqueConstraint)},
+            "ix": {ix.name for ix in table.indexes},
+        }
+    assert migrated == described

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from demo.sinks import SmtpServer
 from models.db import make_engine, transaction
 from models.migrate import upgrade
-from reports.content import Report, build_report
+from reports.content import build_report
+from reports.document import Report
 from schedules.periods import Period
 from tests.support.reports import Q1_AS_OF, cao_loc_q1, key, submit
 

@@ -7,17 +7,8 @@ from sqlalchemy import Engine, select
 
 from models import DueItem, Submission
 from models.db import transaction
-from reports.content import (
-    PLACEHOLDER,
-    Block,
-    Para,
-    ParaKind,
-    Part,
-    Report,
-    ReportError,
-    build_report,
-    report_number,
-)
+from reports.content import build_report, report_number
+from reports.document import PLACEHOLDER, Block, Para, ParaKind, Part, Report, ReportError
 from schedules.periods import Period
 from tests.support.reports import Q1_AS_OF, SILENT_COMMUNES, load_cao_loc
 

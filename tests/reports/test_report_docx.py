@@ -14,7 +14,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from reports.compile import chart_png
-from reports.content import INDICATOR_HEADERS, Report
+from reports.document import INDICATOR_HEADERS, Report
 from reports.render_docx import render_docx
 
 FONT = "Times New Roman"

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from reports.compile import ALL_FORMATS, Format, chart_png, parse_formats, render_all, write_files
-from reports.content import INDICATOR_HEADERS, Report, ReportError
+from reports.document import INDICATOR_HEADERS, Report, ReportError
 from reports.render_html import render_html
 from reports.render_json import render_json
 from reports.render_markdown import escape, render_markdown
@@ -149,7 +149,7 @@ def test_xlsx_form_and_a_sheet_per_obligation_with_totals(rendered_q1_report: Re
 def test_xlsx_keeps_a_formula_looking_text_as_text(rendered_q1_report: Report) -> None:
     from dataclasses import replace
 
-    from reports.content import ObligationSheet, SheetColumn, SheetRow
+    from reports.document import ObligationSheet, SheetColumn, SheetRow
 
     sheet = ObligationSheet(
         code="x",
