@@ -11,7 +11,7 @@ from escalation_support import SmtpServer, outbox_messages, record_now, vn
 from sqlalchemy import Engine
 
 from notifications.channels import Channel, ChannelName, Outgoing
-from notifications.escalation import deliver
+from notifications.delivering import deliver
 from notifications.wiring import build_channel
 from settings import Settings
 

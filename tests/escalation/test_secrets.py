@@ -19,7 +19,7 @@ from escalation_support import (
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
-from notifications.escalation import run_once
+from notifications.daily_check import run_once
 from settings import Settings
 
 WEBHOOK_PASSWORD = "hook-pass-5f5f5f"
