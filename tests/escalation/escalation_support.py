@@ -320,7 +320,7 @@ def item_id(engine: Engine, key: str) -> int:
 
 
 def submit(engine: Engine, key: str, at: datetime) -> None:
-    """An accepted submission of the item, straight into the table (issue 3's code is not used)."""
+    """An accepted submission of the item, straight into the table (not through the intake)."""
     with transaction(engine) as session:
         item = session.scalars(select(DueItem).where(DueItem.key == key)).one()
         session.add(
