@@ -193,21 +193,21 @@ class _Decider:
     def _to_people(self, state: ItemState, route: Route, due: DueRung) -> None:
         """One intent per person of the rung's audience and channel they have an address on."""
         persons: list[PersonInfo] = self.people.for_audience(route, due.audience)
-        gap = Unreachable(state.key, state.unit_name, due.rung.code, due.audience, "no_person")
         if not persons:
-            self.unreachable.append(gap)
+            self._gap(state, due, "no_person")
         for person in persons:
             addresses = person.addresses(self.person_channels)
             if not addresses:
-                self.unreachable.append(
-                    Unreachable(
-                        gap.item_key, gap.unit_name, gap.step_code, gap.audience, "no_address"
-                    )
-                )
+                self._gap(state, due, "no_address")
             for channel, address in addresses.items():
                 self._add(
                     state, due.rung, due.audience, person.id, person.recipient_key, channel, address
                 )
+
+    def _gap(self, state: ItemState, due: DueRung, why: str) -> None:
+        self.unreachable.append(
+            Unreachable(state.key, state.unit_name, due.rung.code, due.audience, why)
+        )
 
     def _add(
         self,
