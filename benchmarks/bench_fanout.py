@@ -2,13 +2,14 @@
 
 The day is 11/01/2024 09:00, three working days before the January deadline: every commune
 with a reporting officer gets one reminder by email (local SMTP sink) and one by Zalo Bot (a
-local HTTP sink speaking its contract). dondoc's side is `notifications.escalation.deliver`
-per channel, one message at a time: it reads the messages 100 at a time, and for each one
-re-checks its items, renders, sends through the channel (one SMTP connection, or one
-keep-alive HTTP session, for the whole run) and marks it sent in its own commit. The raw
-side sends the very same texts one at a time too (the same concurrency): aiosmtplib over one
-SMTP connection, httpx over one keep-alive connection, and no database. A second raw figure
-opens a new connection per message, to show what connection set-up costs.
+local HTTP sink speaking its contract). dondoc's side is
+`notifications.daily_check.deliver_channel` per channel, one message at a time: it reads the
+messages 100 at a time, and for each one re-checks its items, renders, sends through the
+channel (one SMTP connection, or one keep-alive HTTP connection, for the whole run) and marks
+it sent in its own commit. The raw side sends the very same texts one at a time too (the
+same concurrency): aiosmtplib over one SMTP connection, httpx over one keep-alive
+connection, and no database. A second raw figure opens a new connection per message, to show
+what connection set-up costs.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from benchmarks.sinks import HOST, Sinks
 from benchmarks.timing import peak_mib
 from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
 from notifications.channels import ChannelName
+from notifications.daily_check import deliver_channel
+from notifications.deciding import record_decision
 from notifications.email import build_mail, message_id
-from notifications.escalation import decide_and_record, deliver
-from notifications.wiring import build_channel
 from settings import Settings, SmtpSettings, ZaloSettings
 
 AS_OF = pendulum.datetime(2024, 1, 11, 9, tz="Asia/Ho_Chi_Minh")
@@ -166,8 +167,7 @@ def _channel(
     count = _count(engine, name.value)
 
     def ours() -> None:
-        channel = build_channel(name, settings=settings, engine=engine, now=now)
-        report = deliver(engine=engine, channel=channel, now=now, settings=settings)
+        report = deliver_channel(engine=engine, settings=settings, channel=name, now=now)
         if len(report.sent) != count:
             raise AssertionError(f"{name}: sent {len(report.sent)} of {count}: {report}")
 
@@ -214,7 +214,7 @@ def run(engine: Engine, sinks: Sinks, repeat: int = 2) -> dict[str, Any]:
     now = datetime.fromtimestamp(AS_OF.timestamp(), UTC)
     reset_outbox(engine)
     start = time.perf_counter()
-    recorded = decide_and_record(
+    recorded = record_decision(
         engine=engine,
         now=now,
         channels=[ChannelName.EMAIL.value, ChannelName.ZALO_BOT.value],

@@ -1,5 +1,5 @@
 """The daily check under Prefect (flows.check_and_escalate) against the same domain calls
-without Prefect (notifications.escalation.run_once), on the whole synthetic province.
+without Prefect (notifications.daily_check.run_once), on the whole synthetic province.
 
 The day measured is Thursday 20/06/2024 09:00, the day after a run that sent everything due
 on 19/06 (recorded here as sent, to skip re-sending a backlog the fan-out benchmark already
@@ -28,7 +28,8 @@ from benchmarks.bench_fanout import BOT_TOKEN, SENDER, reset_outbox
 from benchmarks.sinks import HOST, Sinks
 from benchmarks.timing import peak_mib
 from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
-from notifications.escalation import decide_and_record, run_once
+from notifications.daily_check import run_once
+from notifications.deciding import record_decision
 from settings import get_settings
 
 AS_OF = pendulum.datetime(2024, 6, 20, 9, tz="Asia/Ho_Chi_Minh")
@@ -70,7 +71,7 @@ def prime(engine: Engine) -> int:
     """Yesterday's run: everything due on 19/06 recorded and marked sent. Returns messages."""
     reset_outbox(engine)
     day_before = _utc(DAY_BEFORE)
-    recorded = decide_and_record(engine=engine, now=day_before, channels=CHANNELS)
+    recorded = record_decision(engine=engine, now=day_before, channels=CHANNELS)
     with engine.begin() as conn:
         conn.execute(
             update(OutboxMessage).values(

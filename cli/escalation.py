@@ -16,7 +16,8 @@ from models.calendar import load_calendar
 from models.items import DueItem
 from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
 from notifications.channels import CHANNEL_VI, ChannelName
-from notifications.escalation import Decision, decide, run_once, sending_window_open
+from notifications.daily_check import run_once, sending_window_open
+from notifications.deciding import Decision, decide
 from notifications.messages import AUDIENCE_VI
 from notifications.outbox import STATUS_VI, list_messages, retry_message
 from notifications.routing import People, load_people
@@ -141,7 +142,7 @@ def remind(
     with read_session() as session:
         calendar = load_calendar(session=session)
         people = load_people(session=session)
-        sending = sending_window_open(instant, calendar, settings.escalation)
+        sending = sending_window_open(engine=engine(), settings=settings, now=instant)
         if dry_run:
             decision = decide(
                 session=session,

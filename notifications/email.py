@@ -1,63 +1,47 @@
-"""Email over SMTP: apprise reads the `mailto://` / `mailtos://` URL, one connection carries a
-delivery run's mails, each with a stable Message-ID.
+"""E-mail over SMTP, one path for every mail dondoc sends: reminders (`EmailChannel`), the
+admin alert and the report with its attachments. `build_mail` writes the message, a `Mailer`
+sends a run's mails over one SMTP connection.
 
-apprise's own sender (`AppriseSMTPController`) cannot carry a run: it builds a TLS context on
-every connection, even plain SMTP (`ssl.create_default_context()` loads the CA store, ~30 ms,
-58% of a mail's time in docs/benchmarks.md), and its `sendmail` turns every error into False,
-so a connection the server dropped cannot be told from a refused mail and reopened. So apprise
-parses the URL (host, port, security mode, login, sender, provider defaults) and validates the
-addresses, and `smtplib` speaks SMTP the way apprise's controller does, over one connection.
+The connection is opened on the first mail (STARTTLS and login as the settings say), kept
+while the server keeps it, reopened when the server closed it between two mails, and closed
+at the end of the run. The TLS context is built once per process: loading the CA store costs
+~30 ms, more than half of a mail's time (docs/benchmarks.md). Every mail carries the caller's
+Message-ID, the same on every copy, so a receiver can drop a copy.
 """
 
 from __future__ import annotations
 
 import contextlib
+import mimetypes
+import re
 import select
 import smtplib
 import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from functools import cache
-from typing import Any, cast
-from urllib.parse import quote, urlencode
-
-from apprise.plugins.email import NotifyEmail
-from apprise.plugins.email.smtp import SMTP_EXCEPTIONS, SMTPSecureMode
-from apprise.utils.parse import is_email, parse_emails
+from pathlib import Path
+from types import TracebackType
 
 from notifications.channels import ChannelName, ChannelUnavailable, DeliveryError, Outgoing
 from notifications.redact import protect, redact
 from settings import SmtpSettings
 
+# What smtplib and the socket under it raise (a refused TLS handshake is an OSError too).
+SMTP_EXCEPTIONS = (OSError, smtplib.SMTPException, RuntimeError)
+TIMEOUT_SECONDS = 15
+_ADDRESS = re.compile(r"^[^@\s<>\"]+@(?:[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
+
+Address = tuple[str | None, str]  # (display name, address)
+
 
 @cache
-def tls_context(verify: bool) -> ssl.SSLContext:
+def tls_context() -> ssl.SSLContext:
     """The process's TLS context for SMTP, built on first use (loading the CA store is slow)."""
-    context = ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def mailto_url(smtp: SmtpSettings, to: str, **query_overrides: str) -> str:
-    """The apprise URL for the recipients in `to` (it holds the password: never log it).
-
-    `query_overrides` replace or add URL parameters (e.g. how the sender is given).
-    """
-    scheme = "mailtos" if smtp.starttls else "mailto"
-    auth = ""
-    if smtp.username:
-        auth = quote(smtp.username, safe="")
-        if smtp.password is not None:
-            auth += ":" + quote(smtp.password.get_secret_value(), safe="")
-        auth += "@"
-    query = {"smtp": smtp.host, "from": smtp.sender, "to": to}
-    if smtp.starttls:
-        query["mode"] = "starttls"
-    query.update(query_overrides)
-    return f"{scheme}://{auth}{smtp.host}:{smtp.port}?{urlencode(query, quote_via=quote)}"
+    return ssl.create_default_context()
 
 
 def message_id(key: str, sender: str) -> str:
@@ -66,20 +50,45 @@ def message_id(key: str, sender: str) -> str:
     return f"<{key}@{domain}>"
 
 
-def recipients(address: str) -> list[tuple[str | None, str]]:
-    """(name, address) of each valid address in `address`, read as apprise reads `to=`."""
-    found = []
-    for candidate in parse_emails(address):
-        parsed = is_email(candidate)
-        if parsed:
-            found.append((parsed["name"] or None, parsed["full_email"]))
+def recipients(address: str) -> list[Address]:
+    """(name, address) of each valid address in `address` (separated by commas or semicolons,
+    each bare or as `Name <address>`)."""
+    found: list[Address] = []
+    for name, email in getaddresses([address.replace(";", ",")]):
+        if _ADDRESS.match(email):
+            found.append((name or None, email))
     return found
 
 
+def sender_of(smtp: SmtpSettings, default_name: str | None = None) -> Address:
+    """The sender the settings give (`Name <address>` or a bare address)."""
+    name, address = parseaddr(smtp.sender)
+    return (name or default_name, address or smtp.sender)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail."""
+
+    filename: str
+    content: bytes
+
+    @classmethod
+    def of(cls, path: Path) -> Attachment:
+        return cls(path.name, path.read_bytes())
+
+
 def build_mail(
-    *, sender: tuple[str | None, str], to: tuple[str | None, str], subject: str, body: str, mid: str
+    *,
+    sender: Address,
+    to: Address,
+    subject: str,
+    body: str,
+    mid: str,
+    attachments: Sequence[Attachment] = (),
 ) -> str:
-    """A plain UTF-8 text mail, ASCII on the wire, carrying the caller's Message-ID."""
+    """A UTF-8 text mail (plus its attachments), ASCII on the wire, with the caller's
+    Message-ID."""
     mail = EmailMessage()
     mail["Subject"] = " ".join(subject.split())
     mail["From"] = formataddr((sender[0] or "", sender[1]))
@@ -87,6 +96,12 @@ def build_mail(
     mail["Date"] = format_datetime(datetime.now(UTC))
     mail["Message-ID"] = mid
     mail.set_content(body, cte="quoted-printable")
+    for attachment in attachments:
+        kind, _ = mimetypes.guess_type(attachment.filename)
+        maintype, _, subtype = (kind or "application/octet-stream").partition("/")
+        mail.add_attachment(
+            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     return mail.as_string()
 
 
@@ -104,24 +119,38 @@ def _idle_and_open(connection: smtplib.SMTP) -> bool:
     return not readable
 
 
-class EmailChannel:
-    """Email through the SMTP server in the settings, one connection per delivery run.
+class Mailer:
+    """Sends a run's mails through the SMTP server in the settings, over one connection.
 
-    The connection is opened on the first mail, reopened when the server has dropped it, and
-    closed by `close()` at the end of the run.
+    Raises ChannelUnavailable when the server cannot be reached or refuses the login, and
+    DeliveryError when it refuses a mail; both texts are Vietnamese and hold no secret.
     """
-
-    name = ChannelName.EMAIL
 
     def __init__(self, smtp: SmtpSettings) -> None:
         self._smtp = smtp
         if smtp.password is not None:
             protect([smtp.password.get_secret_value()])
-        self._server: NotifyEmail | None = None
         self._connection: smtplib.SMTP | None = None
 
-    def prepare(self, *, renew: bool = False) -> None:
-        """Nothing to fetch: the SMTP login happens when the connection opens."""
+    def __enter__(self) -> Mailer:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def send(self, *, sender: str, to: str, mail: str) -> None:
+        """Hand one built mail to the server, from and to these bare addresses."""
+        connection = self._open()
+        try:
+            connection.sendmail(sender, [to], mail)
+        except SMTP_EXCEPTIONS:
+            # smtplib closes a connection it can no longer trust; the next mail reopens.
+            raise DeliveryError(redact(f"Máy chủ thư (SMTP) không nhận thư gửi tới {to}")) from None
 
     def close(self) -> None:
         """End the run's SMTP session (QUIT), if one is open."""
@@ -130,67 +159,60 @@ class EmailChannel:
             with contextlib.suppress(*SMTP_EXCEPTIONS):
                 connection.quit()
 
-    def send(self, message: Outgoing) -> str | None:
-        server = self._settings()
-        targets = recipients(message.address)
-        if not targets:
-            raise DeliveryError(f"Địa chỉ thư không hợp lệ: {message.address}")
-        sender_name, sender = cast(tuple[str | None, str], server.from_addr)
-        mid = message_id(message.key, parseaddr(self._smtp.sender)[1])
-        for name, address in targets:
-            text = build_mail(
-                sender=(sender_name or None, sender),
-                to=(message.recipient_name or name, address),
-                subject=message.subject,
-                body=message.body,
-                mid=mid,
-            )
-            connection = self._open()
-            try:
-                connection.sendmail(sender, [address], text)
-            except SMTP_EXCEPTIONS:
-                # smtplib closes a connection it can no longer trust; the next mail reopens.
-                raise DeliveryError(
-                    redact(f"Máy chủ thư (SMTP) không nhận thư gửi tới {address}")
-                ) from None
-        return mid
-
-    def _settings(self) -> NotifyEmail:
-        """apprise's reading of the server's URL (security mode, port, login, sender)."""
-        if self._server is None:
-            url = mailto_url(self._smtp, parseaddr(self._smtp.sender)[1] or self._smtp.sender)
-            parsed = NotifyEmail.parse_url(url)
-            if not parsed:
-                raise ChannelUnavailable("Cấu hình máy chủ thư (SMTP) không hợp lệ")
-            self._server = NotifyEmail(**parsed)
-        return self._server
-
     def _open(self) -> smtplib.SMTP:
         """The run's connection: kept while the server keeps it, else a new one (TLS, login)."""
         if self._connection is not None and _idle_and_open(self._connection):
             return self._connection
         self.close()
-        server = self._settings()
-        mode = str(server.secure_mode)
-        host, port = server.smtp_host, int(server.port or 0)
-        context = tls_context(bool(server.verify_certificate))
+        smtp = self._smtp
         connection: smtplib.SMTP | None = None
         try:
-            options: dict[str, Any] = {"timeout": server.socket_connect_timeout}
-            if mode == SMTPSecureMode.SSL:
-                connection = smtplib.SMTP_SSL(host, port, None, context=context, **options)
-            else:
-                connection = smtplib.SMTP(host, port, None, **options)
-            if mode == SMTPSecureMode.STARTTLS:
-                connection.starttls(context=context)
-            if server.user and server.password:
-                connection.login(server.user, server.password)
+            connection = smtplib.SMTP(smtp.host, smtp.port, None, timeout=TIMEOUT_SECONDS)
+            if smtp.starttls:
+                connection.starttls(context=tls_context())
+            if smtp.username and smtp.password is not None:
+                connection.login(smtp.username, smtp.password.get_secret_value())
         except SMTP_EXCEPTIONS as exc:
             if connection is not None:
                 with contextlib.suppress(*SMTP_EXCEPTIONS):
                     connection.close()
             raise ChannelUnavailable(
-                redact(f"Không kết nối được máy chủ thư (SMTP) {host}:{port}: {type(exc).__name__}")
+                redact(
+                    f"Không kết nối được máy chủ thư (SMTP) {smtp.host}:{smtp.port}: "
+                    f"{type(exc).__name__}"
+                )
             ) from None
         self._connection = connection
         return connection
+
+
+class EmailChannel:
+    """Reminders by e-mail: one mail per address of a message, one connection per run."""
+
+    name = ChannelName.EMAIL
+
+    def __init__(self, smtp: SmtpSettings) -> None:
+        self._mailer = Mailer(smtp)
+        self._sender = sender_of(smtp)
+
+    def prepare(self, *, renew: bool = False) -> None:
+        """Nothing to fetch: the SMTP login happens when the connection opens."""
+
+    def close(self) -> None:
+        self._mailer.close()
+
+    def send(self, message: Outgoing) -> str | None:
+        targets = recipients(message.address)
+        if not targets:
+            raise DeliveryError(f"Địa chỉ thư không hợp lệ: {message.address}")
+        mid = message_id(message.key, self._sender[1])
+        for name, address in targets:
+            mail = build_mail(
+                sender=self._sender,
+                to=(message.recipient_name or name, address),
+                subject=message.subject,
+                body=message.body,
+                mid=mid,
+            )
+            self._mailer.send(sender=self._sender[1], to=address, mail=mail)
+        return mid

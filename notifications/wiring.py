@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from notifications.channels import Channel, ChannelName
 from notifications.email import EmailChannel
 from notifications.webhook import WebhookChannel
-from notifications.zalo import DatabaseTokens, ZaloBotChannel, ZaloOAChannel
+from notifications.zalo import ZaloBotChannel, ZaloOAChannel
 from settings import Settings
 
 
@@ -35,8 +35,7 @@ def build_channel(
         case ChannelName.EMAIL:
             return EmailChannel(settings.smtp)
         case ChannelName.ZALO_OA:
-            tokens = DatabaseTokens(engine=engine, zalo=settings.zalo, now=now)
-            return ZaloOAChannel(base=settings.zalo.oa_api_base, tokens=tokens)
+            return ZaloOAChannel(zalo=settings.zalo, engine=engine, now=now)
         case ChannelName.ZALO_BOT:
             assert settings.zalo.bot_token is not None
             return ZaloBotChannel(

@@ -1,19 +1,19 @@
-"""Email a compiled report's files to the plan's leaders and the committee (apprise mailto)."""
+"""Email a compiled report's files to the plan's leaders and the committee."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.utils import parseaddr
 from pathlib import Path
 
-import apprise
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.org import Person
 from models.plan import Obligation, Plan, PlanTask
-from notifications.email import mailto_url
+from notifications.channels import DeliveryError
+from notifications.email import Attachment, Mailer, build_mail, message_id, sender_of
 from reports.document import Report
 from settings import SmtpSettings
 
@@ -61,18 +61,6 @@ def report_recipients(*, session: Session, plan: Plan) -> list[Recipient]:
     return unique
 
 
-def mail_url(smtp: SmtpSettings, recipients: Sequence[Recipient]) -> str:
-    """The apprise URL; it holds the password, so it is never logged or shown."""
-    # apprise takes the display name apart from the address: given "Hệ thống <a@b>" whole as
-    # the address it fails (non-ASCII), so a Vietnamese sender name must go in `name`.
-    name, address = parseaddr(smtp.sender)
-    return mailto_url(
-        smtp,
-        ",".join(r.email for r in recipients),
-        **{"from": address or smtp.sender, "name": name or "dondoc"},
-    )
-
-
 def subject(report: Report) -> str:
     return f"[dondoc] {report.title.capitalize()} {report.summary[0].lower()}{report.summary[1:]}"
 
@@ -88,6 +76,15 @@ def body(report: Report, files: Sequence[Path]) -> str:
     )
 
 
+def report_key(report: Report, attachments: Sequence[Attachment]) -> str:
+    """The mail's key: the same files of the same report give the same Message-ID, so a
+    retried send is a copy a receiver can drop."""
+    digest = hashlib.sha256(f"{report.title}|{report.period}".encode())
+    for attachment in attachments:
+        digest.update(attachment.filename.encode() + b"\0" + attachment.content)
+    return f"report-{digest.hexdigest()[:32]}"
+
+
 def send_report(
     *,
     smtp: SmtpSettings,
@@ -95,16 +92,26 @@ def send_report(
     report: Report,
     files: Sequence[Path],
 ) -> None:
-    """Email the files as attachments; raises MailError when the server refuses."""
+    """Email the files as attachments, one mail per recipient over one SMTP connection;
+    raises MailError when the server refuses."""
     if not recipients:
         raise MailError("the plan names nobody with an email address to send the report to")
-    notifier = apprise.Apprise()
-    if not notifier.add(mail_url(smtp, recipients)):
-        raise MailError(f"the SMTP settings for {smtp.host}:{smtp.port} are not usable")
-    attachments = apprise.AppriseAttachment()
-    for f in files:
-        attachments.add(str(f))
-    result = notifier.notify(body=body(report, files), title=subject(report), attach=attachments)
-    # apprise never raises: it answers False (or a falsy result) when delivery failed.
-    if not result:
-        raise MailError(f"the mail server {smtp.host}:{smtp.port} did not accept the report")
+    attachments = [Attachment.of(f) for f in files]
+    sender = sender_of(smtp, default_name="dondoc")
+    mid = message_id(report_key(report, attachments), sender[1])
+    try:
+        with Mailer(smtp) as mailer:
+            for r in recipients:
+                mail = build_mail(
+                    sender=sender,
+                    to=(r.name, r.email),
+                    subject=subject(report),
+                    body=body(report, files),
+                    mid=mid,
+                    attachments=attachments,
+                )
+                mailer.send(sender=sender[1], to=r.email, mail=mail)
+    except DeliveryError:
+        raise MailError(
+            f"the mail server {smtp.host}:{smtp.port} did not accept the report"
+        ) from None

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import apprise
 import pytest
 from sqlalchemy import Engine, select
 
 from demo.sinks import SmtpServer, ZaloServer
 from models.db import transaction
 from models.outbox import ChannelToken, OutboxStatus
-from notifications.zalo import NotifyZaloBot, NotifyZaloOA, register_schemes
+from notifications.channels import ChannelUnavailable, CredentialsExpired
+from notifications.zalo_api import RunHttp, ZaloBotClient, ZaloOAClient, ZaloOAuthClient
 from settings import Settings
 from tests.support.escalation import (
     APP_ID,
+    FIRST_REFRESH,
     PORTAL,
+    ZALO_SECRET,
     deliver_now,
     message_to,
     outbox_messages,
@@ -200,43 +202,46 @@ def test_a_refused_bot_token_stops_the_channel_and_stays_out_of_the_error(
     assert settings.zalo.bot_token.get_secret_value() not in message.last_error
 
 
-def test_dondoc_schemes_work_as_plain_apprise_urls(zalo: ZaloServer) -> None:
-    register_schemes()
-    zalo.state.access_tokens.add("access-token-url-1")
-    notifier = apprise.Apprise()
-    assert notifier.add(f"zalooa://oa-x1/?token=access-token-url-1&base={zalo.base}")
-    assert notifier.add(f"zalobot://chat-pct/?token={zalo.state.bot_token}&base={zalo.base}")
-    assert notifier.notify(body="Thử nghiệm: xin chào")
-    assert [r.body["message"]["text"] for r in zalo.delivered("oa")] == ["Thử nghiệm: xin chào"]
-    assert [r.body["text"] for r in zalo.delivered("bot")] == ["Thử nghiệm: xin chào"]
-    # apprise's notify() never raises; a refused token is a False result.
-    bad = apprise.Apprise()
-    bad.add(f"zalooa://oa-x1/?token=nope&base={zalo.base}")
-    assert not bad.notify(body="x")
+def test_the_zalo_clients_speak_the_contracts(zalo: ZaloServer) -> None:
+    http = RunHttp()
+    try:
+        oauth = ZaloOAuthClient(http, zalo.base, app_id=APP_ID, secret_key=ZALO_SECRET)
+        granted = oauth.refresh(FIRST_REFRESH)
+        assert granted.ok and granted.access_token and granted.refresh_token
+        assert granted.expires_in == 90000
+        spent = oauth.refresh(FIRST_REFRESH)  # single use: the token has rotated
+        assert not spent.ok and spent.reason == "Refresh token không hợp lệ (mã lỗi -14014)"
+
+        oa = ZaloOAClient(http, zalo.base)
+        sent = oa.send_text(
+            access_token=granted.access_token, user_id="oa-x1", text="Thử nghiệm: xin chào"
+        )
+        assert sent and sent.startswith("oa-")
+        bot = ZaloBotClient(http, zalo.base, token=zalo.state.bot_token)
+        assert (bot.send_message(chat_id="chat-pct", text="Thử nghiệm: xin chào") or "").startswith(
+            "bot-"
+        )
+        assert [r.body["message"]["text"] for r in zalo.delivered("oa")] == ["Thử nghiệm: xin chào"]
+        assert [r.body["text"] for r in zalo.delivered("bot")] == ["Thử nghiệm: xin chào"]
+
+        # A refused token is an error the outbox knows what to do with.
+        with pytest.raises(CredentialsExpired):
+            oa.send_text(access_token="nope-token", user_id="oa-x1", text="x")
+        wrong = ZaloBotClient(http, zalo.base, token="another-token-99")
+        with pytest.raises(ChannelUnavailable) as refused:
+            wrong.send_message(chat_id="chat-pct", text="x")
+        assert "token của bot bị từ chối" in refused.value.reason
+        assert "another-token-99" not in refused.value.reason
+    finally:
+        http.close()
 
 
-@pytest.mark.parametrize(
-    ("url", "plugin", "fields"),
-    [
-        (
-            "zalooa://12345/?token=tok-abc&base=http://127.0.0.1:9",
-            NotifyZaloOA,
-            {"user_id": "12345", "token": "tok-abc", "base": "http://127.0.0.1:9"},
-        ),
-        (
-            "zalobot://chat-1/?token=1:abc",
-            NotifyZaloBot,
-            {"chat_id": "chat-1", "token": "1:abc", "base": "https://bot-api.zaloplatforms.com"},
-        ),
-    ],
-)
-def test_scheme_urls_parse_and_hide_their_token(
-    url: str, plugin: type, fields: dict[str, str]
-) -> None:
-    register_schemes()
-    instance = apprise.Apprise.instantiate(url)
-    assert isinstance(instance, plugin)
-    assert {k: getattr(instance, k) for k in fields} == fields
-    private = instance.url(privacy=True)
-    assert fields["token"] not in private
-    assert isinstance(apprise.Apprise.instantiate(instance.url()), plugin)  # round trip
+def test_an_unreachable_zalo_stops_the_channel() -> None:
+    http = RunHttp()
+    try:
+        with pytest.raises(ChannelUnavailable, match="Không kết nối được Zalo Bot"):
+            ZaloBotClient(http, "http://127.0.0.1:9", token="tok-abcdef").send_message(
+                chat_id="chat-1", text="x"
+            )
+    finally:
+        http.close()

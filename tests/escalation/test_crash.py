@@ -1,6 +1,6 @@
 """A real `dondoc remind` process killed with SIGKILL at the worst moments, then run again.
 
-The crash point is read from DONDOC_CRASH_POINT (notifications.escalation.crash_point), a hook
+The crash point is read from DONDOC_CRASH_POINT (notifications.crash_points.crash_point), a hook
 only tests set: the process kills itself with SIGKILL exactly there, as a power cut would.
 """
 
@@ -110,7 +110,7 @@ def test_killed_between_delivering_and_marking(
 
 @pytest.mark.parametrize("crash", ["after_record", "after_send"])
 def test_the_crash_hook_is_inert_without_the_variable(crash: str) -> None:
-    from notifications.escalation import CRASH_POINT_ENV, crash_point
+    from notifications.crash_points import CRASH_POINT_ENV, crash_point
 
     assert os.environ.get(CRASH_POINT_ENV) is None
     crash_point(crash)  # returns: nothing set, nothing killed

@@ -15,8 +15,10 @@ from models.items import DueItem
 from models.org import Person
 from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
 from models.reliefs import ReliefKind
-from notifications.escalation import decide, retry_at, run_once
-from notifications.outbox import cancel_for_items
+from notifications.daily_check import run_once
+from notifications.deciding import decide
+from notifications.delivering import retry_at
+from notifications.outbox import cancel_intents
 from settings import Settings
 from status.states import grant_relief
 from tests.support.escalation import (
@@ -136,15 +138,17 @@ def test_a_submission_cancels_what_was_not_yet_sent(
     assert "Báo cáo kết quả giảm nghèo quý" in mot.text
 
 
-def test_cancel_for_items_closes_digests_left_empty(plan_db: Engine, settings: Settings) -> None:
-    """What the intake calls when it accepts a submission, in its own transaction."""
+def test_cancelling_an_items_intents_closes_digests_left_empty(
+    plan_db: Engine, settings: Settings
+) -> None:
     for unit in ("xa-mot", "xa-hai"):  # deliverables done: only the Q1 reports are owed
         submit(plan_db, f"deliverable:esc-2024:ke-hoach-xa:{unit}", vn(2024, 2, 14))
     record_now(plan_db, settings, vn(2024, 3, 18))  # remind-0: one item per officer's message
+    mot = item_id(plan_db, Q1_XA_MOT)
     with transaction(plan_db) as session:
-        cancel_for_items(
+        cancel_intents(
             session=session,
-            item_ids=[item_id(plan_db, Q1_XA_MOT)],
+            intent_ids=session.scalars(select(OutboxIntent.id).where(OutboxIntent.item_id == mot)),
             now=vn(2024, 3, 18, 9),
             reason="Đơn vị đã gửi",
         )

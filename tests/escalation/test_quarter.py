@@ -16,7 +16,7 @@ from models.items import DueItem
 from models.org import Person, Unit
 from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
 from models.plan import Deliverable, Obligation
-from notifications.escalation import run_once
+from notifications.daily_check import run_once
 from schedules.calendar import local_date
 from settings import Settings
 from tests.support.escalation import submit, vn

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from demo.sinks import SmtpServer, ZaloServer
-from notifications.escalation import run_once
+from notifications.daily_check import run_once
 from settings import Settings
 from tests.support.escalation import (
     BOT_TOKEN,

@@ -30,8 +30,10 @@ from models.items import DueItem
 from models.outbox import OutboxMessage
 from models.submissions import Submission
 from notifications.channels import ChannelName
-from notifications.escalation import DeliveryReport, Recorded, decide_and_record, deliver
-from notifications.wiring import build_channel, enabled_channels
+from notifications.daily_check import deliver_channel
+from notifications.deciding import Recorded, record_decision
+from notifications.delivering import DeliveryReport
+from notifications.wiring import enabled_channels
 from settings import EscalationSettings, Settings, SmtpSettings, ZaloSettings
 
 
@@ -318,7 +320,7 @@ def item_id(engine: Engine, key: str) -> int:
 
 
 def submit(engine: Engine, key: str, at: datetime) -> None:
-    """An accepted submission of the item, straight into the table (issue 3's code is not used)."""
+    """An accepted submission of the item, straight into the table (not through the intake)."""
     with transaction(engine) as session:
         item = session.scalars(select(DueItem).where(DueItem.key == key)).one()
         session.add(
@@ -404,17 +406,12 @@ def message_to(engine: Engine, address: str, channel: str) -> OutboxMessage:
 
 def deliver_now(engine: Engine, settings: Settings, channel: str, now: datetime) -> DeliveryReport:
     """One channel's delivery run, as the flow's step does it."""
-    return deliver(
-        engine=engine,
-        channel=build_channel(ChannelName(channel), settings=settings, engine=engine, now=now),
-        now=now,
-        settings=settings,
-    )
+    return deliver_channel(engine=engine, settings=settings, channel=ChannelName(channel), now=now)
 
 
 def record_now(engine: Engine, settings: Settings, now: datetime) -> Recorded:
     """The decision and the outbox write, as the flow's first step does it."""
-    return decide_and_record(
+    return record_decision(
         engine=engine,
         now=now,
         channels=[c.value for c in enabled_channels(settings)],

@@ -36,7 +36,7 @@ from models.calendar import load_calendar
 from models.db import session_factory, transaction
 from models.outbox import ChannelToken, OutboxIntent
 from notifications.channels import ChannelName
-from notifications.escalation import decide
+from notifications.deciding import decide
 from notifications.wiring import enabled_channels
 from plan_sync.sync import load_plan
 from plans.loader import read_plan
