@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import mimetypes
 import unicodedata
 import zipfile
 from collections.abc import Callable
@@ -422,6 +423,13 @@ def file_format(filename: str) -> str:
             "unsupported_format", "Định dạng .xls cũ không được hỗ trợ: hãy lưu lại thành .xlsx."
         )
     raise _file_error("unsupported_format", "Chỉ nhận tệp .xlsx, .csv (mẫu của dondoc) hoặc .json.")
+
+
+def content_type_of(filename: str) -> str:
+    """The content type a local file (the CLI's, the inbox's) is stored with, by its name."""
+    if filename.casefold().endswith(".xlsx"):
+        return XLSX_TYPE
+    return mimetypes.guess_type(filename)[0] or "text/plain"
 
 
 def read_upload(filename: str, data: bytes) -> ParsedFile:
