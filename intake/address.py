@@ -35,7 +35,8 @@ class ItemAddress:
     period: str | None = None
 
 
-def _source_title(item: DueItem) -> tuple[str, str]:
+def source_of(item: DueItem) -> tuple[str, str]:
+    """(code, title) of the item's obligation or deliverable."""
     if item.obligation is not None:
         return item.obligation.code, item.obligation.title
     assert item.deliverable is not None
@@ -114,7 +115,7 @@ def _find(
 ) -> DueItem:
     if address.item_id is not None:
         item = _item_by_id(address.item_id, session=session, query=queries.by_id)
-        _check_actor(actor, item)
+        check_actor(actor, item)
         _check_agrees(address, item)
         return item
     unit_code = address.unit or actor.unit_code
@@ -149,7 +150,7 @@ def _check_agrees(address: ItemAddress, item: DueItem) -> None:
         FieldError(name, "mismatch", f"«{given}» không khớp với báo cáo số {item.id}.")
         for name, given, actual in (
             ("unit", address.unit, item.unit.code),
-            ("obligation", address.source, _source_title(item)[0]),
+            ("obligation", address.source, source_of(item)[0]),
             ("period", address.period, item.period_label),
         )
         if given is not None and given != actual
@@ -254,7 +255,8 @@ def _no_such_period(
     )
 
 
-def _check_actor(actor: Actor, item: DueItem) -> None:
+def check_actor(actor: Actor, item: DueItem) -> None:
+    """Forbidden unless the actor may act for the item's unit."""
     if not actor.may_act_for(item.unit_id):
         raise Forbidden(
             "forbidden_unit",

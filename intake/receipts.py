@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from access.actor import Actor
-from intake.address import _check_actor, _source_title, get_item
+from intake.address import check_actor, get_item, source_of
 from models.items import DueItem
 from models.plan import ObligationTarget, Target
 from models.submissions import Submission, SubmissionValue
@@ -140,7 +140,7 @@ def receipt(
     replayed: bool = False,
 ) -> Receipt:
     """The receipt of the submission stored as `row` (its columns) with these values and files."""
-    code, title = _source_title(item)
+    code, title = source_of(item)
     state = ProgressState(row["progress_state"]) if row["progress_state"] else None
     return Receipt(
         receipt_no=row["receipt_no"],
@@ -176,7 +176,7 @@ def get_receipt(receipt_no: str, *, session: Session, actor: Actor) -> Receipt:
     ).one_or_none()
     if submission is None:
         raise NotFound("unknown_receipt", f"Không có biên nhận số «{receipt_no}».")
-    _check_actor(actor, submission.item)
+    check_actor(actor, submission.item)
     return receipt_of(submission, session=session)
 
 

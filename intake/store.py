@@ -153,6 +153,33 @@ def standing(item: DueItem, scoped_key: str | None, *, session: Session) -> Stan
     return Standing(*session.execute(_STANDING, params).one())
 
 
+def _submission_row(
+    item: DueItem,
+    checked: CheckedSubmission,
+    *,
+    request: SubmitRequest,
+    now: datetime,
+    version: int,
+) -> dict[str, Any]:
+    """The submission's columns, as stored and as its receipt shows them."""
+    return {
+        "item_id": item.id,
+        "version": version,
+        "receipt_no": f"BN-{item.id}-{version}",
+        "received_at": now,
+        "channel": request.channel,
+        "submitted_by": request.actor.label[:128],
+        "source_address": (request.source_address or None) and request.source_address[:255],
+        "accepted": True,
+        "narrative": checked.narrative,
+        "progress_state": checked.progress_state.value if checked.progress_state else None,
+        "progress_note": checked.progress_note,
+        "progress_on": checked.progress_on,
+        "idempotency_key": _scoped_key(item.unit_id, request.idempotency_key),
+        "content_hash": checked.content_hash(),
+    }
+
+
 def store_submission(
     item: DueItem,
     checked: CheckedSubmission,
@@ -172,22 +199,7 @@ def store_submission(
     if version is None:
         version = session.scalar(select(_next_version(item.id)))
         assert version is not None
-    row: dict[str, Any] = {
-        "item_id": item.id,
-        "version": version,
-        "receipt_no": f"BN-{item.id}-{version}",
-        "received_at": now,
-        "channel": request.channel,
-        "submitted_by": request.actor.label[:128],
-        "source_address": (request.source_address or None) and request.source_address[:255],
-        "accepted": True,
-        "narrative": checked.narrative,
-        "progress_state": checked.progress_state.value if checked.progress_state else None,
-        "progress_note": checked.progress_note,
-        "progress_on": checked.progress_on,
-        "idempotency_key": _scoped_key(item.unit_id, request.idempotency_key),
-        "content_hash": checked.content_hash(),
-    }
+    row = _submission_row(item, checked, request=request, now=now, version=version)
     row["id"] = session.execute(_INSERT_SUBMISSION, row).scalar_one()
     if checked.values:
         session.execute(
@@ -246,6 +258,7 @@ def _store_attachment(
     upload: Upload, submission_id: int, *, session: Session, data_dir: Path
 ) -> ReceiptFile:
     """The file's bytes on disk (by content hash), then its row."""
+    sha256 = upload.sha256
     attachment_id = session.execute(
         _INSERT_ATTACHMENT,
         {
@@ -253,12 +266,12 @@ def _store_attachment(
             "filename": upload.filename,
             "content_type": upload.content_type[:128],
             "size_bytes": len(upload.data),
-            "sha256": upload.sha256,
-            "storage_key": save_blob(data_dir, upload.data, upload.sha256),
+            "sha256": sha256,
+            "storage_key": save_blob(data_dir, upload.data, sha256),
             "role": upload.role,
         },
     ).scalar_one()
-    return ReceiptFile(attachment_id, upload.filename, len(upload.data), upload.sha256, upload.role)
+    return ReceiptFile(attachment_id, upload.filename, len(upload.data), sha256, upload.role)
 
 
 def _replay(first_id: int, item: DueItem, checked: CheckedSubmission, session: Session) -> Receipt:
