@@ -15,16 +15,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ScalarSelect, Table, bindparam, func, insert, select, text
+from sqlalchemy import ScalarSelect, Table, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from access.actor import Actor
-from access.audit import record_event
+from access.audit import event_row
 from intake.address import ItemAddress, form_spec, item_to_submit, merge_addresses
 from intake.blobs import save_blob
 from intake.locks import lock_key, refuse_closed
 from intake.receipts import Receipt, ReceiptFile, receipt, receipt_of, receipt_value
+from models.access import AuditEvent
 from models.base import Base
 from models.items import DueItem, PeriodLock
 from models.submissions import Attachment, Submission, SubmissionValue
@@ -219,8 +220,7 @@ def store_submission(
         _store_attachment(upload, row["id"], session=session, data_dir=data_dir)
         for upload in checked.attachments
     ]
-    record_event(
-        session=session,
+    event = event_row(
         actor=request.actor,
         action="submission.create",
         object_type="submission",
@@ -235,6 +235,7 @@ def store_submission(
         },
         now=now,
     )
+    session.execute(_INSERT_EVENT, event)
     values = [
         receipt_value(
             v.target.code, v.target.name, v.target.kind, v.target.unit_of_measure, v.value
@@ -252,6 +253,7 @@ def _table(model: type[Base]) -> Table:
 _INSERT_SUBMISSION = insert(_table(Submission)).returning(_table(Submission).c.id)
 _INSERT_VALUE = insert(_table(SubmissionValue))
 _INSERT_ATTACHMENT = insert(_table(Attachment)).returning(_table(Attachment).c.id)
+_INSERT_EVENT = insert(_table(AuditEvent))
 
 
 def _store_attachment(
@@ -351,7 +353,7 @@ def submit(
                     # Take SQLite's write lock before the first read (PostgreSQL locks the
                     # item row instead): concurrent writers of one item then queue behind
                     # it rather than all reading the same next version and retrying.
-                    session.execute(text("BEGIN IMMEDIATE"))
+                    session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 return _submit_once(
                     session,
                     request,
