@@ -50,6 +50,7 @@ class _ItemQueries:
     by_id: Select[DueItem]
     by_codes: Select[DueItem]
     by_codes_and_period: Select[DueItem]
+    locks: bool  # the item's row, until the transaction ends
 
 
 def _joined(query: Select[DueItem]) -> Select[DueItem]:
@@ -64,13 +65,16 @@ def _source_is(source: Any) -> ColumnElement[bool]:
     return func.coalesce(Obligation.code, Deliverable.code) == source
 
 
-def _item_queries(items: Select[DueItem]) -> _ItemQueries:
+def _item_queries(items: Select[DueItem], *, locks: bool = False) -> _ItemQueries:
+    if locks:
+        items = items.with_for_update(of=DueItem)
     # Two rows at most: one is the item, two say the address is ambiguous.
     by_codes = items.where(Unit.code == bindparam("unit"), _source_is(bindparam("source"))).limit(2)
     return _ItemQueries(
         by_id=items.where(DueItem.id == bindparam("item_id")),
         by_codes=by_codes,
         by_codes_and_period=by_codes.where(DueItem.period_label == bindparam("period")),
+        locks=locks,
     )
 
 
@@ -85,15 +89,14 @@ _READING = _item_queries(
 )
 # For a submission: the item's row locked, and only what the check and the receipt read.
 _SUBMITTING = _item_queries(
-    _joined(select(DueItem))
-    .options(
+    _joined(select(DueItem)).options(
         contains_eager(DueItem.unit).load_only(Unit.code, Unit.name),
         contains_eager(DueItem.obligation).load_only(
             Obligation.code, Obligation.title, Obligation.narrative_sections
         ),
         contains_eager(DueItem.deliverable).load_only(Deliverable.code, Deliverable.title),
-    )
-    .with_for_update(of=DueItem)
+    ),
+    locks=True,
 )
 
 
@@ -125,7 +128,7 @@ def _find(
         if found is not None and actor.may_act_for(found.unit_id):
             return found
     item = _item_by_codes(unit_code, address, session=session, actor=actor)
-    if queries is _SUBMITTING:
+    if queries.locks:
         lock_item(item, session=session)
     return item
 

@@ -1,9 +1,9 @@
-"""The inbox: claim dropped files by atomic rename, submit each, finish it into processed/ or
-rejected/ with a Vietnamese note beside it.
+"""The inbox folder: claim dropped files by rename, submit each, move it on with a note.
 
-A file is always in exactly one place: inbox/, work/<claim>/, processed/ or rejected/. Each
-move is one rename on the same file system, so a run killed at any instant loses nothing; the
-next run finishes what it finds in work/ first.
+Each file ends in processed/ or rejected/ with a Vietnamese note beside it. A file is always in
+exactly one place: inbox/, work/<claim>/, processed/ or rejected/. Each move is one rename on the
+same file system, so a run killed at any instant loses nothing; the next run finishes what it
+finds in work/ first.
 """
 
 from __future__ import annotations
