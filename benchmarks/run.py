@@ -4,8 +4,8 @@
 
 `--db` takes the SQLAlchemy URL of an EMPTY database (a temporary SQLite file by default);
 the synthetic province is generated into it. The benchmarks run in the order given by
-`--only` (all by default: status, report, fanout, flow, portal; the portal adds submissions,
-so it goes last).
+`--only` (all by default: status, report, fanout, flow, intake, portal; intake and the portal
+add submissions, so they go last).
 """
 
 from __future__ import annotations
@@ -25,7 +25,14 @@ from typing import Any
 import pendulum
 from sqlalchemy import Engine
 
-from benchmarks import bench_fanout, bench_flow, bench_portal, bench_report, bench_status
+from benchmarks import (
+    bench_fanout,
+    bench_flow,
+    bench_intake,
+    bench_portal,
+    bench_report,
+    bench_status,
+)
 from benchmarks.sinks import running_sinks
 from benchmarks.synthetic import generate
 from models.db import make_engine, transaction
@@ -33,7 +40,7 @@ from models.migrate import upgrade
 
 STATUS_AS_OF = pendulum.datetime(2024, 6, 20, 9, tz="Asia/Ho_Chi_Minh")
 REPORT_AS_OF = pendulum.datetime(2024, 7, 31, 9, tz="Asia/Ho_Chi_Minh")
-ALL = ("status", "report", "fanout", "flow", "portal")
+ALL = ("status", "report", "fanout", "flow", "intake", "portal")
 
 
 def machine(engine: Engine) -> dict[str, Any]:
@@ -121,6 +128,8 @@ def _one(
         case "flow":
             with running_sinks() as sinks:
                 return bench_flow.run(engine, sinks, slow_repeat)
+        case "intake":
+            return bench_intake.run(engine, repeat)
         case "portal":
             return bench_portal.run(engine, requests=requests, concurrency=clients)
     raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(ALL)}")
@@ -144,6 +153,11 @@ def summary(r: dict[str, Any]) -> str:
                 f"flow: Prefect {r['prefect_s']:.2f} s vs {r['baseline_s']:.2f} s without, "
                 f"ratio {r['ratio']:.2f}, start-up {r['prefect_startup_s']:.1f} s, "
                 f"{r['prefect_task_runs']} task runs [{ok}]"
+            )
+        case "intake":
+            return (
+                f"intake: one submission, dondoc {r['dondoc_s'] * 1000:.2f} ms, "
+                f"hand-written SQL {r['baseline_s'] * 1000:.2f} ms, ratio {r['ratio']:.2f} [{ok}]"
             )
         case "portal":
             return (

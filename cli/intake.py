@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import mimetypes
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -26,7 +25,7 @@ from cli.common import (
     read_session,
     write_session,
 )
-from intake.address import ItemAddress, merge_addresses, source_spec
+from intake.address import ItemAddress, source_spec
 from intake.locks import lock_period, unlock_period
 from intake.receipts import submission_summary
 from intake.store import SubmitRequest, submit
@@ -39,10 +38,9 @@ from settings import get_settings
 from submissions.content import Upload, safe_filename
 from submissions.errors import IntakeError
 from submissions.spreadsheet import (
-    XLSX_TYPE,
     TemplateHeader,
+    content_type_of,
     csv_template,
-    read_upload,
     xlsx_template,
 )
 from wording.vietnamese import local_iso, local_time
@@ -208,25 +206,14 @@ def submit_file(
         fail(f"cannot read {exc.filename}: {exc.strerror}")
     settings = get_settings()
     try:
-        parsed = read_upload(file.name, data)
-        address = merge_addresses(
-            ItemAddress(unit=unit, source=obligation, period=period),
-            ItemAddress(
-                item_id=parsed.item_id,
-                unit=parsed.unit,
-                source=parsed.source,
-                period=parsed.period,
-            ),
-        )
-        content_type = XLSX_TYPE if file.suffix.casefold() == ".xlsx" else "text/plain"
-        source = Upload(safe_filename(file.name), content_type, data, "source")
         receipt = submit(
             session_factory(engine()),
             SubmitRequest(
-                address=address,
+                address=ItemAddress(unit=unit, source=obligation, period=period),
                 actor=cli_actor(),
                 channel="cli",
-                raw=replace(parsed.raw, attachments=[source, *evidence]),
+                file=Upload(safe_filename(file.name), content_type_of(file.name), data),
+                evidence=evidence,
                 idempotency_key=idempotency_key,
             ),
             now=now(),

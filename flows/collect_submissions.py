@@ -8,8 +8,8 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from intake import inbox as box
 from settings import get_settings
-from submissions import inbox as box
 from tasks.intake import claim_inbox_files, process_inbox_files
 
 BATCH = 200

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy.orm import Session, contains_eager
 
 from access.actor import Actor
+from intake.locks import lock_item
 from models.items import DueItem
 from models.org import Unit
 from models.plan import Deliverable, Obligation, ObligationTarget, Plan, Target
@@ -34,42 +35,147 @@ class ItemAddress:
     period: str | None = None
 
 
-def _source_title(item: DueItem) -> tuple[str, str]:
+def source_of(item: DueItem) -> tuple[str, str]:
+    """(code, title) of the item's obligation or deliverable."""
     if item.obligation is not None:
         return item.obligation.code, item.obligation.title
     assert item.deliverable is not None
     return item.deliverable.code, item.deliverable.title
 
 
+@dataclass(frozen=True)
+class _ItemQueries:
+    """The item by id, by unit and source code, and by those and period; built once."""
+
+    by_id: Select[DueItem]
+    by_codes: Select[DueItem]
+    by_codes_and_period: Select[DueItem]
+    locks: bool  # the item's row, until the transaction ends
+
+
+def _joined(query: Select[DueItem]) -> Select[DueItem]:
+    return (
+        query.join(Unit, Unit.id == DueItem.unit_id)
+        .outerjoin(Obligation, Obligation.id == DueItem.obligation_id)
+        .outerjoin(Deliverable, Deliverable.id == DueItem.deliverable_id)
+    )
+
+
+def _source_is(source: Any) -> ColumnElement[bool]:
+    return func.coalesce(Obligation.code, Deliverable.code) == source
+
+
+def _item_queries(items: Select[DueItem], *, locks: bool = False) -> _ItemQueries:
+    if locks:
+        items = items.with_for_update(of=DueItem)
+    # Two rows at most: one is the item, two say the address is ambiguous.
+    by_codes = items.where(Unit.code == bindparam("unit"), _source_is(bindparam("source"))).limit(2)
+    return _ItemQueries(
+        by_id=items.where(DueItem.id == bindparam("item_id")),
+        by_codes=by_codes,
+        by_codes_and_period=by_codes.where(DueItem.period_label == bindparam("period")),
+        locks=locks,
+    )
+
+
+# Items with their unit and obligation or deliverable, in one query. Statements are built
+# once: building one costs more than running it.
+_READING = _item_queries(
+    _joined(select(DueItem)).options(
+        contains_eager(DueItem.unit),
+        contains_eager(DueItem.obligation),
+        contains_eager(DueItem.deliverable),
+    )
+)
+# For a submission: the item's row locked, and only what the check and the receipt read.
+_SUBMITTING = _item_queries(
+    _joined(select(DueItem)).options(
+        contains_eager(DueItem.unit).load_only(Unit.code, Unit.name),
+        contains_eager(DueItem.obligation).load_only(
+            Obligation.code, Obligation.title, Obligation.narrative_sections
+        ),
+        contains_eager(DueItem.deliverable).load_only(Deliverable.code, Deliverable.title),
+    ),
+    locks=True,
+)
+
+
 def find_item(address: ItemAddress, *, session: Session, actor: Actor) -> DueItem:
-    """The item addressed, after checking the actor may act for its unit.
+    """The item addressed, with its unit and source, after checking the actor may act for it.
 
     Raises NotFound / Invalid (unknown unit, obligation or period), Forbidden (another unit).
     """
-    if address.item_id is not None:
-        # Out-of-range ids would be a database error on PostgreSQL: none such exists.
-        item = session.get(DueItem, address.item_id) if 0 < address.item_id <= MAX_ID else None
-        if item is None:
-            raise NotFound(
-                "unknown_item",
-                f"Không có báo cáo số {address.item_id}.",
-                [FieldError("item_id", "unknown_item", f"Không có báo cáo số {address.item_id}.")],
-            )
-        _check_actor(actor, item)
-        mismatch = [
-            FieldError(name, "mismatch", f"«{given}» không khớp với báo cáo số {item.id}.")
-            for name, given, actual in (
-                ("unit", address.unit, item.unit.code),
-                ("obligation", address.source, _source_title(item)[0]),
-                ("period", address.period, item.period_label),
-            )
-            if given is not None and given != actual
-        ]
-        if mismatch:
-            raise Invalid(mismatch)
-        return item
+    return _find(address, session=session, actor=actor, queries=_READING)
 
+
+def item_to_submit(address: ItemAddress, *, session: Session, actor: Actor) -> DueItem:
+    """`find_item`, with the item's row locked until the transaction ends (`lock_item`)."""
+    return _find(address, session=session, actor=actor, queries=_SUBMITTING)
+
+
+def _find(
+    address: ItemAddress, *, session: Session, actor: Actor, queries: _ItemQueries
+) -> DueItem:
+    if address.item_id is not None:
+        item = _item_by_id(address.item_id, session=session, query=queries.by_id)
+        check_actor(actor, item)
+        _check_agrees(address, item)
+        return item
     unit_code = address.unit or actor.unit_code
+    if unit_code and address.source:
+        # The one query of a well-addressed submission; the others only explain a miss.
+        found = _only_item(unit_code, address, session=session, queries=queries)
+        if found is not None and actor.may_act_for(found.unit_id):
+            return found
+    item = _item_by_codes(unit_code, address, session=session, actor=actor)
+    if queries.locks:
+        lock_item(item, session=session)
+    return item
+
+
+def _item_by_id(item_id: int, *, session: Session, query: Select[DueItem]) -> DueItem:
+    # Out-of-range ids would be a database error on PostgreSQL: none such exists.
+    item = None
+    if 0 < item_id <= MAX_ID:
+        item = session.scalars(query, {"item_id": item_id}).one_or_none()
+    if item is None:
+        raise NotFound(
+            "unknown_item",
+            f"Không có báo cáo số {item_id}.",
+            [FieldError("item_id", "unknown_item", f"Không có báo cáo số {item_id}.")],
+        )
+    return item
+
+
+def _check_agrees(address: ItemAddress, item: DueItem) -> None:
+    """Unit, obligation and period given beside an item number must be the item's own."""
+    mismatch = [
+        FieldError(name, "mismatch", f"«{given}» không khớp với báo cáo số {item.id}.")
+        for name, given, actual in (
+            ("unit", address.unit, item.unit.code),
+            ("obligation", address.source, source_of(item)[0]),
+            ("period", address.period, item.period_label),
+        )
+        if given is not None and given != actual
+    ]
+    if mismatch:
+        raise Invalid(mismatch)
+
+
+def _only_item(
+    unit_code: str, address: ItemAddress, *, session: Session, queries: _ItemQueries
+) -> DueItem | None:
+    """The one item of a unit, obligation and period; None when there is none or several."""
+    params = {"unit": unit_code, "source": address.source, "period": address.period}
+    query = queries.by_codes if address.period is None else queries.by_codes_and_period
+    found = session.scalars(query, params).all()
+    return found[0] if len(found) == 1 else None
+
+
+def _item_by_codes(
+    unit_code: str | None, address: ItemAddress, *, session: Session, actor: Actor
+) -> DueItem:
+    """The item of a unit, obligation and period, or the first reason there is none."""
     if not unit_code:
         raise Invalid([FieldError("unit", "required", "Chưa ghi mã đơn vị.")])
     unit = session.scalars(select(Unit).where(Unit.code == unit_code)).one_or_none()
@@ -82,64 +188,78 @@ def find_item(address: ItemAddress, *, session: Session, actor: Actor) -> DueIte
             f"thay đơn vị «{unit.code}».",
             [FieldError("unit", "forbidden_unit", "Không phải đơn vị của mã truy cập này.")],
         )
-    if not address.source:
-        raise Invalid([FieldError("obligation", "required", "Chưa ghi mã báo cáo.")])
     source = address.source
-    known = session.scalar(select(func.count()).where(Obligation.code == source)) or 0
-    known += session.scalar(select(func.count()).where(Deliverable.code == source)) or 0
-    if not known:
-        raise Invalid(
-            [FieldError("obligation", "unknown_obligation", f"Không có báo cáo mã «{source}».")]
-        )
-    by_source = (
-        select(DueItem)
-        .outerjoin(Obligation, Obligation.id == DueItem.obligation_id)
-        .outerjoin(Deliverable, Deliverable.id == DueItem.deliverable_id)
-        .where(func.coalesce(Obligation.code, Deliverable.code) == source)
-    )
+    if not source:
+        raise Invalid([FieldError("obligation", "required", "Chưa ghi mã báo cáo.")])
+    _check_source_known(source, session=session)
+    by_source = _joined(select(DueItem)).where(_source_is(source))
     if address.period is not None:
         by_source = by_source.where(DueItem.period_label == address.period)
     candidates = list(session.scalars(by_source.where(DueItem.unit_id == unit.id)))
     if len(candidates) == 1:
         return candidates[0]
     if len(candidates) > 1:
-        field_name = "period" if address.period is None else "item_id"
+        raise _ambiguous(source, address.period)
+    raise _no_such_period(unit, source, address.period, by_source, session=session)
+
+
+def _check_source_known(source: str, *, session: Session) -> None:
+    known = session.scalar(select(func.count()).where(Obligation.code == source)) or 0
+    known += session.scalar(select(func.count()).where(Deliverable.code == source)) or 0
+    if not known:
         raise Invalid(
-            [
-                FieldError(
-                    field_name,
-                    "ambiguous",
-                    f"Báo cáo «{source}» có nhiều kỳ: hãy ghi kỳ báo cáo."
-                    if address.period is None
-                    else "Có nhiều báo cáo trùng mã và kỳ: hãy dùng số báo cáo (item_id).",
-                )
-            ]
+            [FieldError("obligation", "unknown_obligation", f"Không có báo cáo mã «{source}».")]
         )
-    if address.period is not None and session.scalar(
-        select(func.count()).select_from(by_source.subquery())
-    ):
-        raise Invalid(
-            [
-                FieldError(
-                    "unit",
-                    "not_assigned",
-                    f"Đơn vị «{unit.code}» không phải gửi báo cáo «{source}» kỳ {address.period}.",
-                )
-            ]
-        )
-    period_text = address.period or "(trống)"
-    raise Invalid(
+
+
+def _ambiguous(source: str, period: str | None) -> Invalid:
+    return Invalid(
         [
             FieldError(
-                "period",
-                "unknown_period",
-                f"Báo cáo «{source}» của đơn vị «{unit.code}» không có kỳ {period_text}.",
+                "period" if period is None else "item_id",
+                "ambiguous",
+                f"Báo cáo «{source}» có nhiều kỳ: hãy ghi kỳ báo cáo."
+                if period is None
+                else "Có nhiều báo cáo trùng mã và kỳ: hãy dùng số báo cáo (item_id).",
             )
         ]
     )
 
 
-def _check_actor(actor: Actor, item: DueItem) -> None:
+def _no_such_period(
+    unit: Unit,
+    source: str,
+    period: str | None,
+    by_source: Select[DueItem],
+    *,
+    session: Session,
+) -> Invalid:
+    """Other units owe this period (the unit is not asked), or nobody does (no such period)."""
+    if period is not None and session.scalar(
+        select(func.count()).select_from(by_source.subquery())
+    ):
+        return Invalid(
+            [
+                FieldError(
+                    "unit",
+                    "not_assigned",
+                    f"Đơn vị «{unit.code}» không phải gửi báo cáo «{source}» kỳ {period}.",
+                )
+            ]
+        )
+    return Invalid(
+        [
+            FieldError(
+                "period",
+                "unknown_period",
+                f"Báo cáo «{source}» của đơn vị «{unit.code}» không có kỳ {period or '(trống)'}.",
+            )
+        ]
+    )
+
+
+def check_actor(actor: Actor, item: DueItem) -> None:
+    """Forbidden unless the actor may act for the item's unit."""
     if not actor.may_act_for(item.unit_id):
         raise Forbidden(
             "forbidden_unit",
@@ -152,14 +272,24 @@ def get_item(item_id: int, *, session: Session, actor: Actor) -> DueItem:
     return find_item(ItemAddress(item_id=item_id), session=session, actor=actor)
 
 
+_FORM_TARGETS = (
+    select(
+        Target.id,
+        Target.code,
+        Target.name,
+        Target.kind,
+        Target.unit_of_measure,
+        ObligationTarget.required,
+    )
+    .join(Target, Target.id == ObligationTarget.target_id)
+    .where(ObligationTarget.obligation_id == bindparam("obligation_id"))
+    .order_by(ObligationTarget.position)
+)
+
+
 def obligation_spec(obligation: Obligation, *, session: Session) -> FormSpec:
     """The form of an obligation's report: its targets in order, and its narrative sections."""
-    rows = session.execute(
-        select(ObligationTarget, Target)
-        .join(Target, Target.id == ObligationTarget.target_id)
-        .where(ObligationTarget.obligation_id == obligation.id)
-        .order_by(ObligationTarget.position)
-    )
+    rows = session.execute(_FORM_TARGETS, {"obligation_id": obligation.id})
     targets = tuple(
         TargetSpec(
             target_id=t.id,
@@ -167,9 +297,9 @@ def obligation_spec(obligation: Obligation, *, session: Session) -> FormSpec:
             name=t.name,
             kind=TargetKind(t.kind),
             unit_of_measure=t.unit_of_measure,
-            required=ot.required,
+            required=t.required,
         )
-        for ot, t in rows
+        for t in rows
     )
     return FormSpec(
         kind=ItemKind.REPORT, targets=targets, sections=tuple(obligation.narrative_sections)

@@ -6,8 +6,6 @@ import os
 import uuid
 from pathlib import Path
 
-# ---------------------------------------------------------------- attachments on disk
-
 
 def save_blob(data_dir: Path, data: bytes, sha256: str) -> str:
     """Store bytes content-addressed under data_dir; returns the storage key. Idempotent."""
@@ -22,7 +20,3 @@ def save_blob(data_dir: Path, data: bytes, sha256: str) -> str:
             os.fsync(handle.fileno())
         os.replace(tmp, path)  # atomic: a reader sees the whole file or none
     return relative.as_posix()
-
-
-def read_blob(data_dir: Path, storage_key: str) -> bytes:
-    return (data_dir / storage_key).read_bytes()

@@ -23,6 +23,16 @@ def lock_key(item: DueItem) -> str:
 
 def check_open(item: DueItem, *, session: Session, now: datetime) -> None:
     """Refuse (Conflict) when the item is withdrawn, not yet open, or its period locked."""
+    refuse_closed(item, locked_at=period_locked_at(item, session=session), now=now)
+
+
+def period_locked_at(item: DueItem, *, session: Session) -> datetime | None:
+    """When the item's period was locked (khóa sổ), if it is."""
+    return session.scalar(select(PeriodLock.locked_at).where(PeriodLock.lock_key == lock_key(item)))
+
+
+def refuse_closed(item: DueItem, *, locked_at: datetime | None, now: datetime) -> None:
+    """Refuse (Conflict) when the item is withdrawn, not yet open, or locked at `locked_at`."""
     period_text = f"Kỳ báo cáo {item.period_label} " if item.period_label else "Báo cáo này "
     if item.withdrawn_at is not None:
         raise Conflict("withdrawn", "Báo cáo này không còn được yêu cầu (đã rút khỏi kế hoạch).")
@@ -31,11 +41,10 @@ def check_open(item: DueItem, *, session: Session, now: datetime) -> None:
             "not_open",
             f"{period_text}chưa mở: nhận báo cáo từ ngày {local_date(item.opens_at):%d/%m/%Y}.",
         )
-    lock = session.scalars(select(PeriodLock).where(PeriodLock.lock_key == lock_key(item))).first()
-    if lock is not None:
+    if locked_at is not None:
         raise Conflict(
             "locked",
-            f"{period_text}đã khóa sổ ngày {local_date(lock.locked_at):%d/%m/%Y}: "
+            f"{period_text}đã khóa sổ ngày {local_date(locked_at):%d/%m/%Y}: "
             "không nhận thêm báo cáo.",
         )
 

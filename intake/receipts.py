@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from access.actor import Actor
-from intake.address import _check_actor, _source_title, get_item
+from intake.address import check_actor, get_item, source_of
 from models.items import DueItem
-from models.plan import ObligationTarget
-from models.submissions import Submission
+from models.plan import ObligationTarget, Target
+from models.submissions import Submission, SubmissionValue
 from plans.vocabulary import ProgressState, TargetKind
 from submissions.errors import NotFound
 from submissions.values import PROGRESS_VI, Value, display
@@ -74,40 +74,79 @@ class Receipt:
     replayed: bool = False
 
 
+def receipt_value(
+    code: str, name: str, kind: TargetKind, unit_of_measure: str | None, value: Value
+) -> ReceiptValue:
+    return ReceiptValue(
+        code=code,
+        name=name,
+        kind=kind.value,
+        unit_of_measure=unit_of_measure,
+        number=value.number,
+        text=value.text,
+        flag=value.flag,
+        shown=display(kind, value),
+    )
+
+
+def _stored_values(submission: Submission, *, session: Session) -> list[ReceiptValue]:
+    """The values of a stored submission in the order of its obligation's targets."""
+    position = func.coalesce(ObligationTarget.position, 0)
+    rows = session.execute(
+        select(SubmissionValue, Target)
+        .join(Target, Target.id == SubmissionValue.target_id)
+        .outerjoin(
+            ObligationTarget,
+            (ObligationTarget.target_id == Target.id)
+            & (ObligationTarget.obligation_id == submission.item.obligation_id),
+        )
+        .where(SubmissionValue.submission_id == submission.id)
+        .order_by(position, Target.id)
+    )
+    return [
+        receipt_value(
+            t.code,
+            t.name,
+            TargetKind(t.kind),
+            t.unit_of_measure,
+            Value(number=v.number, text=v.text, flag=v.flag),
+        )
+        for v, t in rows
+    ]
+
+
 def receipt_of(submission: Submission, *, session: Session, replayed: bool = False) -> Receipt:
     """The receipt of a stored submission."""
-    item = submission.item
-    code, title = _source_title(item)
-    values = []
-    for v in sorted(submission.values, key=lambda v: v.target_id):
-        kind = TargetKind(v.target.kind)
-        values.append(
-            ReceiptValue(
-                code=v.target.code,
-                name=v.target.name,
-                kind=kind.value,
-                unit_of_measure=v.target.unit_of_measure,
-                number=v.number,
-                text=v.text,
-                flag=v.flag,
-                shown=display(kind, Value(number=v.number, text=v.text, flag=v.flag)),
-            )
-        )
-    if item.obligation_id is not None:
-        order = {
-            ot.target_id: ot.position
-            for ot in session.scalars(
-                select(ObligationTarget).where(ObligationTarget.obligation_id == item.obligation_id)
-            )
-        }
-        target_ids = {v.target.code: v.target_id for v in submission.values}
-        values.sort(key=lambda rv: order.get(target_ids[rv.code], 0))
-    state = ProgressState(submission.progress_state) if submission.progress_state else None
+    files = [
+        ReceiptFile(a.id, a.filename, a.size_bytes, a.sha256, a.role)
+        for a in sorted(submission.attachments, key=lambda a: a.id)
+    ]
+    row = {column.key: getattr(submission, column.key) for column in Submission.__table__.c}
+    return receipt(
+        submission.item,
+        row,
+        values=_stored_values(submission, session=session),
+        files=files,
+        replayed=replayed,
+    )
+
+
+def receipt(
+    item: DueItem,
+    row: Mapping[str, Any],
+    *,
+    values: Sequence[ReceiptValue],
+    files: Sequence[ReceiptFile],
+    replayed: bool = False,
+) -> Receipt:
+    """The receipt of the submission stored as `row` (its columns) with these values and files."""
+    code, title = source_of(item)
+    state = ProgressState(row["progress_state"]) if row["progress_state"] else None
     return Receipt(
-        receipt_no=submission.receipt_no,
-        submission_id=submission.id,
-        version=submission.version,
-        received_at=submission.received_at,
+        receipt_no=row["receipt_no"],
+        submission_id=row["id"],
+        version=row["version"],
+        received_at=row["received_at"],
         item_id=item.id,
         item_kind=item.kind,
         unit_code=item.unit.code,
@@ -116,19 +155,16 @@ def receipt_of(submission: Submission, *, session: Session, replayed: bool = Fal
         source_title=title,
         period_label=item.period_label,
         deadline_at=item.deadline_at,
-        channel=submission.channel,
-        submitted_by=submission.submitted_by,
+        channel=row["channel"],
+        submitted_by=row["submitted_by"],
         values=tuple(values),
-        narrative=dict(submission.narrative or {}),
+        narrative=dict(row["narrative"] or {}),
         progress_state=state.value if state else None,
         progress_state_vi=PROGRESS_VI[state] if state else None,
-        progress_note=submission.progress_note,
-        progress_on=submission.progress_on,
-        attachments=tuple(
-            ReceiptFile(a.id, a.filename, a.size_bytes, a.sha256, a.role)
-            for a in sorted(submission.attachments, key=lambda a: a.id)
-        ),
-        content_hash=submission.content_hash,
+        progress_note=row["progress_note"],
+        progress_on=row["progress_on"],
+        attachments=tuple(files),
+        content_hash=row["content_hash"],
         replayed=replayed,
     )
 
@@ -140,7 +176,7 @@ def get_receipt(receipt_no: str, *, session: Session, actor: Actor) -> Receipt:
     ).one_or_none()
     if submission is None:
         raise NotFound("unknown_receipt", f"Không có biên nhận số «{receipt_no}».")
-    _check_actor(actor, submission.item)
+    check_actor(actor, submission.item)
     return receipt_of(submission, session=session)
 
 

@@ -1,55 +1,99 @@
-"""Storing a checked submission as the next version of its item, once per idempotency key."""
+"""Submitting: the one path from what a channel received to a receipt.
+
+Every channel (the CLI, the inbox, the JSON API, the web form) hands `submit` what it has; it
+reads the file or payload, addresses the item, checks the content and stores it as the item's
+next version, once per idempotency key, in one transaction, and returns the receipt.
+"""
 
 from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ScalarSelect, Table, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from access.actor import Actor
-from access.audit import record_event
-from intake.address import ItemAddress, find_item, form_spec
+from access.audit import event_row
+from intake.address import ItemAddress, form_spec, item_to_submit, merge_addresses
 from intake.blobs import save_blob
-from intake.locks import check_open, lock_item
-from intake.receipts import Receipt, receipt_of
-from models.items import DueItem
+from intake.locks import lock_key, refuse_closed
+from intake.receipts import Receipt, ReceiptFile, receipt, receipt_of, receipt_value
+from models.access import AuditEvent
+from models.base import Base
+from models.items import DueItem, PeriodLock
 from models.submissions import Attachment, Submission, SubmissionValue
 from schedules.calendar import local_date
-from submissions.content import (
-    CheckedSubmission,
-    RawSubmission,
-    check_submission,
-)
+from submissions.content import CheckedSubmission, RawSubmission, Upload, check_submission
 from submissions.errors import Conflict, FieldError, Invalid
+from submissions.spreadsheet import ParsedFile, parse_json, read_upload
 
 MAX_KEY_LENGTH = 100
 
 
-# ---------------------------------------------------------------- storing
-
-
 @dataclass(frozen=True)
 class SubmitRequest:
-    """Everything a channel hands over; `now` is the server's receipt time."""
+    """What a channel received; `address` is what was said beside the content.
+
+    The content is one of: `file`, a filled template or JSON file, read here and kept as the
+    submission's source; `payload`, the JSON of POST /submissions as text; or `raw`, fields the
+    channel read itself (a JSON body, a page's form). `evidence` are files sent along.
+    """
 
     address: ItemAddress
     actor: Actor
     channel: str  # web, api, cli, inbox
     raw: RawSubmission = field(default_factory=RawSubmission)
+    file: Upload | None = None
+    payload: str | None = None
+    evidence: Sequence[Upload] = ()
     source_address: str | None = None
     idempotency_key: str | None = None
 
 
-def _scoped_key(unit_id: int, key: str) -> str:
-    # Keys are the client's choice: scope them per unit so one unit can neither collide with
-    # nor read another unit's submissions by guessing its keys.
-    return f"{unit_id}:{key}"
+# ---------------------------------------------------------------- reading
+
+
+class _Content(NamedTuple):
+    address: ItemAddress
+    raw: RawSubmission
+
+
+def _read(request: SubmitRequest, *, max_bytes: int) -> _Content:
+    """The address and content of a request, the file or payload read and its address merged."""
+    if request.file is None and request.payload is None:
+        raw = replace(request.raw, attachments=[*request.raw.attachments, *request.evidence])
+        return _Content(request.address, raw)
+    sources: list[Upload] = []
+    if request.file is not None:
+        if len(request.file.data) > max_bytes:
+            raise Invalid(
+                [
+                    FieldError(
+                        "file",
+                        "too_large",
+                        f"Tệp quá lớn (tối đa {max_bytes // (1024 * 1024)} MB).",
+                    )
+                ]
+            )
+        parsed: ParsedFile = read_upload(request.file.filename, request.file.data)
+        sources.append(replace(request.file, role="source"))
+    else:
+        assert request.payload is not None
+        parsed = parse_json(request.payload.encode("utf-8"))
+    address = merge_addresses(
+        request.address,
+        ItemAddress(
+            item_id=parsed.item_id, unit=parsed.unit, source=parsed.source, period=parsed.period
+        ),
+    )
+    return _Content(address, replace(parsed.raw, attachments=[*sources, *request.evidence]))
 
 
 def check_idempotency_key(key: str | None) -> None:
@@ -67,6 +111,76 @@ def check_idempotency_key(key: str | None) -> None:
         )
 
 
+def _scoped_key(unit_id: int, key: str | None) -> str | None:
+    # Keys are the client's choice: scope them per unit so one unit can neither collide with
+    # nor read another unit's submissions by guessing its keys.
+    return f"{unit_id}:{key}" if key else None
+
+
+# ---------------------------------------------------------------- storing
+
+
+def _next_version(item_id: Any) -> ScalarSelect[int]:
+    return (
+        select(func.coalesce(func.max(Submission.version), 0) + 1)
+        .where(Submission.item_id == item_id)
+        .scalar_subquery()
+    )
+
+
+class Standing(NamedTuple):
+    """Where a locked item stands for a new submission."""
+
+    next_version: int
+    locked_at: datetime | None  # its period's lock (khóa sổ), if any
+    first_id: int | None  # the submission stored earlier under the same idempotency key
+
+
+_STANDING = select(
+    _next_version(bindparam("item_id")),
+    select(PeriodLock.locked_at)
+    .where(PeriodLock.lock_key == bindparam("lock_key"))
+    .scalar_subquery(),
+    select(Submission.id).where(Submission.idempotency_key == bindparam("key")).scalar_subquery(),
+)
+
+
+def standing(item: DueItem, scoped_key: str | None, *, session: Session) -> Standing:
+    """Next version, period lock and earlier submission of the key, read in one query.
+
+    Read after the item's lock is taken, so it sees what the previous writer committed.
+    """
+    params = {"item_id": item.id, "lock_key": lock_key(item), "key": scoped_key}
+    return Standing(*session.execute(_STANDING, params).one())
+
+
+def _submission_row(
+    item: DueItem,
+    checked: CheckedSubmission,
+    *,
+    request: SubmitRequest,
+    now: datetime,
+    version: int,
+) -> dict[str, Any]:
+    """The submission's columns, as stored and as its receipt shows them."""
+    return {
+        "item_id": item.id,
+        "version": version,
+        "receipt_no": f"BN-{item.id}-{version}",
+        "received_at": now,
+        "channel": request.channel,
+        "submitted_by": request.actor.label[:128],
+        "source_address": (request.source_address or None) and request.source_address[:255],
+        "accepted": True,
+        "narrative": checked.narrative,
+        "progress_state": checked.progress_state.value if checked.progress_state else None,
+        "progress_note": checked.progress_note,
+        "progress_on": checked.progress_on,
+        "idempotency_key": _scoped_key(item.unit_id, request.idempotency_key),
+        "content_hash": checked.content_hash(),
+    }
+
+
 def store_submission(
     item: DueItem,
     checked: CheckedSubmission,
@@ -75,124 +189,144 @@ def store_submission(
     request: SubmitRequest,
     now: datetime,
     data_dir: Path,
-) -> Submission:
-    """Insert `checked` as the item's next version; IntegrityError means a concurrent writer won.
+    version: int | None = None,
+) -> Receipt:
+    """Insert `checked` as the item's next version, with its audit event; its receipt.
 
-    The item row is locked (SELECT ... FOR UPDATE) so PostgreSQL serialises writers per item;
-    SQLite serialises all writers, and the caller retries on the rare unique-key race.
+    The caller holds the item's lock (`intake.locks.lock_item`), so `version`, when given, is
+    still the next one; IntegrityError means a concurrent writer won all the same. The rows
+    are written as they are (no ORM unit of work): nothing else in the session changes.
     """
-    lock_item(item, session=session)
-    current = session.scalar(
-        select(func.max(Submission.version)).where(Submission.item_id == item.id)
-    )
-    version = (current or 0) + 1
-    attachments = [
-        Attachment(
-            filename=upload.filename,
-            content_type=upload.content_type[:128],
-            size_bytes=len(upload.data),
-            sha256=upload.sha256,
-            storage_key=save_blob(data_dir, upload.data, upload.sha256),
-            role=upload.role,
+    if version is None:
+        version = session.scalar(select(_next_version(item.id)))
+        assert version is not None
+    row = _submission_row(item, checked, request=request, now=now, version=version)
+    row["id"] = session.execute(_INSERT_SUBMISSION, row).scalar_one()
+    if checked.values:
+        session.execute(
+            _INSERT_VALUE,
+            [
+                {
+                    "submission_id": row["id"],
+                    "target_id": v.target.target_id,
+                    "number": v.value.number,
+                    "text": v.value.text,
+                    "flag": v.value.flag,
+                }
+                for v in checked.values
+            ],
         )
+    files = [
+        _store_attachment(upload, row["id"], session=session, data_dir=data_dir)
         for upload in checked.attachments
     ]
-    submission = Submission(
-        item_id=item.id,
-        version=version,
-        receipt_no=f"BN-{item.id}-{version}",
-        received_at=now,
-        channel=request.channel,
-        submitted_by=request.actor.label[:128],
-        source_address=(request.source_address or None) and request.source_address[:255],
-        accepted=True,
-        narrative=checked.narrative,
-        progress_state=checked.progress_state.value if checked.progress_state else None,
-        progress_note=checked.progress_note,
-        progress_on=checked.progress_on,
-        idempotency_key=_scoped_key(item.unit_id, request.idempotency_key)
-        if request.idempotency_key
-        else None,
-        content_hash=checked.content_hash(),
-        values=[
-            SubmissionValue(
-                target_id=v.target.target_id,
-                number=v.value.number,
-                text=v.value.text,
-                flag=v.value.flag,
-            )
-            for v in checked.values
-        ],
-        attachments=attachments,
-    )
-    session.add(submission)
-    session.flush()
-    record_event(
-        session=session,
+    event = event_row(
         actor=request.actor,
         action="submission.create",
         object_type="submission",
-        object_id=str(submission.id),
+        object_id=str(row["id"]),
         source_address=request.source_address,
         details={
             "item_id": item.id,
             "version": version,
-            "receipt_no": submission.receipt_no,
+            "receipt_no": row["receipt_no"],
             "channel": request.channel,
-            "content_hash": submission.content_hash,
+            "content_hash": row["content_hash"],
         },
         now=now,
     )
-    session.flush()
-    return submission
+    session.execute(_INSERT_EVENT, event)
+    values = [
+        receipt_value(
+            v.target.code, v.target.name, v.target.kind, v.target.unit_of_measure, v.value
+        )
+        for v in checked.values
+    ]
+    return receipt(item, row, values=values, files=files)
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+# Core inserts on the tables: the ORM's unit of work cost more than the rows themselves.
+_INSERT_SUBMISSION = insert(_table(Submission)).returning(_table(Submission).c.id)
+_INSERT_VALUE = insert(_table(SubmissionValue))
+_INSERT_ATTACHMENT = insert(_table(Attachment)).returning(_table(Attachment).c.id)
+_INSERT_EVENT = insert(_table(AuditEvent))
+
+
+def _store_attachment(
+    upload: Upload, submission_id: int, *, session: Session, data_dir: Path
+) -> ReceiptFile:
+    """The file's bytes on disk (by content hash), then its row."""
+    sha256 = upload.sha256
+    attachment_id = session.execute(
+        _INSERT_ATTACHMENT,
+        {
+            "submission_id": submission_id,
+            "filename": upload.filename,
+            "content_type": upload.content_type[:128],
+            "size_bytes": len(upload.data),
+            "sha256": sha256,
+            "storage_key": save_blob(data_dir, upload.data, sha256),
+            "role": upload.role,
+        },
+    ).scalar_one()
+    return ReceiptFile(attachment_id, upload.filename, len(upload.data), sha256, upload.role)
+
+
+def _replay(first_id: int, item: DueItem, checked: CheckedSubmission, session: Session) -> Receipt:
+    """The first receipt of a key sent again with the same content; Conflict for other content."""
+    first = session.get_one(Submission, first_id)
+    if first.item_id == item.id and first.content_hash == checked.content_hash():
+        return receipt_of(first, session=session, replayed=True)
+    raise Conflict(
+        "idempotency_conflict",
+        "Mã chống gửi trùng (Idempotency-Key) này đã dùng cho một lần gửi khác nội dung; "
+        "không lưu gì. Hãy dùng mã mới cho lần gửi mới.",
+        [
+            FieldError(
+                "idempotency_key",
+                "idempotency_conflict",
+                f"Đã dùng cho biên nhận {first.receipt_no}.",
+            )
+        ],
+    )
 
 
 def _submit_once(
     session: Session,
     request: SubmitRequest,
+    content: _Content,
     *,
     now: datetime,
     data_dir: Path,
     max_attachment_bytes: int,
 ) -> Receipt:
-    check_idempotency_key(request.idempotency_key)
-    item = find_item(request.address, session=session, actor=request.actor)
-    lock_item(item, session=session)
-    first = None
-    if request.idempotency_key:
-        first = session.scalars(
-            select(Submission).where(
-                Submission.idempotency_key == _scoped_key(item.unit_id, request.idempotency_key)
-            )
-        ).one_or_none()
-    if first is None:
+    item = item_to_submit(content.address, session=session, actor=request.actor)
+    scoped_key = _scoped_key(item.unit_id, request.idempotency_key)
+    stands = standing(item, scoped_key, session=session)
+    if stands.first_id is None:
         # A closed item is said first; only a replay of what was already stored gets through.
-        check_open(item, session=session, now=now)
+        refuse_closed(item, locked_at=stands.locked_at, now=now)
     checked = check_submission(
         form_spec(item, session=session),
-        request.raw,
+        content.raw,
         today=local_date(now),
         max_attachment_bytes=max_attachment_bytes,
     )
-    if first is not None:
-        if first.item_id == item.id and first.content_hash == checked.content_hash():
-            return receipt_of(first, session=session, replayed=True)
-        raise Conflict(
-            "idempotency_conflict",
-            "Mã chống gửi trùng (Idempotency-Key) này đã dùng cho một lần gửi khác nội dung; "
-            "không lưu gì. Hãy dùng mã mới cho lần gửi mới.",
-            [
-                FieldError(
-                    "idempotency_key",
-                    "idempotency_conflict",
-                    f"Đã dùng cho biên nhận {first.receipt_no}.",
-                )
-            ],
-        )
-    submission = store_submission(
-        item, checked, session=session, request=request, now=now, data_dir=data_dir
+    if stands.first_id is not None:
+        return _replay(stands.first_id, item, checked, session)
+    return store_submission(
+        item,
+        checked,
+        session=session,
+        request=request,
+        now=now,
+        data_dir=data_dir,
+        version=stands.next_version,
     )
-    return receipt_of(submission, session=session)
 
 
 def submit(
@@ -204,12 +338,14 @@ def submit(
     max_attachment_bytes: int,
     attempts: int = 10,
 ) -> Receipt:
-    """Check and store one submission in its own transaction: all of it or nothing.
+    """Read, address, check and store one submission in its own transaction: all or nothing.
 
     A concurrent submission for the same item (or the same idempotency key) may make the
     insert fail on a unique key; the whole attempt is then rolled back and run again, so
     both submissions end up as versions and a replayed key finds the first result.
     """
+    content = _read(request, max_bytes=max_attachment_bytes)
+    check_idempotency_key(request.idempotency_key)
     for attempt in range(1, attempts + 1):
         try:
             with sessions.begin() as session:
@@ -217,10 +353,11 @@ def submit(
                     # Take SQLite's write lock before the first read (PostgreSQL locks the
                     # item row instead): concurrent writers of one item then queue behind
                     # it rather than all reading the same next version and retrying.
-                    session.execute(text("BEGIN IMMEDIATE"))
+                    session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                 return _submit_once(
                     session,
                     request,
+                    content,
                     now=now,
                     data_dir=data_dir,
                     max_attachment_bytes=max_attachment_bytes,

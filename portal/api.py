@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -10,9 +9,8 @@ import pendulum
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from access.actor import Actor
 from adhoc.requests import RequestSpec, create_request
-from intake.address import ItemAddress, merge_addresses
+from intake.address import ItemAddress
 from intake.receipts import get_receipt, list_submissions, receipt_of, submission_summary
 from intake.store import SubmitRequest, submit
 from models.calendar import load_calendar
@@ -33,7 +31,6 @@ from schedules.calendar import VN_TZ
 from status.states import ItemState
 from submissions.content import RawSubmission, Upload, safe_filename
 from submissions.errors import FieldError, Invalid
-from submissions.spreadsheet import ParsedFile, parse_json, read_upload
 from submissions.values import PROGRESS_VI
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -152,26 +149,11 @@ def template(
     )
 
 
-def _store(
-    request: Request,
-    response: Response,
-    actor: Actor,
-    address: ItemAddress,
-    raw: RawSubmission,
-    channel: str,
-    key: str | None,
-) -> dict[str, Any]:
+def _submit(request: Request, response: Response, sent: SubmitRequest) -> dict[str, Any]:
     portal = portal_of(request)
     receipt = submit(
         portal.sessions,
-        SubmitRequest(
-            address=address,
-            actor=actor,
-            channel=channel,
-            raw=raw,
-            source_address=client_address(request),
-            idempotency_key=key,
-        ),
+        sent,
         now=portal.clock(),
         data_dir=portal.data_dir,
         max_attachment_bytes=portal.settings.upload_max_bytes,
@@ -194,15 +176,21 @@ def create_submission(
     actor: ApiActor,
     idempotency_key: IdempotencyHeader = None,
 ) -> dict[str, Any]:
-    raw = RawSubmission(
-        values=body.values,
-        narrative=body.narrative,
-        progress=body.progress.model_dump() if body.progress else None,
+    sent = SubmitRequest(
+        address=ItemAddress(
+            item_id=body.item_id, unit=body.unit, source=body.obligation, period=body.period
+        ),
+        actor=actor,
+        channel="api",
+        raw=RawSubmission(
+            values=body.values,
+            narrative=body.narrative,
+            progress=body.progress.model_dump() if body.progress else None,
+        ),
+        source_address=client_address(request),
+        idempotency_key=idempotency_key,
     )
-    address = ItemAddress(
-        item_id=body.item_id, unit=body.unit, source=body.obligation, period=body.period
-    )
-    return _store(request, response, actor, address, raw, "api", idempotency_key)
+    return _submit(request, response, sent)
 
 
 _UPLOAD_FIELDS = {
@@ -249,17 +237,11 @@ async def upload_submission(
         raise Invalid(
             [FieldError(k, "unknown_field", f"Trường «{k}» không hợp lệ.") for k in unknown]
         )
-    sources: list[Upload] = []
+    sheet = None
     if file is not None and file.filename:
-        data = await file.read()
         name = safe_filename(file.filename)
-        parsed: ParsedFile = read_upload(name, data)
-        sources.append(
-            Upload(name, file.content_type or "application/octet-stream", data, "source")
-        )
-    elif payload is not None:
-        parsed = parse_json(payload.encode("utf-8"))
-    else:
+        sheet = Upload(name, file.content_type or "application/octet-stream", await file.read())
+    elif payload is None:
         raise Invalid([FieldError("file", "required", "Chưa chọn tệp báo cáo để gửi.")])
     evidence = [
         Upload(
@@ -270,21 +252,22 @@ async def upload_submission(
         for f in attachments or []
         if f.filename
     ]
-    address = merge_addresses(
-        ItemAddress(item_id=item_id, unit=unit, source=obligation, period=period),
-        ItemAddress(
-            item_id=parsed.item_id, unit=parsed.unit, source=parsed.source, period=parsed.period
-        ),
-    )
     keys = {k for k in (idempotency_key, idempotency_key_field) if k}
     if len(keys) > 1:
         raise Invalid(
             [FieldError("idempotency_key", "mismatch", "Hai mã chống gửi trùng khác nhau.")]
         )
-    raw = replace(parsed.raw, attachments=[*sources, *evidence])
-    return await run_in_threadpool(
-        _store, request, response, actor, address, raw, "api", next(iter(keys), None)
+    sent = SubmitRequest(
+        address=ItemAddress(item_id=item_id, unit=unit, source=obligation, period=period),
+        actor=actor,
+        channel="api",
+        file=sheet,
+        payload=payload if sheet is None else None,
+        evidence=evidence,
+        source_address=client_address(request),
+        idempotency_key=next(iter(keys), None),
     )
+    return await run_in_threadpool(_submit, request, response, sent)
 
 
 @router.get(

@@ -13,7 +13,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from access.actor import Actor
 from access.sessions import SESSION_LIFETIME, end_web_session, open_web_session
-from intake.address import ItemAddress, merge_addresses
+from intake.address import ItemAddress
 from intake.receipts import get_receipt
 from intake.store import SubmitRequest, submit
 from plans.vocabulary import ItemKind
@@ -33,7 +33,6 @@ from portal.views import ItemView, is_submitted, item_template, item_view, list_
 from status.states import ItemStatus
 from submissions.content import FormSpec, RawSubmission, Upload, safe_filename
 from submissions.errors import FieldError, IntakeError, Invalid
-from submissions.spreadsheet import read_upload
 from submissions.values import KIND_VI, PROGRESS_VI
 
 router = APIRouter(include_in_schema=False)
@@ -253,38 +252,27 @@ def item_submit(
     mode = "file" if form.get("mode") == "file" else "form"
     key = str(form.get("idempotency_key") or "") or None
     typed, raw = _typed_raw(view.spec, form)
-    address = ItemAddress(item_id=item_id)
+    sent = SubmitRequest(
+        address=ItemAddress(item_id=item_id),
+        actor=actor,
+        channel="web",
+        raw=raw,
+        evidence=_evidence(form),
+        source_address=client_address(request),
+        idempotency_key=key,
+    )
     try:
         if mode == "file":
             sheet = form.get("spreadsheet")
             if not isinstance(sheet, UploadFile) or not sheet.filename:
                 raise Invalid([FieldError("file", "required", "Chưa chọn tệp báo cáo.")])
             data = sheet.file.read()
-            name = safe_filename(sheet.filename)
-            parsed = read_upload(name, data)
-            address = merge_addresses(
-                address,
-                ItemAddress(
-                    item_id=parsed.item_id,
-                    unit=parsed.unit,
-                    source=parsed.source,
-                    period=parsed.period,
-                ),
-            )
-            source = Upload(name, sheet.content_type or "application/octet-stream", data, "source")
-            raw = replace(parsed.raw, attachments=[source, *_evidence(form)])
-        else:
-            raw = replace(raw, attachments=_evidence(form))
+            content_type = sheet.content_type or "application/octet-stream"
+            upload = Upload(safe_filename(sheet.filename), content_type, data)
+            sent = replace(sent, raw=RawSubmission(), file=upload)
         receipt = submit(
             portal.sessions,
-            SubmitRequest(
-                address=address,
-                actor=actor,
-                channel="web",
-                raw=raw,
-                source_address=client_address(request),
-                idempotency_key=key,
-            ),
+            sent,
             now=portal.clock(),
             data_dir=portal.data_dir,
             max_attachment_bytes=portal.settings.upload_max_bytes,

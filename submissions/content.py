@@ -132,92 +132,33 @@ def safe_filename(name: str) -> str:
     return base[:200] or "tep-dinh-kem"
 
 
-def _err(errors: list[FieldError], raw: RawSubmission, name: str, code: str, message: str) -> None:
-    errors.append(FieldError(name, code, message, raw.where.get(name)))
+class _Problems:
+    """The problems found so far, each with the cell or line the channel read its field from."""
+
+    def __init__(self, raw: RawSubmission) -> None:
+        self.raw = raw
+        self.found: list[FieldError] = []
+
+    def add(self, name: str, code: str, message: str) -> None:
+        self.found.append(FieldError(name, code, message, self.raw.where.get(name)))
+
+    def about(self, name: str) -> bool:
+        return any(e.field == name for e in self.found)
 
 
 def check_submission(
     spec: FormSpec, raw: RawSubmission, *, today: date, max_attachment_bytes: int
 ) -> CheckedSubmission:
     """Every rule of a submission in one place; raises Invalid listing all problems at once."""
-    errors: list[FieldError] = []
-    values: list[CheckedValue] = []
-    for code, given in raw.values.items():
-        name = f"values.{code}"
-        target = spec.target(code)
-        if target is None:
-            _err(
-                errors, raw, name, "unknown_field", f"Chỉ tiêu «{code}» không có trong báo cáo này."
-            )
-            continue
-        if is_blank(given):
-            continue
-        try:
-            values.append(CheckedValue(target, parse_value(target.kind, given)))
-        except ValueProblem as problem:
-            _err(errors, raw, name, problem.code, f"{target.name}: {problem.message}")
-    given_codes = {v.target.code for v in values}
-    for target in spec.targets:
-        blank = target.code not in given_codes
-        failed = any(e.field == f"values.{target.code}" for e in errors)
-        if target.required and blank and not failed:
-            _err(
-                errors,
-                raw,
-                f"values.{target.code}",
-                "required",
-                f"{target.name}: chưa nhập (chỉ tiêu bắt buộc).",
-            )
-
-    narrative: dict[str, str] = {}
-    for key, given in raw.narrative.items():
-        name = f"narrative.{key}"
-        section = spec.section_for(str(key))
-        if section is None:
-            _err(errors, raw, name, "unknown_field", f"Phần «{key}» không có trong báo cáo này.")
-            continue
-        if is_blank(given):
-            continue
-        try:
-            narrative[section] = parse_text(given, MAX_NARRATIVE)
-        except ValueProblem as problem:
-            _err(errors, raw, name, problem.code, f"{section}: {problem.message}")
-    narrative = {s: narrative[s] for s in spec.sections if s in narrative}
-
-    state: ProgressState | None = None
-    note: str | None = None
-    on: date | None = None
-    progress = raw.progress or {}
-    if spec.kind is ItemKind.DELIVERABLE:
-        state, note, on = _check_progress(progress, raw, errors, today)
-    elif any(not is_blank(v) for v in progress.values()):
-        _err(
-            errors,
-            raw,
-            "progress",
-            "unknown_field",
-            "Báo cáo định kỳ không có mục tình trạng thực hiện.",
-        )
-
+    problems = _Problems(raw)
+    values = _check_values(spec, raw.values, problems)
+    narrative = _check_narrative(spec, raw.narrative, problems)
+    state, note, on = _check_progress(spec, raw.progress or {}, problems, today)
     attachments = tuple(raw.attachments)
-    if len([a for a in attachments if a.role == "evidence"]) > MAX_ATTACHMENTS:
-        _err(errors, raw, "attachments", "too_many", f"Tối đa {MAX_ATTACHMENTS} tệp đính kèm.")
-    for upload in attachments:
-        if len(upload.data) > max_attachment_bytes:
-            _err(
-                errors,
-                raw,
-                "attachments",
-                "too_large",
-                f"Tệp «{upload.filename}» quá lớn "
-                f"(tối đa {max_attachment_bytes // (1024 * 1024)} MB).",
-            )
-        elif not upload.data and upload.role == "evidence":
-            _err(errors, raw, "attachments", "empty_file", f"Tệp «{upload.filename}» rỗng.")
-
+    _check_attachments(attachments, problems, max_attachment_bytes)
     # Only a submission with nothing in it at all is "empty"; a wrong value has its own error.
-    if spec.kind is ItemKind.REPORT and not values and not narrative and not errors:
-        errors.append(
+    if spec.kind is ItemKind.REPORT and not values and not narrative and not problems.found:
+        problems.found.append(
             FieldError(
                 "values",
                 "empty",
@@ -225,10 +166,10 @@ def check_submission(
                 "hãy nhập ít nhất một chỉ tiêu hoặc một phần nội dung.",
             )
         )
-    if errors:
-        raise Invalid(errors)
+    if problems.found:
+        raise Invalid(problems.found)
     return CheckedSubmission(
-        values=tuple(sorted(values, key=lambda v: spec.targets.index(v.target))),
+        values=values,
         narrative=narrative,
         progress_state=state,
         progress_note=note,
@@ -237,45 +178,123 @@ def check_submission(
     )
 
 
+def _check_values(
+    spec: FormSpec, given: Mapping[str, Any], problems: _Problems
+) -> tuple[CheckedValue, ...]:
+    """The values read by their target's kind, in the form's order; required ones present."""
+    values: list[CheckedValue] = []
+    for code, value in given.items():
+        name = f"values.{code}"
+        target = spec.target(code)
+        if target is None:
+            problems.add(name, "unknown_field", f"Chỉ tiêu «{code}» không có trong báo cáo này.")
+        elif not is_blank(value):
+            try:
+                values.append(CheckedValue(target, parse_value(target.kind, value)))
+            except ValueProblem as problem:
+                problems.add(name, problem.code, f"{target.name}: {problem.message}")
+    given_codes = {v.target.code for v in values}
+    for target in spec.targets:
+        name = f"values.{target.code}"
+        if target.required and target.code not in given_codes and not problems.about(name):
+            problems.add(name, "required", f"{target.name}: chưa nhập (chỉ tiêu bắt buộc).")
+    return tuple(sorted(values, key=lambda v: spec.targets.index(v.target)))
+
+
+def _check_narrative(
+    spec: FormSpec, given: Mapping[str, Any], problems: _Problems
+) -> dict[str, str]:
+    """The narrative by the form's section titles, in the form's order."""
+    narrative: dict[str, str] = {}
+    for key, text in given.items():
+        name = f"narrative.{key}"
+        section = spec.section_for(str(key))
+        if section is None:
+            problems.add(name, "unknown_field", f"Phần «{key}» không có trong báo cáo này.")
+        elif not is_blank(text):
+            try:
+                narrative[section] = parse_text(text, MAX_NARRATIVE)
+            except ValueProblem as problem:
+                problems.add(name, problem.code, f"{section}: {problem.message}")
+    return {s: narrative[s] for s in spec.sections if s in narrative}
+
+
+def _check_attachments(
+    attachments: tuple[Upload, ...], problems: _Problems, max_attachment_bytes: int
+) -> None:
+    if len([a for a in attachments if a.role == "evidence"]) > MAX_ATTACHMENTS:
+        problems.add("attachments", "too_many", f"Tối đa {MAX_ATTACHMENTS} tệp đính kèm.")
+    for upload in attachments:
+        if len(upload.data) > max_attachment_bytes:
+            problems.add(
+                "attachments",
+                "too_large",
+                f"Tệp «{upload.filename}» quá lớn "
+                f"(tối đa {max_attachment_bytes // (1024 * 1024)} MB).",
+            )
+        elif not upload.data and upload.role == "evidence":
+            problems.add("attachments", "empty_file", f"Tệp «{upload.filename}» rỗng.")
+
+
+Progress = tuple[ProgressState | None, str | None, date | None]
+
+
 def _check_progress(
-    progress: Mapping[str, Any], raw: RawSubmission, errors: list[FieldError], today: date
-) -> tuple[ProgressState | None, str | None, date | None]:
+    spec: FormSpec, progress: Mapping[str, Any], problems: _Problems, today: date
+) -> Progress:
+    """A deliverable's state, note and date; a report has none."""
+    if spec.kind is not ItemKind.DELIVERABLE:
+        if any(not is_blank(v) for v in progress.values()):
+            problems.add(
+                "progress",
+                "unknown_field",
+                "Báo cáo định kỳ không có mục tình trạng thực hiện.",
+            )
+        return None, None, None
     for key in progress:
         if key not in ("state", "note", "on"):
-            _err(errors, raw, f"progress.{key}", "unknown_field", f"Mục «{key}» không hợp lệ.")
-    state: ProgressState | None = None
-    note: str | None = None
-    on: date | None = today
-    given_state = progress.get("state")
-    if is_blank(given_state):
+            problems.add(f"progress.{key}", "unknown_field", f"Mục «{key}» không hợp lệ.")
+    return (
+        _progress_state(progress.get("state"), problems),
+        _progress_note(progress.get("note"), problems),
+        _progress_on(progress.get("on"), problems, today),
+    )
+
+
+def _progress_state(given: Any, problems: _Problems) -> ProgressState | None:
+    if is_blank(given):
         choices = ", ".join(f"«{v}»" for v in PROGRESS_VI.values())
-        _err(errors, raw, "progress.state", "required", f"Chưa chọn tình trạng ({choices}).")
-    else:
-        try:
-            state = parse_progress_state(given_state)
-        except ValueProblem as problem:
-            _err(errors, raw, "progress.state", problem.code, problem.message)
-    if not is_blank(progress.get("note")):
-        try:
-            note = parse_text(progress["note"], MAX_NOTE)
-        except ValueProblem as problem:
-            _err(errors, raw, "progress.note", problem.code, f"Ghi chú: {problem.message}")
-    if not is_blank(progress.get("on")):
-        try:
-            on = parse_day(progress["on"])
-        except ValueProblem as problem:
-            _err(errors, raw, "progress.on", problem.code, problem.message)
-            on = None
-        else:
-            if on > today:
-                _err(
-                    errors,
-                    raw,
-                    "progress.on",
-                    "in_future",
-                    f"Ngày cập nhật {on:%d/%m/%Y} chưa đến.",
-                )
-    return state, note, on
+        problems.add("progress.state", "required", f"Chưa chọn tình trạng ({choices}).")
+        return None
+    try:
+        return parse_progress_state(given)
+    except ValueProblem as problem:
+        problems.add("progress.state", problem.code, problem.message)
+        return None
+
+
+def _progress_note(given: Any, problems: _Problems) -> str | None:
+    if is_blank(given):
+        return None
+    try:
+        return parse_text(given, MAX_NOTE)
+    except ValueProblem as problem:
+        problems.add("progress.note", problem.code, f"Ghi chú: {problem.message}")
+        return None
+
+
+def _progress_on(given: Any, problems: _Problems, today: date) -> date | None:
+    """The day of the update: today when not given, never in the future."""
+    if is_blank(given):
+        return today
+    try:
+        on = parse_day(given)
+    except ValueProblem as problem:
+        problems.add("progress.on", problem.code, problem.message)
+        return None
+    if on > today:
+        problems.add("progress.on", "in_future", f"Ngày cập nhật {on:%d/%m/%Y} chưa đến.")
+    return on
 
 
 def canonical_number(value: Decimal) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import mimetypes
 import unicodedata
 import zipfile
 from collections.abc import Callable
@@ -267,7 +268,106 @@ def _last_column(label: str, mode: str, value_column: int) -> int:
     return 1
 
 
-def _parse_rows(rows: list[tuple[int, list[Any]]], ref: Callable[[int, int], str]) -> ParsedFile:
+Ref = Callable[[int, int], str]
+
+_HEADER_KEYS = {_norm(L_SOURCE): "source", _norm(L_UNIT): "unit", _norm(L_PERIOD): "period"}
+_PROGRESS_KEYS = {_norm(L_STATE): "state", _norm(L_NOTE): "note", _norm(L_ON): "on"}
+
+
+class _TemplateReader:
+    """Reads a filled template row by row: header, then targets, sections or progress."""
+
+    def __init__(self, ref: Ref) -> None:
+        self.ref = ref
+        self.header: dict[str, str | None] = {}
+        self.values: dict[str, Any] = {}
+        self.narrative: dict[str, Any] = {}
+        self.progress: dict[str, Any] = {}
+        self.where: dict[str, str] = {}
+        self.errors: list[FieldError] = []
+        self.mode = "header"
+        self.value_column = VALUE_COLUMN
+
+    def row(self, n: int, cells: list[Any]) -> None:
+        label = _norm(_cell(cells, 0))
+        if self._stray_cell(n, cells, label):
+            return
+        if label in _HEADER_KEYS:
+            self.header[_HEADER_KEYS[label]] = _cell_text(_cell(cells, 1))
+            self.where[_HEADER_KEYS[label]] = self.ref(n, 1)
+        elif label == _norm(H_TARGETS[0]):
+            self._targets_heading(n, cells)
+        elif label == _norm(H_SECTIONS[0]):
+            self.mode = "sections"
+        elif label in _PROGRESS_KEYS:
+            key = _PROGRESS_KEYS[label]
+            self.progress[key] = _cell(cells, 1)
+            self.where[f"progress.{key}"] = self.ref(n, 1)
+        elif self.mode == "targets":
+            self._target(n, cells)
+        elif self.mode == "sections":
+            section = _cell_text(_cell(cells, 0)) or ""
+            self.narrative[section] = _cell(cells, 1)
+            self.where[f"narrative.{section}"] = self.ref(n, 1)
+        else:
+            shown = _cell_text(_cell(cells, 0)) or ""
+            self._error(
+                "file", "unknown_field", f"«{shown}» không phải là mục của mẫu báo cáo.", n, 0
+            )
+
+    def _error(self, name: str, code: str, message: str, n: int, column: int) -> None:
+        self.errors.append(FieldError(name, code, message, self.ref(n, column)))
+
+    def _stray_cell(self, n: int, cells: list[Any], label: str) -> bool:
+        # A figure typed beyond the form's columns would be silently dropped (a CSV's
+        # unquoted «67,5» splits into 67 | 5): refuse it and say which cell.
+        last = _last_column(label, self.mode, self.value_column)
+        stray = [i for i in range(last + 1, len(cells)) if not is_blank(cells[i])]
+        if stray:
+            shown = _cell_text(cells[stray[0]]) or ""
+            self._error(
+                "file",
+                "unknown_field",
+                f"Ô {self.ref(n, stray[0])} nằm ngoài mẫu («{shown}»). Trong tệp CSV, số thập "
+                'phân có dấu phẩy phải đặt trong ngoặc kép, ví dụ "67,5".',
+                n,
+                stray[0],
+            )
+        return bool(stray)
+
+    def _targets_heading(self, n: int, cells: list[Any]) -> None:
+        self.mode = "targets"
+        heads = [_norm(c) for c in cells]
+        self.value_column = heads.index(_norm("Giá trị")) if _norm("Giá trị") in heads else -1
+        if self.value_column < 0:
+            self._error("file", "malformed", "Thiếu cột «Giá trị».", n, 0)
+            self.value_column = VALUE_COLUMN
+
+    def _target(self, n: int, cells: list[Any]) -> None:
+        code = _cell_text(_cell(cells, 0)) or ""
+        if code in self.values:
+            self._error(f"values.{code}", "duplicate", f"Chỉ tiêu «{code}» ghi hai lần.", n, 0)
+            return
+        self.values[code] = _cell(cells, self.value_column)
+        self.where[f"values.{code}"] = self.ref(n, self.value_column)
+
+    def parsed(self) -> ParsedFile:
+        if self.errors:
+            raise Invalid(self.errors)
+        return ParsedFile(
+            source=self.header.get("source"),
+            unit=self.header.get("unit"),
+            period=self.header.get("period"),
+            raw=RawSubmission(
+                values=self.values,
+                narrative=self.narrative,
+                progress=self.progress or None,
+                where=self.where,
+            ),
+        )
+
+
+def _parse_rows(rows: list[tuple[int, list[Any]]], ref: Ref) -> ParsedFile:
     filled = [(n, cells) for n, cells in rows if any(not is_blank(c) for c in cells)]
     if not filled or _norm(_cell(filled[0][1], 0)) != _norm(MARKER):
         raise _file_error(
@@ -275,91 +375,10 @@ def _parse_rows(rows: list[tuple[int, list[Any]]], ref: Callable[[int, int], str
             "Tệp không theo mẫu của dondoc: hãy tải mẫu của báo cáo "
             "(lệnh «dondoc template» hoặc nút «Tải mẫu» trên cổng) rồi điền vào.",
         )
-    header: dict[str, str | None] = {}
-    values: dict[str, Any] = {}
-    narrative: dict[str, Any] = {}
-    progress: dict[str, Any] = {}
-    where: dict[str, str] = {}
-    errors: list[FieldError] = []
-    labels = {_norm(L_SOURCE): "source", _norm(L_UNIT): "unit", _norm(L_PERIOD): "period"}
-    progress_labels = {_norm(L_STATE): "state", _norm(L_NOTE): "note", _norm(L_ON): "on"}
-    mode = "header"
-    value_column = VALUE_COLUMN
+    reader = _TemplateReader(ref)
     for n, cells in filled[1:]:
-        label = _norm(_cell(cells, 0))
-        # A figure typed beyond the form's columns would be silently dropped (a CSV's
-        # unquoted «67,5» splits into 67 | 5): refuse it and say which cell.
-        last = _last_column(label, mode, value_column)
-        stray = [i for i in range(last + 1, len(cells)) if not is_blank(cells[i])]
-        if stray:
-            shown = _cell_text(cells[stray[0]]) or ""
-            errors.append(
-                FieldError(
-                    "file",
-                    "unknown_field",
-                    f"Ô {ref(n, stray[0])} nằm ngoài mẫu («{shown}»). Trong tệp CSV, số thập "
-                    'phân có dấu phẩy phải đặt trong ngoặc kép, ví dụ "67,5".',
-                    ref(n, stray[0]),
-                )
-            )
-            continue
-        if label in labels:
-            header[labels[label]] = _cell_text(_cell(cells, 1))
-            where[labels[label]] = ref(n, 1)
-        elif label == _norm(H_TARGETS[0]):
-            mode = "targets"
-            heads = [_norm(c) for c in cells]
-            value_column = heads.index(_norm("Giá trị")) if _norm("Giá trị") in heads else -1
-            if value_column < 0:
-                errors.append(FieldError("file", "malformed", "Thiếu cột «Giá trị».", ref(n, 0)))
-                value_column = VALUE_COLUMN
-        elif label == _norm(H_SECTIONS[0]):
-            mode = "sections"
-        elif label in progress_labels:
-            key = progress_labels[label]
-            progress[key] = _cell(cells, 1)
-            where[f"progress.{key}"] = ref(n, 1)
-        elif mode == "targets":
-            code = _cell_text(_cell(cells, 0)) or ""
-            if code in values:
-                errors.append(
-                    FieldError(
-                        f"values.{code}",
-                        "duplicate",
-                        f"Chỉ tiêu «{code}» ghi hai lần.",
-                        ref(n, 0),
-                    )
-                )
-                continue
-            values[code] = _cell(cells, value_column)
-            where[f"values.{code}"] = ref(n, value_column)
-        elif mode == "sections":
-            section = _cell_text(_cell(cells, 0)) or ""
-            narrative[section] = _cell(cells, 1)
-            where[f"narrative.{section}"] = ref(n, 1)
-        else:
-            shown = _cell_text(_cell(cells, 0)) or ""
-            errors.append(
-                FieldError(
-                    "file",
-                    "unknown_field",
-                    f"«{shown}» không phải là mục của mẫu báo cáo.",
-                    ref(n, 0),
-                )
-            )
-    if errors:
-        raise Invalid(errors)
-    return ParsedFile(
-        source=header.get("source"),
-        unit=header.get("unit"),
-        period=header.get("period"),
-        raw=RawSubmission(
-            values=values,
-            narrative=narrative,
-            progress=progress or None,
-            where=where,
-        ),
-    )
+        reader.row(n, cells)
+    return reader.parsed()
 
 
 _HEADER_LABELS = {_norm(x) for x in (L_SOURCE, L_UNIT, L_PERIOD, L_STATE, L_NOTE, L_ON)}
@@ -422,6 +441,13 @@ def file_format(filename: str) -> str:
             "unsupported_format", "Định dạng .xls cũ không được hỗ trợ: hãy lưu lại thành .xlsx."
         )
     raise _file_error("unsupported_format", "Chỉ nhận tệp .xlsx, .csv (mẫu của dondoc) hoặc .json.")
+
+
+def content_type_of(filename: str) -> str:
+    """The content type a local file (the CLI's, the inbox's) is stored with, by its name."""
+    if filename.casefold().endswith(".xlsx"):
+        return XLSX_TYPE
+    return mimetypes.guess_type(filename)[0] or "text/plain"
 
 
 def read_upload(filename: str, data: bytes) -> ParsedFile:

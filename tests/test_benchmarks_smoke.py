@@ -11,7 +11,14 @@ import pendulum
 import pytest
 from sqlalchemy import Engine, func, select
 
-from benchmarks import bench_fanout, bench_flow, bench_portal, bench_report, bench_status
+from benchmarks import (
+    bench_fanout,
+    bench_flow,
+    bench_intake,
+    bench_portal,
+    bench_report,
+    bench_status,
+)
 from benchmarks.run import summary
 from benchmarks.sinks import Sinks, running_sinks
 from benchmarks.synthetic import generate
@@ -71,6 +78,15 @@ def test_report_benchmark_agrees_with_its_group_by(province: Engine) -> None:
     assert set(result["totals"]) == {"viec-lam", "ho-ngheo"}
     # The whole report has a row for every unit that owed a report in the quarter.
     assert result["whole_report_unit_rows"] == COMMUNES + 20
+
+
+def test_intake_benchmark_stores_the_same_rows_as_its_sql(province: Engine) -> None:
+    result = bench_intake.run(province, repeat=1)
+    # Both sides stored every submission with its two values and its audit event (checked
+    # inside), one commune each per run: the warm-up and one timed run.
+    assert result["submissions"] == 2 * 2 * bench_intake.BATCH
+    assert result["dondoc_s"] > 0 and result["baseline_s"] > 0
+    assert "intake" in summary(result)
 
 
 def only_on(engine: Engine, backend: str) -> None:

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from cli import intake as cli_intake
 from cli.main import app
 from flows.collect_submissions import collect_submissions
+from intake import inbox as box
 from settings import get_settings
-from submissions import inbox as box
 from tests.support.intake import NOTHING, NOW, Portal, new_token, stored
 
 CORPUS = Path(__file__).parents[1] / "data" / "broken"

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from intake.address import ItemAddress, form_spec
+from intake.locks import lock_item
 from intake.receipts import Receipt
 from intake.store import SubmitRequest, store_submission, submit
 from models.db import session_factory
@@ -78,6 +79,7 @@ def test_a_writer_behind_an_open_transaction_waits_then_stores_the_next_version(
     holder.begin()
     row = holder.get(DueItem, item)
     assert row is not None
+    lock_item(row, session=holder)
     checked = check_submission(
         form_spec(row, session=holder), raw, today=NOW.date(), max_attachment_bytes=1
     )

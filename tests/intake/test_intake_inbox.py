@@ -15,14 +15,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from flows.collect_submissions import collect_submissions
+from intake import inbox as box
 from intake.address import source_spec
 from models.db import session_factory, transaction
 from models.submissions import Submission
 from plan_sync.sync import load_plan
 from plans.loader import read_plan
-from submissions import inbox as box
 from submissions.spreadsheet import TemplateHeader, csv_template, xlsx_template
-from tasks import intake as steps
 from tests.support.intake import NOW, PLAN, stored
 
 # slow: the Prefect test harness (a Prefect server process); one test kills the flow
@@ -161,23 +160,25 @@ def test_killed_after_storing_before_moving_the_rerun_stores_nothing_twice(
     engine, inbox = inbox_db
     name = "xa-mot__bao-cao-thang__2024-04.csv"
     (inbox / name).write_bytes(_filled(engine, "csv", {"viec-lam": 5, "ty-le": 5}))
-    claimed = steps.claim_files(inbox)
+    claimed = box.claim_files(inbox)
     assert [p.name for p in claimed] == [name] and _names(inbox) == []
 
     def killed(*_args: object) -> None:
         raise Killed
 
     with monkeypatch.context() as patch:
-        patch.setattr(steps.box, "finish", killed)
+        patch.setattr(box, "finish", killed)
         with pytest.raises(Killed):
             from settings import get_settings
 
-            steps.process_file(
+            settings = get_settings()
+            box.process_file(
                 claimed[0],
                 inbox=inbox,
                 sessions=session_factory(engine),
-                settings=get_settings(),
                 now=NOW,
+                data_dir=settings.data_dir,
+                max_upload_bytes=settings.upload_max_bytes,
             )
     assert stored(engine)["submissions"] == 1  # stored, but the file is still in work/
     assert box.leftovers(inbox) == claimed

@@ -16,11 +16,10 @@ from typer.testing import CliRunner
 
 from cli import intake as cli_intake
 from cli.main import app
+from intake import inbox as box
 from models.db import session_factory
 from settings import get_settings
-from submissions import inbox as box
 from submissions.spreadsheet import TemplateHeader, csv_template
-from tasks.intake import process_file
 from tests.support.intake import (
     NOTHING,
     NOW,
@@ -153,12 +152,14 @@ def test_dondoc_submit_and_the_inbox_refuse_a_file_over_the_limit(
     claimed = inbox / box.WORK / "c1" / big.name
     claimed.parent.mkdir(parents=True)
     claimed.write_bytes(big.read_bytes())
-    outcome = process_file(
+    settings = get_settings()
+    outcome = box.process_file(
         claimed,
         inbox=inbox,
         sessions=session_factory(db_env),
-        settings=get_settings(),
         now=datetime(2024, 4, 20, 2, tzinfo=UTC),
+        data_dir=settings.data_dir,
+        max_upload_bytes=settings.upload_max_bytes,
     )
     assert outcome.outcome == "rejected" and "quá lớn" in " ".join(outcome.problems)
     rejected = inbox / box.REJECTED / big.name
