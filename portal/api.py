@@ -162,20 +162,21 @@ def _store(
     key: str | None,
 ) -> dict[str, Any]:
     portal = portal_of(request)
-    receipt = submit(
-        portal.sessions,
-        SubmitRequest(
-            address=address,
-            actor=actor,
-            channel=channel,
-            raw=raw,
-            source_address=client_address(request),
-            idempotency_key=key,
-        ),
-        now=portal.clock(),
-        data_dir=portal.data_dir,
-        max_attachment_bytes=portal.settings.upload_max_bytes,
-    )
+    with portal.submission_slots:
+        receipt = submit(
+            portal.sessions,
+            SubmitRequest(
+                address=address,
+                actor=actor,
+                channel=channel,
+                raw=raw,
+                source_address=client_address(request),
+                idempotency_key=key,
+            ),
+            now=portal.clock(),
+            data_dir=portal.data_dir,
+            max_attachment_bytes=portal.settings.upload_max_bytes,
+        )
     if receipt.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return submission_summary(receipt)
@@ -187,7 +188,7 @@ def _store(
     response_model=ReceiptOut,
     summary="Submit values, narrative or progress as JSON",
 )
-def create_submission(
+async def create_submission(
     body: SubmissionIn,
     request: Request,
     response: Response,
@@ -202,7 +203,9 @@ def create_submission(
     address = ItemAddress(
         item_id=body.item_id, unit=body.unit, source=body.obligation, period=body.period
     )
-    return _store(request, response, actor, address, raw, "api", idempotency_key)
+    return await run_in_threadpool(
+        _store, request, response, actor, address, raw, "api", idempotency_key
+    )
 
 
 _UPLOAD_FIELDS = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,6 +54,8 @@ class Portal:
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime]
     templates: Jinja2Templates
+    # Submissions stored at once; the others wait their turn here (see app.create_app).
+    submission_slots: threading.Semaphore
 
     @property
     def data_dir(self) -> Path:
@@ -106,7 +109,7 @@ bearer = HTTPBearer(
 
 
 def api_actor(
-    portal: PortalState,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
     """The API caller; 401 without a valid, unrevoked access token (page sessions refused)."""
@@ -116,6 +119,7 @@ def api_actor(
         )
     actor = None
     if credentials.credentials:
+        portal = portal_of(request)
         with portal.sessions() as session:
             actor = authenticate(
                 credentials.credentials, session=session, admin_secret=portal.admin_secret
@@ -132,12 +136,13 @@ async def admin_actor(actor: Annotated[Actor, Depends(api_actor)]) -> Actor:
     return actor
 
 
-def web_actor(request: Request, portal: PortalState) -> Actor | None:
+def web_actor(request: Request) -> Actor | None:
     """The signed-in officer of a page request, from the session in the HttpOnly cookie;
     an access token put in the cookie is refused."""
     secret = request.cookies.get(COOKIE)
     if not secret:
         return None
+    portal = portal_of(request)
     with portal.sessions() as session:
         return resolve_web_session(
             secret, session=session, admin_secret=portal.admin_secret, now=portal.clock()

@@ -275,20 +275,21 @@ def item_submit(
             raw = replace(parsed.raw, attachments=[source, *_evidence(form)])
         else:
             raw = replace(raw, attachments=_evidence(form))
-        receipt = submit(
-            portal.sessions,
-            SubmitRequest(
-                address=address,
-                actor=actor,
-                channel="web",
-                raw=raw,
-                source_address=client_address(request),
-                idempotency_key=key,
-            ),
-            now=portal.clock(),
-            data_dir=portal.data_dir,
-            max_attachment_bytes=portal.settings.upload_max_bytes,
-        )
+        with portal.submission_slots:
+            receipt = submit(
+                portal.sessions,
+                SubmitRequest(
+                    address=address,
+                    actor=actor,
+                    channel="web",
+                    raw=raw,
+                    source_address=client_address(request),
+                    idempotency_key=key,
+                ),
+                now=portal.clock(),
+                data_dir=portal.data_dir,
+                max_attachment_bytes=portal.settings.upload_max_bytes,
+            )
     except IntakeError as refusal:
         if refusal.status in (401, 403, 404):
             raise
