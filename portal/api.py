@@ -151,13 +151,14 @@ def template(
 
 def _submit(request: Request, response: Response, sent: SubmitRequest) -> dict[str, Any]:
     portal = portal_of(request)
-    receipt = submit(
-        portal.sessions,
-        sent,
-        now=portal.clock(),
-        data_dir=portal.data_dir,
-        max_attachment_bytes=portal.settings.upload_max_bytes,
-    )
+    with portal.submission_slots:
+        receipt = submit(
+            portal.sessions,
+            sent,
+            now=portal.clock(),
+            data_dir=portal.data_dir,
+            max_attachment_bytes=portal.settings.upload_max_bytes,
+        )
     if receipt.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return submission_summary(receipt)
@@ -169,7 +170,7 @@ def _submit(request: Request, response: Response, sent: SubmitRequest) -> dict[s
     response_model=ReceiptOut,
     summary="Submit values, narrative or progress as JSON",
 )
-def create_submission(
+async def create_submission(
     body: SubmissionIn,
     request: Request,
     response: Response,
@@ -190,7 +191,7 @@ def create_submission(
         source_address=client_address(request),
         idempotency_key=idempotency_key,
     )
-    return _submit(request, response, sent)
+    return await run_in_threadpool(_submit, request, response, sent)
 
 
 _UPLOAD_FIELDS = {

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +47,37 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Turns:
+    """At most `slots` threads inside at once; the others get in in the order they came.
+
+    threading.Semaphore lets the thread that just left take its slot straight back, so under
+    a steady stream of work one waiter can starve for many seconds: here a leaving thread
+    hands its slot to the longest waiting one.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self._lock = threading.Lock()
+        self._free = slots
+        self._waiting: deque[threading.Lock] = deque()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        turn.acquire()  # released by the thread that hands its slot over
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().release()
+            else:
+                self._free += 1
+
+
 @dataclass(frozen=True)
 class Portal:
     """What every request handler needs; lives on app.state.portal."""
@@ -53,6 +86,8 @@ class Portal:
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime]
     templates: Jinja2Templates
+    # Submissions stored at once; the others wait their turn here (see app.submission_slots).
+    submission_slots: Turns
 
     @property
     def data_dir(self) -> Path:
@@ -106,7 +141,7 @@ bearer = HTTPBearer(
 
 
 def api_actor(
-    portal: PortalState,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
     """The API caller; 401 without a valid, unrevoked access token (page sessions refused)."""
@@ -116,6 +151,7 @@ def api_actor(
         )
     actor = None
     if credentials.credentials:
+        portal = portal_of(request)
         with portal.sessions() as session:
             actor = authenticate(
                 credentials.credentials, session=session, admin_secret=portal.admin_secret
@@ -132,12 +168,13 @@ async def admin_actor(actor: Annotated[Actor, Depends(api_actor)]) -> Actor:
     return actor
 
 
-def web_actor(request: Request, portal: PortalState) -> Actor | None:
+def web_actor(request: Request) -> Actor | None:
     """The signed-in officer of a page request, from the session in the HttpOnly cookie;
     an access token put in the cookie is refused."""
     secret = request.cookies.get(COOKIE)
     if not secret:
         return None
+    portal = portal_of(request)
     with portal.sessions() as session:
         return resolve_web_session(
             secret, session=session, admin_secret=portal.admin_secret, now=portal.clock()

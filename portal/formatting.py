@@ -7,7 +7,7 @@ from datetime import date, datetime
 from jinja2 import Environment
 
 from wording import vietnamese
-from wording.vietnamese import local_iso, local_time
+from wording.vietnamese import local_time
 
 
 def day(value: date | datetime) -> str:
@@ -44,7 +44,6 @@ def sender(label: str) -> str:
 def install(env: Environment) -> None:
     env.filters.update(
         local_time=local_time,
-        local_iso=local_iso,
         day=day,
         weekday=weekday,
         size=size,

@@ -270,13 +270,14 @@ def item_submit(
             content_type = sheet.content_type or "application/octet-stream"
             upload = Upload(safe_filename(sheet.filename), content_type, data)
             sent = replace(sent, raw=RawSubmission(), file=upload)
-        receipt = submit(
-            portal.sessions,
-            sent,
-            now=portal.clock(),
-            data_dir=portal.data_dir,
-            max_attachment_bytes=portal.settings.upload_max_bytes,
-        )
+        with portal.submission_slots:
+            receipt = submit(
+                portal.sessions,
+                sent,
+                now=portal.clock(),
+                data_dir=portal.data_dir,
+                max_attachment_bytes=portal.settings.upload_max_bytes,
+            )
     except IntakeError as refusal:
         if refusal.status in (401, 403, 404):
             raise
