@@ -55,6 +55,9 @@ class SubmitRequest:
     evidence: Sequence[Upload] = ()
     source_address: str | None = None
     idempotency_key: str | None = None
+    # The file or payload already read, by a channel that reads it elsewhere (the portal
+    # reads off its event loop, in a pool of its own: portal.deps.read_submission_file).
+    parsed: ParsedFile | None = None
 
 
 # ---------------------------------------------------------------- reading
@@ -82,11 +85,11 @@ def _read(request: SubmitRequest, *, max_bytes: int) -> _Content:
                     )
                 ]
             )
-        parsed: ParsedFile = read_upload(request.file.filename, request.file.data)
+        parsed = request.parsed or read_upload(request.file.filename, request.file.data)
         sources.append(replace(request.file, role="source"))
     else:
         assert request.payload is not None
-        parsed = parse_json(request.payload.encode("utf-8"))
+        parsed = request.parsed or parse_json(request.payload.encode("utf-8"), "payload")
     address = merge_addresses(
         request.address,
         ItemAddress(

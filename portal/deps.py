@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -27,7 +29,9 @@ from access.actor import Actor
 from access.sessions import resolve_web_session
 from access.tokens import authenticate, hash_token
 from settings import Settings
-from submissions.errors import Forbidden, IntakeError, Unauthorized
+from submissions.content import Upload
+from submissions.errors import Forbidden, IntakeError, Unauthorized, shown
+from submissions.spreadsheet import ParsedFile, json_problem, parse_json, read_upload
 
 # The page session's secret (models.access.WebSession), never the access token itself.
 COOKIE = "dondoc_session"
@@ -88,6 +92,8 @@ class Portal:
     templates: Jinja2Templates
     # Submissions stored at once; the others wait their turn here (see app.submission_slots).
     submission_slots: Turns
+    # Threads reading uploaded files at once (see read_submission_file).
+    parse_slots: anyio.CapacityLimiter
 
     @property
     def data_dir(self) -> Path:
@@ -97,6 +103,24 @@ class Portal:
     def admin_secret(self) -> str | None:
         token = self.settings.admin_token
         return token.get_secret_value() if token is not None else None
+
+
+async def read_submission_file(
+    portal: Portal, *, file: Upload | None = None, payload: str | None = None
+) -> ParsedFile:
+    """The one way the portal reads a submitted file (XLSX, CSV, JSON) or JSON payload.
+
+    In a thread of its own small pool (`parse_slots`): the event loop keeps serving, and
+    hostile files queue behind each other rather than taking the request threads.
+    read_upload bounds each file's work (cells, rows, columns, time) and refuses beyond.
+    """
+    if file is not None:
+        return await anyio.to_thread.run_sync(
+            read_upload, file.filename, file.data, limiter=portal.parse_slots
+        )
+    assert payload is not None
+    data = payload.encode("utf-8", "surrogatepass")  # a lone surrogate is refused, not a crash
+    return await anyio.to_thread.run_sync(parse_json, data, "payload", limiter=portal.parse_slots)
 
 
 def portal_of(request: Request) -> Portal:
@@ -232,11 +256,45 @@ def error_response(request: Request, error: IntakeError, **headers: str) -> Resp
     )
 
 
+# What pydantic's error types mean, in Vietnamese: its own messages are English.
+_EXPECTED_VI = {
+    "int": "số nguyên",
+    "float": "số",
+    "decimal": "số",
+    "string": "chuỗi ký tự",
+    "bool": "true hoặc false",
+    "dict": "một đối tượng {...}",
+    "model": "một đối tượng {...}",
+    "list": "một danh sách [...]",
+    "date": "ngày dạng NNNN-TT-NN (ví dụ 2024-03-20)",
+    "datetime": "thời điểm dạng ISO 8601",
+}
+
+
+def _pydantic_vi(kind: str, ctx: dict[str, Any]) -> str:
+    """The Vietnamese reason for one pydantic error type; never its English message."""
+    if kind in ("literal_error", "enum"):
+        allowed = str(ctx.get("expected", "")).replace(" or ", " hoặc ")
+        return f"phải là một trong các giá trị {allowed}"
+    if kind in ("string_too_short", "too_short"):
+        return "không được để trống" if ctx.get("min_length") == 1 else "quá ngắn"
+    if kind in ("string_too_long", "too_long"):
+        return f"quá dài (tối đa {ctx.get('max_length')})"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter(ctx.values()), "")
+        words = {"greater": "lớn hơn", "less": "nhỏ hơn"}[kind.split("_")[0]]
+        return f"phải {words}{' hoặc bằng' if kind.endswith('equal') else ''} {bound}"
+    expected = _EXPECTED_VI.get(kind.split("_")[0])
+    if expected is not None and kind.endswith(("_type", "_parsing", "_from_float")):
+        return f"phải là {expected}"
+    return "không đúng dạng"
+
+
 def _validation_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
     fields = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        name = ".".join(loc) or "body"
+        name = shown(".".join(loc) or "body")
         kind = err.get("type", "invalid")
         if kind == "extra_forbidden":
             code, message = "unknown_field", f"Trường «{name}» không hợp lệ."
@@ -245,7 +303,8 @@ def _validation_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
         elif kind == "json_invalid":
             name, code, message = "body", "malformed_json", "Nội dung JSON không đọc được."
         else:
-            code, message = kind, f"Trường «{name}» không hợp lệ: {err.get('msg', '')}."
+            reason = _pydantic_vi(kind, err.get("ctx") or {})
+            code, message = kind, f"Trường «{name}» không hợp lệ: {reason}."
         fields.append({"field": name, "code": code, "message": message})
     return fields
 
@@ -282,6 +341,11 @@ async def _unstorable(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        # FastAPI could not read the JSON body (not UTF-8, nested 100,000 deep, a number of
+        # 5,000 digits): say which, as a refusal of the body.
+        problem = json_problem(exc.__cause__, "body")
+        return error_response(request, IntakeError("malformed_json", problem.message, [problem]))
     message = exc.detail if exc.status_code == 413 else _HTTP_VI.get(exc.status_code)
     error = IntakeError(
         f"http_{exc.status_code}", str(message or exc.detail), status=exc.status_code

@@ -19,8 +19,9 @@ import openpyxl
 
 from plans.vocabulary import ItemKind, TargetKind
 from submissions.content import FormSpec, TargetSpec
-from submissions.spreadsheet import MAX_ROWS, MAX_UNZIPPED_BYTES, TemplateHeader, csv_template
+from submissions.spreadsheet import TemplateHeader, csv_template
 from submissions.spreadsheet import xlsx_template as _xlsx_template
+from submissions.workbook import MAX_ROWS, MAX_UNZIPPED_BYTES
 
 CORPUS = Path(__file__).parents[1] / "data" / "broken"
 

@@ -13,12 +13,12 @@ from plans.vocabulary import ItemKind, TargetKind
 from submissions.content import FormSpec, TargetSpec, check_submission
 from submissions.errors import Invalid
 from submissions.spreadsheet import (
-    MAX_UNZIPPED_BYTES,
     TemplateHeader,
     csv_template,
     read_upload,
     xlsx_template,
 )
+from submissions.workbook import MAX_UNZIPPED_BYTES
 
 SPEC = FormSpec(
     kind=ItemKind.REPORT,
