@@ -62,11 +62,13 @@ def cli_actor() -> Actor:
 
 
 def refuse(error: IntakeError) -> NoReturn:
-    """Print a refusal in Vietnamese, every problem on its own line, and exit 1."""
+    """Print a refusal in Vietnamese and exit 1: one line for one problem, else a line each."""
+    one = len(error.fields) == 1
+    head = error.fields[0].render() if one else error.message
     err_console.print(
-        f"[bold red]Không tiếp nhận:[/] {escape(error.message)}", highlight=False, soft_wrap=True
+        f"[bold red]Không tiếp nhận:[/] {escape(head)}", highlight=False, soft_wrap=True
     )
-    for f in error.fields:
+    for f in () if one else error.fields:
         err_console.print(f"  - {f.render()}", highlight=False, soft_wrap=True, markup=False)
     raise typer.Exit(1)
 

@@ -30,7 +30,7 @@ from access.sessions import resolve_web_session
 from access.tokens import authenticate, hash_token
 from settings import Settings
 from submissions.content import Upload
-from submissions.errors import Forbidden, IntakeError, Unauthorized, shown
+from submissions.errors import FieldError, Forbidden, IntakeError, Unauthorized
 from submissions.spreadsheet import ParsedFile, json_problem, parse_json, read_upload
 
 # The page session's secret (models.access.WebSession), never the access token itself.
@@ -290,11 +290,11 @@ def _pydantic_vi(kind: str, ctx: dict[str, Any]) -> str:
     return "không đúng dạng"
 
 
-def _validation_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _validation_fields(exc: RequestValidationError) -> list[FieldError]:
     fields = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        name = shown(".".join(loc) or "body")
+        name = ".".join(loc) or "body"
         kind = err.get("type", "invalid")
         if kind == "extra_forbidden":
             code, message = "unknown_field", f"Trường «{name}» không hợp lệ."
@@ -305,7 +305,7 @@ def _validation_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
         else:
             reason = _pydantic_vi(kind, err.get("ctx") or {})
             code, message = kind, f"Trường «{name}» không hợp lệ: {reason}."
-        fields.append({"field": name, "code": code, "message": message})
+        fields.append(FieldError(name, code, message))
     return fields
 
 
@@ -315,17 +315,12 @@ async def _refused(request: Request, exc: Exception) -> Response:
 
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """pydantic's refusals, in Vietnamese: JSON on the API, the error page elsewhere."""
     assert isinstance(exc, RequestValidationError)
     fields = _validation_fields(exc)
-    malformed = any(f["code"] == "malformed_json" for f in fields)
-    body = {
-        "error": {
-            "code": "malformed_json" if malformed else "invalid",
-            "message": "Dữ liệu gửi lên chưa hợp lệ.",
-            "fields": fields,
-        }
-    }
-    return JSONResponse(body, status_code=422)
+    malformed = any(f.code == "malformed_json" for f in fields)
+    code = "malformed_json" if malformed else "invalid"
+    return error_response(request, IntakeError(code, "Dữ liệu gửi lên chưa hợp lệ.", fields))
 
 
 async def _unstorable(request: Request, exc: Exception) -> Response:

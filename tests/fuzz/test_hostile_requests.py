@@ -178,3 +178,12 @@ def test_the_portal_reads_every_upload_through_one_bounded_entry_point() -> None
         source = Path(module.__file__ or "").read_text(encoding="utf-8")
         assert "read_submission_file(" in source
         assert not re.search(r"\b(read_upload|parse_json|load_workbook)\(", source)
+
+
+def test_a_malformed_page_address_gets_a_vietnamese_page_not_json(portal: Portal) -> None:
+    with portal.client() as client:
+        client.post("/login", data={"token": new_token(portal.engine, "xa-mot"), "next": "/"})
+        response = client.get("/items/abc")
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Trường «item_id» không hợp lệ: phải là số nguyên." in response.text
