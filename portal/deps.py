@@ -278,8 +278,10 @@ def _pydantic_vi(kind: str, ctx: dict[str, Any]) -> str:
         return f"phải là một trong các giá trị {allowed}"
     if kind in ("string_too_short", "too_short"):
         return "không được để trống" if ctx.get("min_length") == 1 else "quá ngắn"
-    if kind in ("string_too_long", "too_long"):
-        return f"quá dài (tối đa {ctx.get('max_length')})"
+    if kind == "string_too_long":
+        return f"quá dài (tối đa {ctx.get('max_length')} ký tự)"
+    if kind == "too_long":
+        return f"quá nhiều mục (tối đa {ctx.get('max_length')})"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         bound = next(iter(ctx.values()), "")
         words = {"greater": "lớn hơn", "less": "nhỏ hơn"}[kind.split("_")[0]]

@@ -8,12 +8,17 @@ page and the one reading path the portal uses for every upload.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import pytest
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from portal import api, web
+from portal.deps import _validation_fields
 from tests.support.intake import (
     ADMIN_SECRET,
     NOTHING,
@@ -187,3 +192,24 @@ def test_a_malformed_page_address_gets_a_vietnamese_page_not_json(portal: Portal
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("text/html")
     assert "Trường «item_id» không hợp lệ: phải là số nguyên." in response.text
+
+
+class _Form(BaseModel):
+    kind: Literal["report", "deliverable"]
+    title: str = Field(min_length=1, max_length=5)
+    count: int = Field(ge=1)
+    due_on: date
+    units: list[str] = Field(max_length=1)
+
+
+def test_each_kind_of_schema_refusal_has_its_vietnamese_reason() -> None:
+    with pytest.raises(ValidationError) as refused:
+        _Form(kind="x", title="", count=0, due_on="31/12/2024", units=["a", "b"])  # type: ignore[arg-type]
+    fields = _validation_fields(RequestValidationError(refused.value.errors()))
+    assert {f.field: f.message.split(": ", 1)[1] for f in fields} == {
+        "kind": "phải là một trong các giá trị 'report' hoặc 'deliverable'.",
+        "title": "không được để trống.",
+        "count": "phải lớn hơn hoặc bằng 1.",
+        "due_on": "phải là ngày dạng NNNN-TT-NN (ví dụ 2024-03-20).",
+        "units": "quá nhiều mục (tối đa 1).",
+    }
