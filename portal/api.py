@@ -19,6 +19,7 @@ from portal.deps import (
     AdminActor,
     ApiActor,
     DbSession,
+    JsonBodyRoute,
     PortalState,
     client_address,
     portal_of,
@@ -53,7 +54,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     )
 }
 
-router = APIRouter(prefix="/api/v1", tags=["api"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["api"], responses=ERRORS, route_class=JsonBodyRoute)
 
 IdempotencyHeader = Annotated[
     str | None,

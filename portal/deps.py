@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError
@@ -30,8 +31,8 @@ from access.sessions import resolve_web_session
 from access.tokens import authenticate, hash_token
 from settings import Settings
 from submissions.content import Upload
-from submissions.errors import FieldError, Forbidden, IntakeError, Unauthorized
-from submissions.spreadsheet import ParsedFile, json_problem, parse_json, read_upload
+from submissions.errors import FieldError, Forbidden, IntakeError, Invalid, Unauthorized
+from submissions.spreadsheet import ParsedFile, load_json, parse_json, read_upload
 
 # The page session's secret (models.access.WebSession), never the access token itself.
 COOKIE = "dondoc_session"
@@ -338,16 +339,34 @@ async def _unstorable(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if exc.status_code == 400 and exc.__cause__ is not None:
-        # FastAPI could not read the JSON body (not UTF-8, nested 100,000 deep, a number of
-        # 5,000 digits): say which, as a refusal of the body.
-        problem = json_problem(exc.__cause__, "body")
-        return error_response(request, IntakeError("malformed_json", problem.message, [problem]))
     message = exc.detail if exc.status_code == 413 else _HTTP_VI.get(exc.status_code)
     error = IntakeError(
         f"http_{exc.status_code}", str(message or exc.detail), status=exc.status_code
     )
     return error_response(request, error, **(exc.headers or {}))
+
+
+class JsonBodyRoute(APIRoute):
+    """An API route whose JSON body is first read by load_json: a body FastAPI's own
+    json.loads chokes on (not UTF-8, nested 100,000 deep, a number of 5,000 digits) or would
+    half-keep (a key given twice, the last silently winning) is refused saying why."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            media = request.headers.get("content-type", "").partition(";")[0].strip()
+            if media == "application/json" or media.endswith("+json"):
+                body = await request.body()  # kept by Starlette for the handler
+                if body:
+                    try:
+                        load_json(body, "body")
+                    except Invalid as refused:
+                        refused.code = "malformed_json"
+                        raise
+            return await handler(request)
+
+        return checked
 
 
 def install_error_handlers(app: FastAPI) -> None:

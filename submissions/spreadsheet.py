@@ -360,7 +360,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def json_problem(exc: BaseException, name: str) -> FieldError:
+def _json_problem(exc: BaseException, name: str) -> FieldError:
     """Why a JSON text could not be read, in Vietnamese, for the field that held it."""
     if isinstance(exc, _DuplicateKey):
         return FieldError(name, "duplicate", f"Khóa «{exc.key}» ghi hai lần trong JSON.")
@@ -383,7 +383,7 @@ def load_json(data: bytes, name: str = "file") -> Any:
     try:
         return json.loads(data.decode("utf-8-sig"), object_pairs_hook=_no_duplicates)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError, JSONDecodeError too
-        problem = json_problem(exc, name)
+        problem = _json_problem(exc, name)
         raise Invalid([problem], problem.message) from None
 
 

@@ -213,3 +213,16 @@ def test_each_kind_of_schema_refusal_has_its_vietnamese_reason() -> None:
         "due_on": "phải là ngày dạng NNNN-TT-NN (ví dụ 2024-03-20).",
         "units": "quá nhiều mục (tối đa 1).",
     }
+
+
+def test_a_key_given_twice_in_a_json_body_is_refused_not_half_kept(portal: Portal) -> None:
+    token = new_token(portal.engine, "xa-mot")
+    raw = HEAD + b'"values": {"viec-lam": 1300, "ty-le": 5, "viec-lam": 13}}'
+    with portal.client(token) as client:
+        response = client.post(
+            "/api/v1/submissions", content=raw, headers={"Content-Type": "application/json"}
+        )
+    first = _first_field(response)
+    assert (first["field"], first["code"]) == ("body", "duplicate")
+    assert "viec-lam" in first["message"]
+    assert stored(portal.engine) == NOTHING
