@@ -10,6 +10,8 @@ How values combine (one definition, used by every format):
   ends by the report period's end.
 - If one unit reports the same target under several obligations, only its finest-cadence
   obligation counts (monthly beats quarterly), so the same jobs are never counted twice.
+- Which units count is reports.levels' rule: the reports addressed to the issuer, each
+  consolidating unit once (its inputs are not extra people); `Counted` carries the result.
 - Over time, per unit, as the target's `aggregation` says: `sum` adds the periods (flows);
   `last` takes the latest period's value (stocks and rates: a stock carries forward into the
   year to date); `max` takes the largest.
@@ -29,7 +31,7 @@ How values combine (one definition, used by every format):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -123,6 +125,7 @@ class Figure:
     on_track: bool | None
     by_unit: tuple[UnitFigure, ...]
     note: str | None = None
+    provisional: tuple[str, ...] = ()  # consolidating units whose inputs stand in (reports.levels)
 
 
 # --- which periods count ---------------------------------------------------------------------
@@ -274,16 +277,25 @@ class OverTime:
 
 # (obligation code, unit code, target code)
 SourceKey = tuple[str, str, str]
+# A source's values one period at a time: period label -> (window end, value).
+ByLabel = dict[str, tuple[date, Value]]
 
 
 @dataclass
 class Tally:
-    """Reported values folded per source (obligation, unit, target): the period, the year."""
+    """Reported values folded per source (obligation, unit, target): the period, the year.
+
+    `by_label` keeps the values of the `detailed` obligations one period at a time: the
+    reporting levels (reports.levels) need them to put a consolidating unit's inputs in place
+    of a report it has not sent yet, period by period.
+    """
 
     period: dict[SourceKey, OverTime] = field(default_factory=dict)
     to_date: dict[SourceKey, OverTime] = field(default_factory=dict)
     unit_names: dict[str, str] = field(default_factory=dict)
     cadences: dict[str, str | None] = field(default_factory=dict)  # by obligation code
+    by_label: dict[SourceKey, ByLabel] = field(default_factory=dict)
+    in_period: frozenset[str] = frozenset()  # the labels of the report period
 
     def only(self, obligation_code: str) -> Tally:
         """The part of the tally one obligation reported."""
@@ -304,16 +316,24 @@ def _raw(kind: str | None, number: Decimal | None, text: str | None, flag: bool 
 
 
 def tally(
-    targets: Sequence[TargetSpec], to_date_rows: Iterable[ReportedValue], period: Collection[str]
+    targets: Sequence[TargetSpec],
+    to_date_rows: Iterable[ReportedValue],
+    period: Collection[str],
+    detailed: Collection[str] = (),
 ) -> Tally:
-    """Fold the year-to-date values; those of the `period` labels count for the period too."""
+    """Fold the year-to-date values; those of the `period` labels count for the period too.
+
+    The values of the `detailed` obligations are also kept one period at a time.
+    """
     kinds = {t.code: t.kind for t in targets}
-    result = Tally()
+    result = Tally(in_period=frozenset(period))
     to_date, in_period = result.to_date, result.period
     for row in to_date_rows:
         unit, unit_name, obligation, cadence, label, window_end, target, number, text, flag = row
         key = (obligation, unit, target)
         raw = _raw(kinds.get(target), number, text, flag)
+        if obligation in detailed and label:
+            result.by_label.setdefault(key, {})[label] = (window_end, raw)
         for window in (to_date, in_period) if label in period else (to_date,):
             acc = window.get(key)
             if acc is None:
@@ -331,19 +351,51 @@ def read_tally(
     targets: Sequence[TargetSpec],
     period: Period,
     as_of: datetime,
+    detailed: Collection[str] = (),
 ) -> Tally:
     """The values of `period` and of the year to date at its end, read once, as of an instant."""
     rows = reported_values(
         session=session, plan_id=plan_id, labels=to_date_labels(period), as_of=as_of
     )
-    return tally(targets, rows, set(period_labels(period)))
+    return tally(targets, rows, set(period_labels(period)), detailed)
+
+
+# Per target code, per unit code: the unit's values over time that the figure combines.
+Sources = dict[str, dict[str, OverTime]]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What each figure combines across units, per window ("period", "to_date")."""
+
+    windows: dict[str, Sources]
+    unit_names: dict[str, str]
+    provisional: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by target code
+    notes: dict[str, str] = field(default_factory=dict)  # by target code
+
+    @classmethod
+    def every_unit(cls, values: Tally) -> Counted:
+        """Every unit's finest source counts (no reporting levels)."""
+        return cls(
+            {
+                "period": finest_sources(values.period, values.cadences),
+                "to_date": finest_sources(values.to_date, values.cadences),
+            },
+            values.unit_names,
+        )
+
+
+def cadence_rank(obligation: str, cadences: Mapping[str, str | None]) -> tuple[int, str]:
+    """Finer cadences first (monthly before quarterly); an ad-hoc obligation counts as yearly."""
+    cadence = cadences.get(obligation)
+    return (Cadence(cadence).months if cadence else 12, obligation)
 
 
 def finest_sources(
     window: dict[SourceKey, OverTime], cadences: dict[str, str | None]
 ) -> dict[str, dict[str, OverTime]]:
     """Per target and unit, the values of the unit's finest-cadence obligation only."""
-    ranks = {o: (Cadence(c).months if c else 12, o) for o, c in cadences.items()}
+    ranks = {o: cadence_rank(o, cadences) for o in cadences}
     best: dict[tuple[str, str], tuple[tuple[int, str], OverTime]] = {}
     for (obligation, unit, target), acc in window.items():
         rank = ranks[obligation]
@@ -417,21 +469,27 @@ def progress(
     return percent, None, meets(to_date, spec.comparator, goal)
 
 
-def aggregate(targets: Sequence[TargetSpec], values: Tally, months_elapsed: int) -> list[Figure]:
-    """Every target's figure from the values of the period and of the year to date."""
+def aggregate(
+    targets: Sequence[TargetSpec],
+    values: Tally,
+    months_elapsed: int,
+    counted: Counted | None = None,
+) -> list[Figure]:
+    """Every target's figure from the values of the period and of the year to date.
+
+    `counted` says which units' values a figure combines (reports.levels: the reports addressed
+    to the issuer); by default every unit's.
+    """
     by_code = {t.code: t for t in targets}
-    windows = {
-        "period": finest_sources(values.period, values.cadences),
-        "to_date": finest_sources(values.to_date, values.cadences),
-    }
-    names = values.unit_names
+    counted = counted or Counted.every_unit(values)
+    windows, names = counted.windows, counted.unit_names
 
     def unit_values(spec: TargetSpec, window: str) -> dict[str, Value]:
         return {u: acc.value(spec) for u, acc in windows[window].get(spec.code, {}).items()}
 
     figures = []
     for spec in targets:
-        note = None
+        note = counted.notes.get(spec.code)
         per_window: dict[str, tuple[Value, dict[str, Value]]] = {}
         for window in windows:
             if spec.aggregation == Aggregation.RATIO and spec.numerator and spec.denominator:
@@ -439,7 +497,7 @@ def aggregate(targets: Sequence[TargetSpec], values: Tally, months_elapsed: int)
                 nums, dens = unit_values(num_spec, window), unit_values(den_spec, window)
                 both = [u for u in nums if nums[u] is not None and dens.get(u) is not None]
                 if len(both) < len(set(nums) | set(dens)):
-                    note = NOTE_RATIO_PARTIAL
+                    note = _joined(note, NOTE_RATIO_PARTIAL)
                 units: dict[str, Value] = {u: ratio(_dec(nums[u]), _dec(dens[u])) for u in both}
                 total_num, _ = across_units(num_spec, [nums[u] for u in both])
                 total_den, _ = across_units(den_spec, [dens[u] for u in both])
@@ -447,7 +505,7 @@ def aggregate(targets: Sequence[TargetSpec], values: Tally, months_elapsed: int)
             else:
                 units = unit_values(spec, window)
                 total, window_note = across_units(spec, list(units.values()))
-                note = note or window_note
+                note = _joined(note, window_note)
             per_window[window] = (total, units)
         period_total, period_units = per_window["period"]
         to_date_total, to_date_units = per_window["to_date"]
@@ -466,9 +524,16 @@ def aggregate(targets: Sequence[TargetSpec], values: Tally, months_elapsed: int)
                 on_track=on_track,
                 by_unit=by_unit,
                 note=note,
+                provisional=counted.provisional.get(spec.code, ()),
             )
         )
     return figures
+
+
+def _joined(note: str | None, more: str | None) -> str | None:
+    if not more or (note and more in note):
+        return note
+    return f"{note} {more}" if note else more
 
 
 def _dec(value: Value) -> Decimal | None:
@@ -478,7 +543,8 @@ def _dec(value: Value) -> Decimal | None:
 def compute_figures(
     *, session: Session, plan_id: int, period: Period, as_of: datetime
 ) -> list[Figure]:
-    """The report's figures for `period`, from the database, as of an instant."""
+    """Every unit's figures for `period`, as of an instant, with no reporting levels (each
+    obligation's sheet and the benchmark); the report's own are reports.levels.report_figures."""
     targets = plan_targets(session=session, plan_id=plan_id)
     values = read_tally(
         session=session, plan_id=plan_id, targets=targets, period=period, as_of=as_of
