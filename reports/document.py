@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from reports.figures import Figure, Value
 from reports.gather import DeliverableProgress, NarrativeEntry
+from reports.levels import Reconciliation
 
 PLACEHOLDER = "(Chưa có nội dung — cán bộ tổng hợp bổ sung)"
 NO_DATA = "-"
@@ -128,6 +129,7 @@ class SheetRow:
     last_received: date | None
     period: tuple[Value, ...]
     to_date: tuple[Value, ...]
+    pending: int = 0  # not received, deadline not yet passed ("chưa đến hạn")
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,7 @@ class Report:
     deliverables: tuple[DeliverableProgress, ...]
     narratives: tuple[NarrativeEntry, ...]
     chart: tuple[ChartPoint, ...]
+    reconciliation: tuple[Reconciliation, ...] = ()  # consolidating units against their inputs
 
     @property
     def file_stem(self) -> str:
