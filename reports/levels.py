@@ -175,7 +175,35 @@ class Levels:
                 self.index.inputs[consolidator][target][unit][obligation] = labels
             if unit in routing.consolidators and consolidator != unit:
                 self.index.own[unit][target][obligation] = labels
+        self._link_silent_consolidators()
         self._buckets: dict[tuple[str, str], str] = {}
+
+    def _link_silent_consolidators(self) -> None:
+        """A consolidating unit that has not reported still passes its inputs upward."""
+        changed = True
+        while changed:
+            changed = False
+            for unit in self.routing.consolidators:
+                for target in list(self.index.inputs.get(unit, {})):
+                    for o, reporters in self.routing.reporters.items():
+                        upper = self.routing.consolidator_of(o)
+                        if unit in reporters and upper not in (None, unit):
+                            sent = self.index.inputs[upper][target][unit]
+                            if o not in sent:
+                                sent[o] = {}
+                                changed = True
+
+    def labels_below(self, unit: str, target: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        """Every period label a unit and the units beneath it reported the target for."""
+        labels: set[str] = set()
+        for own in self.index.own.get(unit, {}).get(target, {}).values():
+            labels |= set(own)
+        for source, sent in self.index.inputs.get(unit, {}).get(target, {}).items():
+            for by_label in sent.values():
+                labels |= set(by_label)
+            if source in self.routing.consolidators and source not in seen:
+                labels |= self.labels_below(source, target, seen | {unit})
+        return labels
 
     def keep(self, window: str) -> Callable[[str], bool]:
         in_period = self.values.in_period
@@ -226,7 +254,8 @@ class Levels:
             if source in seen:
                 continue  # a reporting circle: count each unit once
             labels = self._finest(by_obligation)
-            for b in {self.bucket(lb, cadence) for lb in labels if keep(lb)} - set(by_bucket):
+            below = self.labels_below(source, target, seen | {unit}) | set(labels)
+            for b in {self.bucket(lb, cadence) for lb in below if keep(lb)} - set(by_bucket):
 
                 def inside(lb: str, b: str = b) -> bool:
                     return keep(lb) and self.bucket(lb, cadence) == b
@@ -271,6 +300,7 @@ class Levels:
                         windows[w].get(target, {}).pop(unit, None)
                         continue
                     windows[w].setdefault(target, {})[unit] = acc
+                    names.setdefault(unit, unit)
                     if stood_in:
                         provisional[target].add(names.get(unit, unit))
         return Counted(
