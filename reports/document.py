@@ -163,6 +163,7 @@ class ChartPoint:
     percent: float
     expected: float | None
     on_track: bool | None
+    ceiling: bool = False  # a limit not to pass: a marker against the limit, not a bar to fill
 
 
 @dataclass(frozen=True)

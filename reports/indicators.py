@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from plans.vocabulary import TargetKind
 from reports.document import NO_DATA, ChartPoint, IndicatorRow, clean
-from reports.figures import Figure, TargetSpec, Value
+from reports.figures import Figure, GoalSense, TargetSpec, Value, goal_sense
 from wording import vietnamese as vi
 
 _COMPARATOR_SYMBOL = {">=": "≥ ", ">": "> ", "<=": "≤ ", "<": "< ", "=": "", None: ""}
@@ -56,6 +56,56 @@ def value_cell(spec: TargetSpec, value: Value) -> str:
     return clean(str(value))
 
 
+def standing(fig: Figure) -> str | None:
+    """The target's standing in words, by its goal's sense (figures.goal_sense); the sentence,
+    the table, the workbook and the chart all say it this way."""
+    if fig.on_track is None:
+        return None
+    match goal_sense(fig.target):
+        case GoalSense.CEILING:
+            return "trong ngưỡng" if fig.on_track else "vượt ngưỡng, không đạt"
+        case GoalSense.YES_NO:
+            return "đạt chỉ tiêu" if fig.on_track else "chưa đạt chỉ tiêu"
+    if fig.expected_percent is not None:
+        return "đạt tiến độ" if fig.on_track else "chậm so với tiến độ"
+    return "đạt chỉ tiêu" if fig.on_track else "chưa đạt chỉ tiêu"
+
+
+def against_goal(fig: Figure) -> str:
+    """How the year to date stands against the annual goal, e.g. ", đạt 23,1% kế hoạch năm
+    (1.300 lao động trở lên)" or ", vượt ngưỡng kế hoạch năm (không quá 10 ổ dịch) 5 ổ dịch"."""
+    spec = fig.target
+    if goal_sense(spec) is GoalSense.CEILING:
+        if fig.on_track is None or spec.goal_number is None:
+            return ""
+        if fig.on_track:
+            text = f", trong ngưỡng kế hoạch năm ({goal_words(spec)})"
+            allowance = _allowance(fig)
+            if allowance is not None and _dec(fig.to_date) > allowance:
+                pace = quantity(allowance, spec.unit_of_measure)
+                text += f" nhưng cao hơn mức bình quân đến hết kỳ ({pace})"
+            return text
+        text = f", vượt ngưỡng kế hoạch năm ({goal_words(spec)})"
+        excess = fig.to_date - spec.goal_number if isinstance(fig.to_date, Decimal) else None
+        if excess is not None and excess > 0:
+            text += f" {quantity(excess, spec.unit_of_measure)}"
+        return text
+    if fig.percent_of_goal is None:
+        return ""
+    return f", đạt {vi.percent(fig.percent_of_goal)} kế hoạch năm ({goal_words(spec)})"
+
+
+def _dec(value: Value) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(0)
+
+
+def _allowance(fig: Figure) -> Decimal | None:
+    """A ceiling's pro-rata share to date (3 of 12 a year by the end of March)."""
+    if fig.expected_percent is None or fig.target.goal_number is None:
+        return None
+    return fig.target.goal_number * fig.expected_percent / 100
+
+
 def figure_sentence(fig: Figure) -> str:
     """One target's result in words, e.g. "...: lũy kế 300 lao động, đạt 23,1% kế hoạch năm"."""
     spec = fig.target
@@ -83,30 +133,30 @@ def figure_sentence(fig: Figure) -> str:
         text = f"{name}: {quantity(fig.to_date, spec.unit_of_measure)}"
         if fig.period is None:
             text += " (số liệu kỳ trước; trong kỳ chưa có báo cáo)"
-    if fig.percent_of_goal is not None:
-        text += f", đạt {vi.percent(fig.percent_of_goal)} kế hoạch năm ({goal_words(spec)})"
-    if fig.on_track is not None:
-        if fig.expected_percent is not None:
-            text += (
-                "; đạt tiến độ"
-                if fig.on_track
-                else f"; chậm so với tiến độ (cần đạt {vi.percent(fig.expected_percent)} "
-                "kế hoạch năm đến hết kỳ)"
-            )
-        else:
-            text += "; đạt chỉ tiêu" if fig.on_track else "; chưa đạt chỉ tiêu"
+    text += against_goal(fig)
+    words = standing(fig)
+    if words and goal_sense(spec) is not GoalSense.CEILING:
+        text += f"; {words}"
+        if fig.on_track is False and fig.expected_percent is not None:
+            text += f" (cần đạt {vi.percent(fig.expected_percent)} kế hoạch năm đến hết kỳ)"
+    elif fig.on_track is False:
+        text += ", không đạt"
     if fig.note:
         text += f". {fig.note}"
     return text + "."
 
 
 def behind_sentence(fig: Figure) -> str:
-    """A target behind schedule, in short: what it reached against what it needed."""
+    """A target behind schedule or past its ceiling, in short: what it reached against what
+    it needed."""
     spec = fig.target
     if spec.kind == TargetKind.YES_NO:
         return f"{spec.name}: chưa thực hiện."
     if not isinstance(fig.to_date, Decimal):
         return f"{spec.name}: chưa có số liệu."
+    if goal_sense(spec) is GoalSense.CEILING:
+        reached = quantity(fig.to_date, spec.unit_of_measure)
+        return f"{spec.name}: lũy kế {reached}{against_goal(fig)}, không đạt."
     reached = quantity(fig.to_date, spec.unit_of_measure)
     if fig.percent_of_goal is not None:
         reached += f" ({vi.percent(fig.percent_of_goal)} kế hoạch năm)"
@@ -118,11 +168,21 @@ def behind_sentence(fig: Figure) -> str:
     return f"{spec.name}: {reached}, chưa đạt chỉ tiêu {goal_words(spec)}."
 
 
+def percent_cell(fig: Figure) -> str:
+    """The table's "% so KH": the share of the goal; a ceiling's standing instead (a ceiling
+    is not a quantity to fill, so "150%" of it would read as an achievement)."""
+    if goal_sense(fig.target) is GoalSense.CEILING:
+        words = standing(fig)
+        return words[0].upper() + words[1:] if words else ""
+    return vi.percent(fig.percent_of_goal) if fig.percent_of_goal is not None else ""
+
+
 def indicator_rows(figures: Sequence[Figure]) -> tuple[IndicatorRow, ...]:
     """One row of the indicator table per target, numbered in order."""
     rows = []
     for i, fig in enumerate(figures, start=1):
         spec = fig.target
+        ceiling = goal_sense(spec) is GoalSense.CEILING
         rows.append(
             IndicatorRow(
                 stt=str(i),
@@ -132,11 +192,11 @@ def indicator_rows(figures: Sequence[Figure]) -> tuple[IndicatorRow, ...]:
                 goal=goal_cell(spec),
                 period=value_cell(spec, fig.period),
                 to_date=value_cell(spec, fig.to_date),
-                percent=vi.percent(fig.percent_of_goal) if fig.percent_of_goal is not None else "",
+                percent=percent_cell(fig),
                 goal_number=spec.goal_number,
                 period_value=fig.period,
                 to_date_value=fig.to_date,
-                percent_value=fig.percent_of_goal,
+                percent_value=None if ceiling else fig.percent_of_goal,
                 on_track=fig.on_track,
             )
         )
@@ -144,7 +204,8 @@ def indicator_rows(figures: Sequence[Figure]) -> tuple[IndicatorRow, ...]:
 
 
 def chart_points(figures: Sequence[Figure]) -> tuple[ChartPoint, ...]:
-    """The chart's bars: each target's percent of its goal, and where it should be."""
+    """The chart's points: each target's percent of its goal, and where it should be; a
+    ceiling's point is the share of the limit used, drawn as a marker, not a bar."""
     points = []
     for fig in figures:
         if fig.target.kind == TargetKind.YES_NO and fig.target.goal_text in ("yes", "no"):
@@ -152,7 +213,10 @@ def chart_points(figures: Sequence[Figure]) -> tuple[ChartPoint, ...]:
             points.append(ChartPoint(fig.target.name, 100.0 if done else 0.0, None, fig.on_track))
         elif fig.percent_of_goal is not None:
             expected = float(fig.expected_percent) if fig.expected_percent is not None else None
+            ceiling = goal_sense(fig.target) is GoalSense.CEILING
             points.append(
-                ChartPoint(fig.target.name, float(fig.percent_of_goal), expected, fig.on_track)
+                ChartPoint(
+                    fig.target.name, float(fig.percent_of_goal), expected, fig.on_track, ceiling
+                )
             )
     return tuple(points)

@@ -23,6 +23,7 @@ from reports.figures import (
     tally,
     to_date_labels,
 )
+from reports.indicators import figure_sentence
 from reports.levels import ReportFigures, report_figures
 from schedules.periods import Period
 from tests.support.reports import (
@@ -202,12 +203,17 @@ def test_yes_no_is_met_when_every_unit_says_yes_and_behind_only_at_year_end() ->
     assert figures_of([event], [*no, *yes], "2024-Q2")[0].to_date is True
 
 
-def test_a_cap_is_on_track_while_below_the_pro_rata_share() -> None:
-    cap = spec("accidents", goal_number=D(12), comparator="<=")
-    under = [row("a", "accidents", 2, "2024-03")]
-    over = [row("a", "accidents", 4, "2024-03")]
-    assert figures_of([cap], under, "2024-Q1")[0].on_track is True
-    assert figures_of([cap], over, "2024-Q1")[0].on_track is False
+def test_a_cap_is_kept_until_passed_and_warned_above_its_pro_rata_share() -> None:
+    cap = spec("accidents", unit_of_measure="vụ", goal_number=D(12), comparator="<=")
+
+    def q1(accidents: int) -> Figure:
+        return figures_of([cap], [row("a", "accidents", accidents, "2024-03")], "2024-Q1")[0]
+
+    assert q1(2).on_track is True and q1(2).expected_percent == 25
+    assert q1(4).on_track is True  # above the pace of 3 a quarter, but the year's limit holds
+    assert q1(13).on_track is False
+    assert "cao hơn mức bình quân đến hết kỳ (3 vụ)" in figure_sentence(q1(4))
+    assert "cao hơn" not in figure_sentence(q1(2))
 
 
 # --- from the database -----------------------------------------------------------------------
