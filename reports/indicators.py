@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from plans.vocabulary import TargetKind
 from reports.document import NO_DATA, ChartPoint, IndicatorRow, clean
-from reports.figures import Figure, GoalSense, TargetSpec, Value, goal_sense
+from reports.figures import Figure, TargetSpec, Value
+from reports.goals import GoalSense, goal_sense
 from wording import vietnamese as vi
 
 _COMPARATOR_SYMBOL = {">=": "≥ ", ">": "> ", "<=": "≤ ", "<": "< ", "=": "", None: ""}

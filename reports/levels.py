@@ -48,9 +48,8 @@ from reports.figures import (
     aggregate,
     cadence_rank,
     finest_sources,
-    plan_targets,
-    read_tally,
 )
+from reports.reported import plan_targets, read_tally
 from schedules.periods import Cadence, Period, periods_in_year
 
 WINDOWS = ("period", "to_date")

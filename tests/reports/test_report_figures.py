@@ -18,13 +18,13 @@ from reports.figures import (
     ReportedValue,
     TargetSpec,
     aggregate,
-    compute_figures,
     period_labels,
     tally,
     to_date_labels,
 )
 from reports.indicators import figure_sentence
 from reports.levels import ReportFigures, report_figures
+from reports.reported import compute_figures
 from schedules.periods import Period
 from tests.support.reports import (
     COMMUNE_JOBS,

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from models.db import transaction
 from reports.chart import progress_chart
 from reports.document import Report
-from reports.figures import GoalSense, goal_sense
+from reports.goals import GoalSense, goal_sense
 from reports.indicators import figure_sentence
 from reports.render_xlsx import render_xlsx
 from tests.reports.test_report_figures import by_code, spec

@@ -1,0 +1,43 @@
+"""A ratio typed beside its parts: what the parts give, and the warning when the two disagree.
+
+A unit may type a rate (tỷ lệ lao động qua đào tạo, 80%) and the counts it comes from
+(45.600 of 67.556). What it typed is kept everywhere; the value computed from the parts is shown
+beside it, and a difference larger than the typed value's own rounding is a warning (at
+submission and in the report), never a refusal: the office decides which figure is right.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from wording import vietnamese as vi
+
+HUNDRED = Decimal(100)
+
+
+def ratio_of(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | None:
+    """100 × numerator ÷ denominator; None without both parts or with a zero denominator."""
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return numerator * HUNDRED / denominator
+
+
+def beyond_rounding(typed: Decimal, computed: Decimal) -> bool:
+    """True when `typed` is not `computed` written to the typed value's own decimals, rounded
+    or cut (67,5 and 67,6 both stand for 67,567…; 80 does not)."""
+    exponent = typed.normalize().as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return abs(typed - computed) >= Decimal(1).scaleb(-places)
+
+
+def ratio_warning(
+    name: str, typed: Decimal, numerator: Decimal | None, denominator: Decimal | None
+) -> str | None:
+    """The warning for a typed ratio its parts do not give, in Vietnamese; None if they agree."""
+    computed = ratio_of(numerator, denominator)
+    if computed is None or not beyond_rounding(typed, computed):
+        return None
+    return (
+        f"{name}: đã nhập {vi.percent(typed, 2)}, nhưng tính từ số liệu thành phần được "
+        f"{vi.percent(computed, 2)}; đề nghị kiểm tra lại (số đã nhập vẫn được giữ)."
+    )
