@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
@@ -234,6 +235,8 @@ def submit_file(
     if receipt.period_label:
         say(f"Kỳ báo cáo: {receipt.period_label}")
     say(f"Thời điểm nhận: {local_time(receipt.received_at)} (giờ Việt Nam)")
+    for warning in receipt.warnings:
+        say(f"[yellow]Lưu ý:[/] {escape(warning)}")
 
 
 def portal(

@@ -130,6 +130,7 @@ class SheetRow:
     period: tuple[Value, ...]
     to_date: tuple[Value, ...]
     pending: int = 0  # not received, deadline not yet passed ("chưa đến hạn")
+    period_computed: tuple[Value, ...] = ()  # a typed ratio as its parts give it
 
 
 @dataclass(frozen=True)

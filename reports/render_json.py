@@ -54,6 +54,8 @@ def _figure(fig: Figure) -> dict[str, Any]:
                 "name": u.unit_name,
                 "period": _value(u.period),
                 "to_date": _value(u.to_date),
+                "period_computed": _value(u.period_computed),
+                "to_date_computed": _value(u.to_date_computed),
             }
             for u in fig.by_unit
         ],

@@ -9,6 +9,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
+from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -197,9 +198,13 @@ def _obligation_sheet(ws: Worksheet, report: Report, sheet: ObligationSheet) -> 
         received_on = vi.date_short(r.last_received) if r.last_received else None
         not_due = "Chưa đến hạn" if r.pending else NO_DATA
         _put(ws, row, received_column, received_on or not_due, border=True)
-        for i, (p, t) in enumerate(zip(r.period, r.to_date, strict=True)):
+        computed = r.period_computed or (None,) * len(r.period)
+        for i, (p, t, c) in enumerate(zip(r.period, r.to_date, computed, strict=True)):
             first = len(fixed) + 1 + 2 * i
-            _put(ws, row, first, _cell_value(p), border=True, number_format=NUMBER_FORMAT)
+            cell = _put(ws, row, first, _cell_value(p), border=True, number_format=NUMBER_FORMAT)
+            if isinstance(c, Decimal) and isinstance(p, Decimal):
+                # What the unit typed stays in the cell; what its parts give goes beside it.
+                cell.comment = Comment(f"Tính từ số liệu thành phần: {vi.number(c, 2)}", "dondoc")
             _put(ws, row, first + 1, _cell_value(t), border=True, number_format=NUMBER_FORMAT)
     total = row + 1
     _put(ws, total, 1, None, border=True)

@@ -56,6 +56,9 @@ def obligation_sheets(facts: Facts, period: Period) -> tuple[ObligationSheet, ..
                     ),
                     period=tuple(u.period if u else None for u in per_unit.values()),
                     to_date=tuple(u.to_date if u else None for u in per_unit.values()),
+                    period_computed=tuple(
+                        u.period_computed if u else None for u in per_unit.values()
+                    ),
                 )
             )
         sheets.append(

@@ -8,7 +8,7 @@ submission and in the report), never a refusal: the office decides which figure 
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from wording import vietnamese as vi
 
@@ -24,10 +24,11 @@ def ratio_of(numerator: Decimal | None, denominator: Decimal | None) -> Decimal 
 
 def beyond_rounding(typed: Decimal, computed: Decimal) -> bool:
     """True when `typed` is not `computed` written to the typed value's own decimals, rounded
-    or cut (67,5 and 67,6 both stand for 67,567…; 80 does not)."""
+    half up or cut (67,6 and 67,5 both stand for 67,567…; 80 and 68 do not)."""
     exponent = typed.normalize().as_tuple().exponent
-    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    return abs(typed - computed) >= Decimal(1).scaleb(-places)
+    step = Decimal(1).scaleb(min(exponent, 0) if isinstance(exponent, int) else 0)
+    written = {computed.quantize(step, rounding=r) for r in (ROUND_HALF_UP, ROUND_DOWN)}
+    return typed.quantize(step) not in written
 
 
 def ratio_warning(
