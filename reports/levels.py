@@ -176,6 +176,8 @@ class Levels:
                 self.index.own[unit][target][obligation] = labels
         self._link_silent_consolidators()
         self._buckets: dict[tuple[str, str], str] = {}
+        ends = [Period.parse(label).end for label in values.in_period]
+        self.report_end = max(ends) if ends else None
 
     def _link_silent_consolidators(self) -> None:
         """A consolidating unit that has not reported still passes its inputs upward."""
@@ -207,6 +209,13 @@ class Levels:
     def keep(self, window: str) -> Callable[[str], bool]:
         in_period = self.values.in_period
         return (lambda label: label in in_period) if window == "period" else (lambda _: True)
+
+    def due_within(self, bucket: str, keep: Callable[[str], bool]) -> bool:
+        """Whether a consolidating unit's report for `bucket` belongs to the window: only then
+        does a roll-up of its inputs stand in for a report it owes."""
+        if bucket == ANY_PERIOD or not keep(bucket) or self.report_end is None:
+            return False
+        return Period.parse(bucket).end <= self.report_end
 
     def bucket(self, label: str, cadence: str | None) -> str:
         """The period of `cadence` that holds the end of the period `label`."""
@@ -274,7 +283,7 @@ class Levels:
             value, _ = across_units(spec, [acc.value(spec) for acc in units.values()])
             if value is not None:
                 by_bucket[b] = (ends[b], value)
-                provisional = provisional or (upward is not None and use_own and keep(b))
+                provisional = provisional or (use_own and self.due_within(b, keep))
         result = OverTime()
         for end, value in sorted(by_bucket.values(), key=lambda x: x[0]):
             result.add(end, value)

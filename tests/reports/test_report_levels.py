@@ -148,10 +148,10 @@ def routing(**recipients: str) -> Routing:
     )
 
 
-def levelled_jobs(rows: list[ReportedValue], lines: Routing) -> Figure:
-    jobs = spec("jobs")
-    values = tally([jobs], rows, set(period_labels(Period.parse("2024-Q1"))), lines.detailed)
-    return aggregate([jobs], values, 3, Levels([jobs], values, lines).counted())[0]
+def levelled_jobs(rows: list[ReportedValue], lines: Routing, period: str = "2024-Q1") -> Figure:
+    jobs, p = spec("jobs"), Period.parse(period)
+    values = tally([jobs], rows, set(period_labels(p)), lines.detailed)
+    return aggregate([jobs], values, p.last_month, Levels([jobs], values, lines).counted())[0]
 
 
 def test_three_levels_count_the_highest_report_received_and_roll_up_below_it() -> None:
@@ -178,3 +178,23 @@ def test_a_unit_reporting_straight_to_the_issuer_is_not_an_input() -> None:
         row("centre", "jobs", 7, "2024-Q1", obligation="centre:up", cadence="quarterly"),
     ]
     assert levelled_jobs(rows, lines).period == 107
+
+
+def test_a_monthly_report_before_the_quarter_ends_is_not_provisional() -> None:
+    lines = routing(**{"dept:up": "top", "centre:up": "dept"})
+    lines = Routing(
+        lines.issuer,
+        lines.recipients,
+        lines.reporters,
+        lines.carried,
+        {"dept:up": "quarterly", "centre:up": "monthly"},
+        {},
+    )
+    months = [
+        row("centre", "jobs", 10, month, obligation="centre:up") for month in ("2024-01", "2024-02")
+    ]
+    february = levelled_jobs(months, lines, "2024-02")
+    # The department's Q1 report is not owed by the end of February: nothing stands in for it.
+    assert (february.period, february.to_date, february.provisional) == (10, 20, ())
+    quarter = levelled_jobs(months, lines, "2024-Q1")
+    assert (quarter.period, quarter.provisional) == (20, ("dept",))
