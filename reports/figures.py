@@ -22,10 +22,9 @@ How values combine (one definition, used by every format):
   only when every unit that answered says yes; `max` takes the largest unit value.
 - A `ratio` target is 100 × Σ numerator / Σ denominator over the units that gave both parts,
   each part combined over time by its own target's rule. Never an average of percentages.
-- Progress: % of the annual goal is year to date / goal. A `sum` target is on track when the
-  year to date reaches the goal pro rata to the months elapsed (Q1: 3/12); any other target
-  is on track when its current value meets the goal's comparator; a yes/no target not yet met
-  counts as behind only in the year-end report.
+  A unit that typed the ratio keeps what it typed (a lone unit's typed ratio is the total);
+  the value its parts give is shown beside it, and a difference warns (submissions.ratios).
+- Progress against the goal, by the goal's sense (floor, ceiling...): reports.goals.
 """
 
 from __future__ import annotations
@@ -45,7 +44,6 @@ from submissions.ratios import ratio_of as ratio
 from submissions.ratios import ratio_warning
 
 Value = Decimal | bool | str | None
-HUNDRED = Decimal(100)
 
 NOTE_PERCENT_UNITS = (
     "Tỷ lệ của nhiều đơn vị không cộng, không lấy trung bình được; xem số liệu từng đơn vị."

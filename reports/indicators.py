@@ -57,16 +57,17 @@ def value_cell(spec: TargetSpec, value: Value) -> str:
     return clean(str(value))
 
 
+# A ceiling (a limit not to pass) kept or passed: never "đạt …%" of it, never "tiến độ".
+CEILING_WORDS = {True: "trong ngưỡng", False: "vượt ngưỡng"}
+
+
 def standing(fig: Figure) -> str | None:
-    """The target's standing in words, by its goal's sense (figures.goal_sense); the sentence,
-    the table, the workbook and the chart all say it this way."""
+    """The target's standing in words, by its goal's sense (reports.goals); the sentence, the
+    table and the workbook all say it this way."""
     if fig.on_track is None:
         return None
-    match goal_sense(fig.target):
-        case GoalSense.CEILING:
-            return "trong ngưỡng" if fig.on_track else "vượt ngưỡng, không đạt"
-        case GoalSense.YES_NO:
-            return "đạt chỉ tiêu" if fig.on_track else "chưa đạt chỉ tiêu"
+    if goal_sense(fig.target) is GoalSense.CEILING:
+        return CEILING_WORDS[True] if fig.on_track else f"{CEILING_WORDS[False]}, không đạt"
     if fig.expected_percent is not None:
         return "đạt tiến độ" if fig.on_track else "chậm so với tiến độ"
     return "đạt chỉ tiêu" if fig.on_track else "chưa đạt chỉ tiêu"
@@ -75,29 +76,21 @@ def standing(fig: Figure) -> str | None:
 def against_goal(fig: Figure) -> str:
     """How the year to date stands against the annual goal, e.g. ", đạt 23,1% kế hoạch năm
     (1.300 lao động trở lên)" or ", vượt ngưỡng kế hoạch năm (không quá 10 ổ dịch) 5 ổ dịch"."""
-    spec = fig.target
-    if goal_sense(spec) is GoalSense.CEILING:
-        if fig.on_track is None or spec.goal_number is None:
+    spec, to_date = fig.target, fig.to_date
+    if goal_sense(spec) is not GoalSense.CEILING:
+        if fig.percent_of_goal is None:
             return ""
-        if fig.on_track:
-            text = f", trong ngưỡng kế hoạch năm ({goal_words(spec)})"
-            allowance = _allowance(fig)
-            if allowance is not None and _dec(fig.to_date) > allowance:
-                pace = quantity(allowance, spec.unit_of_measure)
-                text += f" nhưng cao hơn mức bình quân đến hết kỳ ({pace})"
-            return text
-        text = f", vượt ngưỡng kế hoạch năm ({goal_words(spec)})"
-        excess = fig.to_date - spec.goal_number if isinstance(fig.to_date, Decimal) else None
-        if excess is not None and excess > 0:
-            text += f" {quantity(excess, spec.unit_of_measure)}"
-        return text
-    if fig.percent_of_goal is None:
+        return f", đạt {vi.percent(fig.percent_of_goal)} kế hoạch năm ({goal_words(spec)})"
+    if fig.on_track is None or spec.goal_number is None or not isinstance(to_date, Decimal):
         return ""
-    return f", đạt {vi.percent(fig.percent_of_goal)} kế hoạch năm ({goal_words(spec)})"
-
-
-def _dec(value: Value) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(0)
+    text = f", {CEILING_WORDS[fig.on_track]} kế hoạch năm ({goal_words(spec)})"
+    if not fig.on_track and to_date > spec.goal_number:
+        return f"{text} {quantity(to_date - spec.goal_number, spec.unit_of_measure)}"
+    allowance = _allowance(fig)
+    if fig.on_track and allowance is not None and to_date > allowance:
+        pace = quantity(allowance, spec.unit_of_measure)
+        text += f" nhưng cao hơn mức bình quân đến hết kỳ ({pace})"
+    return text
 
 
 def _allowance(fig: Figure) -> Decimal | None:
@@ -135,13 +128,12 @@ def figure_sentence(fig: Figure) -> str:
         if fig.period is None:
             text += " (số liệu kỳ trước; trong kỳ chưa có báo cáo)"
     text += against_goal(fig)
-    words = standing(fig)
-    if words and goal_sense(spec) is not GoalSense.CEILING:
-        text += f"; {words}"
+    if goal_sense(spec) is GoalSense.CEILING:
+        text += ", không đạt" if fig.on_track is False else ""
+    elif fig.on_track is not None:
+        text += f"; {standing(fig)}"
         if fig.on_track is False and fig.expected_percent is not None:
             text += f" (cần đạt {vi.percent(fig.expected_percent)} kế hoạch năm đến hết kỳ)"
-    elif fig.on_track is False:
-        text += ", không đạt"
     if fig.note:
         text += f". {fig.note}"
     return text + "."
@@ -155,10 +147,9 @@ def behind_sentence(fig: Figure) -> str:
         return f"{spec.name}: chưa thực hiện."
     if not isinstance(fig.to_date, Decimal):
         return f"{spec.name}: chưa có số liệu."
-    if goal_sense(spec) is GoalSense.CEILING:
-        reached = quantity(fig.to_date, spec.unit_of_measure)
-        return f"{spec.name}: lũy kế {reached}{against_goal(fig)}, không đạt."
     reached = quantity(fig.to_date, spec.unit_of_measure)
+    if goal_sense(spec) is GoalSense.CEILING:
+        return f"{spec.name}: lũy kế {reached}{against_goal(fig)}, không đạt."
     if fig.percent_of_goal is not None:
         reached += f" ({vi.percent(fig.percent_of_goal)} kế hoạch năm)"
     if fig.expected_percent is not None:
