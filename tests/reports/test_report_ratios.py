@@ -30,6 +30,7 @@ from plan_sync.sync import load_plan
 from plans.loader import read_plan
 from reports.render_xlsx import render_xlsx
 from submissions.content import RawSubmission
+from submissions.inbox import receipt_note
 from submissions.ratios import beyond_rounding
 from tests.reports.test_report_figures import by_code
 from tests.reports.test_report_levels import CODE, PLAN_FILE, document_text, inputs_sent, q1
@@ -67,6 +68,13 @@ def test_a_typed_ratio_warns_only_beyond_its_own_rounding(
     typed: str, computed: str, warned: bool
 ) -> None:
     assert beyond_rounding(Decimal(typed), Decimal(computed)) is warned
+
+
+def test_the_inbox_note_carries_the_warning() -> None:
+    note = receipt_note(
+        "a.json", "19/03/2024", "BN-1-1", 1, DEPARTMENT, "Báo cáo quý", False, [WARNING]
+    )
+    assert note.splitlines()[-1] == f"Lưu ý: {WARNING}"
 
 
 def _submit(engine: Engine, values: dict[str, int]) -> dict[str, object]:
