@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.org import Unit
-from models.plan import Obligation, ObligationTarget, Plan, Target
+from models.plan import Obligation, ObligationTarget, Plan, Target, obligation_reporters
 from reports.figures import (
     ByLabel,
     Counted,
@@ -104,9 +104,24 @@ class Routing:
 
 
 def read_routing(*, session: Session, plan: Plan) -> Routing:
-    """The plan's reporting lines: each obligation's recipient, reporters and targets."""
-    obligations = session.scalars(select(Obligation).where(Obligation.plan_id == plan.id)).all()
-    carried: dict[str, set[str]] = {o.code: set() for o in obligations}
+    """The plan's reporting lines: each obligation's recipient, reporters and targets.
+
+    Read as codes from the link tables: a province's obligation has thousands of reporters.
+    """
+    obligations = session.execute(
+        select(Obligation.code, Obligation.cadence, Unit.code, Unit.name)
+        .join(Unit, Unit.id == Obligation.recipient_unit_id)
+        .where(Obligation.plan_id == plan.id)
+    ).all()
+    reporters: dict[str, set[str]] = {code: set() for code, *_ in obligations}
+    for code, unit in session.execute(
+        select(Obligation.code, Unit.code)
+        .join(obligation_reporters, obligation_reporters.c.obligation_id == Obligation.id)
+        .join(Unit, Unit.id == obligation_reporters.c.unit_id)
+        .where(Obligation.plan_id == plan.id)
+    ):
+        reporters[code].add(unit)
+    carried: dict[str, set[str]] = {code: set() for code, *_ in obligations}
     for code, target in session.execute(
         select(Obligation.code, Target.code)
         .join(ObligationTarget, ObligationTarget.obligation_id == Obligation.id)
@@ -114,17 +129,14 @@ def read_routing(*, session: Session, plan: Plan) -> Routing:
         .where(Obligation.plan_id == plan.id)
     ):
         carried[code].add(target)
-    names = {
-        code: name
-        for code, name in session.execute(select(Unit.code, Unit.name))  # a plan names few units
-    }
     return Routing(
         issuer=plan.issuer.code,
-        recipients={o.code: o.recipient_unit.code for o in obligations},
-        reporters={o.code: frozenset(u.code for u in o.reporters) for o in obligations},
+        recipients={code: recipient for code, _, recipient, _ in obligations},
+        reporters={c: frozenset(units) for c, units in reporters.items()},
         carried={c: frozenset(t) for c, t in carried.items()},
-        cadences={o.code: o.cadence for o in obligations},
-        unit_names=names,
+        cadences={code: cadence for code, cadence, _, _ in obligations},
+        # Consolidating units are recipients; their names are needed even before they report.
+        unit_names={recipient: name for _, _, recipient, name in obligations},
     )
 
 
