@@ -121,7 +121,9 @@ def _indicator_sheet(ws: Worksheet, report: Report) -> None:
         _put(ws, i, 6, _cell_value(r.to_date_value), border=True, number_format=NUMBER_FORMAT)
         # A ceiling's standing is words ("Vượt ngưỡng, không đạt"), not a share to fill.
         percent = float(r.percent_value) / 100 if r.percent_value is not None else r.percent
-        _put(ws, i, 7, percent or None, border=True, number_format=PERCENT_FORMAT)
+        _put(
+            ws, i, 7, None if percent == "" else percent, border=True, number_format=PERCENT_FORMAT
+        )
     note_row = header_row + len(report.indicator_rows) + 2
     _merge(
         ws,
