@@ -322,7 +322,7 @@ class Levels:
                     windows[w].setdefault(target, {})[unit] = acc
                     names.setdefault(unit, unit)
                     if stood_in:
-                        provisional[target].add(names.get(unit, unit))
+                        provisional[target].add(names[unit])
         return Counted(
             windows,
             names,
