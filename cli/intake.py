@@ -237,6 +237,8 @@ def submit_file(
     if receipt.period_label:
         say(f"Kỳ báo cáo: {receipt.period_label}")
     say(f"Thời điểm nhận: {local_time(receipt.received_at)} (giờ Việt Nam)")
+    for warning in receipt.warnings:
+        say(f"[yellow]Lưu ý:[/] {escape(warning)}")
 
 
 def portal(

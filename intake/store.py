@@ -24,7 +24,14 @@ from access.audit import event_row
 from intake.address import ItemAddress, form_spec, item_to_submit, merge_addresses
 from intake.blobs import save_blob
 from intake.locks import lock_key, refuse_closed
-from intake.receipts import Receipt, ReceiptFile, receipt, receipt_of, receipt_value
+from intake.receipts import (
+    Receipt,
+    ReceiptFile,
+    ratio_warnings,
+    receipt,
+    receipt_of,
+    receipt_value,
+)
 from models.access import AuditEvent
 from models.base import Base
 from models.items import DueItem, PeriodLock
@@ -245,7 +252,8 @@ def store_submission(
         )
         for v in checked.values
     ]
-    return receipt(item, row, values=values, files=files)
+    warnings = ratio_warnings(values, plan_id=item.plan_id, session=session)
+    return receipt(item, row, values=values, files=files, warnings=warnings)
 
 
 def _table(model: type[Base]) -> Table:

@@ -129,6 +129,9 @@ COMMUNE_JOBS = {
     "xa-yen-trach": 11,
 }
 SILENT_COMMUNES = ("xa-xuat-le", "xa-mau-son")
+# The department's Q1 report: the communes' and the centre's figures plus its own work.
+DEPARTMENT_JOBS = sum(COMMUNE_JOBS.values()) + (12 + 9 + 15) + 32
+DEPARTMENT_LEARNERS = 35 + 45 + 60 + 20
 
 
 def cao_loc_q1(session: Session) -> Plan:
@@ -204,6 +207,8 @@ def cao_loc_q1(session: Session) -> Plan:
             else {},
         )
 
+    # The department consolidates what the communes and the centre sent it (225 + 36 jobs,
+    # 140 learners) with its own work (32 jobs, 20 learners) and reports the district's figures.
     department = "phong-ldtbxh-dt"
     submit(
         session,
@@ -211,8 +216,8 @@ def cao_loc_q1(session: Session) -> Plan:
         received=at(18, 3, 8),
         values={
             "ty-le-giam-ngheo": 0.85,
-            "viec-lam-moi": 32,
-            "lao-dong-hoc-nghe": 20,
+            "viec-lam-moi": DEPARTMENT_JOBS,
+            "lao-dong-hoc-nghe": DEPARTMENT_LEARNERS,
             "lao-dong-qua-dao-tao": 45600,
             "lao-dong-trong-do-tuoi": 69800,
             "dai-hoi-dtts": False,
