@@ -112,6 +112,49 @@ def line_for(
 
 
 @dataclass(frozen=True)
+class ZaloEntry:
+    """One report or deliverable in a Zalo digest, with every unit that owes it."""
+
+    what: str
+    deadline: str
+    extended: bool
+    days_left: int
+    days_overdue: int
+    units: list[tuple[str, str]]  # (name, page in the portal) of each unit that owes it
+
+
+@dataclass(frozen=True)
+class ZaloGroup:
+    """A Zalo digest's items of one kind that the recipient gets for one reason."""
+
+    reason: str
+    entries: list[ZaloEntry]
+
+
+def zalo_groups(lines: Sequence[DigestLine]) -> list[ZaloGroup]:
+    """The lines grouped by why the recipient gets them, then by report (or deliverable) and
+    deadline, in their order: a leader reads the reason once and each report once with the
+    units that owe it, so 60 units fit in one Zalo text."""
+    groups: dict[str, dict[tuple[object, ...], ZaloEntry]] = {}
+    for line in lines:
+        entries = groups.setdefault(line.reason, {})
+        key = (line.what, line.deadline, line.extended, line.days_left, line.days_overdue)
+        entry = entries.get(key)
+        if entry is None:
+            entries[key] = ZaloEntry(
+                what=line.what,
+                deadline=line.deadline,
+                extended=line.extended,
+                days_left=line.days_left,
+                days_overdue=line.days_overdue,
+                units=[(line.unit_name, line.link)],
+            )
+        else:
+            entry.units.append((line.unit_name, line.link))
+    return [ZaloGroup(reason, list(entries.values())) for reason, entries in groups.items()]
+
+
+@dataclass(frozen=True)
 class Rendered:
     subject: str
     body: str
@@ -149,7 +192,12 @@ def render(
     key: str,
     portal_url: str,
 ) -> Rendered:
-    """Subject and text of one digest; Zalo texts are cut to 2,000 characters with a link."""
+    """Subject and text of one digest.
+
+    A Zalo text lists its items grouped by reason and report (`zalo_groups`), each unit with
+    its page; past 2,000 characters the units go without their pages, then the text is cut,
+    overdue items kept first, saying how many more there are, with a link.
+    """
     family = _FAMILY[channel]
     env = _environment()
     overdue = [line for line in lines if line.kind == OVERDUE]
@@ -161,16 +209,21 @@ def render(
     )
     template = env.get_template(f"{family}/digest.txt.j2")
 
-    def body(shown: int) -> str:
+    def body(shown: int, links: bool = True) -> str:
         # Overdue lines come first and are kept first when a text must be shortened.
         ordered = overdue + reminders
         kept = ordered[:shown]
+        overdue_kept = [line for line in kept if line.kind == OVERDUE]
+        reminders_kept = [line for line in kept if line.kind == REMINDER]
+        if family == "zalo":  # each reason and report said once: the text is short
+            overdue_kept, reminders_kept = zalo_groups(overdue_kept), zalo_groups(reminders_kept)
         text = template.render(
             greeting=greeting,
             as_of=as_of_vi(as_of),
-            overdue=[line for line in kept if line.kind == OVERDUE],
-            reminders=[line for line in kept if line.kind == REMINDER],
+            overdue=overdue_kept,
+            reminders=reminders_kept,
             more=len(ordered) - shown,
+            links=links,
             portal_url=portal_url,
             short_key=short_key(key),
         )
@@ -180,14 +233,18 @@ def render(
     text = body(total)
     if family != "zalo" or len(text) <= ZALO_MAX_CHARS:
         return Rendered(subject=subject, body=text)
+    # Too long: the units' names without their links, then as many items as fit.
+    text = body(total, links=False)
+    if len(text) <= ZALO_MAX_CHARS:
+        return Rendered(subject=subject, body=text)
     low, high = 0, total - 1  # the most lines that fit, by bisection
     while low < high:
         mid = (low + high + 1) // 2
-        if len(body(mid)) <= ZALO_MAX_CHARS:
+        if len(body(mid, links=False)) <= ZALO_MAX_CHARS:
             low = mid
         else:
             high = mid - 1
-    text = body(low)
+    text = body(low, links=False)
     if len(text) > ZALO_MAX_CHARS:  # absurdly long names: cut hard, keep the portal link
         tail = f"… {portal_url}"
         text = text[: ZALO_MAX_CHARS - len(tail)] + tail
