@@ -215,13 +215,13 @@ def render(
         kept = ordered[:shown]
         overdue_kept = [line for line in kept if line.kind == OVERDUE]
         reminders_kept = [line for line in kept if line.kind == REMINDER]
-        if family == "zalo":  # each reason and report said once: the text is short
-            overdue_kept, reminders_kept = zalo_groups(overdue_kept), zalo_groups(reminders_kept)
+        # A Zalo text says each reason and report once, with the units that owe it.
+        shape = zalo_groups if family == "zalo" else list
         text = template.render(
             greeting=greeting,
             as_of=as_of_vi(as_of),
-            overdue=overdue_kept,
-            reminders=reminders_kept,
+            overdue=shape(overdue_kept),
+            reminders=shape(reminders_kept),
             more=len(ordered) - shown,
             links=links,
             portal_url=portal_url,
