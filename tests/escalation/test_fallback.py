@@ -14,6 +14,10 @@ from demo.sinks import SmtpServer, ZaloServer
 from models.db import transaction
 from models.org import Person
 from models.outbox import OutboxStatus
+from notifications.fallback import queue_fallback
+from notifications.outbox import open_intents
+from notifications.routing import load_people
+from notifications.wiring import enabled_channels
 from settings import Settings
 from tests.support.escalation import (
     deliver_now,
@@ -98,3 +102,33 @@ def test_a_person_the_oa_cannot_reach_who_gets_the_mail_gets_no_second_copy(
     assert _bot_texts(zalo, "chat-x2") == []
     mails = Counter(m.rcpt_tos for m in smtp.received())
     assert mails[("can-bo@xa-hai.example",)] == 1
+
+
+def test_queuing_a_fallback_again_finds_it_queued(
+    plan_db: Engine, settings: Settings, zalo: ZaloServer
+) -> None:
+    # As after a crash between queuing the fallback and giving up the OA message: the rerun
+    # queues it again, and finds the one already there.
+    _contacts(plan_db, "xa-hai.can-bo", email=None, zalo_chat_id="chat-x2")
+    record_now(plan_db, settings, MARCH_13)
+    original = message_to(plan_db, "oa-x2", "zalo_oa")
+    channels = [c.value for c in enabled_channels(settings)]
+    notes = []
+    for _ in range(2):
+        with transaction(plan_db) as session:
+            person = load_people(session=session).by_id[original.person_id or 0]
+            intents = open_intents(session=session, message_ids=[original.id])
+            notes.append(
+                queue_fallback(
+                    session=session,
+                    message_id=original.id,
+                    channel="zalo_oa",
+                    person=person,
+                    intents=intents,
+                    channels=channels,
+                    now=MARCH_13,
+                )
+            )
+    fallback = message_to(plan_db, "chat-x2", "zalo_bot")
+    assert notes == [f"Gửi thay qua Zalo Bot (thông báo {fallback.key[:8]})"] * 2
+    assert len([m for m in outbox_messages(plan_db) if m.fallback_of == original.id]) == 1
