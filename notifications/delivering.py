@@ -36,7 +36,7 @@ from notifications.crash_points import crash_point
 from notifications.deciding import stale_intents
 from notifications.delivery_lock import Marks, channel_lock
 from notifications.fallback import queue_fallback
-from notifications.messages import DigestLine, line_for, reason_vi, render
+from notifications.messages import DigestLine, line_for, render
 from notifications.outbox import cancel_intents, due_message_ids, due_messages, open_intents
 from notifications.redact import redact
 from notifications.routing import PersonInfo, load_people
@@ -115,10 +115,8 @@ def _lines(
                 extended=state.extended,
                 days_left=max(calendar.working_days_between(today, state.deadline_on), 0),
                 days_overdue=state.working_days_overdue,
-                reasons=[
-                    reason_vi(i.audience, unit_name=state.unit_name, own_unit_name=own_unit_name)
-                    for i in group
-                ],
+                audiences=[i.audience for i in group],
+                own_unit_name=own_unit_name,
                 portal_url=portal_url,
             )
         )

@@ -46,9 +46,23 @@ AUDIENCE_VI = {
 }
 
 
-def reason_vi(audience: str, *, unit_name: str, own_unit_name: str | None) -> str:
+# The same, without the unit that owes the item: a Zalo digest says it once for all its units.
+# (A reporting officer's or unit head's own unit is the unit that owes the item.)
+_SHARED_REASON = _REASON | {
+    "reporting_officer": "là cán bộ đầu mối báo cáo của {own_unit}",
+    "unit_head": "là thủ trưởng {own_unit}",
+    "recipient_head": "là thủ trưởng {own_unit}, đơn vị nhận báo cáo",
+}
+
+
+def _reason_vi(audience: str, *, unit_name: str, own_unit_name: str | None) -> str:
     """Why the recipient gets a line about `unit_name`, in Vietnamese."""
     return _REASON[audience].format(unit=unit_name, own_unit=own_unit_name or "đơn vị")
+
+
+def _shared_reason_vi(audience: str, *, own_unit_name: str | None) -> str:
+    """Why the recipient gets a line, whichever unit owes it, in Vietnamese."""
+    return _SHARED_REASON[audience].format(own_unit=own_unit_name or "đơn vị")
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,7 @@ class DigestLine:
     days_left: int  # reminders: working days to the deadline day (0: today)
     days_overdue: int  # overdue: working days past the deadline
     reason: str
+    shared_reason: str  # the reason without the unit that owes the item
     link: str
 
 
@@ -93,10 +108,11 @@ def line_for(
     extended: bool,
     days_left: int,
     days_overdue: int,
-    reasons: Sequence[str],
+    audiences: Sequence[str],
+    own_unit_name: str | None,
     portal_url: str,
 ) -> DigestLine:
-    """Build one digest line (reasons of several audiences are joined)."""
+    """Build one digest line (the reasons of several audiences are joined)."""
     return DigestLine(
         kind=kind,
         what=describe_item(title=title, is_report=is_report, period_label=period_label),
@@ -106,7 +122,14 @@ def line_for(
         extended=extended,
         days_left=days_left,
         days_overdue=days_overdue,
-        reason="; ".join(dict.fromkeys(reasons)),
+        reason="; ".join(
+            dict.fromkeys(
+                _reason_vi(a, unit_name=unit_name, own_unit_name=own_unit_name) for a in audiences
+            )
+        ),
+        shared_reason="; ".join(
+            dict.fromkeys(_shared_reason_vi(a, own_unit_name=own_unit_name) for a in audiences)
+        ),
         link=unit_link(portal_url, unit_code),
     )
 
@@ -137,7 +160,7 @@ def zalo_groups(lines: Sequence[DigestLine]) -> list[ZaloGroup]:
     units that owe it, so 60 units fit in one Zalo text."""
     groups: dict[str, dict[tuple[object, ...], ZaloEntry]] = {}
     for line in lines:
-        entries = groups.setdefault(line.reason, {})
+        entries = groups.setdefault(line.shared_reason, {})
         key = (line.what, line.deadline, line.extended, line.days_left, line.days_overdue)
         entry = entries.get(key)
         if entry is None:

@@ -9,7 +9,7 @@ import pytest
 
 from demo.sinks import ZaloServer
 from notifications.channels import ChannelName
-from notifications.messages import DigestLine, describe_item, line_for, reason_vi, render
+from notifications.messages import DigestLine, describe_item, line_for, render
 from notifications.zalo_api import RunHttp, ZaloOAClient
 from tests.support.escalation import PORTAL, vn
 
@@ -18,6 +18,7 @@ def _line(
     n: int,
     kind: str,
     title: str = "Báo cáo kết quả thực hiện chương trình mục tiêu quốc gia giảm nghèo bền vững",
+    audience: str = "leader_in_charge",
 ) -> DigestLine:
     return line_for(
         kind=kind,
@@ -30,7 +31,8 @@ def _line(
         extended=False,
         days_left=0,
         days_overdue=2 if kind == "overdue" else 0,
-        reasons=[reason_vi("leader_in_charge", unit_name=f"UBND xã Số {n}", own_unit_name=None)],
+        audiences=[audience],
+        own_unit_name="Phòng Tài chính - Kế hoạch",
         portal_url=PORTAL,
     )
 
@@ -46,14 +48,28 @@ def _digest(channel: ChannelName, lines: list[DigestLine]) -> str:
     ).body
 
 
-@pytest.mark.parametrize("channel", [ChannelName.ZALO_OA, ChannelName.ZALO_BOT])
+@pytest.mark.parametrize(
+    ("channel", "audience", "reason"),
+    [
+        (ChannelName.ZALO_OA, "leader_in_charge", "là lãnh đạo phụ trách theo kế hoạch"),
+        (ChannelName.ZALO_BOT, "leader_in_charge", "là lãnh đạo phụ trách theo kế hoạch"),
+        (
+            ChannelName.ZALO_OA,
+            "recipient_head",
+            "là thủ trưởng Phòng Tài chính - Kế hoạch, đơn vị nhận báo cáo",
+        ),
+    ],
+)
 def test_a_leaders_zalo_digest_names_all_60_units_and_each_reason_once(
-    channel: ChannelName, zalo: ZaloServer
+    channel: ChannelName, audience: str, reason: str, zalo: ZaloServer
 ) -> None:
-    lines = [_line(n, "reminder") for n in range(30)] + [_line(n, "overdue") for n in range(30)]
+    lines = [
+        _line(n, kind, audience=audience) for kind in ("reminder", "overdue") for n in range(30)
+    ]
     text = _digest(channel, lines)
     assert len(text) <= 2000 and "việc khác" not in text
-    assert text.count("đồng chí nhận vì là lãnh đạo phụ trách theo kế hoạch") == 2
+    assert text.count("đồng chí nhận vì") == 2
+    assert text.count(f"đồng chí nhận vì {reason}:") == 2
     assert text.count("Báo cáo kết quả thực hiện chương trình") == 2  # once per kind
     overdue, reminders = text.split("SẮP ĐẾN HẠN")
     for part in (overdue, reminders):
