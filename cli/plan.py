@@ -1,4 +1,4 @@
-"""`dondoc init`, `dondoc plan ...`, `dondoc dues`, `dondoc calendar`."""
+"""`dondoc init`, `dondoc plan ...`, `dondoc dues`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
 from cli.common import console, engine, fail, now, print_json, read_session, write_session
-from models.calendar import CalendarOverrideRow, load_calendar
 from models.migrate import upgrade
 from models.plan import Deliverable, Obligation, PlanTask, Target
 from models.queries import latest_plan, list_due_items
@@ -18,7 +17,6 @@ from plan_sync.sync import load_plan
 from plans import CAO_LOC_2024
 from plans.loader import PlanError, read_plan
 from plans.schema import PlanFile
-from schedules.calendar import DayKind, WorkCalendar
 from schedules.deadlines import DeadlineRule
 from wording import vietnamese
 from wording.vietnamese import local_iso
@@ -175,35 +173,4 @@ def dues(
             r["window_end"],
             r["deadline"],
         )
-    console.print(table)
-
-
-def calendar(
-    year: Annotated[int, typer.Option(help="Calendar year.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
-) -> None:
-    """Days off and make-up working days used for deadlines in a year."""
-    work_calendar = WorkCalendar()
-    # Without a database the calendar is still useful: holidays.VN alone, no overrides.
-    if inspect(engine()).has_table(CalendarOverrideRow.__tablename__):
-        with read_session() as session:
-            work_calendar = load_calendar(session=session)
-    days = work_calendar.days(year)
-    if as_json:
-        print_json(
-            [
-                {
-                    "date": d.day.isoformat(),
-                    "kind": d.kind.value,
-                    "name": d.name,
-                    "source": d.source,
-                }
-                for d in days
-            ]
-        )
-        return
-    table = Table("Ngày", "Loại", "Tên", "Nguồn", title=f"Lịch làm việc năm {year}")
-    for d in days:
-        kind = "nghỉ" if d.kind is DayKind.DAY_OFF else "làm bù"
-        table.add_row(d.day.strftime("%a %d/%m/%Y"), kind, d.name, d.source)
     console.print(table)

@@ -39,6 +39,7 @@ class CalendarOverride:
     day: date
     kind: DayKind
     reason: str
+    announcement: str | None = None  # the announcement's title; None: a plan file's own day
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "day", as_date(self.day))
@@ -54,7 +55,14 @@ class CalendarDay:
     day: date
     kind: DayKind
     name: str
-    source: str  # "holidays" or "override"
+    source: str  # LAW (the holidays package) or ANNOUNCEMENT (a stored override)
+    basis: str  # the law's article, or the announcement's title
+
+
+LAW = "law"
+ANNOUNCEMENT = "announcement"
+# Public holidays, their substitute days off and the swaps the package already carries.
+LAW_BASIS = "Bộ luật Lao động 2019, Điều 112 (gói holidays)"
 
 
 def as_date(d: date) -> pendulum.Date:
@@ -81,7 +89,8 @@ class WorkCalendar:
         self._overrides: dict[pendulum.Date, CalendarOverride] = {}
         for o in overrides:
             key = as_date(o.day)
-            if key in self._overrides and self._overrides[key] != o:
+            known = self._overrides.get(key)
+            if known is not None and (known.kind, known.reason) != (o.kind, o.reason):
                 raise ValueError(f"conflicting calendar overrides for {key}")
             self._overrides[key] = o
         self._holidays = holidays.country_holidays("VN", language="vi")
@@ -179,9 +188,11 @@ class WorkCalendar:
             if weekend == (kind is DayKind.WORKDAY):
                 override = self._overrides.get(day)
                 if override is not None:
-                    out.append(CalendarDay(day, kind, override.reason, "override"))
+                    basis = override.announcement or "Kế hoạch (mục calendar của tệp kế hoạch)"
+                    out.append(CalendarDay(day, kind, override.reason, ANNOUNCEMENT, basis))
                 else:
-                    out.append(CalendarDay(day, kind, self._package_name(day, kind), "holidays"))
+                    name = self._package_name(day, kind)
+                    out.append(CalendarDay(day, kind, name, LAW, LAW_BASIS))
             day = day.add(days=1)
         return out
 

@@ -31,7 +31,8 @@ def test_init_loads_the_cao_loc_plan_and_lists_every_item_due(db_env: Engine) ->
     dues = _dues("--year", "2024")
     by_source = Counter((d["obligation"] or d["deliverable"], d["unit"]) for d in dues)
     centre = [d for d in dues if d["unit"] == "tt-gdnn-gdtx" and d["obligation"]]
-    assert [d["period"] for d in centre] == [f"2024-{m:02d}" for m in range(1, 13)]
+    # The plan was issued on 25/01/2024: January's report, due 16/01, was never owed.
+    assert [d["period"] for d in centre] == [f"2024-{m:02d}" for m in range(2, 13)]
     labour = [
         d for d in dues if d["unit"] == "phong-ldtbxh-dt" and d["obligation"] == "bc-quy-ldtbxh"
     ]
@@ -108,6 +109,6 @@ def test_calendar_lists_the_days_off_and_the_2026_swap(db_env: Engine) -> None:
     assert runner.invoke(app, ["init"]).exit_code == 0
     days = json.loads(runner.invoke(app, ["calendar", "--year", "2026", "--json"]).stdout)
     kinds = {d["date"]: (d["kind"], d["source"]) for d in days}
-    assert kinds["2026-01-02"] == ("day_off", "override")
-    assert kinds["2026-01-10"] == ("workday", "override")
+    assert kinds["2026-01-02"] == ("day_off", "announcement")
+    assert kinds["2026-01-10"] == ("workday", "announcement")
     assert kinds["2026-02-17"][0] == "day_off"
