@@ -10,7 +10,7 @@ from plans.schema import PlanFile
 from plans.vocabulary import ItemKind, ObligationKind
 from schedules.calendar import WorkCalendar, as_date, working_instant
 from schedules.deadlines import Anchor, DeadlineKind, DeadlineRule, deadline_date, deadline_instant
-from schedules.periods import Window, periods_in_year
+from schedules.periods import Period, Window, periods_in_year
 
 START_OF_DAY = datetime.min.time()
 
@@ -41,13 +41,14 @@ def _not_before(day: date, *starts: date | None) -> date:
     return max([day, *(s for s in starts if s is not None)])
 
 
-def _report_opens_on(window: Window, deadline_on: date) -> date:
-    """Reports open on the cut-off day, when the window's data is complete; a report due
-    before its cut-off (a deadline in an earlier month, with estimated figures) opens on the
-    first day of its deadline's month instead."""
+def _report_opens_on(period: Period, window: Window, deadline_on: date) -> date:
+    """Reports open on the cut-off day, when the window's data is complete. A report due
+    before its cut-off (a weekly report due on Friday, a yearly one due in November with
+    estimated figures) opens on the first day of its deadline's month, or of its period when
+    that is later."""
     if window.end <= deadline_on:
         return window.end
-    return deadline_on.replace(day=1)
+    return max(period.start, deadline_on.replace(day=1))
 
 
 def compute_dues(plan: PlanFile, calendar: WorkCalendar) -> list[Due]:
@@ -79,7 +80,8 @@ def compute_dues(plan: PlanFile, calendar: WorkCalendar) -> list[Due]:
                 continue
             # Same for every reporter: computed once per period, not per unit.
             deadline_at = deadline_instant(rule, day)
-            opens_on = _not_before(_report_opens_on(window, day), issued, obligation.starts_on)
+            opens_on = _report_opens_on(period, window, day)
+            opens_on = _not_before(opens_on, issued, obligation.starts_on)
             opens_at = working_instant(opens_on, START_OF_DAY)
             for unit in reporters:
                 if not units[unit].exists_on(day):
