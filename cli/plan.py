@@ -16,8 +16,7 @@ from models.queries import latest_plan, list_due_items
 from plan_sync.sync import load_plan
 from plans import CAO_LOC_2024
 from plans.loader import PlanError, read_plan
-from plans.schema import PlanFile
-from schedules.deadlines import DeadlineRule
+from plans.schema import DeadlineEntry, PlanFile
 from wording import vietnamese
 from wording.vietnamese import local_iso
 
@@ -109,7 +108,7 @@ def show(
             select(Obligation).where(Obligation.plan_id == plan.id).order_by(Obligation.id)
         ):
             rule = (
-                DeadlineRule(**o.deadline_rule).describe_vi()
+                DeadlineEntry.model_validate(o.deadline_rule).to_rule().describe_vi()
                 if o.deadline_rule
                 else "khi có yêu cầu"
             )
@@ -118,7 +117,7 @@ def show(
                 o.title,
                 o.cadence or "đột xuất",
                 rule,
-                o.recipient_unit.name,
+                "; ".join(r.unit.name for r in o.recipients) or o.recipient_unit.name,
                 str(len(o.reporters)),
             )
         console.print(obligations)

@@ -119,13 +119,22 @@ def test_calendar_lists_the_days_off_and_the_2026_swap(db_env: Engine) -> None:
 PLANS = Path(__file__).parent / "data" / "plans"
 
 
-@pytest.mark.parametrize("name", ["province-department.yaml", "commune-2025-reform.yaml"])
-def test_other_offices_plans_validate_and_load(db_env: Engine, name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "rule"),
+    [
+        ("province-department.yaml", "thứ Sáu của tuần báo cáo, trước 15 giờ"),
+        ("commune-2025-reform.yaml", "ngày 15 tháng liền trước tháng cuối kỳ báo cáo"),
+    ],
+)
+def test_other_offices_plans_validate_and_load(db_env: Engine, name: str, rule: str) -> None:
     plan = str(PLANS / name)
     assert runner.invoke(app, ["plan", "validate", plan]).exit_code == 0
     result = runner.invoke(app, ["init", "--plan", plan])
     assert result.exit_code == 0, result.output
     assert _dues()
+    shown = runner.invoke(app, ["plan", "show"], env={"COLUMNS": "300"})
+    assert shown.exit_code == 0, shown.output
+    assert rule in " ".join(shown.output.split())
     days = json.loads(runner.invoke(app, ["calendar", "--year", "2026", "--json"]).stdout)
     swap = {d["date"]: d for d in days}["2026-01-02"]
     assert (swap["kind"], swap["source"]) == ("day_off", "announcement")
