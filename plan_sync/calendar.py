@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from access.actor import Actor
 from access.audit import record_event
-from models.access import Role
 from models.calendar import CalendarAnnouncement, CalendarOverrideRow, load_calendar
 from models.items import DueItem
 from models.plan import Deliverable, Obligation
@@ -20,9 +19,6 @@ from plans.dues import PLAN_ITEM_PREFIXES
 from plans.schema import DeadlineEntry
 from schedules.deadlines import DeadlineKind, DeadlineRule, deadline_date, deadline_instant
 from schedules.periods import Period, Window
-
-# Who loads the shipped announcements: dondoc itself, on every plan load.
-NATIONAL = Actor(role=Role.ADMIN, label="dondoc:national-calendar")
 
 
 @dataclass
@@ -44,20 +40,27 @@ def store_announcements(
     *,
     session: Session,
     source: str,
-    actor: Actor,
+    actor: Actor | None,
     now: datetime,
     keep_others: bool = False,
 ) -> CalendarChange:
     """Store each announcement and exactly its days; the caller commits.
 
     A day another announcement (or a plan) declared is taken over, unless `keep_others`
-    (the shipped calendar never undoes what an office loaded). Each announcement that changed
-    something is audited, and every stored deadline is recomputed with the new calendar.
+    (the shipped calendar never undoes what an office loaded). Each announcement a person
+    loaded (`actor`) that changed something is audited; the shipped calendar, part of dondoc
+    like the holidays package, is not. Every stored deadline is recomputed with the new
+    calendar.
     """
     total = CalendarChange()
     for a in announcements:
         change = _store_one(a, session=session, source=source, now=now, keep_others=keep_others)
         if not change.any:
+            continue
+        total.added += change.added
+        total.changed += change.changed
+        total.removed += change.removed
+        if actor is None:
             continue
         record_event(
             session=session,
@@ -75,9 +78,6 @@ def store_announcements(
             },
             now=now,
         )
-        total.added += change.added
-        total.changed += change.changed
-        total.removed += change.removed
     if total.any:
         session.flush()
         total.items_moved = recompute_deadlines(session=session)
@@ -126,7 +126,7 @@ def sync_national_calendar(*, session: Session, now: datetime) -> CalendarChange
         read_announcements(NATIONAL_CALENDAR),
         session=session,
         source=f"dondoc ({NATIONAL_CALENDAR.name})",
-        actor=NATIONAL,
+        actor=None,
         now=now,
         keep_others=True,
     )

@@ -106,11 +106,14 @@ def compute_dues(plan: PlanFile, calendar: WorkCalendar) -> list[Due]:
 
 def _deliverable_dues(plan: PlanFile, calendar: WorkCalendar) -> list[Due]:
     """One item per assignee existing on the due date; the work opens when the deliverable
-    starts (`from`), else when the plan is issued, else on 1 January."""
+    starts (`from`), else when the plan is issued, else on 1 January, never before the issue."""
     units = {u.code: u for u in plan.units}
     dues: list[Due] = []
     for deliverable in plan.deliverables:
-        opens_on = deliverable.starts_on or plan.plan.issued_on or date(plan.plan.year, 1, 1)
+        issued = plan.plan.issued_on
+        opens_on = _not_before(
+            deliverable.starts_on or issued or date(plan.plan.year, 1, 1), issued
+        )
         rule = DeadlineRule(
             kind=DeadlineKind.FIXED_DATE, on=deliverable.due_on, anchor=Anchor.WINDOW_END
         )
