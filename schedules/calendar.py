@@ -61,8 +61,10 @@ class CalendarDay:
 
 LAW = "law"
 ANNOUNCEMENT = "announcement"
-# Public holidays, their substitute days off and the swaps the package already carries.
+# Public holidays and the days off in lieu of those falling on a weekend.
 LAW_BASIS = "Bộ luật Lao động 2019, Điều 112 (gói holidays)"
+# Swapped days and make-up Saturdays of past years the package already carries.
+PACKAGED_BASIS = "Thông báo hoán đổi ngày làm việc của Chính phủ (đã có trong gói holidays)"
 
 
 def as_date(d: date) -> pendulum.Date:
@@ -191,10 +193,16 @@ class WorkCalendar:
                     basis = override.announcement or "Kế hoạch (mục calendar của tệp kế hoạch)"
                     out.append(CalendarDay(day, kind, override.reason, ANNOUNCEMENT, basis))
                 else:
-                    name = self._package_name(day, kind)
-                    out.append(CalendarDay(day, kind, name, LAW, LAW_BASIS))
+                    out.append(self._package_day(day, kind))
             day = day.add(days=1)
         return out
+
+    def _package_day(self, day: pendulum.Date, kind: DayKind) -> CalendarDay:
+        name = self._package_name(day, kind)
+        swapped = self._holidays.substituted_label.split("%s")[0]
+        if kind is DayKind.WORKDAY or name.startswith(swapped):
+            return CalendarDay(day, kind, name, ANNOUNCEMENT, PACKAGED_BASIS)
+        return CalendarDay(day, kind, name, LAW, LAW_BASIS)
 
     def _package_name(self, day: pendulum.Date, kind: DayKind) -> str:
         if kind is DayKind.DAY_OFF:
