@@ -128,10 +128,15 @@ class Figure:
 
 
 def labels_within(start: date, end: date, year: int) -> list[str]:
-    """Labels of every period of `year`, of any cadence, lying inside [start, end]."""
+    """Labels of every period of `year`, of any cadence but the week, lying inside [start, end].
+
+    Weeks straddle months, quarters and even years, so weekly reports (progress notes for the
+    weekly briefing) never add up into a period's figures; monthly and longer reports do.
+    """
     return [
         p.label
         for cadence in Cadence
+        if cadence is not Cadence.WEEKLY
         for p in periods_in_year(cadence, year)
         if p.start >= start and p.end <= end
     ]

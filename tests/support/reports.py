@@ -16,8 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import DueItem, Plan, Submission, SubmissionValue, Target
-from plan_sync.sync import load_plan
+from models.calendar import load_calendar
+from plan_sync.calendar import sync_national_calendar
+from plan_sync.sync import sync_plan
 from plans import CAO_LOC_2024
+from plans.dues import compute_dues
 from plans.loader import read_plan
 
 VN = "Asia/Ho_Chi_Minh"
@@ -89,7 +92,19 @@ def submit(
 
 
 def load_cao_loc(session: Session) -> Plan:
-    load_plan(read_plan(CAO_LOC_2024), session=session, now=at(5, 1))
+    """The Cao Lộc plan, keeping the centre's January report for the sample first quarter.
+
+    The plan (issued 25/01/2024) does not owe January's report, due 16/01; the sample quarter
+    below was written with one, so the items are computed as if the plan had been issued on
+    1 January. The stored plan keeps its own issue date.
+    """
+    plan = read_plan(CAO_LOC_2024)
+    as_of_new_year = plan.model_copy(
+        update={"plan": plan.plan.model_copy(update={"issued_on": None})}
+    )
+    sync_national_calendar(session=session, now=at(5, 1))
+    dues = compute_dues(as_of_new_year, load_calendar(session=session))
+    sync_plan(plan, dues, session=session, now=at(5, 1))
     return session.scalars(select(Plan).where(Plan.code == "cao-loc-2024-ldtbxh")).one()
 
 
