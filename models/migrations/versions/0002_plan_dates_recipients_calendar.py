@@ -4,7 +4,7 @@ Adds the `from`/`until` days of obligations and the `from` day of deliverables, 
 of an obligation (`obligation_recipients`, filled from the one recipient stored so far), and
 the announcements the calendar's days off and make-up days come from.
 
-Revision ID: planformat
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-03
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "planformat"
+revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -4,8 +4,8 @@ outbox_messages.fallback_of: the message a fallback stands in for (its recipient
 reached on that channel). channel_tokens.seed_digest: the SHA-256 of the configured first
 refresh token once it was spent, so it is never sent again.
 
-Revision ID: zalo
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-03
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "zalo"
-down_revision: str | Sequence[str] | None = "0001"
+revision: str = "0003"
+down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
