@@ -205,7 +205,8 @@ class Tally:
 
     `by_label` keeps the values of the `detailed` obligations one period at a time: the
     reporting levels (reports.levels) need them to put a consolidating unit's inputs in place
-    of a report it has not sent yet, period by period.
+    of a report it has not sent yet, period by period; and those of merged units, whose line
+    counts each period once (reports.lineage).
     """
 
     period: dict[SourceKey, OverTime] = field(default_factory=dict)
@@ -238,10 +239,12 @@ def tally(
     to_date_rows: Iterable[ReportedValue],
     period: Collection[str],
     detailed: Collection[str] = (),
+    merged: Collection[str] = (),
 ) -> Tally:
     """Fold the year-to-date values; those of the `period` labels count for the period too.
 
-    The values of the `detailed` obligations are also kept one period at a time.
+    The values of the `detailed` obligations, and those of the `merged` units (reports.lineage),
+    are also kept one period at a time.
     """
     kinds = {t.code: t.kind for t in targets}
     result = Tally(in_period=frozenset(period))
@@ -250,7 +253,7 @@ def tally(
         unit, unit_name, obligation, cadence, label, window_end, target, number, text, flag = row
         key = (obligation, unit, target)
         raw = _raw(kinds.get(target), number, text, flag)
-        if obligation in detailed and label:
+        if label and (obligation in detailed or unit in merged):
             result.by_label.setdefault(key, {})[label] = (window_end, raw)
         for window in (to_date, in_period) if label in period else (to_date,):
             acc = window.get(key)

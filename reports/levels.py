@@ -49,6 +49,7 @@ from reports.figures import (
     cadence_rank,
     finest_sources,
 )
+from reports.lineage import Lineage, LineFigure, LineValue, fold_line, merged_note, read_lineage
 from reports.reported import plan_targets, read_tally
 from schedules.periods import Cadence, Period, periods_in_year
 
@@ -66,6 +67,7 @@ class Routing:
     carried: Mapping[str, frozenset[str]]  # obligation code -> target codes its report carries
     cadences: Mapping[str, str | None]  # obligation code -> cadence
     unit_names: Mapping[str, str]
+    lineage: Lineage = field(default_factory=Lineage)  # merged units (reports.lineage)
 
     @cached_property
     def consolidators(self) -> frozenset[str]:
@@ -129,6 +131,7 @@ def read_routing(*, session: Session, plan: Plan) -> Routing:
         .where(Obligation.plan_id == plan.id)
     ):
         carried[code].add(target)
+    lineage = read_lineage(session=session)
     return Routing(
         issuer=plan.issuer.code,
         recipients={code: recipient for code, _, recipient, _ in obligations},
@@ -137,6 +140,7 @@ def read_routing(*, session: Session, plan: Plan) -> Routing:
         cadences={code: cadence for code, cadence, _, _ in obligations},
         # Consolidating units are recipients; their names are needed even before they report.
         unit_names={recipient: name for _, _, recipient, name in obligations},
+        lineage=lineage,
     )
 
 
@@ -302,13 +306,28 @@ class Levels:
         return result, provisional
 
     def counted(self) -> Counted:
-        """The units each figure combines: the direct reporters, each consolidating unit once."""
-        routing, names = self.routing, {**self.values.unit_names, **self.routing.unit_names}
+        """The units each figure combines: the direct reporters, each consolidating unit once,
+        each merged unit's line once (reports.lineage)."""
+        routing = self.routing
+        names = {**self.values.unit_names, **routing.unit_names, **routing.lineage.names}
+        merged = routing.lineage.members
         direct = {
-            w: {k: v for k, v in getattr(self.values, w).items() if not self._is_input(k[0])}
+            w: {
+                k: v
+                for k, v in getattr(self.values, w).items()
+                if not self._is_input(k[0]) and k[1] not in merged
+            }
             for w in WINDOWS
         }
         windows = {w: finest_sources(direct[w], self.values.cadences) for w in WINDOWS}
+        notes: dict[str, str] = {}
+        for (root, target), line in self.lines().items():
+            for w in WINDOWS:
+                if line.windows[w].latest_end is not None:
+                    windows[w].setdefault(target, {})[root] = line.windows[w]
+            if line.predecessors:
+                more = merged_note(names[root], (names[u] for u in line.predecessors))
+                notes[target] = f"{notes[target]} {more}" if target in notes else more
         provisional: dict[str, set[str]] = defaultdict(set)
         top = [c for c in routing.consolidators if not routing.reports_to_a_consolidator(c)]
         for unit in sorted(top):
@@ -323,12 +342,32 @@ class Levels:
                     names.setdefault(unit, unit)
                     if stood_in:
                         provisional[target].add(names[unit])
-        return Counted(
-            windows,
-            names,
-            {t: tuple(sorted(u)) for t, u in provisional.items()},
-            {t: provisional_note(u) for t, u in provisional.items()},
-        )
+        for target, units in provisional.items():
+            note = provisional_note(units)
+            notes[target] = f"{note} {notes[target]}" if target in notes else note
+        return Counted(windows, names, {t: tuple(sorted(u)) for t, u in provisional.items()}, notes)
+
+    def lines(self) -> dict[tuple[str, str], LineFigure]:
+        """Each merged unit's line (the unit carrying on and its predecessors), per target,
+        counted directly: every period's figure once."""
+        lineage = self.routing.lineage
+        values: dict[tuple[str, str], list[LineValue]] = defaultdict(list)
+        for (obligation, unit, target), labels in self.values.by_label.items():
+            if unit in lineage.members and target in self.specs and not self._is_input(obligation):
+                values[(lineage.root(unit), target)] += [
+                    (obligation, unit, label, end, raw) for label, (end, raw) in labels.items()
+                ]
+        windows = {w: self.keep(w) for w in WINDOWS}
+        return {
+            (root, target): fold_line(
+                self.specs[target],
+                line,
+                lineage,
+                lambda o: cadence_rank(o, self.values.cadences),
+                windows,
+            )
+            for (root, target), line in values.items()
+        }
 
     def _is_input(self, obligation: str) -> bool:
         return self.routing.consolidator_of(obligation) is not None
@@ -410,6 +449,7 @@ def report_figures(
         period=period,
         as_of=as_of,
         detailed=routing.detailed,
+        merged=routing.lineage.members,
     )
     figures, reconciliation = level_figures(targets, values, routing, period.last_month)
     return ReportFigures(targets, values, figures, reconciliation)

@@ -117,12 +117,13 @@ def read_tally(
     period: Period,
     as_of: datetime,
     detailed: Collection[str] = (),
+    merged: Collection[str] = (),
 ) -> Tally:
     """The values of `period` and of the year to date at its end, read once, as of an instant."""
     rows = reported_values(
         session=session, plan_id=plan_id, labels=to_date_labels(period), as_of=as_of
     )
-    return tally(targets, rows, set(period_labels(period)), detailed)
+    return tally(targets, rows, set(period_labels(period)), detailed, merged)
 
 
 def compute_figures(
