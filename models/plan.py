@@ -63,7 +63,9 @@ class Target(Base):
     kind: Mapped[str] = mapped_column(String(16))
     comparator: Mapped[str | None] = mapped_column(String(4))
     goal_number: Mapped[Decimal | None] = mapped_column(Numeric(20, 6))
+    goal_upper: Mapped[Decimal | None] = mapped_column(Numeric(20, 6))  # a range's upper bound
     goal_text: Mapped[str | None] = mapped_column(Text)
+    baseline: Mapped[Decimal | None] = mapped_column(Numeric(20, 6))  # a reduction's base
     aggregation: Mapped[str] = mapped_column(String(16))
     numerator_code: Mapped[str | None] = mapped_column(String(64))
     denominator_code: Mapped[str | None] = mapped_column(String(64))

@@ -258,7 +258,7 @@ def _sync_targets(
     stored_targets = _Stored(session, Target, ("plan_id", "code"), Target.plan_id == pid)
     targets: dict[str, Target] = {}
     for t in plan.targets:
-        comparator, number, text = t.parsed_goal()
+        goal = t.parsed_goal()
         targets[t.code] = _upsert(
             session,
             stored_targets,
@@ -267,9 +267,11 @@ def _sync_targets(
                 "name": t.name,
                 "unit_of_measure": t.unit_of_measure,
                 "kind": t.kind.value,
-                "comparator": comparator,
-                "goal_number": number,
-                "goal_text": text,
+                "comparator": goal.comparator,
+                "goal_number": goal.number,
+                "goal_upper": goal.upper,
+                "goal_text": goal.text,
+                "baseline": t.baseline,
                 "aggregation": t.aggregation.value,
                 "numerator_code": t.numerator,
                 "denominator_code": t.denominator,

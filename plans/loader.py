@@ -104,7 +104,9 @@ def parse_plan(text: str, path: str = "<plan>") -> PlanFile:
         for err in exc.errors(include_url=False):
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
             loc = tuple(p for p in loc if p not in ("ObligationTargetEntry", "str"))
-            problems.append(PlanProblem(line_of(loc, index), field_path(loc), err["msg"]))
+            # A rule's own message, without pydantic's English "Value error, " before it.
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(PlanProblem(line_of(loc, index), field_path(loc), message))
         raise PlanError(path, problems) from None
     problems = [
         PlanProblem(line_of(loc, index), field_path(loc), message)

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -17,7 +17,15 @@ from pydantic import (
     model_validator,
 )
 
-from plans.vocabulary import Aggregation, ObligationKind, PersonRole, TargetKind, UnitKind
+from plans.vocabulary import (
+    RANGE,
+    REDUCTION,
+    Aggregation,
+    ObligationKind,
+    PersonRole,
+    TargetKind,
+    UnitKind,
+)
 from schedules.calendar import DayKind
 from schedules.deadlines import Anchor, DeadlineKind, DeadlineRule, Weekday
 from schedules.periods import Cadence, WindowConvention
@@ -28,6 +36,27 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 SampleNote = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 GOAL_PATTERN = re.compile(r"^\s*(>=|<=|>|<|=)\s*(-?\d+(?:[.,]\d+)?)\s*$")
+_NUMBER = r"(\d+(?:[.,]\d+)?)"
+RANGE_PATTERN = re.compile(rf"^\s*{_NUMBER}\s*(?:-|–|\.\.)\s*{_NUMBER}\s*$")  # "90-95"
+REDUCTION_PATTERN = re.compile(rf"^\s*-\s*{_NUMBER}\s*%\s*$")  # "-10%": giảm 10% trở lên
+GOAL_FORMS = (
+    "'>= 1300' (trở lên), '<= 10' (không quá), '= 1', '90-95' (trong khoảng) "
+    "hoặc '-10%' (giảm 10% trở lên so với baseline)"
+)
+
+
+def _decimal(text: str) -> Decimal:
+    return Decimal(text.replace(",", "."))
+
+
+class ParsedGoal(NamedTuple):
+    """A goal as stored: comparator (plans.vocabulary RANGE, REDUCTION or one bound), number,
+    upper bound (a range's), text (yes/no and text targets)."""
+
+    comparator: str | None
+    number: Decimal | None
+    upper: Decimal | None
+    text: str | None
 
 
 class Strict(BaseModel):
@@ -162,7 +191,10 @@ class TargetEntry(Strict):
     name: Text
     unit_of_measure: str | None = None
     kind: TargetKind
-    goal: str | None = None  # "> 3", ">= 67", "= 1300"; yes/no targets: "yes"; text: free
+    # "> 3", ">= 67", "= 1300", "90-95" (a range), "-10%" (a reduction from `baseline`);
+    # yes/no targets: "yes" or "no"; text targets: free text.
+    goal: str | None = None
+    baseline: Decimal | None = None  # the figure a reduction is measured from (cùng kỳ)
     aggregation: Aggregation
     numerator: Code | None = None
     denominator: Code | None = None
@@ -171,8 +203,20 @@ class TargetEntry(Strict):
     @model_validator(mode="after")
     def _goal_and_ratio(self) -> TargetEntry:
         numeric = self.kind in (TargetKind.COUNT, TargetKind.PERCENT)
-        if self.goal is not None and numeric and not GOAL_PATTERN.match(self.goal):
-            raise ValueError(f"goal {self.goal!r} must look like '>= 67' or '> 3'")
+        if self.goal is not None and numeric:
+            goal = self.parsed_goal()
+            if goal.number is None:
+                raise ValueError(f"mục tiêu (goal) {self.goal!r} không đúng dạng: {GOAL_FORMS}")
+            if goal.comparator == RANGE and goal.upper is not None and goal.upper <= goal.number:
+                raise ValueError(f"mục tiêu (goal) {self.goal!r}: cận dưới phải nhỏ hơn cận trên")
+            if goal.comparator == REDUCTION and (self.baseline is None or self.baseline <= 0):
+                raise ValueError(
+                    f"mục tiêu giảm (goal {self.goal!r}) cần mức so sánh (baseline) lớn hơn 0"
+                )
+        if self.baseline is not None and (
+            self.goal is None or not REDUCTION_PATTERN.match(self.goal)
+        ):
+            raise ValueError("chỉ mục tiêu giảm (goal: '-10%') mới có mức so sánh (baseline)")
         if (
             self.goal is not None
             and self.kind is TargetKind.YES_NO
@@ -183,14 +227,19 @@ class TargetEntry(Strict):
             raise ValueError("a ratio target names its numerator and denominator, and only it does")
         return self
 
-    def parsed_goal(self) -> tuple[str | None, Decimal | None, str | None]:
-        """(comparator, number, text) of the goal."""
+    def parsed_goal(self) -> ParsedGoal:
+        """The goal as stored: one bound, a range or a reduction; else its text."""
         if self.goal is None:
-            return None, None, None
-        match = GOAL_PATTERN.match(self.goal)
-        if match and self.kind in (TargetKind.COUNT, TargetKind.PERCENT):
-            return match.group(1), Decimal(match.group(2).replace(",", ".")), None
-        return None, None, self.goal
+            return ParsedGoal(None, None, None, None)
+        if self.kind in (TargetKind.COUNT, TargetKind.PERCENT):
+            if match := GOAL_PATTERN.match(self.goal):
+                return ParsedGoal(match.group(1), _decimal(match.group(2)), None, None)
+            if match := RANGE_PATTERN.match(self.goal):
+                return ParsedGoal(RANGE, _decimal(match.group(1)), _decimal(match.group(2)), None)
+            if match := REDUCTION_PATTERN.match(self.goal):
+                return ParsedGoal(REDUCTION, _decimal(match.group(1)), None, None)
+            return ParsedGoal(None, None, None, self.goal)
+        return ParsedGoal(None, None, None, self.goal)
 
 
 class TaskEntry(Strict):

@@ -31,6 +31,11 @@ class TargetKind(StrEnum):
     TEXT = "text"
 
 
+# Stored comparators of the goals that are not one bound (targets.comparator, 4 characters).
+RANGE = ".."  # between goal_number and goal_upper, both included ("từ 90% đến 95%")
+REDUCTION = "-%"  # at least goal_number % below the baseline ("giảm 10% trở lên")
+
+
 class Aggregation(StrEnum):
     """How a target's values combine over time and across units."""
 

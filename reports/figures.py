@@ -65,6 +65,8 @@ class TargetSpec:
     goal_text: str | None
     numerator: str | None = None
     denominator: str | None = None
+    goal_upper: Decimal | None = None  # a range's upper bound (goal_number: its lower)
+    baseline: Decimal | None = None  # what a reduction is measured from
 
     @classmethod
     def of(cls, t: Target) -> TargetSpec:
@@ -79,6 +81,8 @@ class TargetSpec:
             goal_text=t.goal_text,
             numerator=t.numerator_code,
             denominator=t.denominator_code,
+            goal_upper=t.goal_upper,
+            baseline=t.baseline,
         )
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from plans.vocabulary import Aggregation, TargetKind
+from plans.vocabulary import RANGE, REDUCTION, Aggregation, TargetKind
 
 if TYPE_CHECKING:  # reports.figures imports this module
     from reports.figures import TargetSpec, Value
@@ -38,6 +38,8 @@ class GoalSense(StrEnum):
     FLOOR = "floor"  # ">= 1300", "> 3": a minimum to reach, more is better
     CEILING = "ceiling"  # "<= 10", "< 3": a limit not to pass, less is better
     EXACT = "exact"  # "= 1": exactly that
+    RANGE = "range"  # "90-95": between two bounds, both included
+    REDUCTION = "reduction"  # "-10%": at least 10% below the baseline
     YES_NO = "yes_no"  # done or not
 
 
@@ -47,6 +49,10 @@ def goal_sense(spec: TargetSpec) -> GoalSense | None:
         return GoalSense.YES_NO if spec.goal_text in ("yes", "no") else None
     if spec.goal_number is None:
         return None
+    if spec.comparator == RANGE and spec.goal_upper is not None:
+        return GoalSense.RANGE
+    if spec.comparator == REDUCTION and spec.baseline:
+        return GoalSense.REDUCTION
     if spec.comparator in ("<", "<="):
         return GoalSense.CEILING
     return GoalSense.EXACT if spec.comparator == "=" else GoalSense.FLOOR
@@ -60,6 +66,11 @@ def progress(
     A ceiling is never a quantity to reach pro rata: it is kept (on track) while the year to
     date stays within it, and broken for the year once passed; its pro-rata share is the
     allowance to date, which the words warn about when passed.
+
+    A range is kept while the year to date lies between its bounds (a `sum` target: between
+    their pro-rata shares); the percentage is of the upper bound, the expected one where the
+    lower bound lies. A reduction's percentage is the reduction reached (`reduction`), on track
+    when at least the goal's.
     """
     sense = goal_sense(spec)
     if sense is GoalSense.YES_NO:
@@ -71,10 +82,30 @@ def progress(
     if not isinstance(to_date, Decimal) or spec.goal_number is None:
         return None, None, None
     goal = spec.goal_number
+    share = Decimal(months_elapsed) / Decimal(12) if spec.aggregation == Aggregation.SUM else 1
+    if sense is GoalSense.REDUCTION:
+        reached = reduction(spec, to_date, months_elapsed)
+        return reached, None, None if reached is None else reached >= goal
+    if sense is GoalSense.RANGE and spec.goal_upper:
+        low, high = goal * share, spec.goal_upper * share
+        within = low <= to_date <= high
+        return to_date * HUNDRED / spec.goal_upper, low * HUNDRED / spec.goal_upper, within
     percent = to_date * HUNDRED / goal if goal != 0 else None
     if spec.aggregation != Aggregation.SUM:
         return percent, None, meets(to_date, spec.comparator, goal)
-    share = Decimal(months_elapsed) / Decimal(12)
     if sense is GoalSense.CEILING:  # the pro-rata share is an allowance, not a quantity due
         return percent, share * HUNDRED, meets(to_date, spec.comparator, goal)
     return percent, share * HUNDRED, to_date >= goal * share
+
+
+def reduction(spec: TargetSpec, to_date: Value, months_elapsed: int) -> Decimal | None:
+    """How far below its baseline the year to date lies, in percent (negative: a rise).
+
+    A `sum` target is compared with the baseline's share to date (3/12 of last year's figure
+    at the end of March), so "so với cùng kỳ" means the same months of the baseline year.
+    """
+    if not isinstance(to_date, Decimal) or not spec.baseline:
+        return None
+    share = Decimal(months_elapsed) / Decimal(12) if spec.aggregation == Aggregation.SUM else 1
+    base = spec.baseline * share
+    return (base - to_date) * HUNDRED / base if base else None

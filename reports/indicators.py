@@ -30,7 +30,12 @@ def quantity(value: Decimal, unit_of_measure: str | None) -> str:
 
 
 def goal_cell(spec: TargetSpec) -> str:
-    """The year's goal as the indicator table writes it ("≥ 300")."""
+    """The year's goal as the indicator table writes it ("≥ 300", "90 - 95", "Giảm ≥ 10%")."""
+    sense = goal_sense(spec)
+    if sense is GoalSense.RANGE and spec.goal_number is not None and spec.goal_upper is not None:
+        return f"{vi.number(spec.goal_number)} - {vi.number(spec.goal_upper)}"
+    if sense is GoalSense.REDUCTION and spec.goal_number is not None:
+        return f"Giảm ≥ {vi.percent(spec.goal_number)}"
     if spec.goal_number is not None:
         return _COMPARATOR_SYMBOL.get(spec.comparator, "") + vi.number(spec.goal_number)
     if spec.kind == TargetKind.YES_NO and spec.goal_text in ("yes", "no"):
@@ -39,9 +44,17 @@ def goal_cell(spec: TargetSpec) -> str:
 
 
 def goal_words(spec: TargetSpec) -> str:
-    """The year's goal in words ("300 lao động trở lên")."""
+    """The year's goal in words ("300 lao động trở lên", "từ 90% đến 95%")."""
     if spec.goal_number is None:
         return spec.goal_text or ""
+    sense = goal_sense(spec)
+    if sense is GoalSense.RANGE and spec.goal_upper is not None:
+        low, high = spec.goal_number, spec.goal_upper
+        if spec.unit_of_measure == "%":
+            return f"từ {vi.percent(low, 2)} đến {vi.percent(high, 2)}"
+        return f"từ {vi.number(low)} đến {quantity(high, spec.unit_of_measure)}"
+    if sense is GoalSense.REDUCTION:
+        return f"giảm {vi.percent(spec.goal_number, 2)} trở lên"
     pattern = _COMPARATOR_WORDS.get(spec.comparator, "{}")
     return pattern.format(quantity(spec.goal_number, spec.unit_of_measure))
 
@@ -59,6 +72,18 @@ def value_cell(spec: TargetSpec, value: Value) -> str:
 
 # A ceiling (a limit not to pass) kept or passed: never "đạt …%" of it, never "tiến độ".
 CEILING_WORDS = {True: "trong ngưỡng", False: "vượt ngưỡng"}
+# A range kept, or missed below or above.
+RANGE_WORDS = {"within": "trong khoảng", "below": "dưới mức", "above": "vượt mức"}
+# Senses whose standing is words, never a share of the goal to fill.
+WORDED = (GoalSense.CEILING, GoalSense.RANGE, GoalSense.REDUCTION)
+
+
+def _range_side(fig: Figure) -> str:
+    """Where a range target's year to date lies: "within", "below" or "above"."""
+    if fig.on_track:
+        return "within"
+    reached, low = fig.percent_of_goal, fig.expected_percent  # low: where the lower bound lies
+    return "below" if reached is not None and low is not None and reached < low else "above"
 
 
 def standing(fig: Figure) -> str | None:
@@ -66,8 +91,14 @@ def standing(fig: Figure) -> str | None:
     table and the workbook all say it this way."""
     if fig.on_track is None:
         return None
-    if goal_sense(fig.target) is GoalSense.CEILING:
+    sense = goal_sense(fig.target)
+    if sense is GoalSense.CEILING:
         return CEILING_WORDS[True] if fig.on_track else f"{CEILING_WORDS[False]}, không đạt"
+    if sense is GoalSense.RANGE:
+        side = _range_side(fig)
+        return RANGE_WORDS[side] + (" kế hoạch" if side == "within" else " kế hoạch, không đạt")
+    if sense is GoalSense.REDUCTION:
+        return "đạt mục tiêu giảm" if fig.on_track else "không đạt mục tiêu giảm"
     if fig.expected_percent is not None:
         return "đạt tiến độ" if fig.on_track else "chậm so với tiến độ"
     return "đạt chỉ tiêu" if fig.on_track else "chưa đạt chỉ tiêu"
@@ -77,7 +108,13 @@ def against_goal(fig: Figure) -> str:
     """How the year to date stands against the annual goal, e.g. ", đạt 23,1% kế hoạch năm
     (1.300 lao động trở lên)" or ", vượt ngưỡng kế hoạch năm (không quá 10 ổ dịch) 5 ổ dịch"."""
     spec, to_date = fig.target, fig.to_date
-    if goal_sense(spec) is not GoalSense.CEILING:
+    sense = goal_sense(spec)
+    if sense is GoalSense.RANGE and fig.on_track is not None:
+        return f", {RANGE_WORDS[_range_side(fig)]} kế hoạch năm ({goal_words(spec)})"
+    if sense is GoalSense.REDUCTION and fig.percent_of_goal is not None:
+        goal = vi.percent(spec.goal_number or Decimal(0), 2)
+        return f", {change_words(fig.percent_of_goal)}, {standing(fig)} {goal} trở lên"
+    if sense is not GoalSense.CEILING:
         if fig.percent_of_goal is None:
             return ""
         return f", đạt {vi.percent(fig.percent_of_goal)} kế hoạch năm ({goal_words(spec)})"
@@ -91,6 +128,12 @@ def against_goal(fig: Figure) -> str:
         pace = quantity(allowance, spec.unit_of_measure)
         text += f" nhưng cao hơn mức bình quân đến hết kỳ ({pace})"
     return text
+
+
+def change_words(reduced: Decimal) -> str:
+    """A reduction reached, in words: "giảm 12% so với cùng kỳ" (or "tăng 5% …")."""
+    verb = "giảm" if reduced >= 0 else "tăng"
+    return f"{verb} {vi.percent(abs(reduced), 2)} so với cùng kỳ"
 
 
 def _allowance(fig: Figure) -> Decimal | None:
@@ -128,9 +171,10 @@ def figure_sentence(fig: Figure) -> str:
         if fig.period is None:
             text += " (số liệu kỳ trước; trong kỳ chưa có báo cáo)"
     text += against_goal(fig)
-    if goal_sense(spec) is GoalSense.CEILING:
+    sense = goal_sense(spec)
+    if sense in (GoalSense.CEILING, GoalSense.RANGE):
         text += ", không đạt" if fig.on_track is False else ""
-    elif fig.on_track is not None:
+    elif fig.on_track is not None and sense is not GoalSense.REDUCTION:
         text += f"; {standing(fig)}"
         if fig.on_track is False and fig.expected_percent is not None:
             text += f" (cần đạt {vi.percent(fig.expected_percent)} kế hoạch năm đến hết kỳ)"
@@ -148,8 +192,10 @@ def behind_sentence(fig: Figure) -> str:
     if not isinstance(fig.to_date, Decimal):
         return f"{spec.name}: chưa có số liệu."
     reached = quantity(fig.to_date, spec.unit_of_measure)
-    if goal_sense(spec) is GoalSense.CEILING:
+    if goal_sense(spec) in (GoalSense.CEILING, GoalSense.RANGE):
         return f"{spec.name}: lũy kế {reached}{against_goal(fig)}, không đạt."
+    if goal_sense(spec) is GoalSense.REDUCTION:
+        return f"{spec.name}: lũy kế {reached}{against_goal(fig)}."
     if fig.percent_of_goal is not None:
         reached += f" ({vi.percent(fig.percent_of_goal)} kế hoạch năm)"
     if fig.expected_percent is not None:
@@ -162,8 +208,14 @@ def behind_sentence(fig: Figure) -> str:
 
 def percent_cell(fig: Figure) -> str:
     """The table's "% so KH": the share of the goal; a ceiling's standing instead (a ceiling
-    is not a quantity to fill, so "150%" of it would read as an achievement)."""
-    if goal_sense(fig.target) is GoalSense.CEILING:
+    is not a quantity to fill, so "150%" of it would read as an achievement); a range's
+    standing; a reduction reached and whether it is enough."""
+    sense = goal_sense(fig.target)
+    if sense is GoalSense.REDUCTION and fig.percent_of_goal is not None:
+        change = change_words(fig.percent_of_goal).removesuffix(" so với cùng kỳ")
+        change += ", đạt" if fig.on_track else ", không đạt"
+        return change[0].upper() + change[1:]
+    if sense in WORDED:
         words = standing(fig)
         return words[0].upper() + words[1:] if words else ""
     return vi.percent(fig.percent_of_goal) if fig.percent_of_goal is not None else ""
@@ -174,7 +226,7 @@ def indicator_rows(figures: Sequence[Figure]) -> tuple[IndicatorRow, ...]:
     rows = []
     for i, fig in enumerate(figures, start=1):
         spec = fig.target
-        ceiling = goal_sense(spec) is GoalSense.CEILING
+        worded = goal_sense(spec) in WORDED
         rows.append(
             IndicatorRow(
                 stt=str(i),
@@ -188,7 +240,7 @@ def indicator_rows(figures: Sequence[Figure]) -> tuple[IndicatorRow, ...]:
                 goal_number=spec.goal_number,
                 period_value=fig.period,
                 to_date_value=fig.to_date,
-                percent_value=None if ceiling else fig.percent_of_goal,
+                percent_value=None if worded else fig.percent_of_goal,
                 on_track=fig.on_track,
             )
         )
@@ -197,15 +249,21 @@ def indicator_rows(figures: Sequence[Figure]) -> tuple[IndicatorRow, ...]:
 
 def chart_points(figures: Sequence[Figure]) -> tuple[ChartPoint, ...]:
     """The chart's points: each target's percent of its goal, and where it should be; a
-    ceiling's point is the share of the limit used, drawn as a marker, not a bar."""
+    ceiling's point is the share of the limit used, drawn as a marker, not a bar; so is a
+    range's (its upper bound the limit, its lower bound the mark to reach); a reduction's bar
+    is the reduction reached against the reduction the goal asks."""
     points = []
     for fig in figures:
         if fig.target.kind == TargetKind.YES_NO and fig.target.goal_text in ("yes", "no"):
             done = fig.on_track is True
             points.append(ChartPoint(fig.target.name, 100.0 if done else 0.0, None, fig.on_track))
+        elif fig.percent_of_goal is not None and goal_sense(fig.target) is GoalSense.REDUCTION:
+            goal = fig.target.goal_number or Decimal(1)
+            share = float(max(fig.percent_of_goal, Decimal(0)) * 100 / goal)
+            points.append(ChartPoint(fig.target.name, share, None, fig.on_track))
         elif fig.percent_of_goal is not None:
             expected = float(fig.expected_percent) if fig.expected_percent is not None else None
-            ceiling = goal_sense(fig.target) is GoalSense.CEILING
+            ceiling = goal_sense(fig.target) in (GoalSense.CEILING, GoalSense.RANGE)
             points.append(
                 ChartPoint(
                     fig.target.name, float(fig.percent_of_goal), expected, fig.on_track, ceiling

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,7 @@ def test_the_mini_plan_is_valid() -> None:
             "units[3].kind",
             "Input should be",
         ),
-        ('    goal: ">= 100"', '    goal: "nhiều"', 37, "targets[0]", "must look like"),
+        ('    goal: ">= 100"', '    goal: "nhiều"', 37, "targets[0]", "không đúng dạng"),
         (
             "    lead_unit: phong-a",
             "    lead_unit: phong-a\n    colour: red",
@@ -222,3 +223,39 @@ def test_a_succession_cannot_loop() -> None:
 def test_other_offices_plans_are_valid(name: str) -> None:
     plan = read_plan(Path(__file__).parent / "data" / "plans" / name)
     assert plan.obligations
+
+
+@pytest.mark.parametrize(
+    ("goal", "stored"),
+    [
+        ('">= 100"', (">=", 100, None, None)),
+        ('"90-95"', ("..", 90, 95, None)),
+        ('"90,5 - 95"', ("..", Decimal("90.5"), 95, None)),
+        ('"90..95"', ("..", 90, 95, None)),
+        ('"-10%"\n    baseline: 240', ("-%", 10, None, 240)),
+    ],
+)
+def test_goals_one_bound_a_range_or_a_reduction(goal: str, stored: tuple[object, ...]) -> None:
+    (target,) = parse_plan(_edit('">= 100"', goal), "plans/mini.yaml").targets
+    parsed = target.parsed_goal()
+    assert (parsed.comparator, parsed.number, parsed.upper, target.baseline) == stored
+
+
+@pytest.mark.parametrize(
+    ("goal", "message"),
+    [
+        ('"95-90"', "mục tiêu (goal) '95-90': cận dưới phải nhỏ hơn cận trên"),
+        ('"90-90"', "cận dưới phải nhỏ hơn cận trên"),
+        ('"-10%"', "mục tiêu giảm (goal '-10%') cần mức so sánh (baseline) lớn hơn 0"),
+        ('"-10%"\n    baseline: 0', "cần mức so sánh (baseline) lớn hơn 0"),
+        ('">= 100"\n    baseline: 240', "chỉ mục tiêu giảm (goal: '-10%') mới có mức so sánh"),
+        ('"giảm 10%"', "không đúng dạng: '>= 1300' (trở lên)"),
+        ('"10%-"', "không đúng dạng"),
+    ],
+)
+def test_a_wrong_range_or_reduction_names_file_line_and_field(goal: str, message: str) -> None:
+    with pytest.raises(PlanError) as caught:
+        parse_plan(_edit('">= 100"', goal), "plans/mini.yaml")
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.field) == (37, "targets[0]") and message in problem.message
+    assert str(caught.value).startswith("plans/mini.yaml:37: targets[0]: ")

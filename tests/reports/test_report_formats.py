@@ -97,7 +97,13 @@ def test_json_carries_every_figure_by_unit(rendered_q1_report: Report) -> None:
     figures = {f["code"]: f for f in data["figures"]}
     jobs = figures["viec-lam-moi"]
     assert (jobs["period"], jobs["to_date"], jobs["on_track"]) == (293, 293, False)
-    assert jobs["goal"] == {"comparator": ">=", "number": 1300, "text": None}
+    assert jobs["goal"] == {
+        "comparator": ">=",
+        "number": 1300,
+        "upper": None,
+        "baseline": None,
+        "text": None,
+    }
     assert sum(u["period"] for u in jobs["by_unit"]) == 293
     assert figures["ty-le-giam-ngheo"]["period"] == 0.85
     assert figures["ty-le-lao-dong-qua-dao-tao"]["period"] == pytest.approx(45600 * 100 / 69800)
