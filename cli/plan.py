@@ -17,7 +17,8 @@ from plan_sync.sync import load_plan
 from plans import CAO_LOC_2024
 from plans.loader import PlanError, read_plan
 from plans.schema import DeadlineEntry, PlanFile
-from wording import vietnamese
+from reports.figures import TargetSpec
+from reports.indicators import goal_cell
 from wording.vietnamese import local_iso
 
 plan_app = typer.Typer(help="Check and show plan files.", no_args_is_help=True)
@@ -73,11 +74,7 @@ def show(
         for t in session.scalars(
             select(Target).where(Target.plan_id == plan.id).order_by(Target.id)
         ):
-            goal = (
-                f"{t.comparator} {vietnamese.number(t.goal_number)}"
-                if t.goal_number is not None
-                else (t.goal_text or "")
-            )
+            goal = goal_cell(TargetSpec.of(t))  # as the report's table writes it
             targets.add_row(t.code, t.name, t.unit_of_measure or "", goal, t.aggregation)
         console.print(targets)
         tasks = Table("Nhiệm vụ", "Lãnh đạo phụ trách", "Chủ trì", "Phối hợp", title="Nhiệm vụ")

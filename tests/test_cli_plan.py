@@ -103,7 +103,7 @@ def test_plan_show_writes_goals_the_vietnamese_way(db_env: Engine) -> None:
     assert runner.invoke(app, ["init"]).exit_code == 0
     result = runner.invoke(app, ["plan", "show"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
-    assert ">= 1.300" in result.output
+    assert "≥ 1.300" in result.output
     assert "Nguyễn Văn Thịnh" in result.output
 
 
