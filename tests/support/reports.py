@@ -16,11 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import DueItem, Plan, Submission, SubmissionValue, Target
-from models.calendar import load_calendar
-from plan_sync.calendar import sync_national_calendar
-from plan_sync.sync import sync_plan
+from plan_sync.sync import load_plan
 from plans import CAO_LOC_2024
-from plans.dues import compute_dues
 from plans.loader import read_plan
 
 VN = "Asia/Ho_Chi_Minh"
@@ -91,24 +88,13 @@ def submit(
     return submission
 
 
-def load_cao_loc(session: Session) -> Plan:
-    """The Cao Lộc plan, keeping the centre's January report for the sample first quarter.
-
-    The plan (issued 25/01/2024) does not owe January's report, due 16/01; the sample quarter
-    below was written with one, so the items are computed as if the plan had been issued on
-    1 January. The stored plan keeps its own issue date.
-    """
-    plan = read_plan(CAO_LOC_2024)
-    as_of_new_year = plan.model_copy(
-        update={"plan": plan.plan.model_copy(update={"issued_on": None})}
-    )
-    sync_national_calendar(session=session, now=at(5, 1))
-    dues = compute_dues(as_of_new_year, load_calendar(session=session))
-    sync_plan(plan, dues, session=session, now=at(5, 1))
-    return session.scalars(select(Plan).where(Plan.code == "cao-loc-2024-ldtbxh")).one()
-
-
 PLAN = "cao-loc-2024-ldtbxh"
+
+
+def load_cao_loc(session: Session) -> Plan:
+    """The Cao Lộc plan as it is: issued 25/01/2024, it owes no January report."""
+    load_plan(read_plan(CAO_LOC_2024), session=session, now=at(5, 1))
+    return session.scalars(select(Plan).where(Plan.code == PLAN)).one()
 
 
 def key(obligation: str, unit: str, period: str) -> str:
@@ -145,7 +131,7 @@ COMMUNE_JOBS = {
 }
 SILENT_COMMUNES = ("xa-xuat-le", "xa-mau-son")
 # The department's Q1 report: the communes' and the centre's figures plus its own work.
-DEPARTMENT_JOBS = sum(COMMUNE_JOBS.values()) + (12 + 9 + 15) + 32
+DEPARTMENT_JOBS = sum(COMMUNE_JOBS.values()) + (21 + 15) + 32
 DEPARTMENT_LEARNERS = 35 + 45 + 60 + 20
 
 
@@ -154,30 +140,23 @@ def cao_loc_q1(session: Session) -> Plan:
     plan = load_cao_loc(session)
     centre = "tt-gdnn-gdtx"
     monthly = "bc-thang-tt-gdnn-gdtx"
-    submit(
-        session,
-        key(monthly, centre, "2024-01"),
-        received=at(16, 1),
-        values={"lao-dong-hoc-nghe": 35, "viec-lam-moi": 12},
-        narrative={
-            "Kết quả thực hiện": "Tuyển sinh và khai giảng 01 lớp may công nghiệp (35 học viên) "
-            "tại thị trấn Đồng Đăng.",
-        },
-    )
-    # February: a first version, then an amended one (45 learners, not 40).
+    # The plan (issued 25/01) owes no January report: the centre's first, February's, covers
+    # its work since the start of the year. A first version, then an amended one (80 learners,
+    # not 75).
     submit(
         session,
         key(monthly, centre, "2024-02"),
         received=at(16, 2),
-        values={"lao-dong-hoc-nghe": 40},
+        values={"lao-dong-hoc-nghe": 75},
     )
     submit(
         session,
         key(monthly, centre, "2024-02"),
         received=at(20, 2),
-        values={"lao-dong-hoc-nghe": 45, "viec-lam-moi": 9},
+        values={"lao-dong-hoc-nghe": 35 + 45, "viec-lam-moi": 12 + 9},
         narrative={
-            "Kết quả thực hiện": "Mở 01 lớp kỹ thuật chăn nuôi tại xã Hải Yến (45 học viên).",
+            "Kết quả thực hiện": "Tuyển sinh và khai giảng 01 lớp may công nghiệp (35 học viên) "
+            "tại thị trấn Đồng Đăng; mở 01 lớp kỹ thuật chăn nuôi tại xã Hải Yến (45 học viên).",
             "Khó khăn, vướng mắc": "Nhu cầu học nghề của lao động nông thôn sau Tết còn thấp.",
         },
     )
