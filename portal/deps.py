@@ -8,7 +8,7 @@ import hmac
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,12 +25,15 @@ from starlette.exceptions import HTTPException
 
 from access.actor import Actor
 from access.sessions import resolve_web_session
+from access.throttle import Blocks, TooManyAttempts, record_refusal
 from access.tokens import authenticate, hash_token
 from settings import Settings
 from submissions.errors import Forbidden, IntakeError, Unauthorized
 
 # The page session's secret (models.access.WebSession), never the access token itself.
 COOKIE = "dondoc_session"
+# A random value the sign-in form is bound to, before there is a session.
+LOGIN_COOKIE = "dondoc_login"
 
 _HTTP_VI = {
     400: "Yêu cầu không hợp lệ.",
@@ -38,6 +41,7 @@ _HTTP_VI = {
     403: "Không có quyền truy cập.",
     404: "Không tìm thấy trang hoặc dữ liệu yêu cầu.",
     405: "Phương thức không được hỗ trợ.",
+    408: "Gửi dữ liệu quá chậm: kết nối đã bị ngắt, hãy gửi lại.",
     413: "Dữ liệu gửi lên quá lớn.",
 }
 
@@ -88,6 +92,8 @@ class Portal:
     templates: Jinja2Templates
     # Submissions stored at once; the others wait their turn here (see app.submission_slots).
     submission_slots: Turns
+    # Addresses and tokens blocked after too many refused sign-ins (access.throttle).
+    blocks: Blocks = field(default_factory=Blocks)
 
     @property
     def data_dir(self) -> Path:
@@ -149,12 +155,19 @@ def api_actor(
         raise Unauthorized(
             "unauthorized", "Thiếu mã truy cập: gửi kèm «Authorization: Bearer <mã truy cập>»."
         )
-    actor = None
-    if credentials.credentials:
-        portal = portal_of(request)
-        with portal.sessions() as session:
-            actor = authenticate(
-                credentials.credentials, session=session, admin_secret=portal.admin_secret
+    portal = portal_of(request)
+    secret, address = credentials.credentials, client_address(request)
+    portal.blocks.check(secret, address, now=portal.clock())
+    with portal.sessions.begin() as session:
+        actor = authenticate(secret, session=session, admin_secret=portal.admin_secret)
+        if actor is None:
+            record_refusal(
+                secret,
+                session=session,
+                blocks=portal.blocks,
+                channel="api",
+                source_address=address,
+                now=portal.clock(),
             )
     if actor is None:
         raise Unauthorized("unauthorized", "Mã truy cập không đúng hoặc đã bị thu hồi.")
@@ -198,14 +211,24 @@ AdminActor = Annotated[Actor, Depends(admin_actor)]
 SignedIn = Annotated[Actor, Depends(signed_in)]
 
 
-def csrf_token(request: Request) -> str:
-    """A per-session value every page form carries; a cross-site form cannot know it."""
-    secret = request.cookies.get(COOKIE, "")
+def csrf_of(secret: str) -> str:
+    """The form value bound to a cookie's secret; a cross-site form cannot know it."""
     return hmac.new(hash_token(secret).encode(), b"dondoc-csrf", hashlib.sha256).hexdigest()[:32]
 
 
+def csrf_token(request: Request) -> str:
+    """The value every signed-in page form carries, bound to the page session."""
+    return csrf_of(request.cookies.get(COOKIE, ""))
+
+
+def csrf_matches(given: object, secret: str | None) -> bool:
+    if not secret or not isinstance(given, str):
+        return False
+    return hmac.compare_digest(given, csrf_of(secret))
+
+
 def check_csrf(request: Request, given: object) -> None:
-    if not isinstance(given, str) or not hmac.compare_digest(given, csrf_token(request)):
+    if not csrf_matches(given, request.cookies.get(COOKIE)):
         raise Forbidden(
             "csrf",
             "Phiên làm việc không hợp lệ hoặc đã hết hạn: hãy tải lại trang rồi gửi lại.",
@@ -252,6 +275,8 @@ def _validation_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IntakeError)
+    if isinstance(exc, TooManyAttempts):
+        return error_response(request, exc, **{"Retry-After": str(exc.retry_after)})
     return error_response(request, exc)
 
 

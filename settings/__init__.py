@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import string
 from functools import lru_cache
 from pathlib import Path
 
@@ -81,6 +83,45 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Settings read from Prefect Secret blocks instead of the environment, "
         '{"smtp.password": "dondoc-smtp-password"} (see settings/secrets.py).',
+    )
+
+
+ADMIN_SECRET_MIN_LENGTH = 20
+ADMIN_SECRET_MIN_DISTINCT = 10
+ADMIN_SECRET_MIN_BITS = 100
+
+
+class WeakAdminSecret(ValueError):
+    """DONDOC_ADMIN_TOKEN is guessable; the message names the rule, never the value."""
+
+
+def _estimated_bits(secret: str) -> float:
+    """Length times log2 of the character classes used: what a guesser must cover at best."""
+    classes = (string.digits, string.ascii_lowercase, string.ascii_uppercase)
+    pool = sum(len(c) for c in classes if any(ch in c for ch in secret))
+    if any(not any(ch in c for c in classes) for ch in secret):
+        pool += 33  # punctuation and anything else
+    return len(secret) * math.log2(pool) if pool else 0.0
+
+
+def check_admin_secret(settings: Settings) -> None:
+    """Refuse to start with a guessable admin secret (it signs in as the compiling officer)."""
+    if settings.admin_token is None:
+        return
+    secret = settings.admin_token.get_secret_value()
+    if (
+        len(secret) >= ADMIN_SECRET_MIN_LENGTH
+        and len(set(secret)) >= ADMIN_SECRET_MIN_DISTINCT
+        and _estimated_bits(secret) >= ADMIN_SECRET_MIN_BITS
+    ):
+        return
+    make = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    raise WeakAdminSecret(
+        f"DONDOC_ADMIN_TOKEN quá yếu: cần ít nhất {ADMIN_SECRET_MIN_LENGTH} ký tự ngẫu nhiên, "
+        f"trong đó ít nhất {ADMIN_SECRET_MIN_DISTINCT} ký tự khác nhau. Tạo mã mới bằng: {make}\n"
+        f"DONDOC_ADMIN_TOKEN is too weak: use at least {ADMIN_SECRET_MIN_LENGTH} random "
+        f"characters ({ADMIN_SECRET_MIN_DISTINCT} or more distinct, about "
+        f"{ADMIN_SECRET_MIN_BITS} bits). Make one with: {make}"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -87,9 +88,17 @@ class Portal:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
+def login_form(client: httpx.Client, token: str, next: str = "/") -> dict[str, str]:
+    """The sign-in form as the login page fills it (its per-page value included)."""
+    page = client.get("/login")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return {"csrf": found.group(1), "token": token, "next": next}
+
+
 def sign_in(client: httpx.Client, token: str) -> str:
     """Sign the client in on the pages as a browser does; returns the session cookie's value."""
-    response = client.post("/login", data={"token": token, "next": "/"})
+    response = client.post("/login", data=login_form(client, token))
     assert response.status_code == 303, response.text
     cookie = client.cookies.get("dondoc_session")
     assert cookie
