@@ -242,8 +242,13 @@ def portal(
 ) -> None:
     """Serve the portal (pages and JSON API) with uvicorn; loopback only by default."""
     from portal.server import serve
+    from settings import WeakAdminSecret
 
-    serve(host=host, port=port)
+    try:
+        serve(host=host, port=port)
+    except WeakAdminSecret as weak:
+        err_console.print(str(weak), highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(2) from None
 
 
 # ---------------------------------------------------------------- ad-hoc requests

@@ -41,7 +41,6 @@ _HTTP_VI = {
     403: "Không có quyền truy cập.",
     404: "Không tìm thấy trang hoặc dữ liệu yêu cầu.",
     405: "Phương thức không được hỗ trợ.",
-    408: "Gửi dữ liệu quá chậm: kết nối đã bị ngắt, hãy gửi lại.",
     413: "Dữ liệu gửi lên quá lớn.",
 }
 
@@ -307,7 +306,7 @@ async def _unstorable(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    message = exc.detail if exc.status_code == 413 else _HTTP_VI.get(exc.status_code)
+    message = exc.detail if exc.status_code in (408, 413) else _HTTP_VI.get(exc.status_code)
     error = IntakeError(
         f"http_{exc.status_code}", str(message or exc.detail), status=exc.status_code
     )

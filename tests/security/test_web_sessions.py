@@ -5,7 +5,6 @@ at expiry, when the token is revoked, or (settings admin) when the admin secret 
 from __future__ import annotations
 
 import re
-
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -206,7 +205,18 @@ def test_behind_a_tls_proxy_the_cookie_is_sent_over_https_only(
     token = new_token(loaded, "xa-mot")
     app = create_app(settings, engine=loaded, clock=lambda: NOW)
     with TestClient(app, base_url="http://127.0.0.1:8000") as browser:
-        signed_in = browser.post("/login", data=login_form(browser, token), follow_redirects=False)
+        form = login_form(browser, token)
+        # The sign-in page's own cookie is https-only too: sent back by hand over plain http.
+        page = browser.get("/login")
+        form["csrf"] = re.findall(r'name="csrf" value="([^"]+)"', page.text)[0]
+        login_cookie = page.cookies["dondoc_login"]
+        browser.cookies.clear()
+        signed_in = browser.post(
+            "/login",
+            data=form,
+            headers={"Cookie": f"dondoc_login={login_cookie}"},
+            follow_redirects=False,
+        )
     assert signed_in.status_code == 303
     cookie = next(
         c for c in signed_in.headers.get_list("set-cookie") if c.startswith("dondoc_session=")
