@@ -48,12 +48,11 @@ class GuardedHttpTools(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._head_deadline is None and (self.cycle is None or self.cycle.response_complete):
             self._arm_head_deadline()  # the first bytes of the next request on this connection
-        if self._head_deadline is not None:
+        super().data_received(data)
+        if self._head_deadline is not None:  # still no complete head: all of it was head
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head_bytes:
                 self._close()
-                return
-        super().data_received(data)
 
     def on_headers_complete(self) -> None:
         self._disarm_head_deadline()
