@@ -84,8 +84,12 @@ class Blocks:
             raise TooManyAttempts(until, now)
 
     def add(self, key: str, until: datetime) -> None:
+        """Block `key` until then; blocks already over are forgotten (the map stays small)."""
         with self._lock:
             self._until[key] = max(until, self._until.get(key, until))
+            start = until - WINDOW
+            for old in [k for k, u in self._until.items() if u <= start]:
+                del self._until[old]
 
 
 def _count(session: Session, since: datetime, *, address: str | None, token: str | None) -> int:

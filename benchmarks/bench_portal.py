@@ -337,14 +337,14 @@ async def _ordinary(client: httpx.AsyncClient, secret: str, requests: int) -> li
 
 
 async def _hostile_loop(
-    base: str, secret: str, item: int, files: dict[str, bytes], stop: asyncio.Event
-) -> Counter[str]:
-    """Upload the hostile files in turn until `stop`; counts of (file, status)."""
-    answers: Counter[str] = Counter()
+    base: str, secret: str, item: int, files: dict[str, bytes], answers: Counter[str]
+) -> None:
+    """Upload the hostile files in turn until cancelled, counting (file, status) answers."""
     headers = {"Authorization": f"Bearer {secret}"}
-    async with httpx.AsyncClient(base_url=base, timeout=300) as client:
-        while not stop.is_set():
+    async with httpx.AsyncClient(base_url=base, timeout=600) as client:
+        while True:
             for name, data in files.items():
+                answers[f"{name} sent"] += 1
                 response = await client.post(
                     "/api/v1/submissions/upload",
                     headers=headers,
@@ -352,7 +352,6 @@ async def _hostile_loop(
                     files={"file": ("bao-cao.xlsx", data, "application/octet-stream")},
                 )
                 answers[f"{name} {response.status_code}"] += 1
-    return answers
 
 
 async def _measure_hostile(
@@ -366,15 +365,16 @@ async def _measure_hostile(
         files = hostile_xlsx(template.content)
         await _ordinary(client, officer, 20)  # warm-up
         baseline = await _ordinary(client, officer, requests)
-        stop = asyncio.Event()
+        answers: Counter[str] = Counter()
         loops = [
-            asyncio.create_task(_hostile_loop(base, attacker, item, files, stop))
+            asyncio.create_task(_hostile_loop(base, attacker, item, files, answers))
             for _ in range(uploaders)
         ]
         await asyncio.sleep(1)  # the uploads are under way
         loaded = await _ordinary(client, officer, requests)
-        stop.set()
-        answers = sum((await asyncio.gather(*loops)), Counter[str]())
+        for loop in loops:  # uploads still being parsed are abandoned with the server
+            loop.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
     return {
         "baseline": baseline,
         "loaded": loaded,
