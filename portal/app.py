@@ -8,6 +8,7 @@ from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
 
+import anyio
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -27,6 +28,9 @@ HERE = Path(__file__).parent
 SWAGGER_UI = Path(str(files("fastapi_offline") / "static"))
 
 WORKER_THREADS = 40  # anyio's default, set explicitly so the pool below matches it
+# Uploaded files read at once (deps.read_submission_file): parsing is CPU work, so a few
+# threads are all a small server can use; more hostile files only wait longer.
+PARSE_THREADS = 2
 SPARE_CONNECTIONS = 5
 
 
@@ -79,6 +83,7 @@ def create_app(
         clock=clock,
         templates=templates,
         submission_slots=submission_slots(engine),
+        parse_slots=anyio.CapacityLimiter(PARSE_THREADS),
     )
     app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes)
     app.add_middleware(BrowserGuard, public_url=settings.portal_url)  # outermost: every answer
