@@ -219,6 +219,7 @@ def submit_file(
             now=now(),
             data_dir=settings.data_dir,
             max_attachment_bytes=settings.upload_max_bytes,
+            max_item_bytes=settings.item_max_stored_bytes,
         )
     except IntakeError as error:
         refuse(error)
