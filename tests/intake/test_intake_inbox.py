@@ -238,3 +238,26 @@ def test_a_run_started_while_another_holds_the_inbox_leaves_it_alone(
         assert _names(inbox) == [name]
     assert collect_submissions(inbox=str(inbox))["processed"] == 1
     assert stored(engine)["submissions"] == 1
+
+
+def test_dondoc_inbox_with_the_database_down_says_so_in_one_line_and_keeps_the_files(
+    inbox_db: tuple[Engine, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli import common
+    from cli.main import app
+    from settings import get_settings
+
+    engine, inbox = inbox_db
+    name = "xa-mot__bao-cao-thang__2024-04.csv"
+    (inbox / name).write_bytes(filled_template(engine, "csv", {"viec-lam": 5, "ty-le": 5}))
+    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{tmp_path / 'missing' / 'db.sqlite3'}")
+    get_settings.cache_clear()
+    common.engine.cache_clear()
+    result = CliRunner().invoke(app, ["inbox", "--dir", str(inbox)])
+    assert result.exit_code == 1, result.output
+    assert "chưa xử lý hết hộp thư (OperationalError" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert [p.name for p in inbox.rglob(name)] == [name]  # waiting still, not rejected
+    assert list((inbox / box.REJECTED).glob("*")) == []
