@@ -27,6 +27,7 @@ from access.actor import Actor
 from intake.address import ItemAddress
 from intake.store import SubmitRequest, file_too_large, submit
 from models.access import Role
+from settings import ITEM_MAX_BYTES
 from submissions.content import Upload
 from submissions.errors import IntakeError
 from submissions.inbox import (
@@ -233,7 +234,7 @@ def process_file(
     now: datetime,
     data_dir: Path,
     max_upload_bytes: int,
-    max_item_bytes: int,
+    max_item_bytes: int = ITEM_MAX_BYTES,
 ) -> FileOutcome:
     """Submit one claimed file, then move it; safe to run again after a crash.
 
@@ -304,7 +305,7 @@ def process_files(
     now: datetime,
     data_dir: Path,
     max_upload_bytes: int,
-    max_item_bytes: int,
+    max_item_bytes: int = ITEM_MAX_BYTES,
 ) -> list[FileOutcome]:
     """`process_file` for each claimed file, in order."""
     return [
