@@ -127,26 +127,23 @@ NAME_MAX = 255
 _LONGEST_SUFFIX = max(len(REPORT_SUFFIX.encode()), len(RECEIPT_SUFFIX.encode()))
 
 
-def _fitted(stem: str, suffix: str, room: int) -> str:
-    """stem + suffix in at most `room` bytes, the stem cut on a character boundary."""
-    if len(os.fsencode(suffix)) > room // 2:  # no real extension: cut the name as a whole
-        stem, suffix = stem + suffix, ""
-    while stem and len(os.fsencode(stem + suffix)) > room:
+def _fitted(stem: str, tail: str, room: int) -> str:
+    """stem + tail in at most `room` bytes, the stem cut on a character boundary."""
+    while stem and len(os.fsencode(stem + tail)) > room:
         stem = stem[:-1]
-    return stem + suffix
+    return stem + tail
 
 
 def _free_name(folder: Path, name: str, note_suffix: str) -> Path:
     """`name` in folder, or "name (2)", "name (3)"... when taken; short enough for its note."""
     stem, suffix = Path(name).stem, Path(name).suffix
+    if len(os.fsencode(suffix)) > 32:  # not an extension: the name is cut as a whole
+        stem, suffix = name, ""
     room = NAME_MAX - _LONGEST_SUFFIX
     candidate = folder / _fitted(stem, suffix, room)
     n = 2
     while candidate.exists() or candidate.with_name(candidate.name + note_suffix).exists():
-        counter = f" ({n})"
-        candidate = folder / (
-            _fitted(stem, "", room - len(counter) - len(suffix)) + counter + suffix
-        )
+        candidate = folder / _fitted(stem, f" ({n}){suffix}", room)
         n += 1
     return candidate
 

@@ -307,14 +307,7 @@ def _replay(first_id: int, item: DueItem, checked: CheckedSubmission, session: S
     )
 
 
-def _earlier(request: SubmitRequest, stands: Standing) -> int | None:
-    """The stored submission this one may repeat: its key's, or the latest for the inbox."""
-    if stands.first_id is not None:
-        return stands.first_id
-    return stands.latest_id if request.replay_unchanged else None
-
-
-def refuse_over_quota(
+def _refuse_over_quota(
     item: DueItem, checked: CheckedSubmission, *, session: Session, max_item_bytes: int
 ) -> None:
     """Refuse new files that would take the item's stored bytes (each file once) over the cap.
@@ -357,8 +350,8 @@ def _submit_once(
     item = item_to_submit(content.address, session=session, actor=request.actor)
     scoped_key = _scoped_key(item.unit_id, request.idempotency_key)
     stands = standing(item, scoped_key, session=session)
-    earlier = _earlier(request, stands)
-    if earlier is None:
+    latest_id = stands.latest_id if request.replay_unchanged else None
+    if stands.first_id is None and latest_id is None:
         # A closed item is said first; only a replay of what was already stored gets through.
         refuse_closed(item, locked_at=stands.locked_at, now=now)
     checked = check_submission(
@@ -369,12 +362,12 @@ def _submit_once(
     )
     if stands.first_id is not None:
         return _replay(stands.first_id, item, checked, session)
-    if earlier is not None:
-        latest = session.get_one(Submission, earlier)
+    if latest_id is not None:
+        latest = session.get_one(Submission, latest_id)
         if latest.content_hash == checked.content_hash():
             return receipt_of(latest, session=session, replayed=True)
-        refuse_closed(item, locked_at=stands.locked_at, now=now)
-    refuse_over_quota(item, checked, session=session, max_item_bytes=max_item_bytes)
+        refuse_closed(item, locked_at=stands.locked_at, now=now)  # new content: said now
+    _refuse_over_quota(item, checked, session=session, max_item_bytes=max_item_bytes)
     return store_submission(
         item,
         checked,

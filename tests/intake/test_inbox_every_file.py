@@ -60,6 +60,7 @@ def test_every_hostile_file_is_moved_on_and_the_others_are_stored(
     good_xlsx = filled_template(loaded, "xlsx", {"viec-lam": 7, "ty-le": 70}, "xa-mot", "2024-04")
     long_218 = _name_of(218, "Báo cáo tháng 4 năm 2024 của UBND xã Một ", ".xlsx")
     long_255 = _name_of(255, "Báo cáo tháng 4 năm 2024 của UBND xã Hai ", ".csv")
+    no_extension = _name_of(254, "bao-cao.", "")  # all after the dot: not an extension
     not_utf8 = os.fsdecode(b"bao-cao-thi-tran-ba-\xff\xfe.csv")
     deep = "[" * 100_000 + "]" * 100_000
     files = {
@@ -74,6 +75,7 @@ def test_every_hostile_file_is_moved_on_and_the_others_are_stored(
         .encode(),
         "xa-hai__bao-cao-thang__2024-02.xlsx": _recased(good_xlsx),
         long_218: good_xlsx,
+        no_extension: good_xlsx,
         long_255: filled_template(loaded, "csv", {"viec-lam": 8, "ty-le": 80}, "xa-hai", "2024-04"),
         not_utf8: filled_template(loaded, "csv", {"viec-lam": 9, "ty-le": 90}, "tt-ba", "2024-04"),
         "xa-hai__bao-cao-thang__2024-03.csv": filled_template(
