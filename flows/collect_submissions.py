@@ -38,7 +38,11 @@ def collect_submissions(inbox: str | None = None, batch_size: int = BATCH) -> di
         if not mine:
             logger.info("inbox %s: another run is collecting it; nothing to do", folder)
             return {"inbox": str(folder), "processed": 0, "rejected": 0, "files": [], "busy": True}
-        tidied = collect_orphan_attachments(datetime.now(UTC))
+        # Tidying is not the inbox's work: its failure is logged, the files are still taken.
+        tidying = collect_orphan_attachments(datetime.now(UTC), return_state=True)
+        tidied = tidying.result() if tidying.is_completed() else {"published": 0, "removed": 0}
+        if not tidying.is_completed():
+            logger.warning("attachments not tidied: %s", tidying.message)
         claimed = claim_inbox_files(str(folder))
         for start in range(0, len(claimed), batch_size):
             now = datetime.now(UTC)  # the receipt time of this batch's files
