@@ -24,7 +24,14 @@ from access.audit import event_row
 from intake.address import ItemAddress, form_spec, item_to_submit, merge_addresses
 from intake.blobs import StagedBlobs
 from intake.locks import lock_key, refuse_closed
-from intake.receipts import Receipt, ReceiptFile, receipt, receipt_of, receipt_value
+from intake.receipts import (
+    Receipt,
+    ReceiptFile,
+    ratio_warnings,
+    receipt,
+    receipt_of,
+    receipt_value,
+)
 from models.access import AuditEvent
 from models.base import Base
 from models.items import DueItem, PeriodLock
@@ -61,6 +68,9 @@ class SubmitRequest:
     # version is the same report sent again, or a run finishing after a crash; its receipt
     # comes back and nothing is stored. Other content, even an earlier version's, is stored.
     replay_unchanged: bool = False
+    # The file or payload already read, by a channel that reads it elsewhere (the portal
+    # reads off its event loop, in a pool of its own: portal.deps.read_submission_file).
+    parsed: ParsedFile | None = None
 
 
 # ---------------------------------------------------------------- reading
@@ -87,11 +97,11 @@ def _read(request: SubmitRequest, *, max_bytes: int) -> _Content:
     if request.file is not None:
         if len(request.file.data) > max_bytes:
             raise file_too_large(max_bytes)
-        parsed: ParsedFile = read_upload(request.file.filename, request.file.data)
+        parsed = request.parsed or read_upload(request.file.filename, request.file.data)
         sources.append(replace(request.file, role="source"))
     else:
         assert request.payload is not None
-        parsed = parse_json(request.payload.encode("utf-8"))
+        parsed = request.parsed or parse_json(request.payload.encode("utf-8"), "payload")
     address = merge_addresses(
         request.address,
         ItemAddress(
@@ -254,7 +264,8 @@ def store_submission(
         )
         for v in checked.values
     ]
-    return receipt(item, row, values=values, files=files)
+    warnings = ratio_warnings(values, plan_id=item.plan_id, session=session)
+    return receipt(item, row, values=values, files=files, warnings=warnings)
 
 
 def _table(model: type[Base]) -> Table:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from submissions.errors import FieldError
@@ -53,9 +53,16 @@ def unexpected_failure(incident: str) -> str:
 
 
 def receipt_note(
-    name: str, when: str, receipt_no: str, version: int, unit: str, title: str, replayed: bool
+    name: str,
+    when: str,
+    receipt_no: str,
+    version: int,
+    unit: str,
+    title: str,
+    replayed: bool,
+    warnings: Sequence[str] = (),
 ) -> str:
-    """The Vietnamese note written beside a processed file."""
+    """The Vietnamese note written beside a processed file, with the receipt's warnings."""
     lines = [
         "ĐÃ TIẾP NHẬN BÁO CÁO",
         "",
@@ -67,4 +74,5 @@ def receipt_note(
     ]
     if replayed:
         lines.append("Nội dung trùng với lần gửi mới nhất đã nhận: không lưu thêm bản mới.")
+    lines += [f"Lưu ý: {w}" for w in warnings]
     return "\n".join([*lines, ""])

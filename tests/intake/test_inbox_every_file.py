@@ -135,7 +135,7 @@ def test_a_long_name_dropped_again_is_recognised_and_moved_beside_the_first(
         [outcome] = run_inbox(loaded, inbox, tmp_path / "var")
         assert outcome.outcome == "processed"
         moved.append(Path(outcome.moved_to or ""))
-    assert [outcome.stem.endswith(")") for outcome in moved] == [False, True, True]
+    assert [path.stem.endswith(")") for path in moved] == [False, True, True]
     assert len(set(moved)) == 3 and all(p.read_bytes() == data for p in moved)
     assert stored(loaded)["submissions"] == 1
 
