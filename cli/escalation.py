@@ -184,6 +184,9 @@ def remind(
             )
     sent = sum(len(d.sent) for d in report.deliveries)
     console.print(f"Đã gửi {sent} thông báo ({len(report.recorded.message_ids)} thông báo mới).")
+    crashed = [CHANNEL_VI[ChannelName(d.channel)] for d in report.deliveries if d.crashed]
+    if crashed:  # a bug or a malformed setting, not a server down: whoever runs it must know
+        fail(f"kênh {', '.join(crashed)} gặp lỗi không lường trước; các kênh khác vẫn đã gửi")
 
 
 def _retry_target(
