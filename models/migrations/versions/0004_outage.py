@@ -1,8 +1,8 @@
 """Outages: a channel's outage (the admin is alerted once for it) and a message's requeue time
 (the give-up clock of a message the admin put back in the queue).
 
-Revision ID: outage
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-03
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "outage"
-down_revision: str | Sequence[str] | None = "0001"
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
