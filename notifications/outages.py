@@ -65,6 +65,8 @@ def _mark_alerted(engine: Engine, outage_id: int, when: datetime | None) -> bool
 
 def alert_outages(*, engine: Engine, settings: Settings, channel: str, now: datetime) -> int:
     """E-mail the admin about each of the channel's outages not yet reported; how many went."""
+    if not settings.admin_email or not settings.smtp.host:
+        return 0  # nobody to tell, or no way to: the outage stays recorded and logged
     with transaction(engine) as session:
         pending = list(
             session.scalars(
@@ -79,7 +81,7 @@ def alert_outages(*, engine: Engine, settings: Settings, channel: str, now: date
         if not _mark_alerted(engine, outage.id, now):
             continue  # another run is sending it
         try:
-            went = email_admin(
+            email_admin(
                 settings=settings,
                 key=f"outage-{outage.channel}-{outage.id}",
                 subject=OUTAGE_SUBJECT.format(channel=CHANNEL_VI[ChannelName(outage.channel)]),
@@ -92,8 +94,6 @@ def alert_outages(*, engine: Engine, settings: Settings, channel: str, now: date
             )
         except DeliveryError as error:  # the mail server is down too: try again next run
             log.warning("outage alert for %s not sent yet: %s", channel, error.reason)
-            went = False
-        if not went:
             _mark_alerted(engine, outage.id, None)
             continue
         sent += 1

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 
+import pytest
 from sqlalchemy import Engine, delete, func, select
 
 from demo.sinks import SmtpServer, ZaloServer
@@ -17,7 +18,7 @@ from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
 from models.reliefs import ReliefKind
 from notifications.daily_check import run_once
 from notifications.deciding import decide
-from notifications.delivering import retry_at
+from notifications.delivering import give_up_cutoff, retry_at
 from notifications.outbox import cancel_intents, requeue
 from settings import Settings
 from status.states import grant_relief
@@ -305,3 +306,24 @@ def test_two_decisions_at_once_record_each_intent_once(plan_db: Engine, settings
         ).all()
     assert empty == []
     assert _count(plan_db, OutboxMessage) == sum(len(r.message_ids) for r in results)
+
+
+@pytest.mark.parametrize(
+    ("queued", "now", "given_up"),
+    [
+        # Queued Wednesday: tried Thursday, Friday and Monday; given up on Tuesday.
+        (vn(2024, 3, 13, 8), vn(2024, 3, 18, 16, 59), False),
+        (vn(2024, 3, 13, 8), vn(2024, 3, 19, 7, 30), True),
+        (vn(2024, 3, 13, 16, 59), vn(2024, 3, 19, 7, 30), True),  # the day counts, not the hour
+        (vn(2024, 3, 14, 8), vn(2024, 3, 19, 16, 59), False),
+        # Requeued by the admin on a Saturday: Monday, Tuesday, Wednesday; given up Thursday.
+        (vn(2024, 3, 16, 10), vn(2024, 3, 20, 16), False),
+        (vn(2024, 3, 16, 10), vn(2024, 3, 21, 8), True),
+    ],
+)
+def test_a_message_is_given_up_after_three_working_days(
+    plan_db: Engine, settings: Settings, queued: datetime, now: datetime, given_up: bool
+) -> None:
+    with transaction(plan_db) as session:
+        calendar = load_calendar(session=session)
+    assert (queued < give_up_cutoff(now, calendar, settings.escalation)) is given_up
