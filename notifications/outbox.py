@@ -255,12 +255,12 @@ RETRYABLE = (OutboxStatus.DEAD.value, OutboxStatus.FAILED.value)
 def requeue(*, session: Session, where: Sequence[ColumnElement[bool]], now: datetime) -> list[str]:
     """Put the failed or dead messages matching `where` back in the queue, due at the next run
     and with a new give-up clock (the admin fixed an address or a server); their keys."""
-    ids = list(
-        session.scalars(select(OutboxMessage.id).where(*where, OutboxMessage.status.in_(RETRYABLE)))
-    )
-    keys: list[str] = []
-    for chunk in chunked(ids):
-        keys += session.scalars(select(OutboxMessage.key).where(OutboxMessage.id.in_(chunk)))
+    rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.key).where(
+            *where, OutboxMessage.status.in_(RETRYABLE)
+        )
+    ).all()
+    for chunk in chunked(r[0] for r in rows):
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(chunk), OutboxMessage.status.in_(RETRYABLE))
@@ -276,7 +276,7 @@ def requeue(*, session: Session, where: Sequence[ColumnElement[bool]], now: date
             .values(status=OutboxStatus.PENDING.value, closed_at=None, note=None)
             .execution_options(synchronize_session=False)
         )
-    return keys
+    return [r[1] for r in rows]
 
 
 def list_messages(
