@@ -49,6 +49,9 @@ class EscalationSettings(BaseModel):
     retry_max_seconds: int = Field(default=6 * 3600, ge=1)
 
 
+ITEM_MAX_BYTES = 50 * 1024 * 1024  # files stored for one item, each file counted once
+
+
 class Settings(BaseSettings):
     """Everything dondoc reads from its environment."""
 
@@ -68,6 +71,11 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     upload_max_bytes: int = Field(
         default=10 * 1024 * 1024, description="Largest request body the portal accepts (bytes)."
+    )
+    item_max_stored_bytes: int = Field(
+        default=ITEM_MAX_BYTES,
+        ge=1,
+        description="Most bytes of files a unit may store for one item, all versions together.",
     )
     inbox_dir: Path | None = Field(
         default=None, description="Folder the inbox flow reads; data_dir/inbox by default."
