@@ -13,9 +13,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class SmtpSettings(BaseModel):
-    """Outgoing mail server; the password only ever lives in a SecretStr."""
+    """Outgoing mail server; the password only ever lives in a SecretStr.
 
-    host: str = "127.0.0.1"
+    No host, no e-mail: the channel (and the admin's alerts) work only when one is set.
+    """
+
+    host: str | None = None
     port: int = 25
     username: str | None = None
     password: SecretStr | None = None
@@ -37,11 +40,13 @@ class ZaloSettings(BaseModel):
 
 
 class EscalationSettings(BaseModel):
-    """When reminders go out and how failed deliveries are retried."""
+    """When reminders go out, how failed deliveries are retried and when they are given up."""
 
     work_start: dt.time = dt.time(7, 30)  # local (Asia/Ho_Chi_Minh) working hours
     work_end: dt.time = dt.time(17, 0)
-    max_attempts: int = Field(default=6, ge=1)  # then the message is dead and shown to the admin
+    # A message not delivered within this many working days after the day it was queued is
+    # given up (dead, shown to the admin), however many attempts an outage allowed.
+    give_up_after_working_days: int = Field(default=3, ge=1)
     retry_base_seconds: int = Field(default=300, ge=1)  # doubled after each failed attempt
     retry_max_seconds: int = Field(default=6 * 3600, ge=1)
 
