@@ -20,6 +20,7 @@ from models.db import make_engine, session_factory
 from portal import api, formatting, web
 from portal.deps import Portal, Turns, install_error_handlers, utc_now
 from portal.limits import BodyLimit
+from portal.reading import stop_readers
 from portal.security import BrowserGuard
 from settings import Settings, check_admin_secret, get_settings
 
@@ -28,9 +29,6 @@ HERE = Path(__file__).parent
 SWAGGER_UI = Path(str(files("fastapi_offline") / "static"))
 
 WORKER_THREADS = 40  # anyio's default, set explicitly so the pool below matches it
-# Uploaded files read at once (deps.read_submission_file): parsing is CPU work, so a few
-# threads are all a small server can use; more hostile files only wait longer.
-PARSE_THREADS = 2
 SPARE_CONNECTIONS = 5
 
 
@@ -38,6 +36,7 @@ SPARE_CONNECTIONS = 5
 async def _worker_threads(app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
     yield
+    stop_readers()
 
 
 def submission_slots(engine: Engine) -> Turns:
@@ -83,7 +82,6 @@ def create_app(
         clock=clock,
         templates=templates,
         submission_slots=submission_slots(engine),
-        parse_slots=anyio.CapacityLimiter(PARSE_THREADS),
     )
     app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes)
     app.add_middleware(BrowserGuard, public_url=settings.portal_url)  # outermost: every answer

@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import anyio
-import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -30,10 +28,11 @@ from access.actor import Actor
 from access.sessions import resolve_web_session
 from access.throttle import Blocks, TooManyAttempts, record_refusal
 from access.tokens import authenticate, hash_token
+from portal.reading import read_in_reader
 from settings import Settings
 from submissions.content import Upload
 from submissions.errors import FieldError, Forbidden, IntakeError, Invalid, Unauthorized
-from submissions.spreadsheet import ParsedFile, load_json, parse_json, read_upload
+from submissions.spreadsheet import ParsedFile, load_json
 
 # The page session's secret (models.access.WebSession), never the access token itself.
 COOKIE = "dondoc_session"
@@ -96,8 +95,6 @@ class Portal:
     templates: Jinja2Templates
     # Submissions stored at once; the others wait their turn here (see app.submission_slots).
     submission_slots: Turns
-    # Threads reading uploaded files at once (see read_submission_file).
-    parse_slots: anyio.CapacityLimiter
     # Addresses and tokens blocked after too many refused sign-ins (access.throttle).
     blocks: Blocks = field(default_factory=Blocks)
 
@@ -116,17 +113,15 @@ async def read_submission_file(
 ) -> ParsedFile:
     """The one way the portal reads a submitted file (XLSX, CSV, JSON) or JSON payload.
 
-    In a thread of its own small pool (`parse_slots`): the event loop keeps serving, and
-    hostile files queue behind each other rather than taking the request threads.
+    In the reader process (portal.reading): the event loop and the request threads keep
+    serving, and hostile files queue behind each other in a process of lower priority.
     read_upload bounds each file's work (cells, rows, columns, time) and refuses beyond.
     """
     if file is not None:
-        return await anyio.to_thread.run_sync(
-            read_upload, file.filename, file.data, limiter=portal.parse_slots
-        )
+        return await read_in_reader(file.filename, file.data)
     assert payload is not None
     data = payload.encode("utf-8", "surrogatepass")  # a lone surrogate is refused, not a crash
-    return await anyio.to_thread.run_sync(parse_json, data, "payload", limiter=portal.parse_slots)
+    return await read_in_reader(None, data)
 
 
 def portal_of(request: Request) -> Portal:
