@@ -10,9 +10,10 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
 from rich.table import Table
 
-from cli.common import console, err_console, fail, parse_instant, read_session
+from cli.common import console, err_console, fail, now, parse_instant, read_session
 from reports.compile import (
     ALL_FORMATS,
+    compilation_instant,
     load_report,
     parse_formats,
     parse_period,
@@ -34,7 +35,7 @@ def _doc_date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        fail(f"--date {value!r} is not a date (use e.g. 2024-03-20)")
+        fail(f"--date {value!r} không phải một ngày (ví dụ 2024-03-20)")
 
 
 def compile_report(
@@ -56,11 +57,27 @@ def compile_report(
         typer.Option(help="The report's number (Số 05/BC-UBND); left blank for the office."),
     ] = None,
     doc_date: Annotated[
-        str | None, typer.Option("--date", help="Date on the document; today by default.")
+        str | None,
+        typer.Option(
+            "--date",
+            help="Ngày ghi trên văn bản (mặc định: ngày của thời điểm tổng hợp); không được "
+            "trước ngày của --as-of.",
+        ),
     ] = None,
     as_of: Annotated[
         str | None,
-        typer.Option(help="Count only submissions received by then (replay); now by default."),
+        typer.Option(
+            help="Chỉ tính báo cáo nhận đến thời điểm này (tổng hợp lại cho cùng số liệu); mặc "
+            "định: hết ngày ghi trên văn bản nếu ngày đó đã qua, nếu không thì bây giờ.",
+        ),
+    ] = None,
+    distribution: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--recipient",
+            help="Một dòng Nơi nhận (nhắc lại cho mỗi nơi); mặc định: danh sách của kế hoạch. "
+            '"Lưu: VT." luôn được thêm ở cuối.',
+        ),
     ] = None,
     plan: Annotated[
         str | None, typer.Option(help="Plan code; the newest plan of the period's year.")
@@ -72,8 +89,13 @@ def compile_report(
         parse_period(period)
     except ReportError as exc:
         fail(str(exc))
-    instant = parse_instant(as_of)
     on_date = _doc_date(doc_date)
+    try:
+        instant = compilation_instant(
+            parse_instant(as_of) if as_of is not None else None, on_date, now()
+        )
+    except ReportError as exc:
+        fail(str(exc))
     out_dir = out or get_settings().data_dir / "reports" / period
     total = 2 + steps(wanted) + (1 if send else 0)
     with (
@@ -96,6 +118,7 @@ def compile_report(
                 number=number,
                 doc_date=on_date,
                 plan_code=plan,
+                recipients=distribution,
             )
             recipients = report_recipients(
                 session=session,

@@ -144,6 +144,7 @@ def _sync_units(plan: PlanFile, *, session: Session, counter: SyncCounter) -> di
             {
                 "name": u.name,
                 "short_name": u.short_name,
+                "abbreviation": u.abbreviation,
                 "kind": u.kind.value,
                 "valid_from": u.valid_from,
                 "valid_to": u.valid_to,
@@ -219,6 +220,7 @@ def _sync_plan_row(
             "signer_title": h.signer_title,
             "source": h.source,
             "sample_note": h.sample,
+            "sample_fields": list(h.sample_fields),
         },
         counter,
     )

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 
+import pendulum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,9 @@ from reports.render_html import render_html
 from reports.render_json import render_json
 from reports.render_markdown import render_markdown
 from reports.render_xlsx import render_xlsx
+from schedules.calendar import VN_TZ
 from schedules.periods import Period
+from wording import vietnamese as vi
 
 
 class Format(StrEnum):
@@ -71,6 +74,27 @@ def plan_for(*, session: Session, period: Period, code: str | None = None) -> Pl
     return plan
 
 
+def compilation_instant(as_of: datetime | None, doc_date: date | None, now: datetime) -> datetime:
+    """The instant a report's figures and statuses are taken at.
+
+    Given, it must be past (a later run would see submissions the first did not, so the same
+    `--as-of` would give other figures). Not given, it is the end of the document's date when
+    that day is over, else now: a report dated 23/06 counts what had arrived by the end of
+    23/06, and never lists as overdue what was only late after it.
+    """
+    if as_of is not None:
+        if as_of > now:
+            raise ReportError(
+                f"Thời điểm tổng hợp {vi.local_time(as_of)} chưa tới: báo cáo chỉ tổng hợp "
+                "đến một thời điểm đã qua, để lần tổng hợp lại cho cùng số liệu."
+            )
+        return as_of
+    if doc_date is None:
+        return now
+    end_of_day = pendulum.datetime(doc_date.year, doc_date.month, doc_date.day, tz=VN_TZ)
+    return min(now, end_of_day.end_of("day"))
+
+
 def load_report(
     *,
     session: Session,
@@ -79,12 +103,20 @@ def load_report(
     number: str | None = None,
     doc_date: date | None = None,
     plan_code: str | None = None,
+    recipients: Sequence[str] | None = None,
 ) -> Report:
-    """The report of a period, as of an instant (read only)."""
+    """The report of a period, as of an instant (read only); `recipients` replace the plan's
+    distribution list (Nơi nhận)."""
     p = parse_period(period)
     plan = plan_for(session=session, period=p, code=plan_code)
     return build_report(
-        session=session, plan=plan, period=p, as_of=as_of, number=number, doc_date=doc_date
+        session=session,
+        plan=plan,
+        period=p,
+        as_of=as_of,
+        number=number,
+        doc_date=doc_date,
+        recipients=recipients,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,16 @@ def body(report: Report, files: Sequence[Path]) -> str:
     )
 
 
+def html_body(text: str) -> str:
+    """The text mail as HTML: escaped, a paragraph per blank-line block, its line breaks kept
+    (an HTML reader would otherwise run the list of files into one line)."""
+    paragraphs = (
+        "<p>" + "<br>\n".join(html.escape(line) for line in block.split("\n")) + "</p>"
+        for block in text.split("\n\n")
+    )
+    return '<!DOCTYPE html>\n<html lang="vi"><body>\n' + "\n".join(paragraphs) + "\n</body></html>"
+
+
 def report_key(report: Report, attachments: Sequence[Attachment]) -> str:
     """The mail's key: the same files of the same report give the same Message-ID, so a
     retried send is a copy a receiver can drop."""
@@ -99,6 +110,7 @@ def send_report(
     attachments = [Attachment.of(f) for f in files]
     sender = sender_of(smtp, default_name="dondoc")
     mid = message_id(report_key(report, attachments), sender[1])
+    text = body(report, files)
     try:
         with Mailer(smtp) as mailer:
             for r in recipients:
@@ -106,9 +118,10 @@ def send_report(
                     sender=sender,
                     to=(r.name, r.email),
                     subject=subject(report),
-                    body=body(report, files),
+                    body=text,
                     mid=mid,
                     attachments=attachments,
+                    html=html_body(text),
                 )
                 mailer.send(sender=sender[1], to=r.email, mail=mail)
     except DeliveryError:

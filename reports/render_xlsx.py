@@ -80,8 +80,11 @@ def _page(ws: Worksheet, landscape: bool) -> None:
 
 def _form_header(ws: Worksheet, report: Report, width: int) -> None:
     left = max(width // 2 - 1, 1)
-    for i, line in enumerate(report.agency_lines[:2], start=1):
-        _merge(ws, i, 1, left, line, bold=True)
+    # Rows 1-3 are free above the form's title: the governing body (not bold), then the agency.
+    lines = [(report.governing_body, False)] if report.governing_body else []
+    lines += [(line, True) for line in report.agency_lines]
+    for i, (line, bold) in enumerate(lines[:3], start=1):
+        _merge(ws, i, 1, left, line, bold=bold)
     _merge(ws, 1, left + 1, width, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True)
     _merge(ws, 2, left + 1, width, "Độc lập - Tự do - Hạnh phúc", bold=True)
 
