@@ -217,6 +217,7 @@ def submit_file(
                 idempotency_key=idempotency_key,
             ),
             now=now(),
+            clock=now,
             data_dir=settings.data_dir,
             max_attachment_bytes=settings.upload_max_bytes,
         )

@@ -10,7 +10,8 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
 from rich.table import Table
 
-from cli.common import console, err_console, fail, now, parse_instant, read_session
+from cli.common import console, engine, err_console, fail, now, parse_instant, read_session
+from intake.locks import wait_for_writers
 from reports.compile import (
     ALL_FORMATS,
     compilation_instant,
@@ -97,6 +98,7 @@ def compile_report(
     except ReportError as exc:
         fail(str(exc))
     out_dir = out or get_settings().data_dir / "reports" / period
+    wait_for_writers(engine())  # what counts as of the instant is final from here on
     total = 2 + steps(wanted) + (1 if send else 0)
     with (
         read_session() as session,

@@ -275,6 +275,7 @@ def item_submit(
                 portal.sessions,
                 sent,
                 now=portal.clock(),
+                clock=portal.clock,
                 data_dir=portal.data_dir,
                 max_attachment_bytes=portal.settings.upload_max_bytes,
             )

@@ -106,7 +106,11 @@ def load_report(
     recipients: Sequence[str] | None = None,
 ) -> Report:
     """The report of a period, as of an instant (read only); `recipients` replace the plan's
-    distribution list (Nơi nhận)."""
+    distribution list (Nơi nhận).
+
+    A compilation as of now calls `intake.locks.wait_for_writers` before it opens `session`:
+    what counts as of a past instant is then final, and a later run gives the same figures.
+    """
     p = parse_period(period)
     plan = plan_for(session=session, period=p, code=plan_code)
     return build_report(

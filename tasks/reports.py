@@ -10,6 +10,7 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from intake.locks import wait_for_writers
 from models.db import make_engine, session_factory
 from reports.compile import Format, load_report, parse_period, plan_for, render_all, write_files
 from reports.document import INDICATOR_HEADERS, Report
@@ -37,6 +38,7 @@ def read_report(
     """Read the figures, narratives and statuses of a period (one session, read only)."""
     engine = make_engine(get_settings().database_url)
     try:
+        wait_for_writers(engine)  # what counts as of the instant is final from here on
         with session_factory(engine)() as session:
             report = load_report(
                 session=session,
