@@ -22,7 +22,9 @@ THIN = Side(style="thin", color="000000")
 GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
-NUMBER_FORMAT = "#,##0.##"
+NUMBER_FORMAT = "#,##0.##"  # at most two decimals; a whole number gets INTEGER_FORMAT
+# "#,##0.##" shows a whole number with a trailing separator ("1.735,"): no decimals for it.
+INTEGER_FORMAT = "#,##0"
 PERCENT_FORMAT = "0.0%"
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 
@@ -49,6 +51,8 @@ def _put(
     cell.alignment = align
     if border:
         cell.border = GRID
+    if number_format == NUMBER_FORMAT and isinstance(value, int | float) and value == int(value):
+        number_format = INTEGER_FORMAT
     if number_format:
         cell.number_format = number_format
     return cell

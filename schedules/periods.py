@@ -172,7 +172,7 @@ class Period:
         """The period as written in a Vietnamese report title."""
         match self.cadence:
             case Cadence.MONTHLY:
-                return f"tháng {self.index:02d} năm {self.year}"
+                return f"tháng {self.index} năm {self.year}"
             case Cadence.QUARTERLY:
                 return f"quý {_ROMAN[self.index - 1]} năm {self.year}"
             case Cadence.HALF_YEARLY:
