@@ -48,7 +48,8 @@ def parse_formats(text: str) -> list[Format]:
     unknown = [n for n in names if n not in known]
     if unknown or not names:
         raise ReportError(
-            f"unknown format {', '.join(unknown) or '(none)'}: choose from {', '.join(known)}"
+            f"--format: không có định dạng {', '.join(unknown) or '(trống)'}; "
+            f"chọn trong {', '.join(known)}"
         )
     return list(dict.fromkeys(Format(n) for n in names))
 
@@ -56,8 +57,11 @@ def parse_formats(text: str) -> list[Format]:
 def parse_period(label: str) -> Period:
     try:
         return Period.parse(label.strip())
-    except ValueError as exc:
-        raise ReportError(str(exc)) from None
+    except ValueError:
+        raise ReportError(
+            f"--period: {label!r} không phải một kỳ báo cáo; ví dụ 2024-03 (tháng), 2024-Q1 "
+            "(quý), 2024-H1 (6 tháng) hoặc 2024 (năm)"
+        ) from None
 
 
 def plan_for(*, session: Session, period: Period, code: str | None = None) -> Plan:
@@ -67,9 +71,9 @@ def plan_for(*, session: Session, period: Period, code: str | None = None) -> Pl
     plan = session.scalars(query.limit(1)).first()
     if plan is None:
         raise ReportError(
-            f"no plan with code {code!r} is loaded"
+            f"--plan: chưa nạp kế hoạch mã {code!r}"
             if code
-            else f"no plan for {period.year} is loaded; run `dondoc init --plan FILE` first"
+            else f"Chưa nạp kế hoạch nào của năm {period.year}: chạy `dondoc init --plan TỆP` trước"
         )
     return plan
 
@@ -145,7 +149,7 @@ def render(report: Report, fmt: Format, chart: bytes | None) -> bytes:
             return render_markdown(report, chart_name(report) if chart else None)
         case Format.JSON:
             return render_json(report)
-    raise ReportError(f"unknown format {fmt!r}")  # pragma: no cover
+    raise ReportError(f"không có định dạng {fmt!r}")  # pragma: no cover
 
 
 def write_files(files: dict[str, bytes], out_dir: Path) -> list[Path]:

@@ -74,7 +74,7 @@ def build_report(
     its as-of day; `recipients` replace the plan's distribution list (Nơi nhận).
     """
     if as_of.tzinfo is None:
-        raise ReportError("as_of must be timezone-aware")
+        raise ReportError("Thời điểm tổng hợp phải kèm múi giờ.")
     if period.year != plan.year:
         raise ReportError(f"Kỳ {period.label} nằm ngoài năm {plan.year} của kế hoạch {plan.code}.")
     doc_date = doc_date or local_date(as_of)

@@ -106,7 +106,7 @@ def send_report(
     """Email the files as attachments, one mail per recipient over one SMTP connection;
     raises MailError when the server refuses."""
     if not recipients:
-        raise MailError("the plan names nobody with an email address to send the report to")
+        raise MailError("kế hoạch không có người nhận nào có địa chỉ email để gửi báo cáo")
     attachments = [Attachment.of(f) for f in files]
     sender = sender_of(smtp, default_name="dondoc")
     mid = message_id(report_key(report, attachments), sender[1])
@@ -125,6 +125,4 @@ def send_report(
                 )
                 mailer.send(sender=sender[1], to=r.email, mail=mail)
     except DeliveryError:
-        raise MailError(
-            f"the mail server {smtp.host}:{smtp.port} did not accept the report"
-        ) from None
+        raise MailError(f"máy chủ thư {smtp.host}:{smtp.port} không nhận báo cáo") from None

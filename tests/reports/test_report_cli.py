@@ -62,9 +62,9 @@ def test_compile_defaults_to_every_format_in_the_data_folder(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--period", "2024-Q5"], "bad period label '2024-Q5'"),
-        (["--period", "2024-Q1", "--format", "docx,pdf"], "unknown format pdf"),
-        (["--period", "2023-Q1"], "no plan for 2023 is loaded"),
+        (["--period", "2024-Q5"], "'2024-Q5' không phải một kỳ báo cáo"),
+        (["--period", "2024-Q1", "--format", "docx,pdf"], "không có định dạng pdf"),
+        (["--period", "2023-Q1"], "Chưa nạp kế hoạch nào của năm 2023"),
         (["--period", "2024-Q1", "--number", "năm"], "phải là chữ số"),
         (["--period", "2024-Q1", "--date", "21/03/2024"], "không phải một ngày"),
         (["--period", "2024-Q1", "--as-of", "2999-01-01"], "chưa tới"),
@@ -123,5 +123,5 @@ def test_a_failed_send_says_the_files_are_written(
          "--as-of", AS_OF, "--send"],
     )  # fmt: skip
     assert result.exit_code == 1
-    assert f"the files are written to {tmp_path}" in " ".join(result.output.split())
+    assert f"đã ghi các tệp vào {tmp_path}" in " ".join(result.output.split())
     assert (tmp_path / "bao-cao-cao-loc-2024-ldtbxh-2024-Q1.json").exists()

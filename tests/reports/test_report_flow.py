@@ -107,10 +107,10 @@ def test_sending_fails_loudly(engine: Engine, tmp_path: Path) -> None:
     files = write_files({"a.json": b"{}"}, tmp_path)
     closed = SmtpSettings(host="127.0.0.1", port=free_port(), sender="dondoc@caoloc.example")
     started = time.monotonic()
-    with pytest.raises(MailError, match="did not accept"):
+    with pytest.raises(MailError, match="không nhận báo cáo"):
         send_report(
             smtp=closed, recipients=[Recipient("A", "a@caoloc.example")], report=report, files=files
         )
     assert time.monotonic() - started < 30
-    with pytest.raises(MailError, match="nobody with an email"):
+    with pytest.raises(MailError, match="không có người nhận nào có địa chỉ email"):
         send_report(smtp=closed, recipients=[], report=report, files=files)
