@@ -34,6 +34,7 @@ def read_report(
     number: str | None = None,
     doc_date: date | None = None,
     plan_code: str | None = None,
+    distribution: list[str] | None = None,
 ) -> Compiled:
     """Read the figures, narratives and statuses of a period (one session, read only)."""
     engine = make_engine(get_settings().database_url)
@@ -47,6 +48,7 @@ def read_report(
                 number=number,
                 doc_date=doc_date,
                 plan_code=plan_code,
+                recipients=distribution,
             )
             plan = plan_for(session=session, period=parse_period(period), code=plan_code)
             recipients = tuple(report_recipients(session=session, plan=plan))
