@@ -27,6 +27,9 @@ from submissions.content import DEFAULT_SECTIONS
 from submissions.errors import FieldError, Invalid
 
 MAX_WORKING_DAYS = 60
+# An ad-hoc request is for the months ahead; a date years away is a typing slip (9999-12-31
+# would also overflow the calendar arithmetic that rolls a deadline onto a working day).
+MAX_DAYS_AHEAD = 366
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,16 @@ def _deadline(
         day = deadline_date(rule, Window(as_date(today), as_date(today)), today, calendar)
         return day, deadline_instant(rule, day)
     assert spec.due_on is not None
+    if spec.due_on.toordinal() - today.toordinal() > MAX_DAYS_AHEAD:
+        errors.append(
+            FieldError(
+                "due_on",
+                "too_far",
+                f"Hạn nộp {spec.due_on:%d/%m/%Y} quá xa: yêu cầu đột xuất có hạn trong vòng "
+                f"{MAX_DAYS_AHEAD} ngày kể từ hôm nay ({today:%d/%m/%Y}).",
+            )
+        )
+        return None
     rule = DeadlineRule(kind=DeadlineKind.FIXED_DATE, on=spec.due_on)
     day = deadline_date(rule, Window(as_date(today), as_date(today)), today, calendar)
     if day < today:

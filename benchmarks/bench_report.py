@@ -1,4 +1,4 @@
-"""Report aggregation: reports.figures.compute_figures against one SQL GROUP BY.
+"""Report aggregation: reports.reported.compute_figures against one SQL GROUP BY.
 
 Also the whole report as an office receives it (reports.content.build_report: figures,
 reporting status of every unit, narratives, sheets), timed on its own: no baseline does that.
@@ -21,7 +21,8 @@ from benchmarks.timing import compare, measure
 from models.db import session_factory
 from models.plan import Plan
 from reports.content import build_report
-from reports.figures import Figure, compute_figures, period_labels, to_date_labels
+from reports.figures import Figure, period_labels, to_date_labels
+from reports.reported import compute_figures
 from schedules.periods import Period
 
 PERIOD = "2024-Q2"

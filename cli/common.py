@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session
 
@@ -66,5 +67,6 @@ def print_json(data: Any) -> None:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # Escaped: a message quoting a pattern ("[a-z0-9]") would otherwise lose it as markup.
+    err_console.print(f"[bold red]Lỗi:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)

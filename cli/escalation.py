@@ -18,6 +18,7 @@ from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
 from notifications.channels import CHANNEL_VI, ChannelName
 from notifications.daily_check import run_once, sending_window_open
 from notifications.deciding import Decision, decide
+from notifications.fallback import fallback_of_keys
 from notifications.messages import AUDIENCE_VI
 from notifications.outbox import STATUS_VI, list_messages, retry_message
 from notifications.routing import People, load_people
@@ -194,7 +195,8 @@ def outbox(
     ] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
 ) -> None:
-    """Deliveries that failed (retried later) or were given up, with the last error."""
+    """Deliveries that failed (retried later) or were given up, with the last error, and the
+    fallbacks sent by another channel in their place."""
     if retry is not None:
         with write_session() as session:
             matches = list(
@@ -211,9 +213,10 @@ def outbox(
         return
     statuses = None if show_all else [OutboxStatus.FAILED.value, OutboxStatus.DEAD.value]
     with read_session() as session:
-        messages = list_messages(session=session, statuses=statuses, limit=limit)
+        messages = list_messages(session=session, statuses=statuses, limit=limit, fallbacks=True)
         people = load_people(session=session)
-    title = "Hộp thư đi" if show_all else "Thông báo chưa gửi được"
+        replaced = fallback_of_keys(session=session, messages=messages)
+    title = "Hộp thư đi" if show_all else "Thông báo chưa gửi được, và thông báo gửi thay"
     table = Table(
         "Mã",
         "Người nhận",
@@ -229,7 +232,8 @@ def outbox(
         table.add_row(
             m.key[:8],
             _recipient(people, m.recipient_key, m.person_id),
-            CHANNEL_VI[ChannelName(m.channel)],
+            CHANNEL_VI[ChannelName(m.channel)]
+            + (f" (thay thông báo {replaced[m.id]})" if m.id in replaced else ""),
             m.address,
             STATUS_VI[OutboxStatus(m.status)],
             str(m.attempts),

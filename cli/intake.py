@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
@@ -61,11 +62,13 @@ def cli_actor() -> Actor:
 
 
 def refuse(error: IntakeError) -> NoReturn:
-    """Print a refusal in Vietnamese, every problem on its own line, and exit 1."""
+    """Print a refusal in Vietnamese and exit 1: one line for one problem, else a line each."""
+    one = len(error.fields) == 1
+    head = error.fields[0].render() if one else error.message
     err_console.print(
-        f"[bold red]Không tiếp nhận:[/] {error.message}", highlight=False, soft_wrap=True
+        f"[bold red]Không tiếp nhận:[/] {escape(head)}", highlight=False, soft_wrap=True
     )
-    for f in error.fields:
+    for f in () if one else error.fields:
         err_console.print(f"  - {f.render()}", highlight=False, soft_wrap=True, markup=False)
     raise typer.Exit(1)
 
@@ -203,7 +206,7 @@ def submit_file(
             for p in attach or []
         ]
     except OSError as exc:
-        fail(f"cannot read {exc.filename}: {exc.strerror}")
+        fail(f"Không đọc được tệp {exc.filename}: {exc.strerror}")
     settings = get_settings()
     try:
         receipt = submit(
@@ -235,6 +238,8 @@ def submit_file(
     if receipt.period_label:
         say(f"Kỳ báo cáo: {receipt.period_label}")
     say(f"Thời điểm nhận: {local_time(receipt.received_at)} (giờ Việt Nam)")
+    for warning in receipt.warnings:
+        say(f"[yellow]Lưu ý:[/] {escape(warning)}")
 
 
 def portal(
@@ -275,13 +280,13 @@ def request_new(
 ) -> None:
     """Ask units for a report or a deliverable; it becomes items due like the plan's."""
     if kind not in ("report", "deliverable"):
-        fail("--kind must be report or deliverable")
+        fail("--kind phải là report (báo cáo) hoặc deliverable (nhiệm vụ).")
     due_on = None
     if due is not None:
         try:
             due_on = date.fromisoformat(due)
         except ValueError:
-            fail(f"--due {due!r} is not a date (use YYYY-MM-DD)")
+            fail(f"--due: «{due}» không phải là ngày (ghi theo dạng NNNN-TT-NN, ví dụ 2024-05-20).")
     spec = RequestSpec(
         kind=ItemKind(kind),
         title=title,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import demo, deploy, escalation, intake, plan, report, serve, status
+from cli import calendar, demo, deploy, escalation, intake, plan, report, serve, status
 
 app = typer.Typer(
     name="dondoc",
@@ -14,7 +14,7 @@ app = typer.Typer(
 )
 app.command()(plan.init)
 app.command()(plan.dues)
-app.command()(plan.calendar)
+app.add_typer(calendar.calendar_app, name="calendar")
 app.add_typer(plan.plan_app, name="plan")
 app.command()(status.status)
 app.command()(status.extend)

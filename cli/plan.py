@@ -1,4 +1,4 @@
-"""`dondoc init`, `dondoc plan ...`, `dondoc dues`, `dondoc calendar`."""
+"""`dondoc init`, `dondoc plan ...`, `dondoc dues`."""
 
 from __future__ import annotations
 
@@ -7,19 +7,16 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
 from cli.common import console, engine, fail, now, print_json, read_session, write_session
-from models.calendar import CalendarOverrideRow, load_calendar
 from models.migrate import upgrade
 from models.plan import Deliverable, Obligation, PlanTask, Target
 from models.queries import latest_plan, list_due_items
 from plan_sync.sync import load_plan
 from plans import CAO_LOC_2024
 from plans.loader import PlanError, read_plan
-from plans.schema import PlanFile
-from schedules.calendar import DayKind, WorkCalendar
-from schedules.deadlines import DeadlineRule
+from plans.schema import DeadlineEntry, PlanFile
 from wording import vietnamese
 from wording.collation import sort_key
 from wording.vietnamese import local_iso
@@ -112,7 +109,7 @@ def show(
             select(Obligation).where(Obligation.plan_id == plan.id).order_by(Obligation.id)
         ):
             rule = (
-                DeadlineRule(**o.deadline_rule).describe_vi()
+                DeadlineEntry.model_validate(o.deadline_rule).to_rule().describe_vi()
                 if o.deadline_rule
                 else "khi có yêu cầu"
             )
@@ -121,7 +118,7 @@ def show(
                 o.title,
                 o.cadence or "đột xuất",
                 rule,
-                o.recipient_unit.name,
+                "; ".join(r.unit.name for r in o.recipients) or o.recipient_unit.name,
                 str(len(o.reporters)),
             )
         console.print(obligations)
@@ -180,35 +177,4 @@ def dues(
             else "",
             vietnamese.deadline(i.deadline_on, i.deadline_at),
         )
-    console.print(table)
-
-
-def calendar(
-    year: Annotated[int, typer.Option(help="Calendar year.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
-) -> None:
-    """Days off and make-up working days used for deadlines in a year."""
-    work_calendar = WorkCalendar()
-    # Without a database the calendar is still useful: holidays.VN alone, no overrides.
-    if inspect(engine()).has_table(CalendarOverrideRow.__tablename__):
-        with read_session() as session:
-            work_calendar = load_calendar(session=session)
-    days = work_calendar.days(year)
-    if as_json:
-        print_json(
-            [
-                {
-                    "date": d.day.isoformat(),
-                    "kind": d.kind.value,
-                    "name": d.name,
-                    "source": d.source,
-                }
-                for d in days
-            ]
-        )
-        return
-    table = Table("Ngày", "Loại", "Tên", "Nguồn", title=f"Lịch làm việc năm {year}")
-    for d in days:
-        kind = "nghỉ" if d.kind is DayKind.DAY_OFF else "làm bù"
-        table.add_row(d.day.strftime("%a %d/%m/%Y"), kind, d.name, d.source)
     console.print(table)

@@ -213,6 +213,7 @@ def process_file(
         receipt.unit_name,
         receipt.source_title,
         receipt.replayed,
+        receipt.warnings,
     )
     moved = finish(path, inbox, PROCESSED, note)
     return FileOutcome(name, "processed", str(moved), receipt.receipt_no, receipt.replayed)

@@ -24,7 +24,14 @@ from access.audit import event_row
 from intake.address import ItemAddress, form_spec, item_to_submit, merge_addresses
 from intake.blobs import save_blob
 from intake.locks import hold_for_writing, lock_key, refuse_closed
-from intake.receipts import Receipt, ReceiptFile, receipt, receipt_of, receipt_value
+from intake.receipts import (
+    Receipt,
+    ReceiptFile,
+    ratio_warnings,
+    receipt,
+    receipt_of,
+    receipt_value,
+)
 from models.access import AuditEvent
 from models.base import Base
 from models.items import DueItem, PeriodLock
@@ -55,6 +62,9 @@ class SubmitRequest:
     evidence: Sequence[Upload] = ()
     source_address: str | None = None
     idempotency_key: str | None = None
+    # The file or payload already read, by a channel that reads it elsewhere (the portal
+    # reads off its event loop, in a pool of its own: portal.deps.read_submission_file).
+    parsed: ParsedFile | None = None
 
 
 # ---------------------------------------------------------------- reading
@@ -82,11 +92,11 @@ def _read(request: SubmitRequest, *, max_bytes: int) -> _Content:
                     )
                 ]
             )
-        parsed: ParsedFile = read_upload(request.file.filename, request.file.data)
+        parsed = request.parsed or read_upload(request.file.filename, request.file.data)
         sources.append(replace(request.file, role="source"))
     else:
         assert request.payload is not None
-        parsed = parse_json(request.payload.encode("utf-8"))
+        parsed = request.parsed or parse_json(request.payload.encode("utf-8"), "payload")
     address = merge_addresses(
         request.address,
         ItemAddress(
@@ -242,7 +252,8 @@ def store_submission(
         )
         for v in checked.values
     ]
-    return receipt(item, row, values=values, files=files)
+    warnings = ratio_warnings(values, plan_id=item.plan_id, session=session)
+    return receipt(item, row, values=values, files=files, warnings=warnings)
 
 
 def _table(model: type[Base]) -> Table:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Date, ForeignKey, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Base
 
@@ -38,6 +38,22 @@ class Unit(Base):
         return (self.valid_from is None or self.valid_from <= end) and (
             self.valid_to is None or self.valid_to >= start
         )
+
+
+def predecessors(unit_id: int, *, session: Session) -> list[Unit]:
+    """The units whose work `unit_id` took over, directly or through earlier mergers, each once.
+
+    A merged commune's year to date is its own reports plus these units' reports of the same
+    year: their items stop at their end date and the successor's start at its start date, so
+    no period is counted twice.
+    """
+    found: dict[int, Unit] = {}
+    frontier = {unit_id}
+    while frontier:
+        earlier = session.scalars(select(Unit).where(Unit.successor_id.in_(frontier))).all()
+        frontier = {u.id for u in earlier if u.id not in found and u.id != unit_id}
+        found.update((u.id, u) for u in earlier if u.id in frontier)
+    return sorted(found.values(), key=lambda u: u.code)
 
 
 class Person(Base):

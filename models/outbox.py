@@ -53,6 +53,8 @@ class OutboxMessage(Base):
     subject: Mapped[str | None] = mapped_column(Text)  # what was (last) sent
     body: Mapped[str | None] = mapped_column(Text)
     provider_id: Mapped[str | None] = mapped_column(String(128))  # e.g. Zalo's message_id
+    # The message this one stands in for: its recipient could not be reached on that channel.
+    fallback_of: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"), index=True)
 
     person: Mapped[Person | None] = relationship()
 
@@ -103,5 +105,7 @@ class ChannelToken(Base):
     access_token: Mapped[str | None] = mapped_column(Text)
     refresh_token: Mapped[str | None] = mapped_column(Text)
     access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SHA-256 of the configured first refresh token once spent: it is never sent again.
+    seed_digest: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=0)  # bumped to take the row's lock
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

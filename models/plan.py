@@ -135,6 +135,7 @@ class Deliverable(Base):
     description: Mapped[str | None] = mapped_column(Text)
     recipient_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     assignee_text: Mapped[str | None] = mapped_column(Text)
+    starts_on: Mapped[date | None] = mapped_column(Date)  # the plan's `from`
     due_on: Mapped[date] = mapped_column(Date)
     escalation: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     sample_note: Mapped[str | None] = mapped_column(Text)
@@ -166,6 +167,20 @@ class ObligationTarget(Base):
     target: Mapped[Target] = relationship()
 
 
+class ObligationRecipient(Base):
+    """A unit an obligation's report goes to; position 0 is the main recipient."""
+
+    __tablename__ = "obligation_recipients"
+
+    obligation_id: Mapped[int] = mapped_column(
+        ForeignKey("obligations.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    unit: Mapped[Unit] = relationship()
+
+
 class Obligation(Base):
     """A reporting duty: who reports what to whom, how often, by when."""
 
@@ -186,9 +201,16 @@ class Obligation(Base):
     narrative_sections: Mapped[list[str]] = mapped_column(JSON, default=list)
     escalation: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     basis: Mapped[str | None] = mapped_column(Text)  # the plan's sentence that creates the duty
+    # The plan's `from` and `until`: the days the duty applies (None: the whole plan year).
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
     sample_note: Mapped[str | None] = mapped_column(Text)
 
+    # The main recipient (the first the plan names); `recipients` lists them all.
     recipient_unit: Mapped[Unit] = relationship(foreign_keys=[recipient_unit_id])
+    recipients: Mapped[list[ObligationRecipient]] = relationship(
+        order_by=ObligationRecipient.position, cascade="all, delete-orphan"
+    )
     via_person: Mapped[Person | None] = relationship()
     reporters: Mapped[list[Unit]] = relationship(secondary=obligation_reporters)
     targets: Mapped[list[ObligationTarget]] = relationship(

@@ -35,10 +35,12 @@ from notifications.channels import (
 from notifications.crash_points import crash_point
 from notifications.deciding import stale_intents
 from notifications.delivery_lock import Marks, channel_lock
-from notifications.messages import DigestLine, line_for, reason_vi, render
+from notifications.fallback import queue_fallback
+from notifications.messages import DigestLine, line_for, render
 from notifications.outbox import cancel_intents, due_message_ids, due_messages, open_intents
 from notifications.redact import redact
 from notifications.routing import PersonInfo, load_people
+from notifications.wiring import enabled_channels
 from schedules.calendar import WorkCalendar, local_date
 from schedules.escalation import is_sending_time
 from settings import EscalationSettings, Settings
@@ -113,10 +115,8 @@ def _lines(
                 extended=state.extended,
                 days_left=max(calendar.working_days_between(today, state.deadline_on), 0),
                 days_overdue=state.working_days_overdue,
-                reasons=[
-                    reason_vi(i.audience, unit_name=state.unit_name, own_unit_name=own_unit_name)
-                    for i in group
-                ],
+                audiences=[i.audience for i in group],
+                own_unit_name=own_unit_name,
                 portal_url=portal_url,
             )
         )
@@ -162,6 +162,7 @@ class Deliverer:
         self.calendar = calendar
         self.policy = settings.escalation
         self.portal_url = settings.portal_url
+        self.channels = [c.value for c in enabled_channels(settings)]
         self.report = DeliveryReport(channel=channel.name.value)
 
     def run(self) -> DeliveryReport:
@@ -271,14 +272,7 @@ class Deliverer:
             self._failed(marks, message, error, tried)
             return error
         except RecipientUnreachable as error:
-            marks.failed(
-                message_id=message.id,
-                now=self.now,
-                error=redact(error.reason),
-                retry_at=None,
-                tried=tried,
-            )
-            self.report.dead.append(message.key)
+            self._unreachable(marks, message, live, error, tried)
             return None
         except DeliveryError as error:
             self._failed(marks, message, error, tried)
@@ -316,6 +310,38 @@ class Deliverer:
             tried=tried,
         )
         (self.report.failed if when is not None else self.report.dead).append(message.key)
+
+    def _unreachable(
+        self,
+        marks: Marks,
+        message: _Due,
+        live: list[OutboxIntent],
+        error: RecipientUnreachable,
+        tried: tuple[str, str],
+    ) -> None:
+        """The person cannot be reached on this channel: queue the message by their next
+        channel (`notifications.fallback`), then give this one up, saying where it went.
+
+        The fallback is committed first; a crash before the give-up sends this message again,
+        which finds its fallback already queued.
+        """
+        reason = error.reason
+        if message.person is not None:
+            with transaction(self.engine) as session:
+                note = queue_fallback(
+                    session=session,
+                    message_id=message.id,
+                    channel=message.channel,
+                    person=message.person,
+                    intents=live,
+                    channels=self.channels,
+                    now=self.now,
+                )
+            reason = f"{reason}. {note}."
+        marks.failed(
+            message_id=message.id, now=self.now, error=redact(reason), retry_at=None, tried=tried
+        )
+        self.report.dead.append(message.key)
 
     def _deferred(
         self,

@@ -254,12 +254,20 @@ def retry_message(*, session: Session, key: str) -> OutboxMessage | None:
 
 
 def list_messages(
-    *, session: Session, statuses: Iterable[str] | None = None, limit: int = 200
+    *,
+    session: Session,
+    statuses: Iterable[str] | None = None,
+    limit: int = 200,
+    fallbacks: bool = False,
 ) -> list[OutboxMessage]:
-    """Messages, newest first, optionally of some statuses (the admin's view)."""
+    """Messages, newest first, optionally of some statuses and (`fallbacks`) every fallback
+    whatever its status (the admin's view)."""
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if statuses is not None:
-        query = query.where(OutboxMessage.status.in_(list(statuses)))
+        shown = OutboxMessage.status.in_(list(statuses))
+        query = query.where(
+            or_(shown, OutboxMessage.fallback_of.is_not(None)) if fallbacks else shown
+        )
     return list(session.scalars(query))
 
 

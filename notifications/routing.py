@@ -16,6 +16,12 @@ from notifications.channels import ChannelName
 from plans.schema import DEFAULT_ESCALATION, Audience, EscalationStep
 from plans.vocabulary import PersonRole
 
+# A channel held in reserve while another reaches the person: the Zalo Bot for a person who
+# follows the OA (one Zalo message, not two). It takes over when the OA cannot reach them.
+RESERVE_FOR = {ChannelName.ZALO_BOT.value: ChannelName.ZALO_OA.value}
+# Where a message goes when its channel answers that the person cannot be reached there.
+FALLBACK_ORDER = (ChannelName.EMAIL.value, ChannelName.ZALO_BOT.value)
+
 
 @dataclass(frozen=True)
 class Route:
@@ -45,7 +51,7 @@ class PersonInfo:
     def recipient_key(self) -> str:
         return f"person:{self.id}"
 
-    def addresses(self, channels: Collection[str]) -> dict[str, str]:
+    def contacts(self, channels: Collection[str]) -> dict[str, str]:
         """Channel -> address, for the enabled channels this person has an address on."""
         candidates = {
             ChannelName.EMAIL.value: self.email,
@@ -53,6 +59,11 @@ class PersonInfo:
             ChannelName.ZALO_BOT.value: self.zalo_chat_id,
         }
         return {c: a.strip() for c, a in candidates.items() if c in channels and a and a.strip()}
+
+    def addresses(self, channels: Collection[str]) -> dict[str, str]:
+        """The contacts a rung goes to: all but a channel held in reserve (`RESERVE_FOR`)."""
+        contacts = self.contacts(channels)
+        return {c: a for c, a in contacts.items() if RESERVE_FOR.get(c) not in contacts}
 
 
 def ladder_of(escalation: list[dict[str, object]] | None) -> tuple[EscalationStep, ...]:

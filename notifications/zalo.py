@@ -6,6 +6,7 @@ messages over one keep-alive connection and closes it at the end of the run.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select, update
@@ -29,9 +30,9 @@ class DatabaseTokens:
 
     A refresh runs in its own transaction holding the row's lock (a version bump), so two
     workers never spend the same single-use refresh token; the rotated token is committed
-    before the new access token is used. The first refresh token comes from the settings;
-    if the stored one is refused (the chain broke) a different one set in the settings is
-    tried, so an admin restarts the chain by setting a new DONDOC_ZALO__OA_REFRESH_TOKEN.
+    before the new access token is used. The settings' refresh token is only the first of
+    the chain: it is used once (its digest is kept), when no stored token is left, so an
+    admin restarts a broken chain by setting a new DONDOC_ZALO__OA_REFRESH_TOKEN.
     """
 
     CHANNEL = ChannelName.ZALO_OA.value
@@ -108,19 +109,46 @@ class DatabaseTokens:
             row = self._locked_row(session)
             if row.access_token and row.access_token != stale and self._fresh(row):
                 return row.access_token  # another worker refreshed while we waited
-            candidates = [t for t in (row.refresh_token, self._bootstrap) if t]
-            if not candidates:
-                raise ChannelUnavailable(
-                    "Zalo OA: chưa có refresh token (đặt DONDOC_ZALO__OA_REFRESH_TOKEN)"
-                )
-            refused: TokenReply | None = None
-            for refresh_token in dict.fromkeys(candidates):  # unique, stored one first
-                reply = self._oauth.refresh(refresh_token)
-                if reply.ok:
-                    return self._store(row, reply)
-                refused = reply
-        reason = refused.reason if refused is not None else ""
-        raise ChannelUnavailable(f"Zalo OA: không làm mới được access token — {reason}")
+            renewed = self._renew(row)
+            if isinstance(renewed, str):
+                return renewed
+        # Raised after the commit: a refused token stays forgotten, a spent seed stays spent.
+        raise renewed
+
+    def _renew(self, row: ChannelToken) -> str | ChannelUnavailable:
+        """A new access token from the stored refresh token, else from an unspent configured
+        one; or the error to report, the first one Zalo gave.
+
+        Each refresh token is sent at most until Zalo refuses it: a refused stored token is
+        forgotten, and the configured one is used once (its digest is kept). An error that
+        says nothing about the token (-14001, say) keeps it for the next run, and the
+        configured one is not tried.
+        """
+        refusals = []
+        if row.refresh_token:
+            reply = self._oauth.refresh(row.refresh_token)
+            if reply.ok:
+                return self._store(row, reply)
+            if not reply.refused:
+                return _cannot_refresh(reply.reason)
+            row.refresh_token = None
+            refusals.append(f"refresh token đang dùng bị từ chối: {reply.reason}")
+        seed = self._bootstrap
+        if seed is None or _digest(seed) == row.seed_digest:
+            refusals.append(
+                "chưa có refresh token mới trong cấu hình (đặt DONDOC_ZALO__OA_REFRESH_TOKEN)"
+                if seed is None
+                else "refresh token trong cấu hình đã dùng (đặt DONDOC_ZALO__OA_REFRESH_TOKEN mới)"
+            )
+            return _cannot_refresh("; ".join(refusals))
+        spent_before, row.seed_digest = row.seed_digest, _digest(seed)
+        reply = self._oauth.refresh(seed)
+        if reply.ok:
+            return self._store(row, reply)
+        if not reply.refused:
+            row.seed_digest = spent_before  # not spent: Zalo said nothing about the token
+        refusals.append(f"refresh token trong cấu hình bị từ chối: {reply.reason}")
+        return _cannot_refresh("; ".join(refusals))
 
     def _store(self, row: ChannelToken, reply: TokenReply) -> str:
         assert reply.access_token is not None and reply.refresh_token is not None
@@ -132,6 +160,14 @@ class DatabaseTokens:
         )
         row.updated_at = self._now
         return reply.access_token
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _cannot_refresh(reason: str) -> ChannelUnavailable:
+    return ChannelUnavailable(f"Zalo OA: không làm mới được access token — {reason}")
 
 
 class ZaloOAChannel:

@@ -3,12 +3,17 @@
 - OA text message: POST {oa_api_base}/v3.0/oa/message/cs, header `access_token`, body
   {"recipient": {"user_id"}, "message": {"text"}}; reply {"error": 0, "data": {"message_id"}}.
   -216 (invalid token) / -220 (expired): CredentialsExpired, the caller renews the token and
-  tries once more; -32: rate limited, back off; -213: the user does not follow the OA, given
-  up at once.
+  tries once more; -32: rate limited, back off; -213 (the user does not follow the OA) and
+  -230 (the user has not interacted with the OA in the last 7 days, so the OA may not message
+  them: outside the consultation window): RecipientUnreachable, given up at once and sent by
+  the person's next channel. -230 is the code Zalo answers in practice (public integrations
+  report it; Zalo's own table was not at hand).
 - OA token refresh: POST {oauth_base}/v4/oa/access_token, header `secret_key`, form
   refresh_token, app_id, grant_type=refresh_token; reply {"access_token", "refresh_token",
   "expires_in"} or {"error", "error_name", "error_description"}. The refresh token is
-  single-use and rotates (`notifications.zalo.DatabaseTokens` keeps it).
+  single-use and rotates (`notifications.zalo.DatabaseTokens` keeps it). -14014 says the token
+  is invalid, used or expired; any other error (-14001 among them) says nothing about the
+  token, which is kept and tried again later.
 - Bot: POST {bot_api_base}/bot{token}/sendMessage with {"chat_id", "text"}; reply
   {"ok": true, "result": {"message_id"}} or {"ok": false, "error_code", "description"}.
 
@@ -41,6 +46,8 @@ RATE_LIMIT_BACKOFF_SECONDS = 60
 OA_TOKEN_ERRORS = (-216, -220)
 OA_RATE_LIMITED = -32
 OA_NOT_FOLLOWING = -213
+OA_OUTSIDE_WINDOW = -230
+REFRESH_TOKEN_REFUSED = (-14014,)
 BOT_TOKEN_REFUSED = (401, 403, 404)
 BOT_RATE_LIMITED = 429
 
@@ -114,6 +121,11 @@ class TokenReply(_Reply):
         return bool(self.access_token and self.refresh_token)
 
     @property
+    def refused(self) -> bool:
+        """Zalo refused the refresh token itself (invalid, used or expired): never send it again."""
+        return self.error in REFRESH_TOKEN_REFUSED
+
+    @property
     def reason(self) -> str:
         """Why the refresh was refused, as Zalo says it."""
         return f"{self.error_description or self.error_name or ''} (mã lỗi {self.error})".strip()
@@ -182,6 +194,11 @@ class ZaloOAClient:
             raise CredentialsExpired(f"Zalo OA: access token không dùng được — {detail}")
         if reply.error == OA_NOT_FOLLOWING:
             raise RecipientUnreachable(f"Zalo OA: người nhận chưa quan tâm OA — {detail}")
+        if reply.error == OA_OUTSIDE_WINDOW:
+            raise RecipientUnreachable(
+                f"Zalo OA: người nhận không tương tác với OA trong 7 ngày qua, OA chưa được "
+                f"nhắn tin cho họ — {detail}"
+            )
         if reply.error == OA_RATE_LIMITED:
             raise RateLimited(f"Zalo OA: vượt giới hạn gửi — {detail}", RATE_LIMIT_BACKOFF_SECONDS)
         raise DeliveryError(f"Zalo OA: {detail}")

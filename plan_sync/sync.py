@@ -10,14 +10,23 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from models.base import Base
-from models.calendar import CalendarOverrideRow
+from models.calendar import CalendarOverrideRow, stored_overrides
 from models.items import DueItem
 from models.org import Person, Unit
-from models.plan import Deliverable, Obligation, ObligationTarget, Plan, PlanTask, Target
+from models.plan import (
+    Deliverable,
+    Obligation,
+    ObligationRecipient,
+    ObligationTarget,
+    Plan,
+    PlanTask,
+    Target,
+)
+from plan_sync.calendar import sync_national_calendar
 from plans.dues import PLAN_ITEM_PREFIXES, Due, compute_dues
 from plans.loader import expand_units
 from plans.schema import ObligationEntry, PlanFile
-from schedules.calendar import CalendarOverride, DayKind, WorkCalendar
+from schedules.calendar import CalendarOverride, WorkCalendar
 
 M = TypeVar("M", bound=Base)
 _ITEM_BATCH = 5000
@@ -229,9 +238,12 @@ def _sync_plan_row(
 
 
 def _sync_calendar(plan: PlanFile, pid: int, *, session: Session, counter: SyncCounter) -> None:
-    """The plan's calendar overrides (days off, make-up working days), by day."""
+    """The plan's own calendar days, by day; a day an announcement settled stays as announced."""
     stored_days = _Stored(session, CalendarOverrideRow, ("day",))
     for c in plan.calendar:
+        announced = stored_days.rows.get((c.date,))
+        if announced is not None and announced.announcement_id is not None:
+            continue
         _upsert(
             session,
             stored_days,
@@ -338,6 +350,7 @@ def _sync_deliverables(
                 "description": d.description,
                 "recipient_unit_id": units[d.recipient].id if d.recipient else None,
                 "assignee_text": d.assignee_text,
+                "starts_on": d.starts_on,
                 "due_on": d.due_on,
                 "escalation": [s.model_dump(mode="json") for s in d.escalation]
                 if d.escalation
@@ -384,7 +397,7 @@ def _sync_obligations(
                 "deadline_rule": o.deadline.model_dump(mode="json", exclude_none=True)
                 if o.deadline
                 else None,
-                "recipient_unit_id": units[o.recipient].id,
+                "recipient_unit_id": units[o.main_recipient].id,
                 "via_person_id": people[o.via].id if o.via else None,
                 "reporters_text": o.reporters_text,
                 "narrative_sections": list(o.narrative_sections),
@@ -392,6 +405,8 @@ def _sync_obligations(
                 if o.escalation
                 else [],
                 "basis": o.basis,
+                "starts_on": o.starts_on,
+                "ends_on": o.ends_on,
                 "sample_note": o.sample,
             },
             counter,
@@ -403,6 +418,7 @@ def _sync_obligations(
             counter,
         )
         _set_obligation_targets(obligation_row, o, targets, counter)
+        _set_obligation_recipients(obligation_row, o, units, counter)
         obligations[o.code] = obligation_row
     return obligations
 
@@ -417,6 +433,16 @@ def _set_obligation_targets(
     if [(x.target_id, x.position, x.required) for x in row.targets] != wanted:
         row.targets = [ObligationTarget(target_id=t, position=i, required=r) for t, i, r in wanted]
         counter.add("obligation_targets", "updated")
+
+
+def _set_obligation_recipients(
+    row: Obligation, obligation: ObligationEntry, units: dict[str, Unit], counter: SyncCounter
+) -> None:
+    """Every unit the obligation's report goes to, the main recipient first."""
+    wanted = [(units[code].id, i) for i, code in enumerate(obligation.recipient)]
+    if [(x.unit_id, x.position) for x in row.recipients] != wanted:
+        row.recipients = [ObligationRecipient(unit_id=u, position=i) for u, i in wanted]
+        counter.add("obligation_recipients", "updated")
 
 
 def _sync_items(
@@ -479,11 +505,16 @@ def _plain(instant: datetime) -> datetime:
 
 
 def load_plan(plan: PlanFile, *, session: Session, now: datetime) -> SyncCounter:
-    """Compute the plan's items (stored calendar plus the plan's overrides) and store all."""
-    overrides = {
-        r.day: CalendarOverride(r.day, DayKind(r.kind), r.reason)
-        for r in session.scalars(select(CalendarOverrideRow))
-    }
-    overrides.update({c.date: CalendarOverride(c.date, c.kind, c.reason) for c in plan.calendar})
+    """Compute the plan's items with the country's calendar and store all.
+
+    The shipped announcements are stored first, so every plan sees them; a plan's own
+    `calendar` days apply where no announcement settled the day.
+    """
+    sync_national_calendar(session=session, now=now)
+    overrides = {o.day: o for o in stored_overrides(session=session)}
+    for c in plan.calendar:
+        known = overrides.get(c.date)
+        if known is None or known.announcement is None:
+            overrides[c.date] = CalendarOverride(c.date, c.kind, c.reason)
     dues = compute_dues(plan, WorkCalendar(overrides.values()))
     return sync_plan(plan, dues, session=session, now=now)

@@ -68,7 +68,8 @@ def _line_index(node: yaml.Node, loc: Loc, index: dict[Loc, int]) -> None:
             _line_index(value, (*loc, i), index)
 
 
-def _line_of(loc: Loc, index: dict[Loc, int]) -> int | None:
+def line_of(loc: Loc, index: dict[Loc, int]) -> int | None:
+    """The line of a field path, or of its nearest enclosing field."""
     # pydantic adds union branch names to loc; drop parts until a known prefix remains.
     for end in range(len(loc), -1, -1):
         if loc[:end] in index:
@@ -76,8 +77,8 @@ def _line_of(loc: Loc, index: dict[Loc, int]) -> int | None:
     return None
 
 
-def parse_plan(text: str, path: str = "<plan>") -> PlanFile:
-    """Validate plan text; raise PlanError naming file, line and field of every problem."""
+def read_yaml(text: str, path: str, shape: str) -> tuple[dict[str, Any], dict[Loc, int]]:
+    """A YAML mapping (dates left as text) and the line of every field path in it."""
     try:
         node = yaml.compose(text, Loader=_PlanYamlLoader)
         data: Any = yaml.load(text, Loader=_PlanYamlLoader)  # noqa: S506 (a SafeLoader subclass)
@@ -87,11 +88,15 @@ def parse_plan(text: str, path: str = "<plan>") -> PlanFile:
         problem = getattr(exc, "problem", None) or str(exc)
         raise PlanError(path, [PlanProblem(line, "", f"not valid YAML: {problem}")]) from None
     if node is None or not isinstance(data, dict):
-        raise PlanError(
-            path, [PlanProblem(1, "", "the file must be a YAML mapping with a 'plan' key")]
-        )
+        raise PlanError(path, [PlanProblem(1, "", shape)])
     index: dict[Loc, int] = {}
     _line_index(node, (), index)
+    return data, index
+
+
+def parse_plan(text: str, path: str = "<plan>") -> PlanFile:
+    """Validate plan text; raise PlanError naming file, line and field of every problem."""
+    data, index = read_yaml(text, path, "the file must be a YAML mapping with a 'plan' key")
     try:
         plan = PlanFile.model_validate(data)
     except ValidationError as exc:
@@ -99,10 +104,10 @@ def parse_plan(text: str, path: str = "<plan>") -> PlanFile:
         for err in exc.errors(include_url=False):
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
             loc = tuple(p for p in loc if p not in ("ObligationTargetEntry", "str"))
-            problems.append(PlanProblem(_line_of(loc, index), field_path(loc), err["msg"]))
+            problems.append(PlanProblem(line_of(loc, index), field_path(loc), err["msg"]))
         raise PlanError(path, problems) from None
     problems = [
-        PlanProblem(_line_of(loc, index), field_path(loc), message)
+        PlanProblem(line_of(loc, index), field_path(loc), message)
         for loc, message in check_references(plan)
     ]
     if problems:
@@ -154,6 +159,7 @@ def check_references(plan: PlanFile) -> list[tuple[Loc, str]]:
     for i, u in enumerate(plan.units):
         ref(("units", i, "parent"), u.parent, units, "unit")
         ref(("units", i, "successor"), u.successor, units, "unit")
+    problems.extend(_check_successions(plan))
     for i, g in enumerate(plan.groups):
         ref(("groups", i, "parent"), g.parent, units, "unit")
         for j, m in enumerate(g.members):
@@ -170,19 +176,72 @@ def check_references(plan: PlanFile) -> list[tuple[Loc, str]]:
             ref(("tasks", i, "coordinating_units", j), c, units_or_groups, "unit or group")
         for j, target_code in enumerate(task.targets):
             ref(("tasks", i, "targets", j), target_code, targets, "target")
+    issued = plan.plan.issued_on
     for i, d in enumerate(plan.deliverables):
+        if issued is not None and d.due_on < issued:
+            problems.append(
+                (
+                    ("deliverables", i, "due_on"),
+                    f"hạn {d.due_on:%d/%m/%Y} đứng trước ngày ban hành kế hoạch {issued:%d/%m/%Y}",
+                )
+            )
         ref(("deliverables", i, "task"), d.task, tasks, "task")
         ref(("deliverables", i, "recipient"), d.recipient, units, "unit")
         for j, a in enumerate(d.assignees):
             ref(("deliverables", i, "assignees", j), a, units_or_groups, "unit or group")
     for i, o in enumerate(plan.obligations):
-        ref(("obligations", i, "recipient"), o.recipient, units, "unit")
+        for j, r in enumerate(o.recipient):
+            # A single recipient is written as a scalar: name the field, not an index.
+            where: Loc = ("obligations", i, "recipient") + ((j,) if len(o.recipient) > 1 else ())
+            ref(where, r, units, "unit")
         ref(("obligations", i, "via"), o.via, people, "person")
         for j, r in enumerate(o.reporters):
             ref(("obligations", i, "reporters", j), r, units_or_groups, "unit or group")
         for j, entry in enumerate(o.target_entries()):
             ref(("obligations", i, "targets", j, "target"), entry.target, targets, "target")
     return problems
+
+
+def _check_successions(plan: PlanFile) -> list[tuple[Loc, str]]:
+    """A successor starts after its predecessor ends, and no unit succeeds itself."""
+    problems: list[tuple[Loc, str]] = []
+    units = {u.code: u for u in plan.units}
+    for i, u in enumerate(plan.units):
+        nxt = units.get(u.successor or "")
+        if nxt is None:
+            continue
+        if u.valid_to is not None and nxt.valid_from is not None and nxt.valid_from <= u.valid_to:
+            problems.append(
+                (
+                    ("units", i, "successor"),
+                    f"đơn vị kế thừa {nxt.code!r} bắt đầu ({nxt.valid_from:%d/%m/%Y}) trước khi "
+                    f"đơn vị này chấm dứt ({u.valid_to:%d/%m/%Y})",
+                )
+            )
+        seen = {u.code}
+        while nxt is not None:
+            if nxt.code in seen:
+                problems.append((("units", i, "successor"), "chuỗi kế thừa quay vòng"))
+                break
+            seen.add(nxt.code)
+            nxt = units.get(nxt.successor or "")
+    return problems
+
+
+def predecessors(plan: PlanFile, code: str) -> list[str]:
+    """Units whose work `code` took over, directly or through earlier mergers, in plan order."""
+    by_successor: dict[str, list[str]] = {}
+    for u in plan.units:
+        if u.successor is not None:
+            by_successor.setdefault(u.successor, []).append(u.code)
+    found: set[str] = set()
+    todo = [code]
+    while todo:
+        for earlier in by_successor.get(todo.pop(), []):
+            if earlier not in found and earlier != code:
+                found.add(earlier)
+                todo.append(earlier)
+    return [u.code for u in plan.units if u.code in found]
 
 
 def expand_units(plan: PlanFile, codes: list[str]) -> list[str]:

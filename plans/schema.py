@@ -19,7 +19,7 @@ from pydantic import (
 
 from plans.vocabulary import Aggregation, ObligationKind, PersonRole, TargetKind, UnitKind
 from schedules.calendar import DayKind
-from schedules.deadlines import Anchor, DeadlineKind, DeadlineRule
+from schedules.deadlines import Anchor, DeadlineKind, DeadlineRule, Weekday
 from schedules.periods import Cadence, WindowConvention
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
@@ -97,7 +97,7 @@ class PlanHeader(Strict):
     @model_validator(mode="after")
     def _sample_fields_explained(self) -> PlanHeader:
         if self.sample_fields and not self.sample:
-            raise ValueError("sample_fields needs a sample note saying what was invented")
+            raise ValueError("sample_fields cần ghi chú sample nói rõ giá trị nào là dữ liệu mẫu")
         return self
 
 
@@ -129,7 +129,15 @@ class UnitEntry(Strict):
     def _valid_dates(self) -> UnitEntry:
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
             raise ValueError("valid_to is before valid_from")
+        if self.successor is not None and self.valid_to is None:
+            raise ValueError("đơn vị có đơn vị kế thừa (successor) cần ngày chấm dứt (valid_to)")
         return self
+
+    def exists_on(self, day: dt.date) -> bool:
+        """Whether the unit exists on the day (its validity dates are inclusive)."""
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or self.valid_to >= day
+        )
 
 
 class GroupEntry(Strict):
@@ -221,9 +229,16 @@ class DeliverableEntry(Strict):
     assignees: list[Code] = Field(min_length=1)  # unit or group codes
     assignee_text: str | None = None
     recipient: Code | None = None
+    starts_on: dt.date | None = Field(None, alias="from")  # work starts; the item opens then
     due_on: dt.date
     escalation: list[EscalationStep] | None = None
     sample: SampleNote | None = None
+
+    @model_validator(mode="after")
+    def _starts_before_due(self) -> DeliverableEntry:
+        if self.starts_on is not None and self.due_on < self.starts_on:
+            raise ValueError("hạn (due_on) đứng trước ngày bắt đầu (from)")
+        return self
 
 
 class DeadlineEntry(Strict):
@@ -234,6 +249,8 @@ class DeadlineEntry(Strict):
     anchor: Anchor = Anchor.WINDOW_END
     on: dt.date | None = None
     time: dt.time | None = None
+    weekday: Weekday | None = None
+    week_offset: int | None = None
 
     @model_validator(mode="after")
     def _valid_rule(self) -> DeadlineEntry:
@@ -249,7 +266,25 @@ class DeadlineEntry(Strict):
             anchor=self.anchor,
             on=self.on,
             time=self.time,
+            weekday=self.weekday,
+            week_offset=self.week_offset,
         )
+
+
+def deadline_fits_cadence(deadline: DeadlineEntry, cadence: Cadence) -> str | None:
+    """Why a deadline rule makes no sense for a cadence, in Vietnamese; None when it does."""
+    weekly = cadence is Cadence.WEEKLY
+    if deadline.kind is DeadlineKind.WEEKDAY and not weekly:
+        return "hạn theo thứ trong tuần (kind: weekday) chỉ dùng cho báo cáo hằng tuần"
+    if deadline.kind is DeadlineKind.DAY_OF_MONTH and weekly:
+        return "báo cáo hằng tuần không dùng hạn theo ngày trong tháng (day_of_month)"
+    offset = deadline.month_offset or 0
+    if offset < 0 and -offset >= cadence.months:
+        return (
+            f"month_offset {offset}: hạn rơi vào trước tháng đầu của kỳ báo cáo "
+            f"(kỳ {cadence.months} tháng cho phép từ {1 - cadence.months} trở lên)"
+        )
+    return None
 
 
 class ObligationTargetEntry(Strict):
@@ -266,13 +301,21 @@ class ObligationEntry(Strict):
     deadline: DeadlineEntry | None = None
     reporters: list[Code] = Field(min_length=1)  # unit or group codes
     reporters_text: str | None = None
-    recipient: Code
+    # One unit, or several: the first is the main recipient (whose head is escalated to).
+    recipient: list[Code] = Field(min_length=1)
     via: Code | None = None
     targets: list[ObligationTargetEntry | Code] = []
     narrative_sections: list[Text] = []
     escalation: list[EscalationStep] | None = None
     basis: str | None = None
+    starts_on: dt.date | None = Field(None, alias="from")  # first day the duty applies
+    ends_on: dt.date | None = Field(None, alias="until")  # last day the duty applies
     sample: SampleNote | None = None
+
+    @field_validator("recipient", mode="before")
+    @classmethod
+    def _one_or_more_recipients(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
 
     @field_validator("targets")
     @classmethod
@@ -285,7 +328,17 @@ class ObligationEntry(Strict):
     def _periodic_has_cadence(self) -> ObligationEntry:
         if self.kind is ObligationKind.PERIODIC and (self.cadence is None or self.deadline is None):
             raise ValueError("a periodic obligation needs a cadence and a deadline")
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValueError("ngày kết thúc (until) đứng trước ngày bắt đầu (from)")
+        if self.cadence is not None and self.deadline is not None:
+            problem = deadline_fits_cadence(self.deadline, self.cadence)
+            if problem:
+                raise ValueError(problem)
         return self
+
+    @property
+    def main_recipient(self) -> str:
+        return self.recipient[0]
 
     def target_entries(self) -> list[ObligationTargetEntry]:
         return [t for t in self.targets if isinstance(t, ObligationTargetEntry)]

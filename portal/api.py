@@ -15,7 +15,16 @@ from intake.receipts import get_receipt, list_submissions, receipt_of, submissio
 from intake.store import SubmitRequest, submit
 from models.calendar import load_calendar
 from plans.vocabulary import ItemKind
-from portal.deps import AdminActor, ApiActor, DbSession, PortalState, client_address, portal_of
+from portal.deps import (
+    AdminActor,
+    ApiActor,
+    DbSession,
+    JsonBodyRoute,
+    PortalState,
+    client_address,
+    portal_of,
+    read_submission_file,
+)
 from portal.schemas import (
     ErrorOut,
     ItemDetailOut,
@@ -45,7 +54,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     )
 }
 
-router = APIRouter(prefix="/api/v1", tags=["api"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["api"], responses=ERRORS, route_class=JsonBodyRoute)
 
 IdempotencyHeader = Annotated[
     str | None,
@@ -241,10 +250,17 @@ async def upload_submission(
         )
     sheet = None
     if file is not None and file.filename:
+        if payload is not None:
+            # Two contents in one request: one would silently replace the other.
+            message = "Gửi một tệp báo cáo hoặc một nội dung JSON (payload), không gửi cả hai."
+            raise Invalid(
+                [FieldError(name, "conflict", message) for name in ("file", "payload")], message
+            )
         name = safe_filename(file.filename)
         sheet = Upload(name, file.content_type or "application/octet-stream", await file.read())
     elif payload is None:
         raise Invalid([FieldError("file", "required", "Chưa chọn tệp báo cáo để gửi.")])
+    parsed = await read_submission_file(portal_of(request), file=sheet, payload=payload)
     evidence = [
         Upload(
             safe_filename(f.filename or "tep"),
@@ -264,7 +280,8 @@ async def upload_submission(
         actor=actor,
         channel="api",
         file=sheet,
-        payload=payload if sheet is None else None,
+        payload=payload,
+        parsed=parsed,
         evidence=evidence,
         source_address=client_address(request),
         idempotency_key=next(iter(keys), None),

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
@@ -23,6 +24,9 @@ from settings import Settings, get_settings
 HERE = Path(__file__).parent
 
 WORKER_THREADS = 40  # anyio's default, set explicitly so the pool below matches it
+# Uploaded files read at once (deps.read_submission_file): parsing is CPU work, so a few
+# threads are all a small server can use; more hostile files only wait longer.
+PARSE_THREADS = 2
 SPARE_CONNECTIONS = 5
 
 
@@ -73,6 +77,7 @@ def create_app(
         clock=clock,
         templates=templates,
         submission_slots=submission_slots(engine),
+        parse_slots=anyio.CapacityLimiter(PARSE_THREADS),
     )
     app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes)
     install_error_handlers(app)

@@ -7,15 +7,18 @@ import hashlib
 import hmac
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError
@@ -27,7 +30,9 @@ from access.actor import Actor
 from access.sessions import resolve_web_session
 from access.tokens import authenticate, hash_token
 from settings import Settings
-from submissions.errors import Forbidden, IntakeError, Unauthorized
+from submissions.content import Upload
+from submissions.errors import FieldError, Forbidden, IntakeError, Invalid, Unauthorized
+from submissions.spreadsheet import ParsedFile, load_json, parse_json, read_upload
 
 # The page session's secret (models.access.WebSession), never the access token itself.
 COOKIE = "dondoc_session"
@@ -88,6 +93,8 @@ class Portal:
     templates: Jinja2Templates
     # Submissions stored at once; the others wait their turn here (see app.submission_slots).
     submission_slots: Turns
+    # Threads reading uploaded files at once (see read_submission_file).
+    parse_slots: anyio.CapacityLimiter
 
     @property
     def data_dir(self) -> Path:
@@ -97,6 +104,24 @@ class Portal:
     def admin_secret(self) -> str | None:
         token = self.settings.admin_token
         return token.get_secret_value() if token is not None else None
+
+
+async def read_submission_file(
+    portal: Portal, *, file: Upload | None = None, payload: str | None = None
+) -> ParsedFile:
+    """The one way the portal reads a submitted file (XLSX, CSV, JSON) or JSON payload.
+
+    In a thread of its own small pool (`parse_slots`): the event loop keeps serving, and
+    hostile files queue behind each other rather than taking the request threads.
+    read_upload bounds each file's work (cells, rows, columns, time) and refuses beyond.
+    """
+    if file is not None:
+        return await anyio.to_thread.run_sync(
+            read_upload, file.filename, file.data, limiter=portal.parse_slots
+        )
+    assert payload is not None
+    data = payload.encode("utf-8", "surrogatepass")  # a lone surrogate is refused, not a crash
+    return await anyio.to_thread.run_sync(parse_json, data, "payload", limiter=portal.parse_slots)
 
 
 def portal_of(request: Request) -> Portal:
@@ -232,7 +257,43 @@ def error_response(request: Request, error: IntakeError, **headers: str) -> Resp
     )
 
 
-def _validation_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
+# What pydantic's error types mean, in Vietnamese: its own messages are English.
+_EXPECTED_VI = {
+    "int": "số nguyên",
+    "float": "số",
+    "decimal": "số",
+    "string": "chuỗi ký tự",
+    "bool": "true hoặc false",
+    "dict": "một đối tượng {...}",
+    "model": "một đối tượng {...}",
+    "list": "một danh sách [...]",
+    "date": "ngày dạng NNNN-TT-NN (ví dụ 2024-03-20)",
+    "datetime": "thời điểm dạng ISO 8601",
+}
+
+
+def _pydantic_vi(kind: str, ctx: dict[str, Any]) -> str:
+    """The Vietnamese reason for one pydantic error type; never its English message."""
+    if kind in ("literal_error", "enum"):
+        allowed = str(ctx.get("expected", "")).replace(" or ", " hoặc ")
+        return f"phải là một trong các giá trị {allowed}"
+    if kind in ("string_too_short", "too_short"):
+        return "không được để trống" if ctx.get("min_length") == 1 else "quá ngắn"
+    if kind == "string_too_long":
+        return f"quá dài (tối đa {ctx.get('max_length')} ký tự)"
+    if kind == "too_long":
+        return f"quá nhiều mục (tối đa {ctx.get('max_length')})"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter(ctx.values()), "")
+        words = {"greater": "lớn hơn", "less": "nhỏ hơn"}[kind.split("_")[0]]
+        return f"phải {words}{' hoặc bằng' if kind.endswith('equal') else ''} {bound}"
+    expected = _EXPECTED_VI.get(kind.split("_")[0])
+    if expected is not None and kind.endswith(("_type", "_parsing", "_from_float")):
+        return f"phải là {expected}"
+    return "không đúng dạng"
+
+
+def _validation_fields(exc: RequestValidationError) -> list[FieldError]:
     fields = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
@@ -245,8 +306,9 @@ def _validation_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
         elif kind == "json_invalid":
             name, code, message = "body", "malformed_json", "Nội dung JSON không đọc được."
         else:
-            code, message = kind, f"Trường «{name}» không hợp lệ: {err.get('msg', '')}."
-        fields.append({"field": name, "code": code, "message": message})
+            reason = _pydantic_vi(kind, err.get("ctx") or {})
+            code, message = kind, f"Trường «{name}» không hợp lệ: {reason}."
+        fields.append(FieldError(name, code, message))
     return fields
 
 
@@ -256,17 +318,12 @@ async def _refused(request: Request, exc: Exception) -> Response:
 
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """pydantic's refusals, in Vietnamese: JSON on the API, the error page elsewhere."""
     assert isinstance(exc, RequestValidationError)
     fields = _validation_fields(exc)
-    malformed = any(f["code"] == "malformed_json" for f in fields)
-    body = {
-        "error": {
-            "code": "malformed_json" if malformed else "invalid",
-            "message": "Dữ liệu gửi lên chưa hợp lệ.",
-            "fields": fields,
-        }
-    }
-    return JSONResponse(body, status_code=422)
+    malformed = any(f.code == "malformed_json" for f in fields)
+    code = "malformed_json" if malformed else "invalid"
+    return error_response(request, IntakeError(code, "Dữ liệu gửi lên chưa hợp lệ.", fields))
 
 
 async def _unstorable(request: Request, exc: Exception) -> Response:
@@ -287,6 +344,29 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         f"http_{exc.status_code}", str(message or exc.detail), status=exc.status_code
     )
     return error_response(request, error, **(exc.headers or {}))
+
+
+class JsonBodyRoute(APIRoute):
+    """An API route whose JSON body is first read by load_json: a body FastAPI's own
+    json.loads chokes on (not UTF-8, nested 100,000 deep, a number of 5,000 digits) or would
+    half-keep (a key given twice, the last silently winning) is refused saying why."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            media = request.headers.get("content-type", "").partition(";")[0].strip()
+            if media == "application/json" or media.endswith("+json"):
+                body = await request.body()  # kept by Starlette for the handler
+                if body:
+                    try:
+                        load_json(body, "body")
+                    except Invalid as refused:
+                        refused.code = "malformed_json"
+                        raise
+            return await handler(request)
+
+        return checked
 
 
 def install_error_handlers(app: FastAPI) -> None:

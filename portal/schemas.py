@@ -124,6 +124,10 @@ class ReceiptOut(BaseModel):
     progress: ProgressOut | None
     attachments: list[AttachmentOut]
     content_hash: str
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Kept, but worth a second look: e.g. a typed ratio its parts do not give.",
+    )
 
 
 class RequestIn(Strict):

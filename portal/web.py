@@ -9,6 +9,8 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from access.actor import Actor
@@ -20,6 +22,7 @@ from plans.vocabulary import ItemKind
 from portal.deps import (
     COOKIE,
     DbSession,
+    Portal,
     PortalState,
     PostedForm,
     SignedIn,
@@ -28,11 +31,13 @@ from portal.deps import (
     client_address,
     csrf_token,
     portal_of,
+    read_submission_file,
 )
 from portal.views import ItemView, is_submitted, item_template, item_view, list_items, status_vi
 from status.states import ItemStatus
 from submissions.content import FormSpec, RawSubmission, Upload, safe_filename
 from submissions.errors import FieldError, IntakeError, Invalid
+from submissions.spreadsheet import ParsedFile
 from submissions.values import KIND_VI, PROGRESS_VI
 
 router = APIRouter(include_in_schema=False)
@@ -239,7 +244,7 @@ def _evidence(form: FormData) -> list[Upload]:
 
 
 @router.post("/items/{item_id}")
-def item_submit(
+async def item_submit(
     item_id: int,
     request: Request,
     portal: PortalState,
@@ -247,7 +252,37 @@ def item_submit(
     form: PostedForm,
     session: DbSession,
 ) -> Response:
+    """The form or a file: a file is read off the event loop first (read_submission_file),
+    then the rest (database work) runs in a worker thread."""
     check_csrf(request, form.get("csrf"))
+    read: ParsedFile | IntakeError | None = None
+    sheet: Upload | None = None
+    if form.get("mode") == "file":
+        posted = form.get("spreadsheet")
+        if not isinstance(posted, UploadFile) or not posted.filename:
+            read = Invalid([FieldError("file", "required", "Chưa chọn tệp báo cáo.")])
+        else:
+            content_type = posted.content_type or "application/octet-stream"
+            sheet = Upload(safe_filename(posted.filename), content_type, await posted.read())
+            try:
+                read = await read_submission_file(portal, file=sheet)
+            except IntakeError as refusal:
+                read = refusal
+    return await run_in_threadpool(
+        _item_submit, item_id, request, portal, actor, form, session, sheet, read
+    )
+
+
+def _item_submit(
+    item_id: int,
+    request: Request,
+    portal: Portal,
+    actor: Actor,
+    form: FormData,
+    session: Session,
+    sheet: Upload | None,
+    read: ParsedFile | IntakeError | None,
+) -> Response:
     view = item_view(item_id, session=session, actor=actor, now=portal.clock())
     mode = "file" if form.get("mode") == "file" else "form"
     key = str(form.get("idempotency_key") or "") or None
@@ -262,14 +297,10 @@ def item_submit(
         idempotency_key=key,
     )
     try:
+        if isinstance(read, IntakeError):
+            raise read
         if mode == "file":
-            sheet = form.get("spreadsheet")
-            if not isinstance(sheet, UploadFile) or not sheet.filename:
-                raise Invalid([FieldError("file", "required", "Chưa chọn tệp báo cáo.")])
-            data = sheet.file.read()
-            content_type = sheet.content_type or "application/octet-stream"
-            upload = Upload(safe_filename(sheet.filename), content_type, data)
-            sent = replace(sent, raw=RawSubmission(), file=upload)
+            sent = replace(sent, raw=RawSubmission(), file=sheet, parsed=read)
         with portal.submission_slots:
             receipt = submit(
                 portal.sessions,

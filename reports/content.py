@@ -122,6 +122,7 @@ def build_report(
         deliverables=tuple(facts.deliverables),
         narratives=tuple(facts.narratives),
         chart=chart_points(facts.figures),
+        reconciliation=facts.reconciliation,
     )
 
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from reports.figures import Figure, Value
 from reports.gather import DeliverableProgress, NarrativeEntry
+from reports.levels import Reconciliation
 
 PLACEHOLDER = "(Chưa có nội dung — cán bộ tổng hợp bổ sung)"
 NO_DATA = "-"
@@ -128,6 +129,8 @@ class SheetRow:
     last_received: date | None
     period: tuple[Value, ...]
     to_date: tuple[Value, ...]
+    pending: int = 0  # not received, deadline not yet passed ("chưa đến hạn")
+    period_computed: tuple[Value, ...] = ()  # a typed ratio as its parts give it
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ class ChartPoint:
     percent: float
     expected: float | None
     on_track: bool | None
+    ceiling: bool = False  # a limit not to pass: a marker against the limit, not a bar to fill
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,7 @@ class Report:
     deliverables: tuple[DeliverableProgress, ...]
     narratives: tuple[NarrativeEntry, ...]
     chart: tuple[ChartPoint, ...]
+    reconciliation: tuple[Reconciliation, ...] = ()  # consolidating units against their inputs
 
     @property
     def file_stem(self) -> str:

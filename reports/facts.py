@@ -10,16 +10,7 @@ from sqlalchemy.orm import Session
 
 from models.org import Person, Unit
 from models.plan import Obligation, Plan, PlanTask
-from reports.figures import (
-    Figure,
-    Tally,
-    TargetSpec,
-    aggregate,
-    period_labels,
-    plan_targets,
-    read_tally,
-    to_date_labels,
-)
+from reports.figures import Figure, Tally, TargetSpec, period_labels, to_date_labels
 from reports.gather import (
     DeliverableProgress,
     NarrativeEntry,
@@ -28,6 +19,7 @@ from reports.gather import (
     narratives,
     reporting_states,
 )
+from reports.levels import Reconciliation, report_figures
 from schedules.periods import Period, WindowConvention
 from status.states import ItemState
 
@@ -42,6 +34,7 @@ class Facts:
     tasks: list[PlanTask]
     targets: list[TargetSpec]
     figures: list[Figure]
+    reconciliation: tuple[Reconciliation, ...]
     values: Tally
     states: list[ItemState]
     narratives: list[NarrativeEntry]
@@ -53,12 +46,8 @@ class Facts:
 
 def read_facts(*, session: Session, plan: Plan, period: Period, as_of: datetime) -> Facts:
     """Read what the report of `plan` for `period` needs, as units had sent it by `as_of`."""
-    targets = plan_targets(session=session, plan_id=plan.id)
     labels, to_date = period_labels(period), to_date_labels(period)
-    values = read_tally(
-        session=session, plan_id=plan.id, targets=targets, period=period, as_of=as_of
-    )
-    figures = aggregate(targets, values, period.last_month)
+    levelled = report_figures(session=session, plan=plan, period=period, as_of=as_of)
     tasks = list(
         session.scalars(
             select(PlanTask).where(PlanTask.plan_id == plan.id).order_by(PlanTask.number)
@@ -82,9 +71,10 @@ def read_facts(*, session: Session, plan: Plan, period: Period, as_of: datetime)
         issuer=plan.issuer,
         signer=plan.signer,
         tasks=tasks,
-        targets=targets,
-        figures=figures,
-        values=values,
+        targets=levelled.targets,
+        figures=levelled.figures,
+        reconciliation=levelled.reconciliation,
+        values=levelled.values,
         states=reporting_states(session=session, plan_id=plan.id, labels=labels, as_of=as_of),
         narratives=narratives(session=session, plan_id=plan.id, labels=labels, as_of=as_of),
         deliverables=deliverable_progress(session=session, plan_id=plan.id, as_of=as_of),

@@ -10,6 +10,8 @@ How values combine (one definition, used by every format):
   ends by the report period's end.
 - If one unit reports the same target under several obligations, only its finest-cadence
   obligation counts (monthly beats quarterly), so the same jobs are never counted twice.
+- Which units count is reports.levels' rule: the reports addressed to the issuer, each
+  consolidating unit once (its inputs are not extra people); `Counted` carries the result.
 - Over time, per unit, as the target's `aggregation` says: `sum` adds the periods (flows);
   `last` takes the latest period's value (stocks and rates: a stock carries forward into the
   year to date); `max` takes the largest.
@@ -20,35 +22,28 @@ How values combine (one definition, used by every format):
   only when every unit that answered says yes; `max` takes the largest unit value.
 - A `ratio` target is 100 × Σ numerator / Σ denominator over the units that gave both parts,
   each part combined over time by its own target's rule. Never an average of percentages.
-- Progress: % of the annual goal is year to date / goal. A `sum` target is on track when the
-  year to date reaches the goal pro rata to the months elapsed (Q1: 3/12); any other target
-  is on track when its current value meets the goal's comparator; a yes/no target not yet met
-  counts as behind only in the year-end report.
+  A unit that typed the ratio keeps what it typed (a lone unit's typed ratio is the total);
+  the value its parts give is shown beside it, and a difference warns (submissions.ratios).
+- Progress against the goal, by the goal's sense (floor, ceiling...): reports.goals.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Subquery, select
-from sqlalchemy.orm import Session
-
-from models.items import DueItem
-from models.org import Unit
-from models.plan import Obligation, Target
-from models.queries import latest_accepted_versions
-from models.submissions import Submission, SubmissionValue
-from plans.vocabulary import Aggregation, ItemKind, TargetKind
+from models.plan import Target
+from plans.vocabulary import Aggregation, TargetKind
+from reports.goals import progress
 from schedules.periods import Cadence, Period, periods_in_year
+from submissions.ratios import ratio_of as ratio
+from submissions.ratios import ratio_warning
 
 Value = Decimal | bool | str | None
-HUNDRED = Decimal(100)
-STREAM_ROWS = 5_000  # rows fetched at a time: memory stays flat however large the province
 
 NOTE_PERCENT_UNITS = (
     "Tỷ lệ của nhiều đơn vị không cộng, không lấy trung bình được; xem số liệu từng đơn vị."
@@ -109,6 +104,9 @@ class UnitFigure(NamedTuple):
     unit_name: str
     period: Value
     to_date: Value
+    # A ratio the unit typed, as its parts give it (shown beside what it typed).
+    period_computed: Value = None
+    to_date_computed: Value = None
 
 
 @dataclass(frozen=True)
@@ -123,16 +121,22 @@ class Figure:
     on_track: bool | None
     by_unit: tuple[UnitFigure, ...]
     note: str | None = None
+    provisional: tuple[str, ...] = ()  # consolidating units whose inputs stand in (reports.levels)
 
 
 # --- which periods count ---------------------------------------------------------------------
 
 
 def labels_within(start: date, end: date, year: int) -> list[str]:
-    """Labels of every period of `year`, of any cadence, lying inside [start, end]."""
+    """Labels of every period of `year`, of any cadence but the week, lying inside [start, end].
+
+    Weeks straddle months, quarters and even years, so weekly reports (progress notes for the
+    weekly briefing) never add up into a period's figures; monthly and longer reports do.
+    """
     return [
         p.label
         for cadence in Cadence
+        if cadence is not Cadence.WEEKLY
         for p in periods_in_year(cadence, year)
         if p.start >= start and p.end <= end
     ]
@@ -146,89 +150,6 @@ def period_labels(period: Period) -> list[str]:
 def to_date_labels(period: Period) -> list[str]:
     """The periods whose reports make up the year to date (lũy kế) at the end of `period`."""
     return labels_within(date(period.year, 1, 1), period.end, period.year)
-
-
-# --- database --------------------------------------------------------------------------------
-
-
-def report_items(plan_id: int, labels: Iterable[str]) -> list[ColumnElement[bool]]:
-    """The plan's live report items of the given periods (conditions on DueItem)."""
-    return [
-        DueItem.plan_id == plan_id,
-        DueItem.kind == ItemKind.REPORT.value,
-        DueItem.withdrawn_at.is_(None),
-        DueItem.period_label.in_(list(labels)),
-    ]
-
-
-def counted_versions(*, plan_id: int, labels: Iterable[str], as_of: datetime) -> Subquery:
-    """The submission that counts for each report item of the periods, as of an instant."""
-    items = select(DueItem.id).where(*report_items(plan_id, labels))
-    return latest_accepted_versions(Submission.item_id.in_(items), as_of=as_of)
-
-
-def reported_values(
-    *, session: Session, plan_id: int, labels: Iterable[str], as_of: datetime
-) -> Iterator[ReportedValue]:
-    """Every value of the counted version of each report item of the given periods, streamed.
-
-    Which version counts is models.queries' rule (`latest_accepted_versions`), joined here so
-    the rows arrive as plain values, a few thousand at a time, whatever the province's size.
-    Units, obligations and targets travel as ids and are named from one read of each table:
-    fetching their names with every value took a third of the time.
-    """
-    latest = counted_versions(plan_id=plan_id, labels=labels, as_of=as_of)
-    query = (
-        select(
-            DueItem.unit_id,
-            DueItem.obligation_id,
-            DueItem.period_label,
-            DueItem.window_end,
-            SubmissionValue.target_id,
-            SubmissionValue.number,
-            SubmissionValue.text,
-            SubmissionValue.flag,
-        )
-        .select_from(latest)
-        .join(DueItem, DueItem.id == latest.c.item_id)
-        .join(SubmissionValue, SubmissionValue.submission_id == latest.c.submission_id)
-    )
-    units = {
-        i: (code, name) for i, code, name in session.execute(select(Unit.id, Unit.code, Unit.name))
-    }
-    plan_obligations = select(Obligation.id, Obligation.code, Obligation.cadence).where(
-        Obligation.plan_id == plan_id
-    )
-    # Report items always have an obligation (the key type is the column's).
-    obligations: dict[int | None, tuple[str, str | None]] = {
-        i: (code, cadence) for i, code, cadence in session.execute(plan_obligations)
-    }
-    target_codes = select(Target.id, Target.code).where(Target.plan_id == plan_id)
-    targets = {i: code for i, code in session.execute(target_codes)}
-    # Core rows, not ORM ones, fetched a partition at a time.
-    result = session.connection().execution_options(yield_per=STREAM_ROWS).execute(query)
-    for rows in result.partitions():
-        for unit_id, obligation_id, label, window_end, target_id, number, text, flag in rows:
-            unit_code, unit_name = units[unit_id]
-            obligation_code, cadence = obligations[obligation_id]
-            yield ReportedValue(
-                unit_code,
-                unit_name,
-                obligation_code,
-                cadence,
-                label,
-                window_end,
-                targets[target_id],
-                number,
-                text,
-                flag,
-            )
-
-
-def plan_targets(*, session: Session, plan_id: int) -> list[TargetSpec]:
-    """The plan's targets in plan order."""
-    rows = session.scalars(select(Target).where(Target.plan_id == plan_id).order_by(Target.id))
-    return [TargetSpec.of(t) for t in rows]
 
 
 # --- combining values ------------------------------------------------------------------------
@@ -274,16 +195,25 @@ class OverTime:
 
 # (obligation code, unit code, target code)
 SourceKey = tuple[str, str, str]
+# A source's values one period at a time: period label -> (window end, value).
+ByLabel = dict[str, tuple[date, Value]]
 
 
 @dataclass
 class Tally:
-    """Reported values folded per source (obligation, unit, target): the period, the year."""
+    """Reported values folded per source (obligation, unit, target): the period, the year.
+
+    `by_label` keeps the values of the `detailed` obligations one period at a time: the
+    reporting levels (reports.levels) need them to put a consolidating unit's inputs in place
+    of a report it has not sent yet, period by period.
+    """
 
     period: dict[SourceKey, OverTime] = field(default_factory=dict)
     to_date: dict[SourceKey, OverTime] = field(default_factory=dict)
     unit_names: dict[str, str] = field(default_factory=dict)
     cadences: dict[str, str | None] = field(default_factory=dict)  # by obligation code
+    by_label: dict[SourceKey, ByLabel] = field(default_factory=dict)
+    in_period: frozenset[str] = frozenset()  # the labels of the report period
 
     def only(self, obligation_code: str) -> Tally:
         """The part of the tally one obligation reported."""
@@ -304,16 +234,24 @@ def _raw(kind: str | None, number: Decimal | None, text: str | None, flag: bool 
 
 
 def tally(
-    targets: Sequence[TargetSpec], to_date_rows: Iterable[ReportedValue], period: Collection[str]
+    targets: Sequence[TargetSpec],
+    to_date_rows: Iterable[ReportedValue],
+    period: Collection[str],
+    detailed: Collection[str] = (),
 ) -> Tally:
-    """Fold the year-to-date values; those of the `period` labels count for the period too."""
+    """Fold the year-to-date values; those of the `period` labels count for the period too.
+
+    The values of the `detailed` obligations are also kept one period at a time.
+    """
     kinds = {t.code: t.kind for t in targets}
-    result = Tally()
+    result = Tally(in_period=frozenset(period))
     to_date, in_period = result.to_date, result.period
     for row in to_date_rows:
         unit, unit_name, obligation, cadence, label, window_end, target, number, text, flag = row
         key = (obligation, unit, target)
         raw = _raw(kinds.get(target), number, text, flag)
+        if obligation in detailed and label:
+            result.by_label.setdefault(key, {})[label] = (window_end, raw)
         for window in (to_date, in_period) if label in period else (to_date,):
             acc = window.get(key)
             if acc is None:
@@ -324,26 +262,42 @@ def tally(
     return result
 
 
-def read_tally(
-    *,
-    session: Session,
-    plan_id: int,
-    targets: Sequence[TargetSpec],
-    period: Period,
-    as_of: datetime,
-) -> Tally:
-    """The values of `period` and of the year to date at its end, read once, as of an instant."""
-    rows = reported_values(
-        session=session, plan_id=plan_id, labels=to_date_labels(period), as_of=as_of
-    )
-    return tally(targets, rows, set(period_labels(period)))
+# Per target code, per unit code: the unit's values over time that the figure combines.
+Sources = dict[str, dict[str, OverTime]]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What each figure combines across units, per window ("period", "to_date")."""
+
+    windows: dict[str, Sources]
+    unit_names: dict[str, str]
+    provisional: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by target code
+    notes: dict[str, str] = field(default_factory=dict)  # by target code
+
+    @classmethod
+    def every_unit(cls, values: Tally) -> Counted:
+        """Every unit's finest source counts (no reporting levels)."""
+        return cls(
+            {
+                "period": finest_sources(values.period, values.cadences),
+                "to_date": finest_sources(values.to_date, values.cadences),
+            },
+            values.unit_names,
+        )
+
+
+def cadence_rank(obligation: str, cadences: Mapping[str, str | None]) -> tuple[int, str]:
+    """Finer cadences first (monthly before quarterly); an ad-hoc obligation counts as yearly."""
+    cadence = cadences.get(obligation)
+    return (Cadence(cadence).months if cadence else 12, obligation)
 
 
 def finest_sources(
     window: dict[SourceKey, OverTime], cadences: dict[str, str | None]
 ) -> dict[str, dict[str, OverTime]]:
     """Per target and unit, the values of the unit's finest-cadence obligation only."""
-    ranks = {o: (Cadence(c).months if c else 12, o) for o, c in cadences.items()}
+    ranks = {o: cadence_rank(o, cadences) for o in cadences}
     best: dict[tuple[str, str], tuple[tuple[int, str], OverTime]] = {}
     for (obligation, unit, target), acc in window.items():
         rank = ranks[obligation]
@@ -374,86 +328,50 @@ def across_units(spec: TargetSpec, values: Sequence[Value]) -> tuple[Value, str 
     return sum(numbers, Decimal(0)), None
 
 
-def ratio(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | None:
-    if numerator is None or denominator is None or denominator == 0:
-        return None
-    return numerator * HUNDRED / denominator
+def aggregate(
+    targets: Sequence[TargetSpec],
+    values: Tally,
+    months_elapsed: int,
+    counted: Counted | None = None,
+) -> list[Figure]:
+    """Every target's figure from the values of the period and of the year to date.
 
-
-def meets(value: Decimal, comparator: str | None, goal: Decimal) -> bool:
-    match comparator:
-        case ">":
-            return value > goal
-        case "<":
-            return value < goal
-        case "<=":
-            return value <= goal
-        case "=":
-            return value == goal
-        case _:  # ">=" and a bare number
-            return value >= goal
-
-
-def progress(
-    spec: TargetSpec, to_date: Value, months_elapsed: int
-) -> tuple[Decimal | None, Decimal | None, bool | None]:
-    """(% of the annual goal, pro-rata expected %, on track) for a year-to-date value."""
-    if spec.kind == TargetKind.YES_NO:
-        if to_date is None or spec.goal_text not in ("yes", "no"):
-            return None, None, None
-        met = bool(to_date) == (spec.goal_text == "yes")
-        # A one-off event is not "behind" before the year is out: only a met goal is news.
-        return None, None, True if met else (False if months_elapsed >= 12 else None)
-    if not isinstance(to_date, Decimal) or spec.goal_number is None:
-        return None, None, None
-    goal = spec.goal_number
-    percent = to_date * HUNDRED / goal if goal != 0 else None
-    if spec.aggregation == Aggregation.SUM:
-        share = Decimal(months_elapsed) / Decimal(12)
-        expected = goal * share
-        lower_is_better = spec.comparator in ("<", "<=")
-        on_track = to_date <= expected if lower_is_better else to_date >= expected
-        return percent, share * HUNDRED, on_track
-    return percent, None, meets(to_date, spec.comparator, goal)
-
-
-def aggregate(targets: Sequence[TargetSpec], values: Tally, months_elapsed: int) -> list[Figure]:
-    """Every target's figure from the values of the period and of the year to date."""
+    `counted` says which units' values a figure combines (reports.levels: the reports addressed
+    to the issuer); by default every unit's.
+    """
     by_code = {t.code: t for t in targets}
-    windows = {
-        "period": finest_sources(values.period, values.cadences),
-        "to_date": finest_sources(values.to_date, values.cadences),
-    }
-    names = values.unit_names
+    counted = counted or Counted.every_unit(values)
+    windows, names = counted.windows, counted.unit_names
 
     def unit_values(spec: TargetSpec, window: str) -> dict[str, Value]:
         return {u: acc.value(spec) for u, acc in windows[window].get(spec.code, {}).items()}
 
     figures = []
     for spec in targets:
-        note = None
-        per_window: dict[str, tuple[Value, dict[str, Value]]] = {}
+        note = counted.notes.get(spec.code)
+        per_window: dict[str, tuple[Value, dict[str, Value], dict[str, Value]]] = {}
         for window in windows:
             if spec.aggregation == Aggregation.RATIO and spec.numerator and spec.denominator:
-                num_spec, den_spec = by_code[spec.numerator], by_code[spec.denominator]
-                nums, dens = unit_values(num_spec, window), unit_values(den_spec, window)
-                both = [u for u in nums if nums[u] is not None and dens.get(u) is not None]
-                if len(both) < len(set(nums) | set(dens)):
-                    note = NOTE_RATIO_PARTIAL
-                units: dict[str, Value] = {u: ratio(_dec(nums[u]), _dec(dens[u])) for u in both}
-                total_num, _ = across_units(num_spec, [nums[u] for u in both])
-                total_den, _ = across_units(den_spec, [dens[u] for u in both])
-                total: Value = ratio(_dec(total_num), _dec(total_den))
+                parts = (by_code[spec.numerator], by_code[spec.denominator])
+                given = [unit_values(s, window) for s in (spec, *parts)]
+                total, units, computed, window_note = ratio_window(spec, parts, given, names)
             else:
-                units = unit_values(spec, window)
+                units, computed = unit_values(spec, window), {}
                 total, window_note = across_units(spec, list(units.values()))
-                note = note or window_note
-            per_window[window] = (total, units)
-        period_total, period_units = per_window["period"]
-        to_date_total, to_date_units = per_window["to_date"]
+            note = _joined(note, window_note)
+            per_window[window] = (total, units, computed)
+        period_total, period_units, period_computed = per_window["period"]
+        to_date_total, to_date_units, to_date_computed = per_window["to_date"]
         percent, expected, on_track = progress(spec, to_date_total, months_elapsed)
         by_unit = tuple(
-            UnitFigure(u, names[u], period_units.get(u), to_date_units.get(u))
+            UnitFigure(
+                u,
+                names[u],
+                period_units.get(u),
+                to_date_units.get(u),
+                period_computed.get(u),
+                to_date_computed.get(u),
+            )
             for u in sorted(set(period_units) | set(to_date_units), key=lambda c: names[c])
         )
         figures.append(
@@ -466,21 +384,52 @@ def aggregate(targets: Sequence[TargetSpec], values: Tally, months_elapsed: int)
                 on_track=on_track,
                 by_unit=by_unit,
                 note=note,
+                provisional=counted.provisional.get(spec.code, ()),
             )
         )
     return figures
 
 
+def ratio_window(
+    spec: TargetSpec,
+    parts: tuple[TargetSpec, TargetSpec],
+    given: list[dict[str, Value]],
+    names: Mapping[str, str],
+) -> tuple[Value, dict[str, Value], dict[str, Value], str | None]:
+    """A ratio target over one window: (total, each unit's value, each unit's value computed
+    from its parts where it typed the ratio too, note).
+
+    What a unit typed is its value; the total is 100 × Σ numerator ÷ Σ denominator over the
+    units that gave both parts, except that a lone unit's typed ratio is the total. A typed
+    ratio its parts do not give (beyond rounding) is named in the note.
+    """
+    typed_all, nums, dens = given
+    typed = {u: v for u, v in typed_all.items() if isinstance(v, Decimal)}
+    both = [u for u in nums if nums[u] is not None and dens.get(u) is not None]
+    note = NOTE_RATIO_PARTIAL if len(both) < len(set(nums) | set(dens)) else None
+    from_parts = {u: ratio(_dec(nums[u]), _dec(dens[u])) for u in both}
+    for u in sorted(set(typed) & set(both), key=lambda c: names[c]):
+        warning = ratio_warning(f"{spec.name} ({names[u]})", typed[u], _dec(nums[u]), _dec(dens[u]))
+        note = _joined(note, warning)
+    units: dict[str, Value] = {**from_parts, **typed}
+    if len(units) == 1 and typed:
+        total: Value = next(iter(typed.values()))
+    elif both:
+        total_num, _ = across_units(parts[0], [nums[u] for u in both])
+        total_den, _ = across_units(parts[1], [dens[u] for u in both])
+        total = ratio(_dec(total_num), _dec(total_den))
+    else:
+        total, percent_note = across_units(spec, list(typed.values()))
+        note = _joined(note, percent_note)
+    computed: dict[str, Value] = {u: from_parts[u] for u in typed if u in from_parts}
+    return total, units, computed, note
+
+
+def _joined(note: str | None, more: str | None) -> str | None:
+    if not more or (note and more in note):
+        return note
+    return f"{note} {more}" if note else more
+
+
 def _dec(value: Value) -> Decimal | None:
     return value if isinstance(value, Decimal) else None
-
-
-def compute_figures(
-    *, session: Session, plan_id: int, period: Period, as_of: datetime
-) -> list[Figure]:
-    """The report's figures for `period`, from the database, as of an instant."""
-    targets = plan_targets(session=session, plan_id=plan_id)
-    values = read_tally(
-        session=session, plan_id=plan_id, targets=targets, period=period, as_of=as_of
-    )
-    return aggregate(targets, values, period.last_month)

@@ -17,7 +17,7 @@ from models.plan import Deliverable, Obligation, ObligationTarget, PlanTask, Tar
 from models.queries import latest_accepted
 from models.submissions import Submission
 from plans.vocabulary import ItemKind, ProgressState
-from reports.figures import counted_versions, report_items
+from reports.reported import counted_versions, report_items
 from schedules.calendar import local_date
 from status.states import ItemState, item_states
 from wording.collation import sort_key

@@ -47,12 +47,15 @@ def _figure(fig: Figure) -> dict[str, Any]:
         "expected_percent": number(fig.expected_percent),
         "on_track": fig.on_track,
         "note": fig.note,
+        "provisional": list(fig.provisional),
         "by_unit": [
             {
                 "unit": u.unit_code,
                 "name": u.unit_name,
                 "period": _value(u.period),
                 "to_date": _value(u.to_date),
+                "period_computed": _value(u.period_computed),
+                "to_date_computed": _value(u.to_date_computed),
             }
             for u in fig.by_unit
         ],
@@ -85,6 +88,7 @@ def _sheet(sheet: ObligationSheet) -> dict[str, Any]:
                 "received": r.received,
                 "late": r.late,
                 "missing": r.missing,
+                "not_due_yet": r.pending,
                 "last_received": _iso(r.last_received),
                 "period": [_value(v) for v in r.period],
                 "to_date": [_value(v) for v in r.to_date],
@@ -118,6 +122,19 @@ def report_dict(report: Report) -> dict[str, Any]:
         },
         "figures": [_figure(f) for f in report.figures],
         "obligations": [_sheet(s) for s in report.sheets],
+        "reconciliation": [
+            {
+                "unit": r.unit_code,
+                "name": r.unit_name,
+                "target": r.target.code,
+                "window": r.window,
+                "reported": _value(r.reported),
+                "inputs": _value(r.inputs),
+                "input_units": r.input_units,
+                "difference": number(r.difference),
+            }
+            for r in report.reconciliation
+        ],
         "late_or_missing": [
             {
                 "unit": x.unit_name,

@@ -9,6 +9,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
+from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -125,8 +126,11 @@ def _indicator_sheet(ws: Worksheet, report: Report) -> None:
         _put(ws, i, 4, r.goal, border=True)
         _put(ws, i, 5, _cell_value(r.period_value), border=True, number_format=NUMBER_FORMAT)
         _put(ws, i, 6, _cell_value(r.to_date_value), border=True, number_format=NUMBER_FORMAT)
-        percent = float(r.percent_value) / 100 if r.percent_value is not None else None
-        _put(ws, i, 7, percent, border=True, number_format=PERCENT_FORMAT)
+        # A ceiling's standing is words ("Vượt ngưỡng, không đạt"), not a share to fill.
+        percent = float(r.percent_value) / 100 if r.percent_value is not None else r.percent
+        _put(
+            ws, i, 7, None if percent == "" else percent, border=True, number_format=PERCENT_FORMAT
+        )
     note_row = header_row + len(report.indicator_rows) + 2
     _merge(
         ws,
@@ -156,7 +160,17 @@ def sheet_title(code: str, taken: set[str]) -> str:
 
 
 def _obligation_sheet(ws: Worksheet, report: Report, sheet: ObligationSheet) -> None:
-    fixed = ("STT", "Đơn vị", "Báo cáo phải gửi", "Đã nhận", "Gửi muộn", "Chưa gửi", "Ngày nhận")
+    fixed = (
+        "STT",
+        "Đơn vị",
+        "Báo cáo phải gửi",
+        "Đã nhận",
+        "Gửi muộn",
+        "Chưa gửi (quá hạn)",
+        "Chưa đến hạn",
+        "Ngày nhận",
+    )
+    received_column = fixed.index("Ngày nhận") + 1
     width = len(fixed) + 2 * len(sheet.columns)
     _merge(ws, 1, 1, width, sheet.title, bold=True, size=13)
     start, end = report.window
@@ -185,17 +199,21 @@ def _obligation_sheet(ws: Worksheet, report: Report, sheet: ObligationSheet) -> 
     row = sub
     for n, r in enumerate(sheet.rows, start=1):
         row = sub + n
-        counts = (r.expected, r.received, r.late, r.missing)
+        counts = (r.expected, r.received, r.late, r.missing, r.pending)
         _put(ws, row, 1, n, border=True)
         _put(ws, row, 2, r.unit_name, align=LEFT, border=True)
         for j, value in enumerate(counts, start=3):
             _put(ws, row, j, value, border=True)
-        _put(
-            ws, row, 7, vi.date_short(r.last_received) if r.last_received else NO_DATA, border=True
-        )
-        for i, (p, t) in enumerate(zip(r.period, r.to_date, strict=True)):
+        received_on = vi.date_short(r.last_received) if r.last_received else None
+        not_due = "Chưa đến hạn" if r.pending else NO_DATA
+        _put(ws, row, received_column, received_on or not_due, border=True)
+        computed = r.period_computed or (None,) * len(r.period)
+        for i, (p, t, c) in enumerate(zip(r.period, r.to_date, computed, strict=True)):
             first = len(fixed) + 1 + 2 * i
-            _put(ws, row, first, _cell_value(p), border=True, number_format=NUMBER_FORMAT)
+            cell = _put(ws, row, first, _cell_value(p), border=True, number_format=NUMBER_FORMAT)
+            if isinstance(c, Decimal) and isinstance(p, Decimal):
+                # What the unit typed stays in the cell; what its parts give goes beside it.
+                cell.comment = Comment(f"Tính từ số liệu thành phần: {vi.number(c, 2)}", "dondoc")
             _put(ws, row, first + 1, _cell_value(t), border=True, number_format=NUMBER_FORMAT)
     total = row + 1
     _put(ws, total, 1, None, border=True)
@@ -205,10 +223,11 @@ def _obligation_sheet(ws: Worksheet, report: Report, sheet: ObligationSheet) -> 
         sum(r.received for r in sheet.rows),
         sum(r.late for r in sheet.rows),
         sum(r.missing for r in sheet.rows),
+        sum(r.pending for r in sheet.rows),
     )
     for j, value in enumerate(sums, start=3):
         _put(ws, total, j, value, bold=True, border=True)
-    _put(ws, total, 7, None, border=True)
+    _put(ws, total, received_column, None, border=True)
     for i, (p, t) in enumerate(zip(sheet.total_period, sheet.total_to_date, strict=True)):
         first = len(fixed) + 1 + 2 * i
         _put(ws, total, first, _cell_value(p), bold=True, border=True, number_format=NUMBER_FORMAT)
@@ -221,11 +240,66 @@ def _obligation_sheet(ws: Worksheet, report: Report, sheet: ObligationSheet) -> 
             border=True,
             number_format=NUMBER_FORMAT,
         )
-    widths = (6, 40, 11, 10, 10, 10, 13) + (14,) * (2 * len(sheet.columns))
+    widths = (6, 40, 11, 10, 10, 10, 10, 13) + (14,) * (2 * len(sheet.columns))
     for column, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(column)].width = w
     ws.freeze_panes = ws.cell(row=sub + 1, column=3)
     _page(ws, landscape=len(sheet.columns) > 1)
+
+
+RECONCILIATION_HEADERS = (
+    "STT",
+    "Đơn vị tổng hợp",
+    "Chỉ tiêu",
+    "ĐVT",
+    "Số liệu",
+    "Đơn vị tổng hợp báo cáo",
+    "Tổng hợp từ báo cáo gửi về đơn vị",
+    "Số đơn vị gửi",
+    "Chênh lệch",
+)
+WINDOW_VI = {"period": "Thực hiện kỳ", "to_date": "Lũy kế"}
+
+
+def _reconciliation_sheet(ws: Worksheet, report: Report) -> None:
+    """Each consolidating unit's own figure beside the roll-up of the reports it received."""
+    width = len(RECONCILIATION_HEADERS)
+    _merge(ws, 1, 1, width, "ĐỐI CHIẾU SỐ LIỆU TỔNG HỢP THEO CẤP", bold=True, size=13)
+    _merge(
+        ws,
+        2,
+        1,
+        width,
+        "Báo cáo chung lấy số liệu của đơn vị tổng hợp; báo cáo các đơn vị gửi về đơn vị tổng "
+        "hợp chỉ dùng để đối chiếu, không cộng thêm. Chênh lệch = số đơn vị tổng hợp báo cáo "
+        "trừ tổng các báo cáo gửi về (kết quả của chính đơn vị, hoặc số liệu cần kiểm tra).",
+        italic=True,
+        align=LEFT,
+    )
+    ws.row_dimensions[2].height = 48
+    header = 4
+    for column, title in enumerate(RECONCILIATION_HEADERS, start=1):
+        _put(ws, header, column, title, bold=True, border=True)
+    for n, r in enumerate(report.reconciliation, start=1):
+        row = header + n
+        cells: tuple[Any, ...] = (
+            n,
+            r.unit_name,
+            r.target.name,
+            r.target.unit_of_measure or "",
+            WINDOW_VI[r.window],
+            _cell_value(r.reported) if r.reported is not None else "Chưa báo cáo",
+            _cell_value(r.inputs),
+            r.input_units,
+            float(r.difference) if r.difference is not None else NO_DATA,
+        )
+        for column, value in enumerate(cells, start=1):
+            align = LEFT if column in (2, 3) else CENTER
+            _put(ws, row, column, value, border=True, align=align, number_format=NUMBER_FORMAT)
+    for column, w in enumerate((6, 32, 36, 10, 13, 14, 16, 10, 12), start=1):
+        ws.column_dimensions[get_column_letter(column)].width = w
+    ws.freeze_panes = ws.cell(row=header + 1, column=1)
+    _page(ws, landscape=True)
 
 
 def render_xlsx(report: Report) -> bytes:
@@ -237,6 +311,8 @@ def render_xlsx(report: Report) -> bytes:
     _indicator_sheet(form, report)
     for sheet in report.sheets:
         _obligation_sheet(workbook.create_sheet(sheet_title(sheet.code, taken)), report, sheet)
+    if report.reconciliation:
+        _reconciliation_sheet(workbook.create_sheet(sheet_title("Doi chieu", taken)), report)
     workbook.properties.title = f"{report.title} {report.summary}"
     workbook.properties.creator = "dondoc"
     buffer = io.BytesIO()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from reports.document import Block, Para, ParaKind, Part, ReportingLine
 from reports.facts import Facts
 from schedules.calendar import local_date
-from status.states import ItemState, ItemStatus
+from status.states import NOT_DUE_YET, ItemState, ItemStatus
 from wording import vietnamese as vi
 
 
@@ -46,7 +46,7 @@ def reporting_part(label: str, facts: Facts) -> Part:
             if s.status in (ItemStatus.SUBMITTED_ON_TIME, ItemStatus.SUBMITTED_LATE)
         ]
         on_time = [s for s in received if s.status is ItemStatus.SUBMITTED_ON_TIME]
-        pending = [s for s in counted if s.status in (ItemStatus.OPEN, ItemStatus.NOT_YET_OPEN)]
+        pending = [s for s in counted if s.status in NOT_DUE_YET]
         text = (
             f"{facts.obligations[code].title}: đã nhận {len(received)}/{len(counted)} báo cáo, "
             f"trong đó đúng hạn {len(on_time)}"

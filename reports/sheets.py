@@ -9,7 +9,7 @@ from reports.facts import Facts
 from reports.figures import aggregate
 from schedules.calendar import local_date
 from schedules.periods import Period
-from status.states import ItemState, ItemStatus
+from status.states import NOT_DUE_YET, ItemState, ItemStatus
 from wording.collation import sort_key
 
 
@@ -50,12 +50,16 @@ def obligation_sheets(facts: Facts, period: Period) -> tuple[ObligationSheet, ..
                     received=len(received),
                     late=len([s for s in unit_states if s.status is ItemStatus.SUBMITTED_LATE]),
                     missing=len([s for s in unit_states if s.status is ItemStatus.OVERDUE]),
+                    pending=len([s for s in unit_states if s.status in NOT_DUE_YET]),
                     last_received=max(
                         (local_date(s.first_accepted_at) for s in received if s.first_accepted_at),
                         default=None,
                     ),
                     period=tuple(u.period if u else None for u in per_unit.values()),
                     to_date=tuple(u.to_date if u else None for u in per_unit.values()),
+                    period_computed=tuple(
+                        u.period_computed if u else None for u in per_unit.values()
+                    ),
                 )
             )
         sheets.append(

@@ -39,6 +39,7 @@ class CalendarOverride:
     day: date
     kind: DayKind
     reason: str
+    announcement: str | None = None  # the announcement's title; None: a plan file's own day
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "day", as_date(self.day))
@@ -54,7 +55,16 @@ class CalendarDay:
     day: date
     kind: DayKind
     name: str
-    source: str  # "holidays" or "override"
+    source: str  # LAW (the holidays package) or ANNOUNCEMENT (a stored override)
+    basis: str  # the law's article, or the announcement's title
+
+
+LAW = "law"
+ANNOUNCEMENT = "announcement"
+# Public holidays and the days off in lieu of those falling on a weekend.
+LAW_BASIS = "Bộ luật Lao động 2019, Điều 112 (gói holidays)"
+# Swapped days and make-up Saturdays of past years the package already carries.
+PACKAGED_BASIS = "Thông báo hoán đổi ngày làm việc của Chính phủ (đã có trong gói holidays)"
 
 
 def as_date(d: date) -> pendulum.Date:
@@ -81,7 +91,8 @@ class WorkCalendar:
         self._overrides: dict[pendulum.Date, CalendarOverride] = {}
         for o in overrides:
             key = as_date(o.day)
-            if key in self._overrides and self._overrides[key] != o:
+            known = self._overrides.get(key)
+            if known is not None and (known.kind, known.reason) != (o.kind, o.reason):
                 raise ValueError(f"conflicting calendar overrides for {key}")
             self._overrides[key] = o
         self._holidays = holidays.country_holidays("VN", language="vi")
@@ -179,11 +190,19 @@ class WorkCalendar:
             if weekend == (kind is DayKind.WORKDAY):
                 override = self._overrides.get(day)
                 if override is not None:
-                    out.append(CalendarDay(day, kind, override.reason, "override"))
+                    basis = override.announcement or "Kế hoạch (mục calendar của tệp kế hoạch)"
+                    out.append(CalendarDay(day, kind, override.reason, ANNOUNCEMENT, basis))
                 else:
-                    out.append(CalendarDay(day, kind, self._package_name(day, kind), "holidays"))
+                    out.append(self._package_day(day, kind))
             day = day.add(days=1)
         return out
+
+    def _package_day(self, day: pendulum.Date, kind: DayKind) -> CalendarDay:
+        name = self._package_name(day, kind)
+        swapped = self._holidays.substituted_label.split("%s")[0]
+        if kind is DayKind.WORKDAY or name.startswith(swapped):
+            return CalendarDay(day, kind, name, ANNOUNCEMENT, PACKAGED_BASIS)
+        return CalendarDay(day, kind, name, LAW, LAW_BASIS)
 
     def _package_name(self, day: pendulum.Date, kind: DayKind) -> str:
         if kind is DayKind.DAY_OFF:

@@ -15,6 +15,7 @@ from schedules.calendar import as_date
 class Cadence(StrEnum):
     """How often a report is due."""
 
+    WEEKLY = "weekly"  # ISO weeks, Monday to Sunday
     MONTHLY = "monthly"
     QUARTERLY = "quarterly"
     HALF_YEARLY = "half_yearly"
@@ -22,23 +23,40 @@ class Cadence(StrEnum):
 
     @property
     def months(self) -> int:
-        """Calendar months in one period."""
+        """Calendar months in one period (0 for a week: less than a month)."""
         return _MONTHS[self]
 
     @property
     def per_year(self) -> int:
-        """Periods in one year."""
+        """Periods in one year; weeks depend on the year (see `count_in_year`)."""
+        if self is Cadence.WEEKLY:
+            raise ValueError("the number of weeks depends on the year: use count_in_year")
         return 12 // _MONTHS[self]
 
+    def count_in_year(self, year: int) -> int:
+        """Periods in the given year: 52 or 53 ISO weeks, else `per_year`."""
+        if self is Cadence.WEEKLY:
+            # 28 December always lies in the last ISO week of its year.
+            return date(year, 12, 28).isocalendar().week
+        return self.per_year
 
-_MONTHS = {Cadence.MONTHLY: 1, Cadence.QUARTERLY: 3, Cadence.HALF_YEARLY: 6, Cadence.YEARLY: 12}
+
+_MONTHS = {
+    Cadence.WEEKLY: 0,
+    Cadence.MONTHLY: 1,
+    Cadence.QUARTERLY: 3,
+    Cadence.HALF_YEARLY: 6,
+    Cadence.YEARLY: 12,
+}
 
 # Decree 09/2019/NĐ-CP art. 12: data are cut off on the 14th and the next window opens on the 15th.
 _CUTOFF_DAY = 14
 
 _ROMAN = ("I", "II", "III", "IV")
 
-_LABEL_RE = re.compile(r"(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>\d)|H(?P<half>\d)))?")
+_LABEL_RE = re.compile(
+    r"(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>\d)|H(?P<half>\d)|W(?P<week>\d{2})))?"
+)
 
 
 class WindowConvention(StrEnum):
@@ -67,7 +85,10 @@ class Window:
 
 @dataclass(frozen=True, order=True)
 class Period:
-    """One reporting period: a month, quarter, half-year or year."""
+    """One reporting period: an ISO week, a month, quarter, half-year or year.
+
+    A week belongs to its ISO year (`year`), so 2025-W01 starts on Monday 30/12/2024.
+    """
 
     year: int
     cadence: Cadence
@@ -77,16 +98,18 @@ class Period:
         object.__setattr__(self, "cadence", Cadence(self.cadence))
         if not 1 <= self.year <= 9999:
             raise ValueError(f"period year {self.year} is outside 1–9999")
-        if not 1 <= self.index <= self.cadence.per_year:
+        count = self.cadence.count_in_year(self.year)
+        if not 1 <= self.index <= count:
             raise ValueError(
-                f"period index {self.index} is outside 1–{self.cadence.per_year} "
-                f"for a {self.cadence.value} period"
+                f"period index {self.index} is outside 1–{count} for a {self.cadence.value} period"
             )
 
     @property
     def label(self) -> str:
-        """The canonical label: 2024-03, 2024-Q1, 2024-H1 or 2024."""
+        """The canonical label: 2024-W05, 2024-03, 2024-Q1, 2024-H1 or 2024."""
         match self.cadence:
+            case Cadence.WEEKLY:
+                return f"{self.year:04d}-W{self.index:02d}"
             case Cadence.MONTHLY:
                 return f"{self.year:04d}-{self.index:02d}"
             case Cadence.QUARTERLY:
@@ -105,7 +128,7 @@ class Period:
         m = _LABEL_RE.fullmatch(label)
         if m is None:
             raise ValueError(
-                f"bad period label {label!r}: expected YYYY-MM, YYYY-Qn, YYYY-Hn or YYYY"
+                f"bad period label {label!r}: expected YYYY-Www, YYYY-MM, YYYY-Qn, YYYY-Hn or YYYY"
             )
         year = int(m["year"])
         if m["month"] is not None:
@@ -114,6 +137,8 @@ class Period:
             cadence, index = Cadence.QUARTERLY, int(m["quarter"])
         elif m["half"] is not None:
             cadence, index = Cadence.HALF_YEARLY, int(m["half"])
+        elif m["week"] is not None:
+            cadence, index = Cadence.WEEKLY, int(m["week"])
         else:
             cadence, index = Cadence.YEARLY, 1
         try:
@@ -123,26 +148,39 @@ class Period:
 
     @property
     def first_month(self) -> int:
-        """The first calendar month of the period (1–12)."""
+        """The first calendar month of the period in its year (1–12)."""
+        if self.cadence is Cadence.WEEKLY:
+            return self.start.month if self.start.year == self.year else 1
         return (self.index - 1) * self.cadence.months + 1
 
     @property
     def last_month(self) -> int:
-        """The last calendar month of the period (1–12)."""
+        """The last calendar month of the period in its year (1–12)."""
+        if self.cadence is Cadence.WEEKLY:
+            return self.end.month if self.end.year == self.year else 12
         return self.index * self.cadence.months
 
     @property
     def start(self) -> pendulum.Date:
-        """The first calendar day of the period."""
+        """The first calendar day of the period (a Monday for a week)."""
+        if self.cadence is Cadence.WEEKLY:
+            return as_date(date.fromisocalendar(self.year, self.index, 1))
         return pendulum.date(self.year, self.first_month, 1)
 
     @property
     def end(self) -> pendulum.Date:
-        """The last calendar day of the period."""
+        """The last calendar day of the period (a Sunday for a week)."""
+        if self.cadence is Cadence.WEEKLY:
+            return self.start.add(days=6)
         return pendulum.date(self.year, self.last_month, 1).end_of("month")
 
     def window(self, convention: WindowConvention) -> Window:
-        """The dates whose data the period's report covers."""
+        """The dates whose data the period's report covers.
+
+        Decree 09 sets no cut-off for weeks: a weekly report covers its week either way.
+        """
+        if self.cadence is Cadence.WEEKLY:
+            return Window(self.start, self.end)
         match WindowConvention(convention):
             case WindowConvention.CALENDAR:
                 return Window(self.start, self.end)
@@ -157,20 +195,23 @@ class Period:
 
     def next(self) -> Period:
         """The following period of the same cadence."""
-        if self.index == self.cadence.per_year:
+        if self.index == self.cadence.count_in_year(self.year):
             return Period(self.year + 1, self.cadence, 1)
         return Period(self.year, self.cadence, self.index + 1)
 
     def previous(self) -> Period:
         """The preceding period of the same cadence."""
         if self.index == 1:
-            return Period(self.year - 1, self.cadence, self.cadence.per_year)
+            return Period(self.year - 1, self.cadence, self.cadence.count_in_year(self.year - 1))
         return Period(self.year, self.cadence, self.index - 1)
 
     @property
     def title_vi(self) -> str:
         """The period as written in a Vietnamese report title."""
         match self.cadence:
+            case Cadence.WEEKLY:
+                span = f"từ {self.start:%d/%m/%Y} đến {self.end:%d/%m/%Y}"
+                return f"tuần {self.index:02d} năm {self.year} ({span})"
             case Cadence.MONTHLY:
                 return f"tháng {self.index} năm {self.year}"
             case Cadence.QUARTERLY:
@@ -183,6 +224,6 @@ class Period:
 
 
 def periods_in_year(cadence: Cadence, year: int) -> list[Period]:
-    """All periods of a cadence in a year, in order."""
+    """All periods of a cadence in a year (ISO weeks of the ISO year), in order."""
     c = Cadence(cadence)
-    return [Period(year, c, i) for i in range(1, c.per_year + 1)]
+    return [Period(year, c, i) for i in range(1, c.count_in_year(year) + 1)]

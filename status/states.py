@@ -33,6 +33,9 @@ class ItemStatus(StrEnum):
     EXCUSED = "excused"
 
 
+# Not received and not late: the deadline has not passed ("chưa đến hạn", never "chưa gửi").
+NOT_DUE_YET = frozenset({ItemStatus.NOT_YET_OPEN, ItemStatus.OPEN})
+
 STATUS_VI = {
     ItemStatus.NOT_YET_OPEN: "Chưa đến kỳ",
     ItemStatus.OPEN: "Đang trong hạn",

@@ -14,8 +14,9 @@ from pathlib import PurePath
 from typing import Any
 
 from plans.vocabulary import ItemKind, ProgressState, TargetKind
-from submissions.errors import FieldError, Invalid
+from submissions.errors import FieldError, Invalid, shown
 from submissions.values import (
+    BIDI_CONTROLS,
     PROGRESS_VI,
     Value,
     ValueProblem,
@@ -126,9 +127,14 @@ class CheckedSubmission:
 
 
 def safe_filename(name: str) -> str:
-    """The last part of a client's file name, without control characters or path tricks."""
-    base = PurePath(name.replace("\\", "/")).name
-    base = re.sub(r"[\x00-\x1f\x7f/]", "", unicodedata.normalize("NFC", base)).strip(" .")
+    """The last part of a client's file name, without control characters or path tricks.
+
+    Bidirectional controls go too: with U+202E "baocao\u202excod.exe" shows as
+    "baocaoexe.docx"; lone surrogates (which no file system stores) become U+FFFD.
+    """
+    base = PurePath(shown(name).replace("\\", "/")).name
+    base = re.sub(r"[\x00-\x1f\x7f-\x9f/]", "", unicodedata.normalize("NFC", base))
+    base = BIDI_CONTROLS.sub("", base).strip(" .")
     return base[:200] or "tep-dinh-kem"
 
 
@@ -206,12 +212,24 @@ def _check_narrative(
 ) -> dict[str, str]:
     """The narrative by the form's section titles, in the form's order."""
     narrative: dict[str, str] = {}
+    keyed: dict[str, str] = {}  # section -> the key it was given under
     for key, text in given.items():
         name = f"narrative.{key}"
         section = spec.section_for(str(key))
         if section is None:
             problems.add(name, "unknown_field", f"Phần «{key}» không có trong báo cáo này.")
-        elif not is_blank(text):
+            continue
+        if section in keyed:
+            # «Kết quả thực hiện» and «ket-qua-thuc-hien» both given: one would overwrite
+            # the other, so neither is taken.
+            problems.add(
+                name,
+                "duplicate",
+                f"Phần «{section}» được ghi hai lần («{keyed[section]}» và «{key}»).",
+            )
+            continue
+        keyed[section] = str(key)
+        if not is_blank(text):
             try:
                 narrative[section] = parse_text(text, MAX_NARRATIVE)
             except ValueProblem as problem:

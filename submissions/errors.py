@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def shown(text: str) -> str:
+    """Text fit to show and encode: a lone surrogate echoed from the input becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)
@@ -15,6 +23,13 @@ class FieldError:
     code: str
     message: str
     where: str | None = None
+
+    def __post_init__(self) -> None:
+        # Field names and messages echo what was sent (a key, a value): keep them encodable.
+        for name in ("field", "message", "where"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, shown(value))
 
     def render(self) -> str:
         """The line shown to an official: location first when there is one."""
@@ -43,7 +58,7 @@ class IntakeError(Exception):
         if status is not None:
             self.status = status
         self.code = code
-        self.message = message
+        self.message = shown(message)
         self.fields = tuple(fields)
 
     def lines(self) -> list[str]:

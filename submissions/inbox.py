@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from submissions.errors import FieldError
@@ -44,9 +44,16 @@ def rejection_report(name: str, when: str, message: str, fields: Iterable[FieldE
 
 
 def receipt_note(
-    name: str, when: str, receipt_no: str, version: int, unit: str, title: str, replayed: bool
+    name: str,
+    when: str,
+    receipt_no: str,
+    version: int,
+    unit: str,
+    title: str,
+    replayed: bool,
+    warnings: Sequence[str] = (),
 ) -> str:
-    """The Vietnamese note written beside a processed file."""
+    """The Vietnamese note written beside a processed file, with the receipt's warnings."""
     lines = [
         "ĐÃ TIẾP NHẬN BÁO CÁO",
         "",
@@ -58,4 +65,5 @@ def receipt_note(
     ]
     if replayed:
         lines.append("Tệp này trùng với tệp đã nhận trước đó: không lưu thêm bản mới.")
+    lines += [f"Lưu ý: {w}" for w in warnings]
     return "\n".join([*lines, ""])

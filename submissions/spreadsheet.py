@@ -7,12 +7,11 @@ import io
 import json
 import mimetypes
 import unicodedata
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -21,10 +20,10 @@ from plans.vocabulary import ItemKind, TargetKind
 from submissions.content import FormSpec, RawSubmission
 from submissions.errors import FieldError, Invalid
 from submissions.values import KIND_VI, PROGRESS_VI, is_blank
+from submissions.workbook import MAX_ROWS, SHEET, Rows, file_error, xlsx_rows
 
 MARKER = "MẪU BÁO CÁO DONDOC"
 VERSION = "phiên bản 1"
-SHEET = "Báo cáo"
 L_SOURCE = "Mã báo cáo"
 L_UNIT = "Mã đơn vị"
 L_PERIOD = "Kỳ báo cáo"
@@ -35,15 +34,14 @@ L_NOTE = "Ghi chú"
 L_ON = "Ngày cập nhật"
 VALUE_COLUMN = H_TARGETS.index("Giá trị")
 
-# Guards against hostile or broken files, well above any real report's size.
-MAX_ROWS = 2_000
-MAX_ZIP_ENTRIES = 500
-MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
 MACRO_EXTENSIONS = (".xlsm", ".xltm", ".xlsb", ".xla", ".xlam")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _INPUT_FILL = PatternFill("solid", start_color="FFF2CC")
 _HEAD_FILL = PatternFill("solid", start_color="D9E1F2")
+
+
+Ref = Callable[[int, int], str]  # (row, column) -> "ô F8" or "dòng 8, cột 6"
 
 
 @dataclass(frozen=True)
@@ -176,69 +174,20 @@ def xlsx_template(header: TemplateHeader, spec: FormSpec) -> bytes:
     return out.getvalue()
 
 
-def _file_error(code: str, message: str) -> Invalid:
-    return Invalid([FieldError("file", code, message)], message)
+def _xlsx_rows(data: bytes) -> tuple[Rows, Ref]:
+    return xlsx_rows(data), lambda row, col: f"ô {get_column_letter(col + 1)}{row}"
 
 
-def _check_xlsx_container(data: bytes) -> None:
-    if data[:4] == b"\xd0\xcf\x11\xe0":
-        raise _file_error(
-            "unsupported_format",
-            "Tệp là định dạng Excel cũ (.xls) hoặc có mật khẩu: hãy lưu lại thành .xlsx "
-            "không đặt mật khẩu.",
-        )
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise _file_error("malformed", "Tệp .xlsx bị hỏng hoặc không phải tệp Excel.")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-            if len(infos) > MAX_ZIP_ENTRIES or sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
-                raise _file_error("malformed", "Tệp .xlsx quá lớn khi giải nén, không đọc được.")
-            names = {i.filename.casefold() for i in infos}
-            types = b""
-            if "[content_types].xml" in names:
-                types = archive.read("[Content_Types].xml")
-    except zipfile.BadZipFile:
-        raise _file_error("malformed", "Tệp .xlsx bị hỏng, không đọc được.") from None
-    if any(n.endswith("vbaproject.bin") for n in names) or b"macroenabled" in types.lower():
-        raise _file_error(
-            "macro_enabled",
-            "Tệp có chứa macro (VBA): không tiếp nhận. Hãy lưu lại thành .xlsx thường.",
-        )
-    if "xl/workbook.xml" not in names:
-        raise _file_error("malformed", "Tệp không phải bảng tính Excel (.xlsx).")
-
-
-def _xlsx_rows(data: bytes) -> tuple[list[tuple[int, list[Any]]], Callable[[int, int], str]]:
-    _check_xlsx_container(data)
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            ws = wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]
-            rows = []
-            for n, cells in enumerate(ws.iter_rows(values_only=True), start=1):
-                if n > MAX_ROWS:
-                    raise _file_error("too_many_rows", f"Tệp có hơn {MAX_ROWS} dòng.")
-                rows.append((n, list(cells)))
-        finally:
-            wb.close()
-    except Invalid:
-        raise
-    except Exception:  # openpyxl raises many kinds; to the user each means "cannot read"
-        raise _file_error("malformed", "Tệp .xlsx bị hỏng, không đọc được.") from None
-    return rows, lambda row, col: f"ô {get_column_letter(col + 1)}{row}"
-
-
-def _csv_rows(data: bytes) -> tuple[list[tuple[int, list[Any]]], Callable[[int, int], str]]:
+def _csv_rows(data: bytes) -> tuple[Rows, Ref]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _file_error(
+        raise file_error(
             "not_utf8",
             "Tệp CSV phải lưu bằng mã UTF-8 (trong Excel chọn «CSV UTF-8»).",
         ) from None
     if "\x00" in text:
-        raise _file_error("malformed", "Tệp CSV bị hỏng, không đọc được.")
+        raise file_error("malformed", "Tệp CSV bị hỏng, không đọc được.")
     first = text.split("\n", 1)[0]
     # Excel in a Vietnamese locale separates with ";" because "," is the decimal mark.
     delimiter = max((",", ";", "\t"), key=first.count)
@@ -246,10 +195,10 @@ def _csv_rows(data: bytes) -> tuple[list[tuple[int, list[Any]]], Callable[[int, 
         rows = []
         for n, cells in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
             if n > MAX_ROWS:
-                raise _file_error("too_many_rows", f"Tệp có hơn {MAX_ROWS} dòng.")
+                raise file_error("too_many_rows", f"Tệp có hơn {MAX_ROWS} dòng.")
             rows.append((n, list(cells)))
     except csv.Error:
-        raise _file_error("malformed", "Tệp CSV bị hỏng, không đọc được.") from None
+        raise file_error("malformed", "Tệp CSV bị hỏng, không đọc được.") from None
     return rows, lambda row, col: f"dòng {row}, cột {col + 1}"
 
 
@@ -267,8 +216,6 @@ def _last_column(label: str, mode: str, value_column: int) -> int:
         return value_column
     return 1
 
-
-Ref = Callable[[int, int], str]
 
 _HEADER_KEYS = {_norm(L_SOURCE): "source", _norm(L_UNIT): "unit", _norm(L_PERIOD): "period"}
 _PROGRESS_KEYS = {_norm(L_STATE): "state", _norm(L_NOTE): "note", _norm(L_ON): "on"}
@@ -293,27 +240,46 @@ class _TemplateReader:
         if self._stray_cell(n, cells, label):
             return
         if label in _HEADER_KEYS:
-            self.header[_HEADER_KEYS[label]] = _cell_text(_cell(cells, 1))
-            self.where[_HEADER_KEYS[label]] = self.ref(n, 1)
+            if self._first(_HEADER_KEYS[label], n, cells):
+                self.header[_HEADER_KEYS[label]] = _cell_text(_cell(cells, 1))
         elif label == _norm(H_TARGETS[0]):
             self._targets_heading(n, cells)
         elif label == _norm(H_SECTIONS[0]):
             self.mode = "sections"
         elif label in _PROGRESS_KEYS:
             key = _PROGRESS_KEYS[label]
-            self.progress[key] = _cell(cells, 1)
-            self.where[f"progress.{key}"] = self.ref(n, 1)
+            if self._first(f"progress.{key}", n, cells):
+                self.progress[key] = _cell(cells, 1)
         elif self.mode == "targets":
-            self._target(n, cells)
+            code = _cell_text(_cell(cells, 0)) or ""
+            if self._first(f"values.{code}", n, cells, self.value_column):
+                self.values[code] = _cell(cells, self.value_column)
         elif self.mode == "sections":
             section = _cell_text(_cell(cells, 0)) or ""
-            self.narrative[section] = _cell(cells, 1)
-            self.where[f"narrative.{section}"] = self.ref(n, 1)
+            if self._first(f"narrative.{section}", n, cells):
+                self.narrative[section] = _cell(cells, 1)
         else:
             shown = _cell_text(_cell(cells, 0)) or ""
             self._error(
                 "file", "unknown_field", f"«{shown}» không phải là mục của mẫu báo cáo.", n, 0
             )
+
+    def _first(self, name: str, n: int, cells: list[Any], column: int = 1) -> bool:
+        """Whether this is the first row for `name`; a second one is refused, not let
+        overwrite the first (two «Kỳ báo cáo» rows, Q4 then Q2, filed under Q2)."""
+        first = self.where.get(name)
+        if first is None:
+            self.where[name] = self.ref(n, column)
+            return True
+        shown = _cell_text(_cell(cells, 0)) or ""
+        self._error(
+            name,
+            "duplicate",
+            f"«{shown}» ghi hai lần ({first} và {self.ref(n, column)}): chỉ giữ một dòng.",
+            n,
+            0,
+        )
+        return False
 
     def _error(self, name: str, code: str, message: str, n: int, column: int) -> None:
         self.errors.append(FieldError(name, code, message, self.ref(n, column)))
@@ -343,14 +309,6 @@ class _TemplateReader:
             self._error("file", "malformed", "Thiếu cột «Giá trị».", n, 0)
             self.value_column = VALUE_COLUMN
 
-    def _target(self, n: int, cells: list[Any]) -> None:
-        code = _cell_text(_cell(cells, 0)) or ""
-        if code in self.values:
-            self._error(f"values.{code}", "duplicate", f"Chỉ tiêu «{code}» ghi hai lần.", n, 0)
-            return
-        self.values[code] = _cell(cells, self.value_column)
-        self.where[f"values.{code}"] = self.ref(n, self.value_column)
-
     def parsed(self) -> ParsedFile:
         if self.errors:
             raise Invalid(self.errors)
@@ -370,7 +328,7 @@ class _TemplateReader:
 def _parse_rows(rows: list[tuple[int, list[Any]]], ref: Ref) -> ParsedFile:
     filled = [(n, cells) for n, cells in rows if any(not is_blank(c) for c in cells)]
     if not filled or _norm(_cell(filled[0][1], 0)) != _norm(MARKER):
-        raise _file_error(
+        raise file_error(
             "not_a_template",
             "Tệp không theo mẫu của dondoc: hãy tải mẫu của báo cáo "
             "(lệnh «dondoc template» hoặc nút «Tải mẫu» trên cổng) rồi điền vào.",
@@ -386,14 +344,56 @@ _HEADER_LABELS = {_norm(x) for x in (L_SOURCE, L_UNIT, L_PERIOD, L_STATE, L_NOTE
 _JSON_KEYS = {"item_id", "unit", "obligation", "period", "values", "narrative", "progress"}
 
 
-def parse_json(data: bytes) -> ParsedFile:
-    """The JSON file form: {"unit", "obligation", "period", "values", "narrative", "progress"}."""
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose key repeats would keep only its last value: refused instead."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _json_problem(exc: BaseException, name: str) -> FieldError:
+    """Why a JSON text could not be read, in Vietnamese, for the field that held it."""
+    if isinstance(exc, _DuplicateKey):
+        return FieldError(name, "duplicate", f"Khóa «{exc.key}» ghi hai lần trong JSON.")
+    if isinstance(exc, UnicodeError):
+        return FieldError(name, "not_utf8", "Nội dung JSON phải mã hóa UTF-8.")
+    if isinstance(exc, RecursionError):
+        return FieldError(name, "too_deep", "Nội dung JSON lồng nhau quá nhiều tầng.")
+    if isinstance(exc, json.JSONDecodeError):
+        return FieldError(
+            name,
+            "malformed",
+            f"Nội dung JSON sai cú pháp ở dòng {exc.lineno}, cột {exc.colno}.",
+        )
+    # The only other failure of json.loads: an integer over Python's 4,300-digit limit.
+    return FieldError(name, "malformed", "Nội dung JSON có số quá dài hoặc không đọc được.")
+
+
+def load_json(data: bytes, name: str = "file") -> Any:
+    """A JSON document from bytes, or Invalid saying why not (never a crash on odd input)."""
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _file_error("malformed", f"Tệp JSON không hợp lệ: {exc}.") from None
+        return json.loads(data.decode("utf-8-sig"), object_pairs_hook=_no_duplicates)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError, JSONDecodeError too
+        problem = _json_problem(exc, name)
+        raise Invalid([problem], problem.message) from None
+
+
+def parse_json(data: bytes, name: str = "file") -> ParsedFile:
+    """The JSON file form: {"unit", "obligation", "period", "values", "narrative", "progress"};
+    `name` is the field it came in (a file, or the API's form field "payload")."""
+    doc = load_json(data, name)
     if not isinstance(doc, dict):
-        raise _file_error("malformed", "Tệp JSON phải là một đối tượng {...}.")
+        message = "Nội dung JSON phải là một đối tượng {...}."
+        raise Invalid([FieldError(name, "malformed", message)], message)
     errors = [
         FieldError(str(k), "unknown_field", f"Trường «{k}» không hợp lệ.")
         for k in doc
@@ -429,7 +429,7 @@ def file_format(filename: str) -> str:
     """ "xlsx", "csv" or "json" from the file name; refuses macro-enabled and other types."""
     name = filename.casefold()
     if name.endswith(MACRO_EXTENSIONS):
-        raise _file_error(
+        raise file_error(
             "macro_enabled",
             "Tệp Excel có macro (.xlsm) không được tiếp nhận: hãy lưu lại thành .xlsx.",
         )
@@ -437,10 +437,10 @@ def file_format(filename: str) -> str:
         if name.endswith("." + ext):
             return ext
     if name.endswith(".xls"):
-        raise _file_error(
+        raise file_error(
             "unsupported_format", "Định dạng .xls cũ không được hỗ trợ: hãy lưu lại thành .xlsx."
         )
-    raise _file_error("unsupported_format", "Chỉ nhận tệp .xlsx, .csv (mẫu của dondoc) hoặc .json.")
+    raise file_error("unsupported_format", "Chỉ nhận tệp .xlsx, .csv (mẫu của dondoc) hoặc .json.")
 
 
 def content_type_of(filename: str) -> str:
@@ -454,7 +454,7 @@ def read_upload(filename: str, data: bytes) -> ParsedFile:
     """Read a submitted file by its type; raises Invalid (field "file") on anything unsafe."""
     fmt = file_format(filename)
     if not data:
-        raise _file_error("empty_file", "Tệp rỗng.")
+        raise file_error("empty_file", "Tệp rỗng.")
     if fmt == "json":
         return parse_json(data)
     rows, ref = _xlsx_rows(data) if fmt == "xlsx" else _csv_rows(data)

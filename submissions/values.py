@@ -17,16 +17,23 @@ MAX_NUMBER = Decimal(10) ** 13
 MAX_DECIMALS = 6
 MAX_TEXT = 2_000
 
-_INT = re.compile(r"^[+-]?\d+$")
+# ASCII digits only: \d and Decimal() would also read "١٢٣" and "６７" (see _foreign_digits).
+_INT = re.compile(r"^[+-]?\d+$", re.ASCII)
 # "1.300" and "1.300.000,5": dots group thousands, the comma is the decimal mark.
 # A leading group never starts with 0: "0.300" is a machine's 0.3, not three hundred.
-_VI_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?$")
-_VI_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
+_VI_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?$", re.ASCII)
+_VI_DECIMAL = re.compile(r"^[+-]?\d+,\d+$", re.ASCII)
 # "67.5" as a machine writes it (not three digits after the dot, so not a thousands group).
-_DOT_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$")
+_DOT_DECIMAL = re.compile(r"^[+-]?\d+\.\d+$", re.ASCII)
 
-# Control characters other than tab and newlines: no one types them, PostgreSQL refuses NUL.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters other than tab and newlines, C0 and C1: no one types them, PostgreSQL
+# refuses NUL, and a C1 character is what a Windows-1258 byte read as Latin-1 turns into.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Bidirectional controls (U+202E, the right-to-left override, among them) make a text read
+# differently from what it holds: "báo cáo\u202excod.exe" shows as "báo cáoexe.docx".
+BIDI_CONTROLS = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Half of a UTF-16 pair, alone: JSON's "\ud800" decodes to it; no encoding can store it.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 _YES = {"có", "co", "c", "yes", "y", "true", "1", "x", "đạt", "dat", "đã", "da"}
 _NO = {"không", "khong", "k", "no", "n", "false", "0", "chưa", "chua"}
@@ -43,6 +50,17 @@ PROGRESS_VI = {
     ProgressState.IN_PROGRESS: "Đang thực hiện",
     ProgressState.DONE: "Hoàn thành",
 }
+
+
+@dataclass(frozen=True)
+class PercentCell:
+    """A spreadsheet cell formatted as a percentage: `percent` is what Excel shows (67.5 for
+    a cell holding 0.675), already rounded to what dondoc stores."""
+
+    percent: Decimal
+
+    def __str__(self) -> str:
+        return vietnamese.percent(self.percent, MAX_DECIMALS)
 
 
 class ValueProblem(ValueError):
@@ -89,7 +107,16 @@ def parse_decimal(raw: Any) -> Decimal:
     return number.copy_abs() if number.is_zero() else number
 
 
+def _foreign_digits(text: str) -> bool:
+    """Digits of another script ("١٢٣", full-width "６７"): a look-alike of a figure."""
+    return any(c.isdigit() and not c.isascii() for c in text)
+
+
 def _read_decimal(raw: Any) -> Decimal:
+    if isinstance(raw, PercentCell):
+        raise ValueProblem(
+            "percent_cell", f"Ô định dạng phần trăm ({raw}) nhưng chỉ tiêu không phải tỷ lệ %."
+        )
     if isinstance(raw, bool):
         raise ValueProblem("not_a_number", f"«{_shown(raw)}» không phải là số.")
     if isinstance(raw, int):
@@ -106,6 +133,12 @@ def _read_decimal(raw: Any) -> Decimal:
         raise ValueProblem("not_a_number", f"«{_shown(raw)}» không phải là số.")
     # Spaces (also the no-break ones spreadsheets use) may group thousands: "1 300".
     text = re.sub(r"[\s\u00a0\u202f]", "", raw)
+    if _foreign_digits(text):
+        raise ValueProblem(
+            "foreign_digits",
+            f"«{_shown(raw.strip())}» có chữ số không phải 0–9 (chữ số Ả Rập, chữ số toàn "
+            "khổ…): hãy gõ lại bằng các chữ số 0–9.",
+        )
     if _INT.match(text):
         digits = text
     elif _VI_GROUPED.match(text):
@@ -149,8 +182,10 @@ def parse_count(raw: Any) -> Decimal:
 
 
 def parse_percent(raw: Any) -> Decimal:
-    """A percentage 0–100; "67,5", "67,5%" and 67.5 are the same value."""
-    if isinstance(raw, str):
+    """A percentage 0–100; "67,5", "67,5%", 67.5 and a 67,5% cell are the same value."""
+    if isinstance(raw, PercentCell):
+        raw = raw.percent
+    elif isinstance(raw, str):
         raw = raw.strip().removesuffix("%")
     number = parse_decimal(raw)
     _check_range(number)
@@ -183,18 +218,39 @@ def parse_text(raw: Any, limit: int = MAX_TEXT) -> str:
         raise ValueProblem("not_text", "Phải là văn bản.")
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    if isinstance(raw, int | float | Decimal | datetime | date):
+    if isinstance(raw, int | float | Decimal | datetime | date | PercentCell):
         raw = str(raw)
     if not isinstance(raw, str):
         raise ValueProblem("not_text", "Phải là văn bản.")
+    check_characters(raw)
     text = unicodedata.normalize("NFC", raw.strip().replace("\r\n", "\n"))
-    if _CONTROL.search(text):
-        raise ValueProblem("control_character", "Có ký tự điều khiển không hợp lệ trong văn bản.")
     if len(text) > limit:
         raise ValueProblem(
             "too_long", f"Dài quá {vietnamese.number(limit, 0)} ký tự ({len(text)} ký tự)."
         )
     return text
+
+
+def check_characters(text: str) -> None:
+    """Refuse characters that cannot be stored or that disguise what a text says."""
+    if _SURROGATE.search(text):
+        raise ValueProblem(
+            "invalid_character",
+            "Có ký tự không hợp lệ (nửa cặp UTF-16, không phải chữ): hãy gõ lại đoạn văn bản.",
+        )
+    found = _CONTROL.search(text)
+    if found:
+        raise ValueProblem(
+            "control_character",
+            f"Có ký tự điều khiển không hợp lệ trong văn bản (U+{ord(found.group()):04X}).",
+        )
+    found = BIDI_CONTROLS.search(text)
+    if found:
+        raise ValueProblem(
+            "bidi_control",
+            f"Có ký tự điều khiển hướng chữ (U+{ord(found.group()):04X}) làm văn bản hiển thị "
+            "khác nội dung thật: hãy xóa ký tự này.",
+        )
 
 
 def parse_value(kind: TargetKind, raw: Any) -> Value:
@@ -232,11 +288,11 @@ def parse_day(raw: Any) -> date:
         return raw
     if isinstance(raw, str):
         text = raw.strip()
-        match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+        match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text, re.ASCII)
         try:
             if match:
                 return date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII):
                 return date.fromisoformat(text)
         except ValueError:
             pass

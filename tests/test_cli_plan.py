@@ -7,11 +7,13 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from cli.main import app
-from models import DueItem, Unit
+from models import AuditEvent, DueItem, Unit
+from models.calendar import CalendarAnnouncement
 from models.db import transaction
 from schedules.calendar import WorkCalendar
 
@@ -31,7 +33,8 @@ def test_init_loads_the_cao_loc_plan_and_lists_every_item_due(db_env: Engine) ->
     dues = _dues("--year", "2024")
     by_source = Counter((d["obligation"] or d["deliverable"], d["unit"]) for d in dues)
     centre = [d for d in dues if d["unit"] == "tt-gdnn-gdtx" and d["obligation"]]
-    assert [d["period"] for d in centre] == [f"2024-{m:02d}" for m in range(1, 13)]
+    # The plan was issued on 25/01/2024: January's report, due 16/01, was never owed.
+    assert [d["period"] for d in centre] == [f"2024-{m:02d}" for m in range(2, 13)]
     labour = [
         d for d in dues if d["unit"] == "phong-ldtbxh-dt" and d["obligation"] == "bc-quy-ldtbxh"
     ]
@@ -108,6 +111,100 @@ def test_calendar_lists_the_days_off_and_the_2026_swap(db_env: Engine) -> None:
     assert runner.invoke(app, ["init"]).exit_code == 0
     days = json.loads(runner.invoke(app, ["calendar", "--year", "2026", "--json"]).stdout)
     kinds = {d["date"]: (d["kind"], d["source"]) for d in days}
-    assert kinds["2026-01-02"] == ("day_off", "override")
-    assert kinds["2026-01-10"] == ("workday", "override")
+    assert kinds["2026-01-02"] == ("day_off", "announcement")
+    assert kinds["2026-01-10"] == ("workday", "announcement")
     assert kinds["2026-02-17"][0] == "day_off"
+
+
+PLANS = Path(__file__).parent / "data" / "plans"
+
+
+@pytest.mark.parametrize(
+    ("name", "rule"),
+    [
+        ("province-department.yaml", "thứ Sáu của tuần báo cáo, trước 15 giờ"),
+        ("commune-2025-reform.yaml", "ngày 15 tháng liền trước tháng cuối kỳ báo cáo"),
+    ],
+)
+def test_other_offices_plans_validate_and_load(db_env: Engine, name: str, rule: str) -> None:
+    plan = str(PLANS / name)
+    assert runner.invoke(app, ["plan", "validate", plan]).exit_code == 0
+    result = runner.invoke(app, ["init", "--plan", plan])
+    assert result.exit_code == 0, result.output
+    assert _dues()
+    shown = runner.invoke(app, ["plan", "show"], env={"COLUMNS": "300"})
+    assert shown.exit_code == 0, shown.output
+    assert rule in " ".join(shown.output.split())
+    days = json.loads(runner.invoke(app, ["calendar", "--year", "2026", "--json"]).stdout)
+    swap = {d["date"]: d for d in days}["2026-01-02"]
+    assert (swap["kind"], swap["source"]) == ("day_off", "announcement")
+
+
+def test_calendar_load_refuses_a_bad_file_in_vietnamese(db_env: Engine, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["init", "--plan", str(MINI)]).exit_code == 0
+    bad = tmp_path / "lich.yaml"
+    bad.write_text(
+        "announcements:\n"
+        "- code: le-2027\n"
+        "  title: Thông báo mẫu\n"
+        "  days:\n"
+        "  - date: 2027-02-30\n"
+        "    kind: day_off\n"
+        "    reason: Nghỉ mẫu\n"
+        "  - date: 2027-01-02\n"
+        "    kind: day_off\n"
+        "    reason: Thứ Bảy\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["calendar", "load", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:5: announcements[0].days[0].date: ngày không hợp lệ" in result.stderr
+    assert f"{bad}:8: announcements[0].days[1]: thứ Bảy 02/01/2027 vốn là ngày nghỉ" in (
+        result.stderr
+    )
+    with transaction(db_env) as session:
+        assert session.scalar(select(func.count(CalendarAnnouncement.id))) == 1  # shipped only
+
+
+def test_calendar_add_and_load_are_audited_and_listed(db_env: Engine, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["init", "--plan", str(MINI)]).exit_code == 0
+    add = [
+        "calendar", "add", "--date", "2027-02-05", "--kind", "day_off",
+        "--reason", "Nghỉ Tết Nguyên đán (mẫu)", "--announcement", "tet-2027",
+    ]  # fmt: skip
+    refused = runner.invoke(app, add)
+    assert refused.exit_code == 1 and "cần --title" in refused.stderr
+    result = runner.invoke(app, [*add, "--title", "Thông báo lịch nghỉ Tết 2027 (mẫu)"])
+    assert result.exit_code == 0, result.output
+    assert "thêm 1 ngày" in result.stdout
+    good = tmp_path / "lich.yaml"
+    good.write_text(
+        "announcements:\n"
+        "- code: tet-2027\n"
+        "  title: Thông báo lịch nghỉ Tết 2027 (mẫu)\n"
+        "  days:\n"
+        "  - date: 2027-02-05\n"
+        "    kind: day_off\n"
+        "    reason: Nghỉ Tết Nguyên đán (mẫu)\n"
+        "  - date: 2027-02-20\n"
+        "    kind: workday\n"
+        "    reason: Làm bù (mẫu)\n",
+        encoding="utf-8",
+    )
+    loaded = runner.invoke(app, ["calendar", "load", str(good)])
+    assert loaded.exit_code == 0, loaded.output
+    assert "thêm 1 ngày" in loaded.stdout
+    days = json.loads(runner.invoke(app, ["calendar", "--year", "2027", "--json"]).stdout)
+    by_day = {d["date"]: d for d in days}
+    assert by_day["2027-02-05"]["basis"] == "Thông báo lịch nghỉ Tết 2027 (mẫu)"
+    assert (by_day["2027-02-20"]["kind"], by_day["2027-02-20"]["source"]) == (
+        "workday",
+        "announcement",
+    )
+    assert by_day["2027-01-01"]["source"] == "law"
+    with transaction(db_env) as session:
+        audit = session.scalars(
+            select(AuditEvent).where(AuditEvent.object_id == "tet-2027").order_by(AuditEvent.id)
+        ).all()
+        assert [e.details["added"] for e in audit] == [["2027-02-05"], ["2027-02-20"]]
+        assert all(e.actor.startswith("cli:") for e in audit)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, UniqueConstraint, inspect
@@ -54,3 +56,42 @@ def test_migrated_constraints_carry_the_models_names(engine: Engine) -> None:
             "ix": {ix.name for ix in table.indexes},
         }
     assert migrated == described
+
+
+def test_an_older_database_keeps_each_obligations_recipient(tmp_path: Path) -> None:
+    """Upgrading a database made before obligations had several recipients lists the one
+    recipient each already had, as its main recipient."""
+    from sqlalchemy import text
+
+    from models.db import make_engine
+    from models.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO units (id, code, name, kind) VALUES "
+                "(1, 'ubnd', 'UBND huyện', 'committee'), (2, 'phong', 'Phòng', 'department')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO plans (id, code, issuer_unit_id, year, title, place, legal_bases, "
+                "distribution) VALUES (1, 'kh', 1, 2024, 'Kế hoạch', 'Nơi', '[]', '[]')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO obligations (id, plan_id, code, title, kind, window_convention, "
+                "recipient_unit_id, narrative_sections, escalation) "
+                "VALUES (1, 1, 'bc', 'Báo cáo', 'periodic', 'decree09', 2, '[]', '[]')"
+            )
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT obligation_id, unit_id, position FROM obligation_recipients")
+        ).all()
+    assert [tuple(r) for r in rows] == [(1, 2, 0)]
+    engine.dispose()

@@ -17,6 +17,11 @@ def _edit(old: str, new: str) -> str:
     return text.replace(old, new, 1)
 
 
+MONTHLY_RULE = (
+    "    cadence: monthly\n    window: decree09\n    deadline: {kind: working_days_after, n: 2}"
+)
+
+
 def test_the_mini_plan_is_valid() -> None:
     plan = read_plan(MINI)
     assert [u.code for u in plan.units] == ["ubnd", "phong-a", "xa-mot", "xa-hai"]
@@ -90,3 +95,130 @@ def test_every_problem_is_reported_at_once() -> None:
         parse_plan(text, "x.yaml")
     fields = [p.field for p in caught.value.problems]
     assert "tasks[0].leader" in fields and "obligations[0].recipient" in fields
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "message"),
+    [
+        (
+            "    deadline: {kind: working_days_after, n: 2}",
+            "    deadline: {kind: weekday, weekday: friday}",
+            58,
+            "obligations[0]",
+            "chỉ dùng cho báo cáo hằng tuần",
+        ),
+        (
+            "    cadence: monthly",
+            "    cadence: weekly",
+            58,
+            "obligations[0]",
+            "",  # a weekly report with the monthly rule is fine: only checks it loads
+        ),
+        (
+            MONTHLY_RULE,
+            "    cadence: weekly\n    window: decree09\n    deadline: {kind: day_of_month, day: 5}",
+            58,
+            "obligations[0]",
+            "không dùng hạn theo ngày trong tháng",
+        ),
+        (
+            MONTHLY_RULE,
+            "    cadence: quarterly\n    window: decree09\n"
+            "    deadline: {kind: day_of_month, day: 5, month_offset: -3}",
+            58,
+            "obligations[0]",
+            "hạn rơi vào trước tháng đầu của kỳ báo cáo",
+        ),
+        (
+            "    recipient: phong-a\n    targets: [viec-lam]\n",
+            "    recipient: phong-a\n    targets: [viec-lam]\n    from: 2024-07-01\n"
+            "    until: 2024-03-31\n",
+            58,
+            "obligations[0]",
+            "ngày kết thúc (until) đứng trước ngày bắt đầu (from)",
+        ),
+        (
+            "    recipient: phong-a\n    targets: [viec-lam]\n",
+            "    recipient: [phong-a, phong-z]\n    targets: [viec-lam]\n",
+            64,
+            "obligations[0].recipient[1]",
+            "unknown unit 'phong-z'",
+        ),
+        (
+            "    valid_to: 2024-06-30\n",
+            "    successor: xa-mot\n",
+            22,
+            "units[3]",
+            "đơn vị có đơn vị kế thừa (successor) cần ngày chấm dứt (valid_to)",
+        ),
+        (
+            "    valid_to: 2024-06-30\n",
+            "    valid_to: 2024-06-30\n    successor: xa-mot\n",
+            27,
+            "units[3].successor",
+            "",  # xa-mot has no start date: any successor may follow
+        ),
+        (
+            "  - code: xa-mot\n    name: UBND xã Một\n    kind: commune\n",
+            "  - code: xa-mot\n    name: UBND xã Một\n    kind: commune\n"
+            "    valid_from: 2024-06-01\n",
+            0,
+            "",
+            "",
+        ),
+        (
+            "    recipient: phong-a\n    due_on: 2024-02-10",
+            "    recipient: phong-a\n    from: 2024-03-01\n    due_on: 2024-02-10",
+            52,
+            "deliverables[0]",
+            "hạn (due_on) đứng trước ngày bắt đầu (from)",
+        ),
+        (
+            "  year: 2024\n",
+            "  year: 2024\n  issued_on: 2024-02-20\n",
+            57,
+            "deliverables[0].due_on",
+            "hạn 10/02/2024 đứng trước ngày ban hành kế hoạch 20/02/2024",
+        ),
+    ],
+)
+def test_what_a_plan_cannot_say(old: str, new: str, line: int, field: str, message: str) -> None:
+    text = _edit(old, new)
+    if not message:
+        parse_plan(text)  # valid
+        return
+    with pytest.raises(PlanError) as info:
+        parse_plan(text, "x.yaml")
+    assert f"x.yaml:{line}: {field}: " in str(info.value)
+    assert message in str(info.value)
+
+
+def test_a_successor_starts_after_its_predecessor_ends() -> None:
+    text = _edit(
+        "    valid_to: 2024-06-30\n", "    valid_to: 2024-06-30\n    successor: xa-mot\n"
+    ).replace(
+        "  - code: xa-mot\n    name: UBND xã Một\n    kind: commune\n",
+        "  - code: xa-mot\n    name: UBND xã Một\n    kind: commune\n    valid_from: 2024-06-01\n",
+    )
+    with pytest.raises(PlanError) as info:
+        parse_plan(text, "x.yaml")
+    assert "x.yaml:28: units[3].successor: đơn vị kế thừa 'xa-mot' bắt đầu (01/06/2024)" in str(
+        info.value
+    )
+
+
+def test_a_succession_cannot_loop() -> None:
+    text = _edit("    valid_to: 2024-06-30\n", "    valid_to: 2024-06-30\n    successor: xa-mot\n")
+    text = text.replace(
+        "    kind: commune\n    parent: ubnd\n  - code: xa-hai",
+        "    kind: commune\n    parent: ubnd\n    valid_to: 2024-12-31\n    successor: xa-hai\n"
+        "  - code: xa-hai",
+    )
+    with pytest.raises(PlanError, match="chuỗi kế thừa quay vòng"):
+        parse_plan(text)
+
+
+@pytest.mark.parametrize("name", ["province-department.yaml", "commune-2025-reform.yaml"])
+def test_other_offices_plans_are_valid(name: str) -> None:
+    plan = read_plan(Path(__file__).parent / "data" / "plans" / name)
+    assert plan.obligations

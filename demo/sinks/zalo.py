@@ -38,9 +38,13 @@ class ZaloState:
     secret_key: str = ""
     bot_token: str | None = None
     refresh_tokens: set[str] = field(default_factory=set)
+    spent_refresh_tokens: set[str] = field(default_factory=set)  # used once: refused if replayed
+    replayed_refresh_tokens: list[str] = field(default_factory=list)  # spent ones sent again
+    oauth_busy: int = 0  # answer the next refreshes -14001 (the token is not spent)
     access_tokens: set[str] = field(default_factory=set)
     expired_tokens: set[str] = field(default_factory=set)
-    not_following: set[str] = field(default_factory=set)
+    not_following: set[str] = field(default_factory=set)  # -213
+    outside_window: set[str] = field(default_factory=set)  # -230: no interaction in 7 days
     rate_limited: int = 0  # answer -32 this many times
     webhook_status: dict[str, int] = field(default_factory=dict)  # path -> status to answer
     delivered: list[Request] = field(default_factory=list)
@@ -86,6 +90,20 @@ class ZaloHandler(BaseHTTPRequestHandler):
     def _refresh(self, state: ZaloState, headers: dict[str, str], raw: bytes) -> None:
         form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
         request = Request("refresh", self.path, headers, form)
+        if form.get("refresh_token") in state.spent_refresh_tokens:
+            state.replayed_refresh_tokens.append(form["refresh_token"])
+        if state.oauth_busy > 0:
+            state.oauth_busy -= 1
+            state.refused.append(request)
+            self._reply(
+                200,
+                {
+                    "error": -14001,
+                    "error_name": "System error",
+                    "error_description": "Hệ thống đang bận, vui lòng thử lại sau",
+                },
+            )
+            return
         if (
             headers.get("secret_key") != state.secret_key
             or form.get("app_id") != state.app_id
@@ -104,6 +122,7 @@ class ZaloHandler(BaseHTTPRequestHandler):
             )
             return
         state.refresh_tokens.discard(form["refresh_token"])  # single use
+        state.spent_refresh_tokens.add(form["refresh_token"])
         n = next(state.counter)
         access, refresh = f"access-token-{n:04d}-zq8x", f"refresh-token-{n:04d}-vk3m"
         state.access_tokens.add(access)
@@ -131,6 +150,16 @@ class ZaloHandler(BaseHTTPRequestHandler):
         if user_id in state.not_following:
             state.refused.append(request)
             self._reply(200, {"error": -213, "message": "User has not followed the OA"})
+            return
+        if user_id in state.outside_window:
+            state.refused.append(request)
+            self._reply(
+                200,
+                {
+                    "error": -230,
+                    "message": "User has not interacted with the OA in the past 7 days",
+                },
+            )
             return
         text = body["message"]["text"]
         if len(text) > 2000:

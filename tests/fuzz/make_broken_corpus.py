@@ -19,8 +19,9 @@ import openpyxl
 
 from plans.vocabulary import ItemKind, TargetKind
 from submissions.content import FormSpec, TargetSpec
-from submissions.spreadsheet import MAX_ROWS, MAX_UNZIPPED_BYTES, TemplateHeader, csv_template
+from submissions.spreadsheet import TemplateHeader, csv_template
 from submissions.spreadsheet import xlsx_template as _xlsx_template
+from submissions.workbook import MAX_ROWS, MAX_UNZIPPED_BYTES
 
 CORPUS = Path(__file__).parents[1] / "data" / "broken"
 
@@ -160,6 +161,108 @@ def corpus() -> dict[str, bytes]:
     files["array.json"] = b'[{"values": {"viec-lam": 1300}}]'
     files["report.pdf"] = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
     files["report.ods"] = b"PK\x03\x04 an OpenDocument spreadsheet"
+    files.update(_hostile_json())
+    files.update(_odd_characters(good))
+    files.update(_hostile_xlsx(xlsx))
+    return files
+
+
+def _json(
+    narrative: str = f'"Kết quả thực hiện": "{NARRATIVE}"',
+    values: str = '{"viec-lam": 1300, "ty-le": 67.5}',
+) -> bytes:
+    return (
+        '{"unit": "xa-mot", "obligation": "bao-cao-thang", "period": "2024-04", '
+        f'"values": {values}, "narrative": {{{narrative}}}}}'
+    ).encode()
+
+
+def _hostile_json() -> dict[str, bytes]:
+    """JSON that json.loads turns into crashes further on, or silently keeps half of."""
+    return {
+        # "\ud800" is a valid JSON escape of half a UTF-16 pair: no encoding can store it.
+        "lone-surrogate.json": _json('"Kết quả thực hiện": "Đã làm \\ud800"'),
+        "deep.json": b'{"values": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        "long-number.json": _json(values='{"viec-lam": ' + "9" * 5_000 + "}"),
+        "not-utf8.json": _json().decode().encode("cp1258", "replace"),
+        "duplicate-key.json": _json(values='{"viec-lam": 1300, "viec-lam": 13, "ty-le": 67.5}'),
+        "title-and-code.json": _json(
+            f'"Kết quả thực hiện": "{NARRATIVE}", "ket-qua-thuc-hien": "Đã làm."'
+        ),
+    }
+
+
+def _odd_characters(good: str) -> dict[str, bytes]:
+    """Characters that look like something else, and rows given twice."""
+
+    def csv(text: str) -> bytes:
+        return ("\ufeff" + text).encode("utf-8")
+
+    period = "Kỳ báo cáo,2024-04"
+    section = f"Kết quả thực hiện,{NARRATIVE}"
+    return {
+        "c1-control.csv": csv(good.replace(NARRATIVE, "Đã tổ chức\x85 3 lớp")),
+        "rtl-override.csv": csv(good.replace(NARRATIVE, "Đã tổ chức \u202e3 lớp")),
+        "arabic-digits.csv": csv(good.replace("1.300", "١٣٠٠")),
+        # Q4 then Q2 in the quarterly form: which period is it filed under?
+        "two-periods.csv": csv(good.replace(period, f"{period}\r\nKỳ báo cáo,2024-03")),
+        "two-sections.csv": csv(good.replace(section, f"{section}\r\nKết quả thực hiện,Khác.")),
+    }
+
+
+def _patched(data: bytes, name: bytes, field: str, value: int) -> bytes:
+    """The archive with one header field of entry `name` changed, in the local header and in
+    the central directory: "flags" (bit 0: encrypted) or "method" (of compression)."""
+    local, central = {"flags": (6, 8), "method": (8, 10)}[field]
+    out = bytearray(data)
+    for signature, offset in ((b"PK\x03\x04", local), (b"PK\x01\x02", central)):
+        at = out.find(signature)
+        while at >= 0:
+            name_at = at + (30 if signature == b"PK\x03\x04" else 46)
+            if out[name_at : name_at + len(name)] == name:
+                out[at + offset : at + offset + 2] = value.to_bytes(2, "little")
+            at = out.find(signature, at + 4)
+    return bytes(out)
+
+
+def _hostile_xlsx(xlsx: bytes) -> dict[str, bytes]:
+    """Workbooks that cost a reader far more than their size, and zip anomalies."""
+    files: dict[str, bytes] = {}
+    row = "<c/>" * 200
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<dimension ref="A1:XFD2000"/><sheetData>'
+        + "".join(f'<row r="{n}">{row}</row>' for n in range(1, 2_001))
+        + "</sheetData></worksheet>"
+    )
+    # 400,000 empty cells in about 20 KB.
+    files["many-cells.xlsx"] = _repacked(xlsx, {"xl/worksheets/sheet1.xml": sheet.encode()})
+    wb, rows = _workbook()
+    wb["Báo cáo"].cell(rows["viec-lam"], 16_384).value = 1500  # XFD: the last column there is
+    files["far-column.xlsx"] = _saved(wb)
+    wb, rows = _workbook()
+    wb["Báo cáo"].cell(rows["viec-lam"], 6).value = "１３００"  # full-width digits
+    files["fullwidth-digits.xlsx"] = _saved(wb)
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    renamed = io.BytesIO()
+    with zipfile.ZipFile(renamed, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            name = info.filename.replace("[Content_Types]", "[content_types]")
+            target.writestr(name, source.read(info))
+    files["content-types-case.xlsx"] = renamed.getvalue()
+    stored = io.BytesIO()
+    with zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info))
+    sheet_name = b"xl/worksheets/sheet1.xml"
+    files["unknown-compression.xlsx"] = _patched(stored.getvalue(), sheet_name, "method", 99)
+    files["encrypted-entry.xlsx"] = _patched(stored.getvalue(), sheet_name, "flags", 0x1)
+    sheet_info = source.getinfo("xl/worksheets/sheet1.xml")
+    start = sheet_info.header_offset + 30 + len(sheet_info.filename) + len(sheet_info.extra)
+    middle = start + sheet_info.compress_size // 2
+    corrupt = bytearray(xlsx)
+    corrupt[middle : middle + 16] = b"\xff" * 16
+    files["corrupt-deflate.xlsx"] = bytes(corrupt)
     return files
 
 

@@ -11,6 +11,7 @@ CI stays fast.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from schemathesis.checks import not_a_server_error
 
 from portal.app import create_app
 from settings import Settings
+from tests.fuzz.test_hostile_requests import BODIES
 from tests.support.intake import ADMIN_SECRET, Portal, new_token
 
 EXAMPLES = 25  # per operation and backend, each sent with two tokens
@@ -107,3 +109,42 @@ def test_no_request_makes_a_server_error(case: Case, portal: Portal, known: dict
     for token in (known["token"][0], ADMIN_SECRET):
         response = case.call(base_url=portal.url, headers={"Authorization": f"Bearer {token}"})
         case.validate_response(response, checks=[not_a_server_error])
+
+
+# Inputs that once made a server error, through the same check as the generated ones: each
+# JSON body of test_hostile_requests, every file of the broken-file corpus on the upload, and
+# an ad-hoc request due 9999-12-31.
+CORPUS = Path(__file__).parents[1] / "data" / "broken"
+
+
+def _no_server_error(case: Case, portal: Portal, token: str, **sent: Any) -> None:
+    response = case.call(base_url=portal.url, headers={"Authorization": f"Bearer {token}"}, **sent)
+    case.validate_response(response, checks=[not_a_server_error])
+    assert 400 <= response.status_code < 500, response.text
+
+
+@pytest.mark.parametrize("name", sorted(BODIES))
+def test_hostile_json_bodies_make_no_server_error(
+    portal: Portal, known: dict[str, Any], name: str
+) -> None:
+    case = schema["/api/v1/submissions"]["POST"].Case(body={}, media_type="application/json")
+    raw = BODIES[name][0]
+    for token in (known["token"][0], ADMIN_SECRET):
+        _no_server_error(case, portal, token, data=raw)
+
+
+def test_the_broken_file_corpus_makes_no_server_error(
+    portal: Portal, known: dict[str, Any]
+) -> None:
+    operation = schema["/api/v1/submissions/upload"]["POST"]
+    case = operation.Case(body={}, media_type="multipart/form-data")
+    for path in sorted(p for p in CORPUS.iterdir() if p.is_file()):
+        _no_server_error(
+            case, portal, known["token"][0], files={"file": (path.name, path.read_bytes())}
+        )
+
+
+def test_a_far_future_ad_hoc_request_makes_no_server_error(portal: Portal) -> None:
+    body = {"kind": "report", "title": "Báo cáo nhanh", "units": ["xa-mot"], "due_on": "9999-12-31"}
+    case = schema["/api/v1/requests"]["POST"].Case(body=body, media_type="application/json")
+    _no_server_error(case, portal, ADMIN_SECRET)

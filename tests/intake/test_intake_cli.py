@@ -8,17 +8,21 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import typer
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from access.tokens import authenticate
 from cli import intake as cli_intake
+from cli.common import fail
+from cli.intake import refuse
 from cli.main import app
 from models.access import AccessToken, AuditEvent
 from models.db import session_factory, transaction
 from models.items import DueItem
 from plan_sync.sync import load_plan
 from plans.loader import read_plan
+from submissions.errors import IntakeError
 from submissions.spreadsheet import read_upload
 from tests.support.intake import NOW, PLAN, item_id, stored
 
@@ -169,3 +173,34 @@ def test_period_lock_refuses_then_unlock_accepts(cli_db: Engine, tmp_path: Path)
         events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
     assert [e.action for e in events] == ["period.lock", "period.unlock", "submission.create"]
     assert all(e.actor.startswith("cli:") and e.at == NOW for e in events)
+
+
+@pytest.mark.parametrize(
+    ("due", "said"),
+    [
+        ("9999-12-31", "Hạn nộp 31/12/9999 quá xa"),
+        ("31/12/2024", "--due: «31/12/2024» không phải là ngày"),
+    ],
+)
+def test_request_new_refuses_a_bad_due_date_in_one_vietnamese_line(
+    cli_db: Engine, due: str, said: str
+) -> None:
+    result = runner.invoke(
+        app, ["request", "new", "--title", "Báo cáo nhanh", "--unit", "xa-mot", "--due", due]
+    )
+    assert result.exit_code == 1
+    assert said in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
+
+
+def test_cli_errors_keep_brackets_rich_would_take_for_markup(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(typer.Exit):
+        fail("Mã phải theo mẫu [a-z0-9][a-z0-9._-]*.")
+    with pytest.raises(typer.Exit):
+        refuse(IntakeError("invalid", "Mã «[bold]x» không hợp lệ.", []))
+    err = capsys.readouterr().err
+    assert "Lỗi: Mã phải theo mẫu [a-z0-9][a-z0-9._-]*." in err
+    assert "Không tiếp nhận: Mã «[bold]x» không hợp lệ." in err

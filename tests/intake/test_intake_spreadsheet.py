@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import date
 
@@ -13,12 +14,12 @@ from plans.vocabulary import ItemKind, TargetKind
 from submissions.content import FormSpec, TargetSpec, check_submission
 from submissions.errors import Invalid
 from submissions.spreadsheet import (
-    MAX_UNZIPPED_BYTES,
     TemplateHeader,
     csv_template,
     read_upload,
     xlsx_template,
 )
+from submissions.workbook import MAX_COLUMNS, MAX_UNZIPPED_BYTES, xlsx_rows
 
 SPEC = FormSpec(
     kind=ItemKind.REPORT,
@@ -79,8 +80,8 @@ def test_deliverable_template_has_progress_rows() -> None:
     assert parsed.raw.progress == {"state": "Hoàn thành", "note": "", "on": ""}
 
 
-def _xlsx_with(parts: dict[str, bytes]) -> bytes:
-    source = zipfile.ZipFile(io.BytesIO(xlsx_template(HEADER, SPEC)))
+def _xlsx_with(parts: dict[str, bytes], workbook: bytes | None = None) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(workbook or xlsx_template(HEADER, SPEC)))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
@@ -142,3 +143,107 @@ def test_rows_outside_the_template_are_named_by_line() -> None:
         read_upload("bc.csv", data)
     (problem,) = refused.value.fields
     assert (problem.code, problem.where) == ("unknown_field", "dòng 3, cột 1")
+
+
+PERCENT_SPEC = FormSpec(
+    kind=ItemKind.REPORT,
+    targets=(
+        TargetSpec(1, "viec-lam", "Tạo việc làm mới", TargetKind.COUNT, "lao động", True),
+        TargetSpec(2, "ty-le", "Tỷ lệ qua đào tạo", TargetKind.PERCENT, "%", True),
+        TargetSpec(3, "ghi-chu", "Mô hình điểm", TargetKind.TEXT, None, False),
+    ),
+)
+
+
+def _filled(cells: dict[str, tuple[object, str]]) -> bytes:
+    """The percent form's template with values typed in, each with its number format."""
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx_template(HEADER, PERCENT_SPEC)))
+    ws = wb["Báo cáo"]
+    rows = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1)}
+    for code, (value, number_format) in cells.items():
+        cell = ws.cell(rows[code], 6)
+        cell.value = value
+        cell.number_format = number_format
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("cell", "stored"),
+    [
+        ((0.675, "0.0%"), "67.5"),  # typed «67,5%»: Excel keeps 0.675
+        ((0.675, "0%"), "67.5"),  # shown rounded, stored as typed
+        ((1, "0%"), "100"),
+        ((25 / 37, "0.00%"), "67.567568"),  # computed by Excel: rounded, not refused
+        ((67.5, "General"), "67.5"),  # typed «67,5» in a plain cell
+        ((67.5, '0.0"%"'), "67.5"),  # a literal "%" in the format does not scale
+        ((67.5, "0.0\\%"), "67.5"),
+    ],
+)
+def test_percent_cells_are_read_by_their_number_format(
+    cell: tuple[object, str], stored: str
+) -> None:
+    parsed = read_upload("bc.xlsx", _filled({"viec-lam": (1300, "General"), "ty-le": cell}))
+    checked = check_submission(PERCENT_SPEC, parsed.raw, today=TODAY, max_attachment_bytes=1)
+    assert {v.target.code: v.value.canonical() for v in checked.values}["ty-le"] == stored
+
+
+def test_computed_figures_are_rounded_to_what_is_stored() -> None:
+    # 0.1 + 0.2 in a spreadsheet formula is 0.30000000000000004 in the file.
+    data = _filled(
+        {
+            "viec-lam": (1000.0000000000001, "General"),
+            "ty-le": (0.1 + 0.2, "General"),
+            "ghi-chu": (0.675, "0.0%"),
+        }
+    )
+    parsed = read_upload("bc.xlsx", data)
+    checked = check_submission(PERCENT_SPEC, parsed.raw, today=TODAY, max_attachment_bytes=1)
+    assert {v.target.code: v.value.canonical() for v in checked.values} == {
+        "viec-lam": "1000",
+        "ty-le": "0.3",
+        "ghi-chu": "67,5%",  # a text target keeps what the cell shows
+    }
+
+
+def test_a_percent_cell_for_a_count_is_refused_naming_the_cell() -> None:
+    parsed = read_upload("bc.xlsx", _filled({"viec-lam": (0.5, "0%"), "ty-le": (50, "General")}))
+    with pytest.raises(Invalid) as refused:
+        check_submission(PERCENT_SPEC, parsed.raw, today=TODAY, max_attachment_bytes=1)
+    (problem,) = refused.value.fields
+    assert (problem.field, problem.code, problem.where) == (
+        "values.viec-lam",
+        "percent_cell",
+        "ô F7",
+    )
+
+
+def test_a_claimed_dimension_is_not_trusted() -> None:
+    """A sheet claiming 16,384 columns and a million rows is read only as far as it goes."""
+    data = _filled({"viec-lam": (1300, "General"), "ty-le": (67.5, "General")})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+    claimed = re.sub(rb'<dimension ref="[^"]+"/>', b'<dimension ref="A1:XFD1048576"/>', sheet)
+    assert claimed != sheet
+    rows = xlsx_rows(_xlsx_with({"xl/worksheets/sheet1.xml": claimed}, data))
+    assert max(len(cells) for _, cells in rows) <= MAX_COLUMNS
+    assert len(rows) < 20  # the rows that exist, not a million padded ones
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "cells"),
+    [
+        ("Kỳ báo cáo,2024-03", "period", "(dòng 4, cột 2 và dòng 5, cột 2)"),
+        ("viec-lam,,,,,12", "values.viec-lam", "(dòng 7, cột 6 và dòng 8, cột 6)"),
+    ],
+)
+def test_a_row_given_twice_is_refused_naming_both_cells(row: str, field: str, cells: str) -> None:
+    lines = csv_template(HEADER, SPEC).decode("utf-8-sig").split("\r\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith(row.split(",")[0])) + 1
+    lines.insert(at, row)
+    with pytest.raises(Invalid) as refused:
+        read_upload("bc.csv", "\r\n".join(lines).encode())
+    (problem,) = refused.value.fields
+    assert (problem.field, problem.code) == (field, "duplicate")
+    assert cells in problem.message

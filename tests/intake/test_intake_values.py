@@ -19,6 +19,7 @@ from submissions.content import (
 )
 from submissions.errors import Invalid
 from submissions.values import (
+    PercentCell,
     ValueProblem,
     display,
     parse_count,
@@ -231,3 +232,79 @@ def test_file_names_from_clients_are_made_safe() -> None:
     assert safe_filename("C:\\Users\\lan\\bao cao.xlsx") == "bao cao.xlsx"
     assert safe_filename("../../etc/passwd") == "passwd"
     assert safe_filename("..") == "tep-dinh-kem"
+    # The right-to-left override would show "baocao\u202excod.exe" as "baocaoexe.docx".
+    assert safe_filename("baocao\u202excod.exe") == "baocaoxcod.exe"
+    assert safe_filename("bao\u0085cao\u200f.pdf") == "baocao.pdf"  # C1 and bidi marks go
+    assert safe_filename("bc\ud800.csv") == "bc\ufffd.csv"  # storable in any file system
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("١٣٠٠", "foreign_digits"),  # Arabic-Indic: Decimal() and \d would read 1300
+        ("۱۳۰۰", "foreign_digits"),  # Extended Arabic-Indic (Persian)
+        ("１３００", "foreign_digits"),  # full-width, as an IME types them
+        ("1.３00", "foreign_digits"),
+        ("१२", "foreign_digits"),  # Devanagari
+    ],
+)
+def test_digits_of_other_scripts_are_refused_saying_why(raw: str, code: str) -> None:
+    for parse in (parse_count, parse_percent):
+        with pytest.raises(ValueProblem) as refused:
+            parse(raw)
+        assert refused.value.code == code
+        assert "0–9" in refused.value.message and raw in refused.value.message
+
+
+def test_digits_of_other_scripts_are_not_dates() -> None:
+    with pytest.raises(ValueProblem):
+        parse_day("٢٠/٠٣/٢٠٢٤")
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "shown"),
+    [
+        ("Đã làm\x85 xong", "control_character", "U+0085"),  # C1: cp1258 bytes read as Latin-1
+        ("Đã làm\x9f xong", "control_character", "U+009F"),
+        ("Đã làm\x07 xong", "control_character", "U+0007"),
+        ("Đã làm \u202exong", "bidi_control", "U+202E"),  # right-to-left override
+        ("Đã làm \u2067xong\u2069", "bidi_control", "U+2067"),
+        ("Đã làm \u200fxong", "bidi_control", "U+200F"),
+        ("Đã làm \ud800", "invalid_character", "UTF-16"),  # JSON's "\ud800"
+    ],
+)
+def test_texts_with_characters_that_hide_or_break_are_refused(
+    text: str, code: str, shown: str
+) -> None:
+    raw = RawSubmission(values={"viec-lam": 5}, narrative={"Kết quả thực hiện": text})
+    with pytest.raises(Invalid) as refused:
+        check_submission(SPEC, raw, today=TODAY, max_attachment_bytes=1)
+    (problem,) = refused.value.fields
+    assert (problem.field, problem.code) == ("narrative.Kết quả thực hiện", code)
+    assert shown in problem.message and problem.message.startswith("Kết quả thực hiện: ")
+
+
+def test_tabs_newlines_and_vietnamese_pass_the_character_check() -> None:
+    text = "Kết quả:\r\n\t- Đạt 67,5% «kế hoạch»; ổ dịch: 0 — tốt."
+    raw = RawSubmission(values={"viec-lam": 5}, narrative={"Kết quả thực hiện": text})
+    checked = check_submission(SPEC, raw, today=TODAY, max_attachment_bytes=1)
+    assert checked.narrative["Kết quả thực hiện"] == text.replace("\r\n", "\n")
+
+
+def test_a_section_given_by_its_title_and_by_its_code_is_refused() -> None:
+    raw = RawSubmission(
+        values={"viec-lam": 5},
+        narrative={"Kết quả thực hiện": "Bản một.", "ket-qua-thuc-hien": "Bản hai."},
+    )
+    with pytest.raises(Invalid) as refused:
+        check_submission(SPEC, raw, today=TODAY, max_attachment_bytes=1)
+    (problem,) = refused.value.fields
+    assert (problem.field, problem.code) == ("narrative.ket-qua-thuc-hien", "duplicate")
+    assert "«Kết quả thực hiện» và «ket-qua-thuc-hien»" in problem.message
+
+
+def test_a_percent_cell_is_read_as_its_percentage_only_for_a_percent_target() -> None:
+    assert parse_percent(PercentCell(Decimal("67.5"))) == Decimal("67.5")
+    with pytest.raises(ValueProblem) as refused:
+        parse_count(PercentCell(Decimal("67.5")))
+    assert refused.value.code == "percent_cell" and "67,5%" in refused.value.message

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from models import DueItem, Submission, Target
+from models import DueItem, Plan, Submission, Target
 from models.db import transaction
 from reports.figures import (
     NOTE_PERCENT_UNITS,
@@ -18,14 +18,18 @@ from reports.figures import (
     ReportedValue,
     TargetSpec,
     aggregate,
-    compute_figures,
     period_labels,
     tally,
     to_date_labels,
 )
+from reports.indicators import figure_sentence
+from reports.levels import ReportFigures, report_figures
+from reports.reported import compute_figures
 from schedules.periods import Period
 from tests.support.reports import (
     COMMUNE_JOBS,
+    DEPARTMENT_JOBS,
+    DEPARTMENT_LEARNERS,
     Q1_AS_OF,
     SILENT_COMMUNES,
     at,
@@ -199,12 +203,17 @@ def test_yes_no_is_met_when_every_unit_says_yes_and_behind_only_at_year_end() ->
     assert figures_of([event], [*no, *yes], "2024-Q2")[0].to_date is True
 
 
-def test_a_cap_is_on_track_while_below_the_pro_rata_share() -> None:
-    cap = spec("accidents", goal_number=D(12), comparator="<=")
-    under = [row("a", "accidents", 2, "2024-03")]
-    over = [row("a", "accidents", 4, "2024-03")]
-    assert figures_of([cap], under, "2024-Q1")[0].on_track is True
-    assert figures_of([cap], over, "2024-Q1")[0].on_track is False
+def test_a_cap_is_kept_until_passed_and_warned_above_its_pro_rata_share() -> None:
+    cap = spec("accidents", unit_of_measure="vụ", goal_number=D(12), comparator="<=")
+
+    def q1(accidents: int) -> Figure:
+        return figures_of([cap], [row("a", "accidents", accidents, "2024-03")], "2024-Q1")[0]
+
+    assert q1(2).on_track is True and q1(2).expected_percent == 25
+    assert q1(4).on_track is True  # above the pace of 3 a quarter, but the year's limit holds
+    assert q1(13).on_track is False
+    assert "cao hơn mức bình quân đến hết kỳ (3 vụ)" in figure_sentence(q1(4))
+    assert "cao hơn" not in figure_sentence(q1(2))
 
 
 # --- from the database -----------------------------------------------------------------------
@@ -262,7 +271,7 @@ def expected_totals(values: dict[tuple[str, str], list[tuple[date, object]]]) ->
     }
 
 
-def test_cao_loc_q1_figures_equal_an_independent_computation(engine: Engine) -> None:
+def test_every_units_figures_equal_an_independent_computation(engine: Engine) -> None:
     with transaction(engine) as session:
         plan = cao_loc_q1(session)
         q1 = Period.parse("2024-Q1")
@@ -273,39 +282,64 @@ def test_cao_loc_q1_figures_equal_an_independent_computation(engine: Engine) -> 
     for code, value in expected.items():
         assert figures[code].period == value, code
         assert figures[code].to_date == value, code
-    # The same totals by hand from the sample's own numbers: amended Gia Cát (41 -> 14) and the
-    # centre's February (40 -> 45) count as amended, the rejected 600 never, silent units add 0.
-    assert figures["viec-lam-moi"].period == sum(COMMUNE_JOBS.values()) + (12 + 9 + 15) + 32 == 293
-    assert figures["lao-dong-hoc-nghe"].period == 35 + 45 + 60 + 20 == 160
-    assert figures["ty-le-lao-dong-qua-dao-tao"].period == D(45600) * 100 / D(69800)
-    assert figures["ty-le-giam-ngheo"].period == D("0.85")
-    assert figures["dai-hoi-dtts"].period is False and figures["dai-hoi-dtts"].on_track is None
+    # Amended Gia Cát (41 -> 14) and the centre's February (40 -> 45) count as amended, the
+    # rejected 600 never, silent units add 0.
     jobs = figures["viec-lam-moi"]
-    assert jobs.percent_of_goal == D(293) * 100 / D(1300)
-    assert jobs.on_track is False  # 293 < 1300 × 3/12 = 325
     reported = {u.unit_code for u in jobs.by_unit}
     assert reported == {*COMMUNE_JOBS, "tt-gdnn-gdtx", "phong-ldtbxh-dt"}
     assert not reported & set(SILENT_COMMUNES)
     assert {u.unit_code: u.period for u in jobs.by_unit}["xa-gia-cat"] == 14
+    assert {u.unit_code: u.period for u in jobs.by_unit}["tt-gdnn-gdtx"] == 12 + 9 + 15
+
+
+def levelled(session: Session, plan: Plan, period: str, as_of: datetime) -> ReportFigures:
+    return report_figures(session=session, plan=plan, period=Period.parse(period), as_of=as_of)
+
+
+def test_cao_loc_q1_report_takes_the_departments_consolidated_figures(engine: Engine) -> None:
+    with transaction(engine) as session:
+        plan = cao_loc_q1(session)
+        q1 = levelled(session, plan, "2024-Q1", Q1_AS_OF)
+    figures = by_code(q1.figures)
+    jobs = figures["viec-lam-moi"]
+    assert jobs.period == jobs.to_date == DEPARTMENT_JOBS == 293
+    assert [(u.unit_code, u.period) for u in jobs.by_unit] == [("phong-ldtbxh-dt", 293)]
+    assert figures["lao-dong-hoc-nghe"].period == DEPARTMENT_LEARNERS == 160
+    assert figures["ty-le-lao-dong-qua-dao-tao"].period == D(45600) * 100 / D(69800)
+    assert figures["ty-le-giam-ngheo"].period == D("0.85")
+    assert figures["dai-hoi-dtts"].period is False and figures["dai-hoi-dtts"].on_track is None
+    assert jobs.percent_of_goal == D(293) * 100 / D(1300)
+    assert jobs.on_track is False  # 293 < 1300 × 3/12 = 325
+    assert jobs.provisional == () and jobs.note is None
+    period = {(r.target.code, r.window): r for r in q1.reconciliation}
+    inputs = sum(COMMUNE_JOBS.values()) + 12 + 9 + 15
+    assert (period["viec-lam-moi", "period"].reported, period["viec-lam-moi", "period"].inputs) == (
+        293,
+        inputs,
+    )
+    assert period["viec-lam-moi", "period"].difference == 293 - inputs == 32
+    assert period["viec-lam-moi", "period"].input_units == len(COMMUNE_JOBS) + 1
 
 
 def test_only_versions_received_by_the_compilation_instant_count(engine: Engine) -> None:
     with transaction(engine) as session:
         plan = cao_loc_q1(session)
-        # Xuất Lễ reports only after the compilation instant.
+        # Xuất Lễ reports to the department only after the compilation instant.
         submit_value(
             session,
             key("bc-quy-xa-thi-tran", "xa-xuat-le", "2024-Q1"),
             received=at(21, 3),
             values={"viec-lam-moi": 50},
         )
-        q1 = Period.parse("2024-Q1")
-        before = compute_figures(session=session, plan_id=plan.id, period=q1, as_of=Q1_AS_OF)
-        later = at(22, 3)
-        after = compute_figures(session=session, plan_id=plan.id, period=q1, as_of=later)
-        expected_after = expected_totals(independent(session, period_labels(q1), later))
-    assert by_code(before)["viec-lam-moi"].period == 293
-    assert by_code(after)["viec-lam-moi"].period == 343 == expected_after["viec-lam-moi"]
+        before = levelled(session, plan, "2024-Q1", Q1_AS_OF)
+        after = levelled(session, plan, "2024-Q1", at(22, 3))
+    # The department's report stands; only what it received changed.
+    assert by_code(before.figures)["viec-lam-moi"].period == 293
+    assert by_code(after.figures)["viec-lam-moi"].period == 293
+    inputs = {r.inputs for r in before.reconciliation if r.target.code == "viec-lam-moi"}
+    assert inputs == {261}
+    inputs = {r.inputs for r in after.reconciliation if r.target.code == "viec-lam-moi"}
+    assert inputs == {311}
 
 
 def test_the_second_quarter_carries_stocks_and_adds_flows_to_date(engine: Engine) -> None:
@@ -324,27 +358,28 @@ def test_the_second_quarter_carries_stocks_and_adds_flows_to_date(engine: Engine
             received=at(17, 6),
             values={"viec-lam-moi": 40},
         )
-        # The department reports trained labour again only for its denominator: left out.
+        # The department's Q2 report leaves jobs, learners and trained labour out.
         submit_value(
             session,
             key("bc-quy-ldtbxh", "phong-ldtbxh-dt", "2024-Q2"),
             received=at(18, 6),
             values={"lao-dong-trong-do-tuoi": 70000, "dai-hoi-dtts": True},
         )
-        as_of = at(20, 6)
-        q2 = Period.parse("2024-Q2")
-        figures = by_code(compute_figures(session=session, plan_id=plan.id, period=q2, as_of=as_of))
-        to_date = expected_totals(independent(session, to_date_labels(q2), as_of))
+        figures = by_code(levelled(session, plan, "2024-Q2", at(20, 6)).figures)
+    # What the department received stands in for its Q2 figures, marked provisional; Q1 is its
+    # own report.
     assert figures["lao-dong-hoc-nghe"].period == 70
-    assert figures["lao-dong-hoc-nghe"].to_date == 230 == to_date["lao-dong-hoc-nghe"]
+    assert figures["lao-dong-hoc-nghe"].to_date == 160 + 70
     assert figures["viec-lam-moi"].period == 40
-    assert figures["viec-lam-moi"].to_date == 333 == to_date["viec-lam-moi"]
+    assert figures["viec-lam-moi"].to_date == 293 + 40
+    department = "Phòng Lao động, Thương binh, Xã hội - Dân tộc"
+    assert figures["viec-lam-moi"].provisional == (department,)
+    assert "tạm tính" in (figures["viec-lam-moi"].note or "")
     # Stocks: Q2 has no numerator, so no Q2 rate; to date takes each part's latest value.
     assert figures["lao-dong-qua-dao-tao"].period is None
     assert figures["lao-dong-qua-dao-tao"].to_date == 45600
     assert figures["ty-le-lao-dong-qua-dao-tao"].period is None
     assert figures["ty-le-lao-dong-qua-dao-tao"].to_date == D(45600) * 100 / D(70000)
-    assert figures["ty-le-lao-dong-qua-dao-tao"].to_date == to_date["ty-le-lao-dong-qua-dao-tao"]
     assert figures["dai-hoi-dtts"].to_date is True and figures["dai-hoi-dtts"].on_track is True
 
 
@@ -358,11 +393,7 @@ def test_a_month_and_the_year(engine: Engine, period: str, jobs: int, learners: 
             received=at(1, 4),
             progress_state="in_progress",
         )
-        figures = by_code(
-            compute_figures(
-                session=session, plan_id=plan.id, period=Period.parse(period), as_of=at(31, 12)
-            )
-        )
+        figures = by_code(levelled(session, plan, period, at(31, 12)).figures)
     assert figures["viec-lam-moi"].period == jobs
     assert figures["lao-dong-hoc-nghe"].period == learners
     if period == "2024":

@@ -116,7 +116,8 @@ def test_xlsx_form_and_a_sheet_per_obligation_with_totals(rendered_q1_report: Re
         "bc-quy-ldtbxh",
         "bc-quy-xa-thi-tran",
         "bc-quy-phong-ban",
-    ]  # plan order; the ad-hoc report had nothing due
+        "Doi chieu",
+    ]  # plan order; the ad-hoc report had nothing due; then the department's reconciliation
     form = book["Bieu tong hop"]
     assert form["A1"].value == "ỦY BAN NHÂN DÂN" and form["A4"].value.startswith("BIỂU TỔNG HỢP")
     assert form["A1"].font.name == "Times New Roman" and form["A1"].font.b
@@ -131,12 +132,26 @@ def test_xlsx_form_and_a_sheet_per_obligation_with_totals(rendered_q1_report: Re
     units, total = rows[:-1], rows[-1]
     assert len(units) == 22  # every commune, those that never reported too
     by_name = {r[1]: r for r in units}
-    assert by_name["UBND xã Mẫu Sơn"][2:7] == (1, 0, 0, 1, "-")
-    assert by_name["UBND xã Mẫu Sơn"][7] == "-"
-    assert by_name["UBND xã Hòa Cư"][2:7] == (1, 1, 1, 0, "19/03/2024")
-    assert by_name["UBND xã Gia Cát"][7] == 14  # the amended value
+    assert by_name["UBND xã Mẫu Sơn"][2:8] == (1, 0, 0, 1, 0, "-")
+    assert by_name["UBND xã Mẫu Sơn"][8] == "-"
+    assert by_name["UBND xã Hòa Cư"][2:8] == (1, 1, 1, 0, 0, "19/03/2024")
+    assert by_name["UBND xã Gia Cát"][8] == 14  # the amended value
     assert total[1] == "Tổng cộng"
-    assert total[7] == sum(r[7] for r in units if isinstance(r[7], (int, float))) == 225
+    assert total[8] == sum(r[8] for r in units if isinstance(r[8], (int, float))) == 225
+
+    reconciliation = book["Doi chieu"]
+    lines = list(reconciliation.iter_rows(min_row=5, values_only=True))
+    jobs_q1 = next(r for r in lines if r[2] == "Số lao động được tạo việc làm mới")
+    assert jobs_q1[1:] == (
+        "Phòng Lao động, Thương binh, Xã hội - Dân tộc",
+        "Số lao động được tạo việc làm mới",
+        "lao động",
+        "Thực hiện kỳ",
+        293,
+        261,
+        21,
+        32,
+    )
 
     department = book["bc-quy-ldtbxh"]
     header = [c.value for c in department[4] if c.value]
@@ -163,7 +178,7 @@ def test_xlsx_keeps_a_formula_looking_text_as_text(rendered_q1_report: Report) -
     ws = book["x"]
     assert ws["A1"].value == '=HYPERLINK("http://evil.example")' and ws["A1"].data_type == "s"
     assert ws["B6"].value == "=1+1" and ws["B6"].data_type == "s"
-    assert ws["H6"].data_type == "s"
+    assert ws["I6"].data_type == "s"
 
 
 def test_sheet_names_are_valid_and_unique() -> None:

@@ -6,6 +6,10 @@ import pendulum
 import pytest
 
 from schedules.calendar import (
+    ANNOUNCEMENT,
+    LAW,
+    LAW_BASIS,
+    PACKAGED_BASIS,
     CalendarDay,
     CalendarOverride,
     DayKind,
@@ -16,9 +20,14 @@ from schedules.calendar import (
 )
 
 # The 2026 New Year swap, announced by the government but absent from the holidays package.
+ANNOUNCED_2026 = "Thông báo lịch nghỉ năm 2026"
 NEW_YEAR_2026 = (
-    CalendarOverride(date(2026, 1, 2), DayKind.DAY_OFF, "Nghỉ Tết Dương lịch 2026 (hoán đổi)"),
-    CalendarOverride(date(2026, 1, 10), DayKind.WORKDAY, "Làm bù cho ngày 02/01/2026"),
+    CalendarOverride(
+        date(2026, 1, 2), DayKind.DAY_OFF, "Nghỉ Tết Dương lịch 2026 (hoán đổi)", ANNOUNCED_2026
+    ),
+    CalendarOverride(
+        date(2026, 1, 10), DayKind.WORKDAY, "Làm bù cho ngày 02/01/2026", ANNOUNCED_2026
+    ),
 )
 
 PLAIN = WorkCalendar()
@@ -174,7 +183,10 @@ def test_days_2024() -> None:
         (date(2024, 9, 2), DayKind.DAY_OFF),
         (date(2024, 9, 3), DayKind.DAY_OFF),
     ]
-    assert {d.source for d in days} == {"holidays"}
+    # The 2024 Labour Day swap (off Mon 29/04, worked Sat 04/05) was announced, not legislated.
+    swap = {date(2024, 4, 29), date(2024, 5, 4)}
+    assert {(d.source, d.basis) for d in days if d.day not in swap} == {(LAW, LAW_BASIS)}
+    assert {(d.source, d.basis) for d in days if d.day in swap} == {(ANNOUNCEMENT, PACKAGED_BASIS)}
     names = {d.day: d.name for d in days}
     assert names[date(2024, 1, 1)] == "Tết Dương lịch"
     assert names[date(2024, 2, 9)] == "Giao thừa Tết Nguyên đán"
@@ -186,11 +198,20 @@ def test_days_2024() -> None:
 def test_days_2026_with_overrides() -> None:
     by_day = {d.day: d for d in WITH_2026.days(2026)}
     assert by_day[date(2026, 1, 2)] == CalendarDay(
-        date(2026, 1, 2), DayKind.DAY_OFF, "Nghỉ Tết Dương lịch 2026 (hoán đổi)", "override"
+        date(2026, 1, 2),
+        DayKind.DAY_OFF,
+        "Nghỉ Tết Dương lịch 2026 (hoán đổi)",
+        ANNOUNCEMENT,
+        ANNOUNCED_2026,
     )
     assert by_day[date(2026, 1, 10)] == CalendarDay(
-        date(2026, 1, 10), DayKind.WORKDAY, "Làm bù cho ngày 02/01/2026", "override"
+        date(2026, 1, 10),
+        DayKind.WORKDAY,
+        "Làm bù cho ngày 02/01/2026",
+        ANNOUNCEMENT,
+        ANNOUNCED_2026,
     )
+    assert by_day[date(2026, 11, 24)].source == LAW
     assert by_day[date(2026, 11, 24)].name == "Ngày Văn hóa Việt Nam"
     assert by_day[date(2026, 2, 17)].name == "Tết Nguyên đán"
     assert by_day[date(2026, 8, 22)].kind is DayKind.WORKDAY

@@ -10,6 +10,7 @@ from schedules.deadlines import (
     Anchor,
     DeadlineKind,
     DeadlineRule,
+    Weekday,
     deadline_date,
     deadline_instant,
 )
@@ -19,6 +20,8 @@ DOM = DeadlineKind.DAY_OF_MONTH
 WDA = DeadlineKind.WORKING_DAYS_AFTER
 DA = DeadlineKind.DAYS_AFTER
 FIX = DeadlineKind.FIXED_DATE
+WD = DeadlineKind.WEEKDAY
+FRI = Weekday.FRIDAY
 DECREE, CAL = WindowConvention.DECREE_09, WindowConvention.CALENDAR
 
 PLAIN = WorkCalendar()
@@ -63,6 +66,25 @@ def due(rule: DeadlineRule, label: str, convention: WindowConvention, cal: WorkC
         (DeadlineRule(FIX, on=date(2024, 12, 31)), "2024", DECREE, date(2024, 12, 31)),
         (DeadlineRule(FIX, on=date(2024, 9, 1)), "2024-08", DECREE, date(2024, 9, 4)),
         (DeadlineRule(FIX, on=date(2024, 2, 10)), "2024-01", DECREE, date(2024, 2, 15)),
+        # DAY_OF_MONTH before the period's last month (negative offset)
+        (DeadlineRule(DOM, day=15, month_offset=-1), "2024", DECREE, date(2024, 11, 15)),
+        (DeadlineRule(DOM, day=20, month_offset=-1), "2024-H1", DECREE, date(2024, 5, 20)),
+        (DeadlineRule(DOM, day=25, month_offset=-1), "2024-Q2", CAL, date(2024, 5, 27)),  # Sat
+        (DeadlineRule(DOM, day=30, month_offset=-2), "2024-Q2", CAL, date(2024, 5, 2)),  # 30/4
+        (DeadlineRule(DOM, day=31, month_offset=-11), "2024", CAL, date(2024, 1, 31)),
+        # WEEKDAY: ISO weeks, the weekday of the reporting week, rolled forward
+        (DeadlineRule(WD, weekday=FRI), "2024-W05", CAL, date(2024, 2, 2)),
+        (DeadlineRule(WD, weekday=FRI), "2024-W06", CAL, date(2024, 2, 15)),  # Tết 9-14/2
+        (DeadlineRule(WD, weekday=Weekday.WEDNESDAY), "2024-W18", CAL, date(2024, 5, 2)),  # 1/5
+        (
+            DeadlineRule(WD, weekday=Weekday.MONDAY, week_offset=1),
+            "2024-W05",
+            DECREE,
+            date(2024, 2, 5),
+        ),
+        (DeadlineRule(WD, weekday=FRI), "2025-W01", CAL, date(2025, 1, 3)),  # week from 30/12/2024
+        (DeadlineRule(WD, weekday=FRI), "2020-W53", CAL, date(2021, 1, 4)),  # 1/1/2021, then Mon
+        (DeadlineRule(WD, weekday=FRI), "2026-W01", CAL, date(2026, 1, 2)),  # no announcement
     ],
 )
 def test_deadline_date(
@@ -71,6 +93,21 @@ def test_deadline_date(
     result = due(rule, label, convention, PLAIN)
     assert result == expected
     assert isinstance(result, pendulum.Date)
+
+
+def test_the_2026_new_year_swap_moves_a_weekly_deadline() -> None:
+    swapped = WorkCalendar(
+        [
+            CalendarOverride(date(2026, 1, 2), DayKind.DAY_OFF, "Nghỉ hoán đổi"),
+            CalendarOverride(date(2026, 1, 10), DayKind.WORKDAY, "Làm bù"),
+        ]
+    )
+    # Friday 02/01/2026 is swapped off: the report of week 1 is due Monday 05/01/2026.
+    assert due(DeadlineRule(WD, weekday=FRI), "2026-W01", CAL, swapped) == date(2026, 1, 5)
+    # Saturday 10/01/2026 is a make-up day, so a Saturday deadline stays on it.
+    saturday = DeadlineRule(WD, weekday=Weekday.SATURDAY)
+    assert due(saturday, "2026-W02", CAL, swapped) == date(2026, 1, 10)
+    assert due(saturday, "2026-W02", CAL, PLAIN) == date(2026, 1, 12)
 
 
 def test_2026_override_moves_a_deadline() -> None:
@@ -120,7 +157,10 @@ def test_end_of_day_instant_is_local_midnight() -> None:
         ({"kind": DOM}, "day"),
         ({"kind": DOM, "day": 0}, "day"),
         ({"kind": DOM, "day": 32}, "day"),
-        ({"kind": DOM, "day": 15, "month_offset": -1}, "month_offset"),
+        ({"kind": DOM, "day": 15, "month_offset": -12}, "month_offset"),
+        ({"kind": WD}, "weekday"),
+        ({"kind": WD, "weekday": "friday", "week_offset": -1}, "week_offset"),
+        ({"kind": WD, "weekday": "friday", "day": 5}, "day"),
         ({"kind": DOM, "day": 15, "n": 2}, "n"),
         ({"kind": WDA}, "n"),
         ({"kind": WDA, "n": -1}, "n"),
@@ -152,6 +192,20 @@ def test_rule_accepts_plain_strings() -> None:
         (DeadlineRule(DOM, day=5, month_offset=2), "ngày 5 tháng thứ 2 sau kỳ báo cáo"),
         (DeadlineRule(DOM, day=31, month_offset=1), "ngày cuối cùng của tháng sau kỳ báo cáo"),
         (DeadlineRule(DOM, day=15), "ngày 15 kế tiếp sau ngày chốt số liệu"),
+        (
+            DeadlineRule(DOM, day=20, month_offset=-1),
+            "ngày 20 tháng liền trước tháng cuối kỳ báo cáo",
+        ),
+        (
+            DeadlineRule(DOM, day=10, month_offset=-2),
+            "ngày 10 tháng thứ 2 trước tháng cuối kỳ báo cáo",
+        ),
+        (DeadlineRule(WD, weekday=FRI), "thứ Sáu của tuần báo cáo"),
+        (DeadlineRule(WD, weekday=Weekday.MONDAY, week_offset=1), "thứ Hai tuần sau kỳ báo cáo"),
+        (
+            DeadlineRule(WD, weekday=Weekday.SUNDAY, week_offset=2),
+            "Chủ nhật của tuần thứ 2 sau kỳ báo cáo",
+        ),
         (DeadlineRule(WDA, n=2), "2 ngày làm việc sau ngày chốt số liệu"),
         (
             DeadlineRule(WDA, n=3, anchor=Anchor.PERIOD_END),

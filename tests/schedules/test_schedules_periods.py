@@ -19,6 +19,8 @@ M, Q, H, Y = Cadence.MONTHLY, Cadence.QUARTERLY, Cadence.HALF_YEARLY, Cadence.YE
         (Period(2024, Q, 1), "2024-Q1"),
         (Period(2024, H, 2), "2024-H2"),
         (Period(2024, Y, 1), "2024"),
+        (Period(2024, Cadence.WEEKLY, 5), "2024-W05"),
+        (Period(2020, Cadence.WEEKLY, 53), "2020-W53"),
     ],
 )
 def test_label_and_parse(period: Period, label: str) -> None:
@@ -40,6 +42,9 @@ def test_label_round_trip(cadence: Cadence) -> None:
         "2024-Q5",
         "2024-Q0",
         "2024-H3",
+        "2024-W00",
+        "2024-W53",  # 2024 has 52 ISO weeks
+        "2024-W5",
         "24-01",
         "2024-1",
         "2024-q1",
@@ -125,6 +130,8 @@ def test_window_rejects_reversed_dates() -> None:
         ("2024-Q4", "2025-Q1", "2024-Q3"),
         ("2024-H2", "2025-H1", "2024-H1"),
         ("2024", "2025", "2023"),
+        ("2024-W52", "2025-W01", "2024-W51"),
+        ("2021-W01", "2021-W02", "2020-W53"),
     ],
 )
 def test_next_and_previous(label: str, nxt: str, prev: str) -> None:
@@ -143,10 +150,27 @@ def test_next_and_previous(label: str, nxt: str, prev: str) -> None:
         ("2024-H1", "6 tháng đầu năm 2024"),
         ("2024-H2", "6 tháng cuối năm 2024"),
         ("2024", "năm 2024"),
+        ("2025-W01", "tuần 01 năm 2025 (từ 30/12/2024 đến 05/01/2025)"),
     ],
 )
 def test_title_vi(label: str, title: str) -> None:
     assert Period.parse(label).title_vi == title
+
+
+@pytest.mark.parametrize(
+    ("year", "start", "end", "count"),
+    [
+        (2024, date(2024, 1, 1), date(2024, 12, 29), 52),
+        (2025, date(2024, 12, 30), date(2025, 12, 28), 52),
+        (2026, date(2025, 12, 29), date(2027, 1, 3), 53),
+    ],
+)
+def test_weeks_of_a_year_are_iso_weeks(year: int, start: date, end: date, count: int) -> None:
+    weeks = periods_in_year(Cadence.WEEKLY, year)
+    assert (len(weeks), weeks[0].start, weeks[-1].end) == (count, start, end)
+    for convention in WindowConvention:  # Decree 09 sets no weekly cut-off: the week itself
+        assert weeks[0].window(convention) == Window(weeks[0].start, weeks[0].end)
+    assert weeks[0].start.weekday() == 0 and weeks[-1].end.weekday() == 6
 
 
 @pytest.mark.parametrize(("cadence", "count"), [(M, 12), (Q, 4), (H, 2), (Y, 1)])

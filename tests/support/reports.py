@@ -16,8 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import DueItem, Plan, Submission, SubmissionValue, Target
-from plan_sync.sync import load_plan
+from models.calendar import load_calendar
+from plan_sync.calendar import sync_national_calendar
+from plan_sync.sync import sync_plan
 from plans import CAO_LOC_2024
+from plans.dues import compute_dues
 from plans.loader import read_plan
 
 VN = "Asia/Ho_Chi_Minh"
@@ -89,7 +92,19 @@ def submit(
 
 
 def load_cao_loc(session: Session) -> Plan:
-    load_plan(read_plan(CAO_LOC_2024), session=session, now=at(5, 1))
+    """The Cao Lộc plan, keeping the centre's January report for the sample first quarter.
+
+    The plan (issued 25/01/2024) does not owe January's report, due 16/01; the sample quarter
+    below was written with one, so the items are computed as if the plan had been issued on
+    1 January. The stored plan keeps its own issue date.
+    """
+    plan = read_plan(CAO_LOC_2024)
+    as_of_new_year = plan.model_copy(
+        update={"plan": plan.plan.model_copy(update={"issued_on": None})}
+    )
+    sync_national_calendar(session=session, now=at(5, 1))
+    dues = compute_dues(as_of_new_year, load_calendar(session=session))
+    sync_plan(plan, dues, session=session, now=at(5, 1))
     return session.scalars(select(Plan).where(Plan.code == "cao-loc-2024-ldtbxh")).one()
 
 
@@ -129,6 +144,9 @@ COMMUNE_JOBS = {
     "xa-yen-trach": 11,
 }
 SILENT_COMMUNES = ("xa-xuat-le", "xa-mau-son")
+# The department's Q1 report: the communes' and the centre's figures plus its own work.
+DEPARTMENT_JOBS = sum(COMMUNE_JOBS.values()) + (12 + 9 + 15) + 32
+DEPARTMENT_LEARNERS = 35 + 45 + 60 + 20
 
 
 def cao_loc_q1(session: Session) -> Plan:
@@ -204,6 +222,8 @@ def cao_loc_q1(session: Session) -> Plan:
             else {},
         )
 
+    # The department consolidates what the communes and the centre sent it (225 + 36 jobs,
+    # 140 learners) with its own work (32 jobs, 20 learners) and reports the district's figures.
     department = "phong-ldtbxh-dt"
     submit(
         session,
@@ -211,8 +231,8 @@ def cao_loc_q1(session: Session) -> Plan:
         received=at(18, 3, 8),
         values={
             "ty-le-giam-ngheo": 0.85,
-            "viec-lam-moi": 32,
-            "lao-dong-hoc-nghe": 20,
+            "viec-lam-moi": DEPARTMENT_JOBS,
+            "lao-dong-hoc-nghe": DEPARTMENT_LEARNERS,
             "lao-dong-qua-dao-tao": 45600,
             "lao-dong-trong-do-tuoi": 69800,
             "dai-hoi-dtts": False,

@@ -1,0 +1,130 @@
+"""Calendar announcement files: a year's days off, swapped days and make-up Saturdays."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
+
+from plans.loader import Loc, PlanError, PlanProblem, field_path, line_of, read_yaml
+from plans.schema import Code, Text
+from schedules.calendar import CalendarOverride, DayKind
+
+# The announcements dondoc ships: every database gets them, whatever plan it loads.
+NATIONAL_CALENDAR = Path(__file__).parent / "vn-calendar.yaml"
+
+_WEEKDAY_VI = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AnnouncedDay(_Strict):
+    """One day an announcement changes: a weekday off or a weekend day worked."""
+
+    date: dt.date
+    kind: DayKind
+    reason: Text
+
+    @model_validator(mode="after")
+    def _changes_the_week(self) -> AnnouncedDay:
+        weekend = self.date.weekday() >= 5
+        name = f"{_WEEKDAY_VI[self.date.weekday()]} {self.date:%d/%m/%Y}"
+        if self.kind is DayKind.DAY_OFF and weekend:
+            raise ValueError(f"{name} vốn là ngày nghỉ cuối tuần, không cần công bố nghỉ")
+        if self.kind is DayKind.WORKDAY and not weekend:
+            raise ValueError(f"{name} vốn là ngày làm việc, không phải ngày làm bù")
+        return self
+
+
+class Announcement(_Strict):
+    """One government announcement (thông báo lịch nghỉ) and the days it changes."""
+
+    code: Code
+    title: Text  # e.g. "Thông báo số .../TB-BNV ngày ... về lịch nghỉ Tết Dương lịch 2026"
+    days: list[AnnouncedDay] = Field(min_length=1)
+
+    def overrides(self) -> list[CalendarOverride]:
+        return [CalendarOverride(d.date, d.kind, d.reason, self.title) for d in self.days]
+
+
+class AnnouncementFile(_Strict):
+    announcements: list[Announcement] = Field(min_length=1)
+
+
+# Pydantic's own messages are English; officials read these.
+_MESSAGES = {
+    "missing": "thiếu trường bắt buộc",
+    "extra_forbidden": "trường không có trong mẫu (kiểm tra chính tả)",
+    "enum": "chỉ nhận day_off (ngày nghỉ) hoặc workday (ngày làm bù)",
+    "string_pattern_mismatch": "mã chỉ gồm chữ thường không dấu, số và . _ -",
+    "string_too_short": "không được để trống",
+    "too_short": "cần ít nhất một mục",
+    "list_type": "phải là một danh sách",
+    "model_type": "phải là một mục gồm các trường",
+    "string_type": "phải là chữ",
+}
+
+
+def vietnamese_message(err: ErrorDetails) -> str:
+    """A pydantic error of an announcement, said in Vietnamese."""
+    if err["type"] == "value_error":
+        return str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
+    if err["type"].startswith("date"):
+        return f"ngày không hợp lệ: {err['input']!r} (viết theo dạng YYYY-MM-DD)"
+    return _MESSAGES.get(err["type"], f"giá trị không hợp lệ: {err['input']!r}")
+
+
+def parse_announcements(text: str, path: str = "<lịch>") -> list[Announcement]:
+    """Validate an announcement file; raise PlanError with file:line, field and a Vietnamese
+    message for every problem."""
+    data, index = read_yaml(text, path, "tệp phải là một bảng YAML có khóa 'announcements'")
+    try:
+        parsed = AnnouncementFile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc: Loc = tuple(err["loc"])
+            problems.append(
+                PlanProblem(line_of(loc, index), field_path(loc), vietnamese_message(err))
+            )
+        raise PlanError(path, problems) from None
+    problems = [
+        PlanProblem(line_of(loc, index), field_path(loc), message)
+        for loc, message in _duplicates(parsed)
+    ]
+    if problems:
+        raise PlanError(path, problems)
+    return parsed.announcements
+
+
+def _duplicates(parsed: AnnouncementFile) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    codes: set[str] = set()
+    days: dict[dt.date, str] = {}
+    for i, a in enumerate(parsed.announcements):
+        if a.code in codes:
+            problems.append((("announcements", i, "code"), f"mã {a.code!r} bị trùng"))
+        codes.add(a.code)
+        for j, d in enumerate(a.days):
+            if d.date in days:
+                problems.append(
+                    (
+                        ("announcements", i, "days", j, "date"),
+                        f"ngày {d.date:%d/%m/%Y} đã có trong thông báo {days[d.date]!r}",
+                    )
+                )
+            days[d.date] = a.code
+    return problems
+
+
+def read_announcements(path: Path) -> list[Announcement]:
+    """Read and validate an announcement file from disk."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(str(path), [PlanProblem(None, "", f"không đọc được tệp: {exc}")]) from None
+    return parse_announcements(text, str(path))
