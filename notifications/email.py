@@ -168,6 +168,8 @@ class Mailer:
             return self._connection
         self.close()
         smtp = self._smtp
+        if not smtp.host:
+            raise ChannelUnavailable("Chưa cấu hình máy chủ thư (DONDOC_SMTP__HOST)")
         connection: smtplib.SMTP | None = None
         try:
             connection = smtplib.SMTP(smtp.host, smtp.port, None, timeout=TIMEOUT_SECONDS)

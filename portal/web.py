@@ -309,6 +309,7 @@ def _item_submit(
                 clock=portal.clock,
                 data_dir=portal.data_dir,
                 max_attachment_bytes=portal.settings.upload_max_bytes,
+                max_item_bytes=portal.settings.item_max_stored_bytes,
             )
     except IntakeError as refusal:
         if refusal.status in (401, 403, 404):

@@ -11,9 +11,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class SmtpSettings(BaseModel):
-    """Outgoing mail server; the password only ever lives in a SecretStr."""
+    """Outgoing mail server; the password only ever lives in a SecretStr.
 
-    host: str = "127.0.0.1"
+    No host, no e-mail: the channel (and the admin's alerts) work only when one is set.
+    """
+
+    host: str | None = None
     port: int = 25
     username: str | None = None
     password: SecretStr | None = None
@@ -35,13 +38,18 @@ class ZaloSettings(BaseModel):
 
 
 class EscalationSettings(BaseModel):
-    """When reminders go out and how failed deliveries are retried."""
+    """When reminders go out, how failed deliveries are retried and when they are given up."""
 
     work_start: dt.time = dt.time(7, 30)  # local (Asia/Ho_Chi_Minh) working hours
     work_end: dt.time = dt.time(17, 0)
-    max_attempts: int = Field(default=6, ge=1)  # then the message is dead and shown to the admin
+    # A message not delivered within this many working days after the day it was queued is
+    # given up (dead, shown to the admin), however many attempts an outage allowed.
+    give_up_after_working_days: int = Field(default=3, ge=1)
     retry_base_seconds: int = Field(default=300, ge=1)  # doubled after each failed attempt
     retry_max_seconds: int = Field(default=6 * 3600, ge=1)
+
+
+ITEM_MAX_BYTES = 50 * 1024 * 1024  # files stored for one item, each file counted once
 
 
 class Settings(BaseSettings):
@@ -63,6 +71,11 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     upload_max_bytes: int = Field(
         default=10 * 1024 * 1024, description="Largest request body the portal accepts (bytes)."
+    )
+    item_max_stored_bytes: int = Field(
+        default=ITEM_MAX_BYTES,
+        ge=1,
+        description="Most bytes of files a unit may store for one item, all versions together.",
     )
     inbox_dir: Path | None = Field(
         default=None, description="Folder the inbox flow reads; data_dir/inbox by default."

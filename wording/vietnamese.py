@@ -35,6 +35,11 @@ def money(value: int | float | Decimal) -> str:
     return format_currency(value, "VND", locale=LOCALE)
 
 
+def megabytes(size: int) -> str:
+    """A size in bytes as officials read a limit: 52428800 -> "50 MB", 262144 -> "0,25 MB"."""
+    return f"{number(Decimal(size) / 2**20)} MB"
+
+
 def _as_local_date(value: date | datetime) -> date:
     return local_date(value) if isinstance(value, datetime) else value
 

@@ -159,7 +159,7 @@ def test_no_configured_secret_reaches_any_log(
             bot_token=SecretStr(BOT_TOKEN),
             oa_refresh_token=SecretStr(REFRESH),
         ),
-        escalation=EscalationSettings(max_attempts=4, retry_base_seconds=600),
+        escalation=EscalationSettings(retry_base_seconds=600),
         webhooks={"so": SecretStr(hook)},
         admin_email="quan-tri@ubnd-thu.example",
     )
