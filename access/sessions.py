@@ -105,7 +105,7 @@ def _live_session(
     if not secret:
         return None
     row = session.execute(
-        select(WebSession, AccessToken, Unit.code)
+        select(WebSession, AccessToken, Unit.code, Unit.name)
         .outerjoin(AccessToken, AccessToken.id == WebSession.token_id)
         .outerjoin(Unit, Unit.id == AccessToken.unit_id)
         .where(
@@ -116,7 +116,7 @@ def _live_session(
     ).first()
     if row is None:
         return None
-    web, token, unit_code = row
+    web, token, unit_code, unit_name = row
     if web.token_id is None:
         same_admin = (
             admin_secret is not None
@@ -126,7 +126,7 @@ def _live_session(
         return (web, SETTINGS_ADMIN) if same_admin else None
     if token is None or token.revoked_at is not None:
         return None
-    return web, _token_actor(token, unit_code)
+    return web, _token_actor(token, unit_code, unit_name)
 
 
 def resolve_web_session(

@@ -221,6 +221,7 @@ def submit_file(
                 idempotency_key=idempotency_key,
             ),
             now=now(),
+            clock=now,
             data_dir=settings.data_dir,
             max_attachment_bytes=settings.upload_max_bytes,
             max_item_bytes=settings.item_max_stored_bytes,

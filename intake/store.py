@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ from access.actor import Actor
 from access.audit import event_row
 from intake.address import ItemAddress, form_spec, item_to_submit, merge_addresses
 from intake.blobs import StagedBlobs
-from intake.locks import lock_key, refuse_closed
+from intake.locks import hold_for_writing, lock_key, refuse_closed
 from intake.receipts import (
     Receipt,
     ReceiptFile,
@@ -354,11 +354,18 @@ def _submit_once(
     content: _Content,
     *,
     now: datetime,
+    clock: Callable[[], datetime] | None,
     blobs: StagedBlobs,
     max_attachment_bytes: int,
     max_item_bytes: int,
 ) -> Receipt:
     item = item_to_submit(content.address, session=session, actor=request.actor)
+    if clock is not None:
+        # The received time, read once the item is locked and the submissions held for
+        # writing: versions follow it, and a compilation as of T waits for every writer that
+        # read a time up to T (`intake.locks.wait_for_writers`), so replaying T gives the same.
+        hold_for_writing(session)
+        now = clock()
     scoped_key = _scoped_key(item.unit_id, request.idempotency_key)
     stands = standing(item, scoped_key, session=session)
     latest_id = stands.latest_id if request.replay_unchanged else None
@@ -398,9 +405,14 @@ def submit(
     data_dir: Path,
     max_attachment_bytes: int,
     max_item_bytes: int = ITEM_MAX_BYTES,
+    clock: Callable[[], datetime] | None = None,
     attempts: int = 10,
 ) -> Receipt:
     """Read, address, check and store one submission in its own transaction: all or nothing.
+
+    `now` is when the channel received it; a face that serves people as they come passes its
+    `clock` too, and the stored received time is read from it inside the lock (a batch or a
+    replayed day stores `now`).
 
     A concurrent submission for the same item (or the same idempotency key) may make the
     insert fail on a unique key; the whole attempt is then rolled back and run again, so
@@ -425,6 +437,7 @@ def submit(
                     request,
                     content,
                     now=now,
+                    clock=clock,
                     blobs=blobs,
                     max_attachment_bytes=max_attachment_bytes,
                     max_item_bytes=max_item_bytes,

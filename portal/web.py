@@ -347,6 +347,7 @@ def _item_submit(
                 portal.sessions,
                 sent,
                 now=portal.clock(),
+                clock=portal.clock,
                 data_dir=portal.data_dir,
                 max_attachment_bytes=portal.settings.upload_max_bytes,
                 max_item_bytes=portal.settings.item_max_stored_bytes,
