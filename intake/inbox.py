@@ -14,7 +14,7 @@ import logging
 import os
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -232,8 +232,13 @@ def process_file(
     data_dir: Path,
     max_upload_bytes: int,
     max_item_bytes: int = ITEM_MAX_BYTES,
+    clock: Callable[[], datetime] | None = None,
 ) -> FileOutcome:
     """Submit one claimed file, then move it; safe to run again after a crash.
+
+    `now` is the batch's time, written in the notes; with a `clock` (a live run) each file's
+    received time is read from it when the file is stored, inside its item's lock, so a
+    compilation's as-of instant splits the inbox's files as it splits the portal's.
 
     Whatever the file holds, it ends in processed/ or rejected/: a refusal gets its reasons,
     any other failure a general note with an incident number (logged with its traceback).
@@ -260,6 +265,7 @@ def process_file(
             data_dir=data_dir,
             max_attachment_bytes=max_upload_bytes,
             max_item_bytes=max_item_bytes,
+            clock=clock,
         )
     except IntakeError as refusal:
         note = rejection_report(name, when, refusal.message, refusal.fields)
@@ -304,6 +310,7 @@ def process_files(
     data_dir: Path,
     max_upload_bytes: int,
     max_item_bytes: int = ITEM_MAX_BYTES,
+    clock: Callable[[], datetime] | None = None,
 ) -> list[FileOutcome]:
     """`process_file` for each claimed file, in order."""
     return [
@@ -315,6 +322,7 @@ def process_files(
             data_dir=data_dir,
             max_upload_bytes=max_upload_bytes,
             max_item_bytes=max_item_bytes,
+            clock=clock,
         )
         for path in paths
     ]

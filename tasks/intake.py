@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ def process_inbox_files(paths: list[str], inbox: str, now: datetime) -> list[dic
             data_dir=settings.data_dir,
             max_upload_bytes=settings.upload_max_bytes,
             max_item_bytes=settings.item_max_stored_bytes,
+            clock=lambda: datetime.now(UTC),  # each file's received time, taken as it is stored
         )
     finally:
         engine.dispose()

@@ -208,3 +208,32 @@ def test_with_the_database_down_the_file_waits_in_work_for_the_next_run(
     [outcome] = run_inbox(loaded, inbox, tmp_path / "var")
     assert (outcome.name, outcome.outcome) == (name, "processed")
     assert _in_work(inbox) == []
+
+
+def test_a_live_run_stores_each_file_at_the_time_it_is_stored(
+    loaded: Engine, inbox: Path, tmp_path: Path
+) -> None:
+    """Two files of one batch: each gets the clock's reading as it is stored (inside its
+    item's lock), not the batch's start, so an as-of instant between them splits them."""
+    from datetime import UTC, datetime, timedelta
+
+    for unit in ("xa-mot", "xa-hai"):
+        data = filled_template(loaded, "xlsx", {"viec-lam": 7, "ty-le": 70}, unit, "2024-04")
+        (inbox / f"{unit}__bao-cao-thang__2024-04.xlsx").write_bytes(data)
+    start = datetime(2024, 5, 3, 2, 0, tzinfo=UTC)
+    readings = iter(start + timedelta(minutes=m) for m in range(1, 100))
+    outcomes = box.process_files(
+        box.claim_files(inbox),
+        inbox=inbox,
+        sessions=session_factory(loaded),
+        now=start,
+        data_dir=tmp_path / "var",
+        max_upload_bytes=UPLOAD_LIMIT,
+        clock=lambda: next(readings),
+    )
+    assert [o.outcome for o in outcomes] == ["processed", "processed"]
+    with session_factory(loaded)() as session:
+        times = sorted(
+            r.replace(tzinfo=UTC) for r in session.scalars(select(Submission.received_at))
+        )
+    assert len(times) == 2 and start < times[0] < times[1]
