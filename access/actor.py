@@ -15,6 +15,7 @@ class Actor:
     label: str  # for the audit trail, never the secret: "unit:xa-mot token#3", "cli:root"
     unit_id: int | None = None
     unit_code: str | None = None
+    unit_name: str | None = None  # what pages show; the code stays for links and the audit
     token_id: int | None = None
 
     @property

@@ -18,6 +18,9 @@ from models.org import Unit
 
 SESSION_PREFIX = "dds_"  # a page session's secret; never accepted where a token is expected
 SESSION_LIFETIME = timedelta(hours=12)
+# Live sessions one token may have (a unit's few officers, each on a computer or two): signing
+# in once more ends the oldest, so a leaked token cannot pile up sessions unseen.
+MAX_SESSIONS_PER_TOKEN = 5
 
 
 def _admin_check(session_secret: str, admin_secret: str) -> str:
@@ -62,7 +65,38 @@ def open_web_session(
         details={"token_id": actor.token_id, "expires_at": row.expires_at.isoformat()},
         now=now,
     )
+    _end_beyond_cap(actor, session=session, now=now, source_address=source_address)
     return actor, secret
+
+
+def _end_beyond_cap(
+    actor: Actor, *, session: Session, now: datetime, source_address: str | None
+) -> None:
+    """End the token's oldest live sessions beyond MAX_SESSIONS_PER_TOKEN (the settings admin
+    counts as one token)."""
+    same_token = (
+        WebSession.token_id.is_(None)
+        if actor.token_id is None
+        else WebSession.token_id == actor.token_id
+    )
+    live = session.scalars(
+        select(WebSession)
+        .where(same_token, WebSession.ended_at.is_(None), WebSession.expires_at > now)
+        .order_by(WebSession.created_at.desc(), WebSession.id.desc())
+    ).all()
+    for old in live[MAX_SESSIONS_PER_TOKEN:]:
+        old.ended_at = now
+        record_event(
+            session=session,
+            actor=actor,
+            action="session.end",
+            object_type="web_session",
+            object_id=str(old.id),
+            source_address=source_address,
+            details={"token_id": actor.token_id, "reason": "session_cap"},
+            now=now,
+        )
+    session.flush()
 
 
 def _live_session(
@@ -71,7 +105,7 @@ def _live_session(
     if not secret:
         return None
     row = session.execute(
-        select(WebSession, AccessToken, Unit.code)
+        select(WebSession, AccessToken, Unit.code, Unit.name)
         .outerjoin(AccessToken, AccessToken.id == WebSession.token_id)
         .outerjoin(Unit, Unit.id == AccessToken.unit_id)
         .where(
@@ -82,7 +116,7 @@ def _live_session(
     ).first()
     if row is None:
         return None
-    web, token, unit_code = row
+    web, token, unit_code, unit_name = row
     if web.token_id is None:
         same_admin = (
             admin_secret is not None
@@ -92,7 +126,7 @@ def _live_session(
         return (web, SETTINGS_ADMIN) if same_admin else None
     if token is None or token.revoked_at is not None:
         return None
-    return web, _token_actor(token, unit_code)
+    return web, _token_actor(token, unit_code, unit_name)
 
 
 def resolve_web_session(

@@ -99,7 +99,7 @@ def revoke_tokens(
     return rows
 
 
-def _token_actor(token: AccessToken, unit_code: str | None) -> Actor:
+def _token_actor(token: AccessToken, unit_code: str | None, unit_name: str | None = None) -> Actor:
     if token.role == Role.ADMIN:
         return Actor(role=Role.ADMIN, label=f"admin token#{token.id}", token_id=token.id)
     return Actor(
@@ -107,6 +107,7 @@ def _token_actor(token: AccessToken, unit_code: str | None) -> Actor:
         label=f"unit:{unit_code} token#{token.id}",
         unit_id=token.unit_id,
         unit_code=unit_code,
+        unit_name=unit_name,
         token_id=token.id,
     )
 
@@ -119,11 +120,11 @@ def authenticate(secret: str, *, session: Session, admin_secret: str | None) -> 
     if admin_secret and hmac.compare_digest(digest, hash_token(admin_secret)):
         return SETTINGS_ADMIN
     row = session.execute(
-        select(AccessToken, Unit.code)
+        select(AccessToken, Unit.code, Unit.name)
         .outerjoin(Unit, Unit.id == AccessToken.unit_id)
         .where(AccessToken.token_hash == digest, AccessToken.revoked_at.is_(None))
     ).first()
     if row is None:
         return None
-    token, unit_code = row
-    return _token_actor(token, unit_code)
+    token, unit_code, unit_name = row
+    return _token_actor(token, unit_code, unit_name)

@@ -8,19 +8,29 @@ every request is a new monthly report (values of both targets) with its own Idem
 addressed by unit, obligation and period as an officer would. Measured: requests per
 second, p50/p99 latency, the server's peak resident memory, and that the database holds
 exactly as many new submissions as the API accepted (201).
+
+`run_hostile` measures ordinary requests (an officer listing their items) while other clients
+upload hostile spreadsheets in a loop (issue 13: a template whose <dimension> claims 16,384
+columns, and one of ~100 KB holding ~3 M cells), as a ratio of the p99 without that load,
+measured first in the same run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -193,45 +203,50 @@ def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
     raise TimeoutError("the portal did not answer within 60 s")
 
 
-def run(engine: Engine, requests: int = 2000, concurrency: int = 16) -> dict[str, Any]:
-    units = _issue_tokens(engine, min(200, max(1, requests // 10)))
+@contextmanager
+def _portal(engine: Engine, data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The portal as deployed (`portal.server.serve`) in its own process, until the block ends."""
     port = free_port()
     base = f"http://{HOST}:{port}"
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "DONDOC_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-            "DONDOC_DATA_DIR": tmp,
-        }
-        process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-c", f"from portal.server import serve; serve(port={port})"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DONDOC_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "DONDOC_DATA_DIR": str(data_dir),
+    }
+    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-c", f"from portal.server import serve; serve(port={port})"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_healthy(base, process)
+        yield base, process
+    finally:
+        process.terminate()
         try:
-            _wait_healthy(base, process)
-            idle_rss = _peak_rss_mib(process.pid)
-            before = _stored(engine)
-            tag = f"bench-{time.time_ns()}"
-            # A short warm-up: first requests compile statements and fill the pools.
-            asyncio.run(_clients(base, units, min(50, requests), concurrency, f"{tag}-warm"))
-            warm = _stored(engine) - before
-            before += warm
-            wall, latencies, statuses = asyncio.run(
-                _clients(base, units, requests, concurrency, tag)
-            )
-            load = os.getloadavg()[0]  # other work on the machine during the API's run
-            stored = _stored(engine) - before
-            server_peak = _peak_rss_mib(process.pid)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run(engine: Engine, requests: int = 2000, concurrency: int = 16) -> dict[str, Any]:
+    units = _issue_tokens(engine, min(200, max(1, requests // 10)))
+    with tempfile.TemporaryDirectory() as tmp, _portal(engine, Path(tmp)) as (base, process):
+        idle_rss = _peak_rss_mib(process.pid)
+        before = _stored(engine)
+        tag = f"bench-{time.time_ns()}"
+        # A short warm-up: first requests compile statements and fill the pools.
+        asyncio.run(_clients(base, units, min(50, requests), concurrency, f"{tag}-warm"))
+        warm = _stored(engine) - before
+        before += warm
+        wall, latencies, statuses = asyncio.run(_clients(base, units, requests, concurrency, tag))
+        load = os.getloadavg()[0]  # other work on the machine during the API's run
+        stored = _stored(engine) - before
+        server_peak = _peak_rss_mib(process.pid)
+    with tempfile.TemporaryDirectory() as tmp:
         before = _stored(engine)
         direct_wall, direct_latencies, _ = _direct(engine, units, requests, concurrency, Path(tmp))
         direct_stored = _stored(engine) - before
@@ -261,4 +276,135 @@ def run(engine: Engine, requests: int = 2000, concurrency: int = 16) -> dict[str
         "load_average_1min": load,
         "server_idle_rss_mib": idle_rss,
         "server_peak_rss_mib": server_peak,
+    }
+
+
+# --- ordinary requests while hostile spreadsheets are uploaded ------------------------------
+
+
+def _rewrite_sheet(template: bytes, change: Callable[[bytes], bytes]) -> bytes:
+    """The XLSX `template` with its worksheet XML changed, everything else as it was."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(template)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target,
+    ):
+        for info in source.infolist():
+            body = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":  # the report's sheet
+                body = change(body)
+            target.writestr(info.filename, body)
+    return out.getvalue()
+
+
+def hostile_xlsx(template: bytes) -> dict[str, bytes]:
+    """Two hostile versions of a real XLSX template (issue 13): `wide`, whose <dimension>
+    claims 16,384 columns and whose last row is row 2,000 (openpyxl pads every row, the
+    empty ones too, to the claimed width), and `cells`, 2.8 M
+    cells in 2,000 rows that compress to under 200 KB (just within the unzipped size limit)."""
+    row = b"<row>" + b"<c><v>1</v></c>" * 1_400 + b"</row>"
+
+    def wide(xml: bytes) -> bytes:
+        claim = b'<dimension ref="A1:XFD2000"'
+        last = b'<row r="2000"><c r="A2000"><v>1</v></c></row></sheetData>'
+        xml = re.sub(rb'<dimension ref="[^"]*"', claim, xml, count=1)
+        return xml.replace(b"</sheetData>", last, 1)
+
+    def cells(xml: bytes) -> bytes:
+        kept = re.search(rb"<sheetData>(.*)</sheetData>", xml, flags=re.S)
+        head = kept.group(1) if kept else b""
+        xml = re.sub(rb"<dimension [^>]*/>", b"", xml, count=1)  # read to the last row
+        return re.sub(
+            rb"<sheetData>.*</sheetData>|<sheetData/>",
+            lambda _: b"<sheetData>" + head + row * 2_000 + b"</sheetData>",
+            xml,
+            count=1,
+            flags=re.S,
+        )
+
+    return {"wide": _rewrite_sheet(template, wide), "cells": _rewrite_sheet(template, cells)}
+
+
+async def _ordinary(client: httpx.AsyncClient, secret: str, requests: int) -> list[float]:
+    """Latencies of an officer listing their items, one request after another."""
+    latencies = []
+    for _ in range(requests):
+        start = time.perf_counter()
+        response = await client.get("/api/v1/items", headers={"Authorization": f"Bearer {secret}"})
+        latencies.append(time.perf_counter() - start)
+        response.raise_for_status()
+    return latencies
+
+
+async def _hostile_loop(
+    base: str, secret: str, item: int, files: dict[str, bytes], answers: Counter[str]
+) -> None:
+    """Upload the hostile files in turn until cancelled, counting (file, status) answers."""
+    headers = {"Authorization": f"Bearer {secret}"}
+    async with httpx.AsyncClient(base_url=base, timeout=600) as client:
+        while True:
+            for name, data in files.items():
+                answers[f"{name} sent"] += 1
+                response = await client.post(
+                    "/api/v1/submissions/upload",
+                    headers=headers,
+                    data={"item_id": str(item)},
+                    files={"file": ("bao-cao.xlsx", data, "application/octet-stream")},
+                )
+                answers[f"{name} {response.status_code}"] += 1
+
+
+async def _measure_hostile(
+    base: str, units: list[tuple[str, str]], requests: int, uploaders: int
+) -> dict[str, Any]:
+    (_, officer), (_, attacker) = units[0], units[-1]
+    async with httpx.AsyncClient(base_url=base, timeout=300) as client:
+        headers = {"Authorization": f"Bearer {attacker}"}
+        item = (await client.get("/api/v1/items", headers=headers)).json()[0]["id"]
+        template = await client.get(f"/api/v1/items/{item}/template", headers=headers)
+        files = hostile_xlsx(template.content)
+        await _ordinary(client, officer, 20)  # warm-up
+        baseline = await _ordinary(client, officer, requests)
+        answers: Counter[str] = Counter()
+        loops = [
+            asyncio.create_task(_hostile_loop(base, attacker, item, files, answers))
+            for _ in range(uploaders)
+        ]
+        await asyncio.sleep(1)  # the uploads are under way
+        loaded = await _ordinary(client, officer, requests)
+        for loop in loops:  # uploads still being parsed are abandoned with the server
+            loop.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+    return {
+        "baseline": baseline,
+        "loaded": loaded,
+        "answers": answers,
+        "sizes": {k: len(v) for k, v in files.items()},
+    }
+
+
+def run_hostile(engine: Engine, requests: int = 300, uploaders: int = 2) -> dict[str, Any]:
+    """p99 of ordinary requests with hostile uploads running, against the p99 without."""
+    units = _issue_tokens(engine, 2)
+    with tempfile.TemporaryDirectory() as tmp, _portal(engine, Path(tmp)) as (base, _):
+        measured = asyncio.run(_measure_hostile(base, units, requests, uploaders))
+        load = os.getloadavg()[0]
+    baseline, loaded = measured["baseline"], measured["loaded"]
+    p99, base_p99 = _percentile(loaded, 99) * 1000, _percentile(baseline, 99) * 1000
+    return {
+        "benchmark": "hostile",
+        "title": f"ordinary requests while {uploaders} clients upload hostile XLSX files",
+        "requests": requests,
+        "uploaders": uploaders,
+        "hostile_file_bytes": measured["sizes"],
+        "hostile_answers": dict(sorted(measured["answers"].items())),
+        "p50_ms": statistics.median(loaded) * 1000,
+        "p99_ms": p99,
+        "max_ms": max(loaded) * 1000,
+        "baseline_p50_ms": statistics.median(baseline) * 1000,
+        "baseline_p99_ms": base_p99,
+        "ratio": p99 / base_p99,
+        "goal": "p99 of ordinary requests under 200 ms while hostile uploads run",
+        "met": p99 < 200,
+        "load_average_1min": load,
     }

@@ -4,8 +4,8 @@
 
 `--db` takes the SQLAlchemy URL of an EMPTY database (a temporary SQLite file by default);
 the synthetic province is generated into it. The benchmarks run in the order given by
-`--only` (all by default: status, report, fanout, flow, intake, portal; intake and the portal
-add submissions, so they go last).
+`--only` (all by default: status, report, fanout, flow, intake, portal, hostile; intake and the
+portal add submissions, so they go last).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from models.migrate import upgrade
 
 STATUS_AS_OF = pendulum.datetime(2024, 6, 20, 9, tz="Asia/Ho_Chi_Minh")
 REPORT_AS_OF = pendulum.datetime(2024, 7, 31, 9, tz="Asia/Ho_Chi_Minh")
-ALL = ("status", "report", "fanout", "flow", "intake", "portal")
+ALL = ("status", "report", "fanout", "flow", "intake", "portal", "hostile")
 
 
 def machine(engine: Engine) -> dict[str, Any]:
@@ -132,6 +132,8 @@ def _one(
             return bench_intake.run(engine, repeat)
         case "portal":
             return bench_portal.run(engine, requests=requests, concurrency=clients)
+        case "hostile":
+            return bench_portal.run_hostile(engine)
     raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(ALL)}")
 
 
@@ -164,6 +166,12 @@ def summary(r: dict[str, Any]) -> str:
                 f"portal: {r['accepted']}/{r['requests']} accepted, {r['stored']} stored, "
                 f"{r['requests_per_s']:.0f} req/s, p50 {r['p50_ms']:.0f} ms, "
                 f"p99 {r['p99_ms']:.0f} ms; direct submit {r['baseline_per_s']:.0f}/s [{ok}]"
+            )
+        case "hostile":
+            return (
+                f"hostile: ordinary p99 {r['p99_ms']:.0f} ms (max {r['max_ms']:.0f} ms) while "
+                f"{r['uploaders']} clients upload hostile XLSX, {r['baseline_p99_ms']:.0f} ms "
+                f"without, ratio {r['ratio']:.2f} [{ok}]"
             )
         case _:
             line = (

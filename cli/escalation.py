@@ -10,8 +10,9 @@ import typer
 from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
-from cli.common import console, engine, fail, parse_instant, read_session, write_session
+from cli.common import console, engine, fail, now, parse_instant, read_session, write_session
 from models.calendar import load_calendar
 from models.items import DueItem
 from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
@@ -20,7 +21,7 @@ from notifications.daily_check import run_once, sending_window_open
 from notifications.deciding import Decision, decide
 from notifications.fallback import fallback_of_keys
 from notifications.messages import AUDIENCE_VI
-from notifications.outbox import STATUS_VI, list_messages, retry_message
+from notifications.outbox import STATUS_VI, list_messages, requeue
 from notifications.routing import People, load_people
 from notifications.wiring import enabled_channels
 from schedules.escalation import next_sending_time
@@ -184,6 +185,45 @@ def remind(
             )
     sent = sum(len(d.sent) for d in report.deliveries)
     console.print(f"Đã gửi {sent} thông báo ({len(report.recorded.message_ids)} thông báo mới).")
+    crashed = [CHANNEL_VI[ChannelName(d.channel)] for d in report.deliveries if d.crashed]
+    if crashed:  # a bug or a malformed setting, not a server down: whoever runs it must know
+        fail(f"kênh {', '.join(crashed)} gặp lỗi không lường trước; các kênh khác vẫn đã gửi")
+
+
+def _retry_target(
+    session: Session, retry: str
+) -> tuple[list[ColumnElement[bool]], str | None, str]:
+    """What `--retry` names: (filter, the one message's key if it names one, label)."""
+    if retry == "all":
+        return [], None, "mọi kênh"
+    if retry in {c.value for c in ChannelName}:
+        return [OutboxMessage.channel == retry], None, f"kênh {CHANNEL_VI[ChannelName(retry)]}"
+    matches = list(
+        session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.startswith(retry)))
+    )
+    if not matches:
+        fail(
+            f"--retry {retry!r}: không có thông báo nào có mã bắt đầu như vậy, cũng không phải "
+            "tên kênh (email, zalo_oa, zalo_bot, webhook) hay all"
+        )
+    if len(matches) > 1:
+        fail(f"--retry {retry!r}: {len(matches)} thông báo có mã bắt đầu như vậy; nhập dài hơn")
+    return [OutboxMessage.key == matches[0]], matches[0], f"thông báo {matches[0][:8]}"
+
+
+def _retry(retry: str) -> None:
+    """Requeue what `--retry` names and say what became of it."""
+    with write_session() as session:
+        where, key, label = _retry_target(session, retry)
+        keys = requeue(session=session, where=where, now=now())
+        if key is not None:
+            status = session.scalars(select(OutboxMessage.status).where(*where)).one()
+            console.print(f"Thông báo {key[:8]}: {STATUS_VI[OutboxStatus(status)]}.")
+            return
+    console.print(
+        f"Đã đưa lại {len(keys)} thông báo vào hàng đợi ({label}); "
+        "chúng sẽ được gửi ở lượt chạy tới."
+    )
 
 
 def outbox(
@@ -191,25 +231,18 @@ def outbox(
         bool, typer.Option("--all", help="Every message, not only the undelivered ones.")
     ] = False,
     retry: Annotated[
-        str | None, typer.Option(help="Put a failed or dead message back in the queue (its key).")
+        str | None,
+        typer.Option(
+            help="Đưa lại vào hàng đợi các thông báo gửi lỗi hoặc đã dừng gửi: một mã thông báo "
+            "(vài ký tự đầu), tên một kênh (email, zalo_oa, zalo_bot, webhook) hoặc all."
+        ),
     ] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
 ) -> None:
     """Deliveries that failed (retried later) or were given up, with the last error, and the
     fallbacks sent by another channel in their place."""
     if retry is not None:
-        with write_session() as session:
-            matches = list(
-                session.scalars(
-                    select(OutboxMessage.key).where(OutboxMessage.key.startswith(retry))
-                )
-            )
-            if len(matches) != 1:
-                fail(f"{len(matches)} messages have a key starting with {retry!r}; give more of it")
-            message = retry_message(session=session, key=matches[0])
-            assert message is not None
-            status = STATUS_VI[OutboxStatus(message.status)]
-        console.print(f"Thông báo {matches[0][:8]}: {status}.")
+        _retry(retry)
         return
     statuses = None if show_all else [OutboxStatus.FAILED.value, OutboxStatus.DEAD.value]
     with read_session() as session:

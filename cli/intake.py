@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from access.actor import Actor
 from access.tokens import issue_token, revoke_tokens
@@ -220,8 +221,10 @@ def submit_file(
                 idempotency_key=idempotency_key,
             ),
             now=now(),
+            clock=now,
             data_dir=settings.data_dir,
             max_attachment_bytes=settings.upload_max_bytes,
+            max_item_bytes=settings.item_max_stored_bytes,
         )
     except IntakeError as error:
         refuse(error)
@@ -247,8 +250,13 @@ def portal(
 ) -> None:
     """Serve the portal (pages and JSON API) with uvicorn; loopback only by default."""
     from portal.server import serve
+    from settings import WeakAdminSecret
 
-    serve(host=host, port=port)
+    try:
+        serve(host=host, port=port)
+    except WeakAdminSecret as weak:
+        err_console.print(str(weak), highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(2) from None
 
 
 # ---------------------------------------------------------------- ad-hoc requests
@@ -383,7 +391,13 @@ def inbox(
     """Collect the files dropped in the inbox once (the collect_submissions flow)."""
     from flows.collect_submissions import collect_submissions
 
-    summary = collect_submissions(inbox=str(folder) if folder else None)
+    try:
+        summary = collect_submissions(inbox=str(folder) if folder else None)
+    except (SQLAlchemyError, OSError) as error:  # the database or the folder, not a file
+        fail(
+            f"chưa xử lý hết hộp thư ({type(error).__name__}: cơ sở dữ liệu hoặc thư mục không "
+            "dùng được); các tệp chưa xử lý vẫn nằm trong work/ và được xử lý ở lần chạy sau."
+        )
     console.print(
         f"Đã xử lý {summary['processed']} tệp, từ chối {summary['rejected']} tệp "
         f"(thư mục {summary['inbox']})."

@@ -19,6 +19,8 @@ from plans.loader import PlanError, read_plan
 from plans.schema import DeadlineEntry, PlanFile
 from reports.figures import TargetSpec
 from reports.indicators import goal_cell
+from wording import vietnamese
+from wording.collation import sort_key
 from wording.vietnamese import local_iso
 
 plan_app = typer.Typer(help="Check and show plan files.", no_args_is_help=True)
@@ -126,7 +128,8 @@ def dues(
     obligation: Annotated[str | None, typer.Option(help="Obligation or deliverable code.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """List every item due: obligation, unit, period, data window and deadline."""
+    """Mọi việc phải nộp: báo cáo hoặc sản phẩm, đơn vị, kỳ, kỳ số liệu và hạn (--json: thời
+    điểm hạn chính xác, giờ Việt Nam)."""
     with read_session() as session:
         items = list_due_items(session=session, year=year, unit=unit, obligation=obligation)
         rows = [
@@ -155,18 +158,21 @@ def dues(
         "Báo cáo / sản phẩm",
         "Đơn vị",
         "Kỳ",
-        "Số liệu từ",
-        "đến",
-        "Hạn (giờ VN)",
-        title=f"{len(rows)} items due",
+        "Số liệu",
+        "Hạn",
+        title=f"{len(rows)} việc phải nộp",
     )
-    for r in rows:
+    # The deadline's day, then units in Vietnamese alphabetical order; a deliverable has no
+    # data window (it is work to hand in, not figures of a period).
+    for i in sorted(items, key=lambda i: (i.deadline_at, sort_key(i.unit.name), i.key)):
+        source = i.obligation or i.deliverable
         table.add_row(
-            r["obligation"] or r["deliverable"],
-            r["unit_name"],
-            r["period"] or "-",
-            r["window_start"],
-            r["window_end"],
-            r["deadline"],
+            source.title if source else "",
+            i.unit.name,
+            vietnamese.period(i.period_label) or "-",
+            f"{vietnamese.date_short(i.window_start)} – {vietnamese.date_short(i.window_end)}"
+            if i.obligation
+            else "",
+            vietnamese.deadline(i.deadline_on, i.deadline_at),
         )
     console.print(table)

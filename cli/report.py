@@ -10,9 +10,11 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
 from rich.table import Table
 
-from cli.common import console, err_console, fail, parse_instant, read_session
+from cli.common import console, engine, err_console, fail, now, parse_instant, read_session
+from intake.locks import wait_for_writers
 from reports.compile import (
     ALL_FORMATS,
+    compilation_instant,
     load_report,
     parse_formats,
     parse_period,
@@ -34,46 +36,70 @@ def _doc_date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        fail(f"--date {value!r} is not a date (use e.g. 2024-03-20)")
+        fail(f"--date {value!r} không phải một ngày (ví dụ 2024-03-20)")
 
 
 def compile_report(
     period: Annotated[
-        str, typer.Option(help="Reporting period: 2024-03, 2024-Q1, 2024-H1 or 2024 (year).")
+        str,
+        typer.Option(help="Kỳ: 2024-03 (tháng), 2024-Q1 (quý), 2024-H1 (6 tháng), 2024 (năm)."),
     ],
     formats: Annotated[
-        str, typer.Option("--format", help="Comma-separated formats: docx,xlsx,html,md,json.")
+        str,
+        typer.Option("--format", help="Định dạng, cách nhau bởi dấu phẩy: docx,xlsx,html,md,json."),
     ] = ALL_FORMATS_TEXT,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder for the files; <data dir>/reports/<period> by default."),
+        typer.Option("--out", help="Thư mục ghi tệp; mặc định <thư mục dữ liệu>/reports/<kỳ>."),
     ] = None,
     send: Annotated[
-        bool, typer.Option("--send", help="Email the files to the plan's leaders and committee.")
+        bool,
+        typer.Option("--send", help="Gửi các tệp qua email tới lãnh đạo và Ủy ban theo kế hoạch."),
     ] = False,
     number: Annotated[
         str | None,
-        typer.Option(help="The report's number (Số 05/BC-UBND); left blank for the office."),
+        typer.Option(help="Số văn bản (Số 05/BC-UBND); mặc định để trống cho văn thư."),
     ] = None,
     doc_date: Annotated[
-        str | None, typer.Option("--date", help="Date on the document; today by default.")
+        str | None,
+        typer.Option(
+            "--date",
+            help="Ngày ghi trên văn bản (mặc định: ngày của thời điểm tổng hợp); không được "
+            "trước ngày của --as-of.",
+        ),
     ] = None,
     as_of: Annotated[
         str | None,
-        typer.Option(help="Count only submissions received by then (replay); now by default."),
+        typer.Option(
+            help="Chỉ tính báo cáo nhận đến thời điểm này (tổng hợp lại cho cùng số liệu); mặc "
+            "định: hết ngày ghi trên văn bản nếu ngày đó đã qua, nếu không thì bây giờ.",
+        ),
+    ] = None,
+    distribution: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--recipient",
+            help="Một dòng Nơi nhận (nhắc lại cho mỗi nơi); mặc định: danh sách của kế hoạch. "
+            '"Lưu: VT." luôn được thêm ở cuối.',
+        ),
     ] = None,
     plan: Annotated[
-        str | None, typer.Option(help="Plan code; the newest plan of the period's year.")
+        str | None, typer.Option(help="Mã kế hoạch; mặc định kế hoạch mới nhất của năm.")
     ] = None,
 ) -> None:
-    """Compile the consolidated report of a period: DOCX, XLSX, HTML, Markdown, JSON."""
+    """Tổng hợp báo cáo của một kỳ: DOCX, XLSX, HTML, Markdown, JSON."""
     try:
         wanted = parse_formats(formats)
         parse_period(period)
     except ReportError as exc:
         fail(str(exc))
-    instant = parse_instant(as_of)
     on_date = _doc_date(doc_date)
+    try:
+        instant = compilation_instant(
+            parse_instant(as_of) if as_of is not None else None, on_date, now()
+        )
+    except ReportError as exc:
+        fail(str(exc))
     out_dir = out or get_settings().data_dir / "reports" / period
     total = 2 + steps(wanted) + (1 if send else 0)
     with (
@@ -88,6 +114,8 @@ def compile_report(
         ) as progress,
     ):
         bar = progress.add_task("Đọc số liệu", total=total)
+        # Before the first read: what counts as of the instant is final from here on.
+        wait_for_writers(engine())
         try:
             report = load_report(
                 session=session,
@@ -96,6 +124,7 @@ def compile_report(
                 number=number,
                 doc_date=on_date,
                 plan_code=plan,
+                recipients=distribution,
             )
             recipients = report_recipients(
                 session=session,
@@ -113,7 +142,7 @@ def compile_report(
         try:
             paths = write_files(files, out_dir)
         except OSError as exc:
-            fail(f"cannot write the files to {out_dir}: {exc.strerror or exc}")
+            fail(f"không ghi được tệp vào {out_dir}: {exc.strerror or exc}")
         progress.advance(bar)
         if send:
             progress.update(bar, description=f"Gửi thư tới {len(recipients)} người nhận")
@@ -122,7 +151,7 @@ def compile_report(
                     smtp=get_settings().smtp, recipients=recipients, report=report, files=paths
                 )
             except MailError as exc:
-                fail(f"the files are written to {out_dir}, but sending failed: {exc}")
+                fail(f"đã ghi các tệp vào {out_dir} nhưng gửi email không được: {exc}")
             progress.advance(bar)
 
     table = Table(*INDICATOR_HEADERS, title=f"{report.title} {report.summary}")

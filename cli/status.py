@@ -17,6 +17,7 @@ from models.reliefs import ReliefKind
 from notifications.outbox import last_reminders
 from status.states import STATUS_VI, ItemState, grant_relief, item_states, rates
 from wording import vietnamese
+from wording.collation import sort_key
 from wording.vietnamese import local_iso
 
 
@@ -58,7 +59,8 @@ def status(
             + (f" and obligation {obligation!r}" if obligation else "")
         )
     by_obligation: dict[str, list[ItemState]] = {}
-    for s in states:
+    # Units in Vietnamese alphabetical order within each obligation.
+    for s in sorted(states, key=lambda s: sort_key(s.unit_name)):
         by_obligation.setdefault(s.source_code, []).append(s)
     if as_json:
         print_json(
@@ -97,7 +99,7 @@ def status(
             "Gửi lúc",
             "Số ngày làm việc quá hạn",
             "Lần nhắc gần nhất",
-            title=f"{group[0].source_title} — kỳ {period} (tính đến {as_of_vi})",
+            title=f"{group[0].source_title} — {vietnamese.period(period)} (tính đến {as_of_vi})",
         )
         for s in group:
             table.add_row(

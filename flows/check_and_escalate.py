@@ -9,6 +9,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from notifications.alerts import send_admin_alert
+from notifications.channels import CHANNEL_VI
 from schedules.instants import parse_instant
 from settings import get_settings
 from tasks.escalation import decide_and_record_step, deliver_step
@@ -38,13 +39,32 @@ def alert_admin(flow: Any, flow_run: Any, state: Any) -> None:
         log.error("could not alert the admin: %s", type(exc).__name__)
 
 
+class ChannelsFailed(Exception):
+    """One or more channel steps failed (the others delivered): the flow run fails with it."""
+
+
+def summary_message(deliveries: list[dict[str, Any]], failed: dict[str, str]) -> str:
+    """The run's state message: which channel could not deliver, and why (Vietnamese: the
+    admin reads it in the Prefect UI and in the failure alert)."""
+    name = {c.value: v for c, v in CHANNEL_VI.items()}
+    parts = [f"kênh {name[c]} lỗi: {why}" for c, why in failed.items()]
+    parts += [
+        f"kênh {name[d['channel']]} tạm ngừng: {d['stopped']}" for d in deliveries if d["stopped"]
+    ]
+    return "; ".join(parts) if parts else "Mọi kênh đã gửi xong."
+
+
 @flow(name="check-and-escalate", on_failure=[alert_admin], on_crashed=[alert_admin])
 def check_and_escalate(as_of: str | None = None) -> dict[str, Any]:
     """Decide what is due, write the outbox, deliver each channel, mark what was sent.
 
     `as_of` (ISO instant; now by default) replays a moment. Days off and hours outside
     07:30–17:00 send nothing. Step runs: one to decide, one per enabled channel, whatever
-    the number of units.
+    the number of units. Each channel delivers whatever the others do: a channel whose
+    server is down completes its step (its messages wait; the admin gets one alert per
+    outage) and the flow is Completed, its result's `message` naming the channel; a channel
+    whose step fails (an unexpected error) does not stop the others, and the flow ends Failed
+    (ChannelsFailed) with a message naming it, which the failure hook e-mails to the admin.
     """
     instant = parse_as_of(as_of).isoformat() if as_of else datetime.now(UTC).isoformat()
     decided = decide_and_record_step(instant)
@@ -52,12 +72,23 @@ def check_and_escalate(as_of: str | None = None) -> dict[str, Any]:
         return {"as_of": instant, "sending": False, "deliveries": []}
     # One channel after the other: a delivery holds a database lock while it sends, and on
     # SQLite that lock is the whole database's.
-    deliveries = [deliver_step(channel, instant) for channel in decided["channels"]]
-    get_run_logger().info("check done: %s", deliveries)
+    deliveries: list[dict[str, Any]] = []
+    failed: dict[str, str] = {}
+    for channel in decided["channels"]:
+        state = deliver_step(channel, instant, return_state=True)
+        if state.is_completed():
+            deliveries.append(state.result())
+        else:
+            failed[channel] = str(state.message or state.type.value)
+    message = summary_message(deliveries, failed)
+    get_run_logger().info("check done: %s; %s", message, deliveries)
+    if failed:
+        raise ChannelsFailed(message)
     return {
         "as_of": instant,
         "sending": True,
         "messages": decided["messages"],
         "unreachable": decided["unreachable"],
         "deliveries": deliveries,
+        "message": message,
     }

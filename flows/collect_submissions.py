@@ -10,7 +10,7 @@ from prefect import flow, get_run_logger
 
 from intake import inbox as box
 from settings import get_settings
-from tasks.intake import claim_inbox_files, process_inbox_files
+from tasks.intake import claim_inbox_files, collect_orphan_attachments, process_inbox_files
 
 BATCH = 200
 
@@ -28,7 +28,8 @@ def collect_submissions(inbox: str | None = None, batch_size: int = BATCH) -> di
     """Claim the inbox's files, store each as a submission, move it to processed/ or rejected/.
 
     Unit, obligation and period come from the file name (unit__obligation__period.xlsx) or
-    the template's header. A rejected file gets a Vietnamese error report beside it.
+    the template's header. A rejected file gets a Vietnamese error report beside it. Each run
+    first tidies the attachments folder (files a killed submission left, see intake.blobs).
     """
     folder = inbox_folder(inbox)
     logger = get_run_logger()
@@ -37,6 +38,11 @@ def collect_submissions(inbox: str | None = None, batch_size: int = BATCH) -> di
         if not mine:
             logger.info("inbox %s: another run is collecting it; nothing to do", folder)
             return {"inbox": str(folder), "processed": 0, "rejected": 0, "files": [], "busy": True}
+        # Tidying is not the inbox's work: its failure is logged, the files are still taken.
+        tidying = collect_orphan_attachments(datetime.now(UTC), return_state=True)
+        tidied = tidying.result() if tidying.is_completed() else {"published": 0, "removed": 0}
+        if not tidying.is_completed():
+            logger.warning("attachments not tidied: %s", tidying.message)
         claimed = claim_inbox_files(str(folder))
         for start in range(0, len(claimed), batch_size):
             now = datetime.now(UTC)  # the receipt time of this batch's files
@@ -44,6 +50,11 @@ def collect_submissions(inbox: str | None = None, batch_size: int = BATCH) -> di
             outcomes += process_inbox_files(batch, str(folder), now)
     counts = {k: sum(o["outcome"] == k for o in outcomes) for k in ("processed", "rejected")}
     logger.info(
-        "inbox %s: %d processed, %d rejected", folder, counts["processed"], counts["rejected"]
+        "inbox %s: %d processed, %d rejected; attachments: %d published late, %d orphans removed",
+        folder,
+        counts["processed"],
+        counts["rejected"],
+        tidied["published"],
+        tidied["removed"],
     )
     return {"inbox": str(folder), **counts, "files": outcomes, "busy": False}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from reports.compile import ALL_FORMATS, Format
+from reports.compile import ALL_FORMATS, Format, compilation_instant
 from settings import get_settings
 from tasks.reports import (
     email_report,
@@ -34,6 +34,7 @@ def compile_report(
     doc_date: date | None = None,
     plan_code: str | None = None,
     as_of: datetime | None = None,
+    distribution: list[str] | None = None,
 ) -> list[str]:
     """Compile the consolidated report of a period (2024-03, 2024-Q1, 2024-H1 or 2024).
 
@@ -45,13 +46,15 @@ def compile_report(
         number: the report's number (Số ../BC-UBND); blank for the office to fill when unset.
         doc_date: the date on the document; the compilation day by default.
         plan_code: which plan; the newest plan of the period's year by default.
-        as_of: the instant the figures and statuses are taken at; now by default.
+        as_of: the instant the figures and statuses are taken at; by default the end of
+            `doc_date` when that day is over, else now (`reports.compile.compilation_instant`).
+        distribution: the document's Nơi nhận, one line each; the plan's distribution by default.
     """
-    if as_of is None:
-        as_of = datetime.now(UTC)  # the flow's one clock reading; everything after uses as_of
-    elif as_of.tzinfo is None:
+    if as_of is not None and as_of.tzinfo is None:
         raise ValueError(f"as_of must carry a time zone, got {as_of.isoformat()}")
-    compiled = read_report(period, as_of, number, doc_date, plan_code)
+    # The flow's one clock reading; everything after uses as_of.
+    as_of = compilation_instant(as_of, doc_date, datetime.now(UTC))
+    compiled = read_report(period, as_of, number, doc_date, plan_code, distribution)
     files = render_report(compiled.report, list(formats) or DEFAULT_FORMATS)
     paths = write_report_files(files, out_dir or str(default_out_dir(period)))
     publish_summary(compiled.report)

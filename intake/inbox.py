@@ -10,25 +10,36 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
+import logging
 import os
+import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from access.actor import Actor
 from intake.address import ItemAddress
-from intake.store import SubmitRequest, submit
+from intake.store import SubmitRequest, file_too_large, submit
 from models.access import Role
+from settings import ITEM_MAX_BYTES
 from submissions.content import Upload
 from submissions.errors import IntakeError
-from submissions.inbox import address_from_name, receipt_note, rejection_report
+from submissions.inbox import (
+    address_from_name,
+    receipt_note,
+    rejection_report,
+    unexpected_failure,
+)
 from submissions.spreadsheet import content_type_of
 from wording.vietnamese import local_time
+
+log = logging.getLogger(__name__)
 
 WORK = "work"
 PROCESSED = "processed"
@@ -110,27 +121,43 @@ def claim(path: Path, inbox: Path) -> Path | None:
     return target
 
 
-def _free_name(folder: Path, name: str) -> Path:
-    """`name` in folder, or "name (2)", "name (3)"... when a file of that name is there."""
-    candidate = folder / name
+# A file name's limit in bytes on the usual file systems (ext4, XFS, NTFS via SMB). A note's
+# name is its file's name plus a suffix, so a long name is shortened where it lands.
+NAME_MAX = 255
+_LONGEST_SUFFIX = max(len(REPORT_SUFFIX.encode()), len(RECEIPT_SUFFIX.encode()))
+
+
+def _fitted(stem: str, tail: str, room: int) -> str:
+    """stem + tail in at most `room` bytes, the stem cut on a character boundary."""
+    while stem and len(os.fsencode(stem + tail)) > room:
+        stem = stem[:-1]
+    return stem + tail
+
+
+def _free_name(folder: Path, name: str, note_suffix: str) -> Path:
+    """`name` in folder, or "name (2)", "name (3)"... when taken; short enough for its note."""
     stem, suffix = Path(name).stem, Path(name).suffix
+    if len(os.fsencode(suffix)) > 32:  # not an extension: the name is cut as a whole
+        stem, suffix = name, ""
+    room = NAME_MAX - _LONGEST_SUFFIX
+    candidate = folder / _fitted(stem, suffix, room)
     n = 2
-    while candidate.exists():
-        candidate = folder / f"{stem} ({n}){suffix}"
+    while candidate.exists() or candidate.with_name(candidate.name + note_suffix).exists():
+        candidate = folder / _fitted(stem, f" ({n}){suffix}", room)
         n += 1
     return candidate
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp = path.with_name(f".{uuid.uuid4().hex}.tmp")  # bounded, whatever the file's name
+    tmp.write_text(text, encoding="utf-8", errors="replace")  # a lone surrogate quoted: "?"
     os.replace(tmp, path)
 
 
 def finish(path: Path, inbox: Path, outcome: str, note: str) -> Path:
     """Write the note beside the destination, then move the file there (the last step)."""
-    destination = _free_name(inbox / outcome, path.name)
     suffix = REPORT_SUFFIX if outcome == REJECTED else RECEIPT_SUFFIX
+    destination = _free_name(inbox / outcome, path.name, suffix)
     _write_atomically(destination.with_name(destination.name + suffix), note)
     os.rename(path, destination)
     with contextlib.suppress(OSError):  # the emptied claim folder; a later run removes it else
@@ -166,6 +193,36 @@ def claim_files(inbox: Path) -> list[Path]:
     return claimed
 
 
+def shown_name(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (kept as surrogates by Python) become �."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
+def _encodable(text: str) -> str:
+    """The text with any lone surrogate (from a JSON "\\ud800", quoted back) as "?"."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes; a file over `max_bytes` is refused without reading it whole."""
+    if path.stat().st_size > max_bytes:
+        raise file_too_large(max_bytes)
+    with open(path, "rb") as handle:
+        data = handle.read(max_bytes + 1)  # the file may have grown since stat()
+    if len(data) > max_bytes:
+        raise file_too_large(max_bytes)
+    return data
+
+
+def _database_reachable(sessions: sessionmaker[Session]) -> bool:
+    try:
+        with sessions() as session:
+            session.execute(select(1))
+    except SQLAlchemyError:
+        return False
+    return True
+
+
 def process_file(
     path: Path,
     *,
@@ -174,17 +231,24 @@ def process_file(
     now: datetime,
     data_dir: Path,
     max_upload_bytes: int,
+    max_item_bytes: int = ITEM_MAX_BYTES,
+    clock: Callable[[], datetime] | None = None,
 ) -> FileOutcome:
     """Submit one claimed file, then move it; safe to run again after a crash.
 
-    The idempotency key is the file's SHA-256, so a file stored just before a crash is found
-    again (not stored twice) when the rerun processes it. Errors other than a refusal (the
-    database down, say) propagate and leave the file in work/ for the next run.
+    `now` is the batch's time, written in the notes; with a `clock` (a live run) each file's
+    received time is read from it when the file is stored, inside its item's lock, so a
+    compilation's as-of instant splits the inbox's files as it splits the portal's.
+
+    Whatever the file holds, it ends in processed/ or rejected/: a refusal gets its reasons,
+    any other failure a general note with an incident number (logged with its traceback).
+    Only an error that is not the file's own stops the run and leaves the file in work/ for
+    the next one: the database unreachable, or the inbox's folders not writable.
     """
     if not path.exists():
         return FileOutcome(path.name, "gone", None)
-    name = path.name
-    data = path.read_bytes()
+    name = shown_name(path.name)
+    when = local_time(now)
     unit, source, period = address_from_name(name)
     try:
         receipt = submit(
@@ -193,21 +257,39 @@ def process_file(
                 address=ItemAddress(unit=unit, source=source, period=period),
                 actor=INBOX_ACTOR,
                 channel="inbox",
-                file=Upload(name, content_type_of(name), data),
+                file=Upload(name, content_type_of(name), read_bounded(path, max_upload_bytes)),
                 source_address=f"inbox:{name}"[:255],
-                idempotency_key="inbox:" + hashlib.sha256(data).hexdigest(),
+                replay_unchanged=True,
             ),
             now=now,
             data_dir=data_dir,
             max_attachment_bytes=max_upload_bytes,
+            max_item_bytes=max_item_bytes,
+            clock=clock,
         )
     except IntakeError as refusal:
-        note = rejection_report(name, local_time(now), refusal.message, refusal.fields)
+        note = rejection_report(name, when, refusal.message, refusal.fields)
         moved = finish(path, inbox, REJECTED, note)
-        return FileOutcome(name, "rejected", str(moved), problems=tuple(refusal.lines()))
+        problems = tuple(_encodable(line) for line in refusal.lines())
+        return FileOutcome(name, "rejected", str(moved), problems=problems)
+    except Exception as error:
+        if not _database_reachable(sessions):
+            raise  # not this file's fault: the next run takes it again from work/
+        incident = uuid.uuid4().hex[:8]
+        # The type and the frames only: the message may quote the file's content.
+        log.error(
+            "inbox: unexpected %s on %r (incident %s)\n%s",
+            type(error).__name__,
+            name,
+            incident,
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
+        message = unexpected_failure(incident)
+        moved = finish(path, inbox, REJECTED, rejection_report(name, when, message, ()))
+        return FileOutcome(name, "rejected", str(moved), problems=(message,))
     note = receipt_note(
         name,
-        local_time(now),
+        when,
         receipt.receipt_no,
         receipt.version,
         receipt.unit_name,
@@ -227,6 +309,8 @@ def process_files(
     now: datetime,
     data_dir: Path,
     max_upload_bytes: int,
+    max_item_bytes: int = ITEM_MAX_BYTES,
+    clock: Callable[[], datetime] | None = None,
 ) -> list[FileOutcome]:
     """`process_file` for each claimed file, in order."""
     return [
@@ -237,6 +321,8 @@ def process_files(
             now=now,
             data_dir=data_dir,
             max_upload_bytes=max_upload_bytes,
+            max_item_bytes=max_item_bytes,
+            clock=clock,
         )
         for path in paths
     ]

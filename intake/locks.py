@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from access.actor import Actor
 from access.audit import record_event
+from models.db import sqlite_in_memory
 from models.items import DueItem, PeriodLock
 from models.plan import Deliverable, Obligation
 from schedules.calendar import local_date
@@ -143,3 +144,29 @@ def unlock_period(
         session.delete(lock)
     session.flush()
     return bool(locks)
+
+
+def hold_for_writing(session: Session) -> None:
+    """Declare, before a writer reads its received time, that it will write submissions.
+
+    PostgreSQL: a ROW EXCLUSIVE lock on the table, which writers share and `wait_for_writers`
+    waits for. SQLite: the writer already holds the database's write lock (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE submissions IN ROW EXCLUSIVE MODE"))
+
+
+def wait_for_writers(engine: Engine) -> None:
+    """Return once every submission whose received time was read by now is committed.
+
+    A compilation as of T calls it after T: writers still storing a time up to T hold the
+    lock it waits for, and writers after it read a later time, so what counts as of T never
+    changes afterwards. The lock is released at once: intake waits only for this instant.
+    """
+    if sqlite_in_memory(engine.url):
+        return  # one connection: no other writer can be in flight
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("LOCK TABLE submissions IN SHARE MODE")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

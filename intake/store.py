@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from access.actor import Actor
 from access.audit import event_row
 from intake.address import ItemAddress, form_spec, item_to_submit, merge_addresses
-from intake.blobs import save_blob
-from intake.locks import lock_key, refuse_closed
+from intake.blobs import StagedBlobs
+from intake.locks import hold_for_writing, lock_key, refuse_closed
 from intake.receipts import (
     Receipt,
     ReceiptFile,
@@ -37,9 +37,11 @@ from models.base import Base
 from models.items import DueItem, PeriodLock
 from models.submissions import Attachment, Submission, SubmissionValue
 from schedules.calendar import local_date
+from settings import ITEM_MAX_BYTES
 from submissions.content import CheckedSubmission, RawSubmission, Upload, check_submission
 from submissions.errors import Conflict, FieldError, Invalid
 from submissions.spreadsheet import ParsedFile, parse_json, read_upload
+from wording.vietnamese import megabytes
 
 MAX_KEY_LENGTH = 100
 
@@ -62,6 +64,10 @@ class SubmitRequest:
     evidence: Sequence[Upload] = ()
     source_address: str | None = None
     idempotency_key: str | None = None
+    # For a channel without client keys (the inbox): content equal to the item's latest
+    # version is the same report sent again, or a run finishing after a crash; its receipt
+    # comes back and nothing is stored. Other content, even an earlier version's, is stored.
+    replay_unchanged: bool = False
     # The file or payload already read, by a channel that reads it elsewhere (the portal
     # reads off its event loop, in a pool of its own: portal.deps.read_submission_file).
     parsed: ParsedFile | None = None
@@ -75,6 +81,13 @@ class _Content(NamedTuple):
     raw: RawSubmission
 
 
+def file_too_large(max_bytes: int) -> Invalid:
+    """The refusal of a file over the upload limit, naming the limit."""
+    return Invalid(
+        [FieldError("file", "too_large", f"Tệp quá lớn (tối đa {megabytes(max_bytes)}).")]
+    )
+
+
 def _read(request: SubmitRequest, *, max_bytes: int) -> _Content:
     """The address and content of a request, the file or payload read and its address merged."""
     if request.file is None and request.payload is None:
@@ -83,15 +96,7 @@ def _read(request: SubmitRequest, *, max_bytes: int) -> _Content:
     sources: list[Upload] = []
     if request.file is not None:
         if len(request.file.data) > max_bytes:
-            raise Invalid(
-                [
-                    FieldError(
-                        "file",
-                        "too_large",
-                        f"Tệp quá lớn (tối đa {max_bytes // (1024 * 1024)} MB).",
-                    )
-                ]
-            )
+            raise file_too_large(max_bytes)
         parsed = request.parsed or read_upload(request.file.filename, request.file.data)
         sources.append(replace(request.file, role="source"))
     else:
@@ -144,6 +149,7 @@ class Standing(NamedTuple):
     next_version: int
     locked_at: datetime | None  # its period's lock (khóa sổ), if any
     first_id: int | None  # the submission stored earlier under the same idempotency key
+    latest_id: int | None  # the item's latest accepted version
 
 
 _STANDING = select(
@@ -152,11 +158,16 @@ _STANDING = select(
     .where(PeriodLock.lock_key == bindparam("lock_key"))
     .scalar_subquery(),
     select(Submission.id).where(Submission.idempotency_key == bindparam("key")).scalar_subquery(),
+    select(Submission.id)
+    .where(Submission.item_id == bindparam("item_id"), Submission.accepted.is_(True))
+    .order_by(Submission.version.desc())
+    .limit(1)
+    .scalar_subquery(),
 )
 
 
 def standing(item: DueItem, scoped_key: str | None, *, session: Session) -> Standing:
-    """Next version, period lock and earlier submission of the key, read in one query.
+    """Next version, period lock, earlier submission of the key and latest version, at once.
 
     Read after the item's lock is taken, so it sees what the previous writer committed.
     """
@@ -198,14 +209,15 @@ def store_submission(
     session: Session,
     request: SubmitRequest,
     now: datetime,
-    data_dir: Path,
+    blobs: StagedBlobs,
     version: int | None = None,
 ) -> Receipt:
     """Insert `checked` as the item's next version, with its audit event; its receipt.
 
     The caller holds the item's lock (`intake.locks.lock_item`), so `version`, when given, is
     still the next one; IntegrityError means a concurrent writer won all the same. The rows
-    are written as they are (no ORM unit of work): nothing else in the session changes.
+    are written as they are (no ORM unit of work): nothing else in the session changes. The
+    attachments' bytes go to `blobs`, which the caller publishes after the commit.
     """
     if version is None:
         version = session.scalar(select(_next_version(item.id)))
@@ -227,7 +239,7 @@ def store_submission(
             ],
         )
     files = [
-        _store_attachment(upload, row["id"], session=session, data_dir=data_dir)
+        _store_attachment(upload, row["id"], session=session, blobs=blobs)
         for upload in checked.attachments
     ]
     event = event_row(
@@ -268,9 +280,9 @@ _INSERT_EVENT = insert(_table(AuditEvent))
 
 
 def _store_attachment(
-    upload: Upload, submission_id: int, *, session: Session, data_dir: Path
+    upload: Upload, submission_id: int, *, session: Session, blobs: StagedBlobs
 ) -> ReceiptFile:
-    """The file's bytes on disk (by content hash), then its row."""
+    """The file's bytes staged on disk (published by content hash after the commit), its row."""
     sha256 = upload.sha256
     attachment_id = session.execute(
         _INSERT_ATTACHMENT,
@@ -280,7 +292,7 @@ def _store_attachment(
             "content_type": upload.content_type[:128],
             "size_bytes": len(upload.data),
             "sha256": sha256,
-            "storage_key": save_blob(data_dir, upload.data, sha256),
+            "storage_key": blobs.stage(upload.data, sha256),
             "role": upload.role,
         },
     ).scalar_one()
@@ -306,19 +318,58 @@ def _replay(first_id: int, item: DueItem, checked: CheckedSubmission, session: S
     )
 
 
+def _refuse_over_quota(
+    item: DueItem, checked: CheckedSubmission, *, session: Session, max_item_bytes: int
+) -> None:
+    """Refuse new files that would take the item's stored bytes (each file once) over the cap.
+
+    Files the item already holds cost nothing more: sending them again is always allowed.
+    """
+    held_files = session.execute(
+        select(Attachment.sha256, Attachment.size_bytes)
+        .join(Submission, Submission.id == Attachment.submission_id)
+        .where(Submission.item_id == item.id)
+        .distinct()
+    )
+    held = {sha256: size for sha256, size in held_files}
+    new = {a.sha256: len(a.data) for a in checked.attachments if a.sha256 not in held}
+    if new and sum(held.values()) + sum(new.values()) > max_item_bytes:
+        raise Invalid(
+            [
+                FieldError(
+                    "attachments",
+                    "item_quota",
+                    f"Tổng dung lượng tệp của báo cáo này vượt giới hạn {megabytes(max_item_bytes)}"
+                    f" (đã lưu {megabytes(sum(held.values()))}, lần gửi này thêm "
+                    f"{megabytes(sum(new.values()))}). Hãy gửi tệp nhỏ hơn hoặc báo quản trị "
+                    "viên.",
+                )
+            ]
+        )
+
+
 def _submit_once(
     session: Session,
     request: SubmitRequest,
     content: _Content,
     *,
     now: datetime,
-    data_dir: Path,
+    clock: Callable[[], datetime] | None,
+    blobs: StagedBlobs,
     max_attachment_bytes: int,
+    max_item_bytes: int,
 ) -> Receipt:
     item = item_to_submit(content.address, session=session, actor=request.actor)
+    if clock is not None:
+        # The received time, read once the item is locked and the submissions held for
+        # writing: versions follow it, and a compilation as of T waits for every writer that
+        # read a time up to T (`intake.locks.wait_for_writers`), so replaying T gives the same.
+        hold_for_writing(session)
+        now = clock()
     scoped_key = _scoped_key(item.unit_id, request.idempotency_key)
     stands = standing(item, scoped_key, session=session)
-    if stands.first_id is None:
+    latest_id = stands.latest_id if request.replay_unchanged else None
+    if stands.first_id is None and latest_id is None:
         # A closed item is said first; only a replay of what was already stored gets through.
         refuse_closed(item, locked_at=stands.locked_at, now=now)
     checked = check_submission(
@@ -329,13 +380,19 @@ def _submit_once(
     )
     if stands.first_id is not None:
         return _replay(stands.first_id, item, checked, session)
+    if latest_id is not None:
+        latest = session.get_one(Submission, latest_id)
+        if latest.content_hash == checked.content_hash():
+            return receipt_of(latest, session=session, replayed=True)
+        refuse_closed(item, locked_at=stands.locked_at, now=now)  # new content: said now
+    _refuse_over_quota(item, checked, session=session, max_item_bytes=max_item_bytes)
     return store_submission(
         item,
         checked,
         session=session,
         request=request,
         now=now,
-        data_dir=data_dir,
+        blobs=blobs,
         version=stands.next_version,
     )
 
@@ -347,17 +404,27 @@ def submit(
     now: datetime,
     data_dir: Path,
     max_attachment_bytes: int,
+    max_item_bytes: int = ITEM_MAX_BYTES,
+    clock: Callable[[], datetime] | None = None,
     attempts: int = 10,
 ) -> Receipt:
     """Read, address, check and store one submission in its own transaction: all or nothing.
 
+    `now` is when the channel received it; a face that serves people as they come passes its
+    `clock` too, and the stored received time is read from it inside the lock (a batch or a
+    replayed day stores `now`).
+
     A concurrent submission for the same item (or the same idempotency key) may make the
     insert fail on a unique key; the whole attempt is then rolled back and run again, so
-    both submissions end up as versions and a replayed key finds the first result.
+    both submissions end up as versions and a replayed key finds the first result. The
+    attachments' bytes are published under data_dir only once the transaction committed;
+    an attempt refused or failed removes what it staged.
     """
     content = _read(request, max_bytes=max_attachment_bytes)
     check_idempotency_key(request.idempotency_key)
     for attempt in range(1, attempts + 1):
+        blobs = StagedBlobs(data_dir)
+        committed = False
         try:
             with sessions.begin() as session:
                 if session.get_bind().dialect.name == "sqlite":
@@ -365,17 +432,28 @@ def submit(
                     # item row instead): concurrent writers of one item then queue behind
                     # it rather than all reading the same next version and retrying.
                     session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                return _submit_once(
+                result = _submit_once(
                     session,
                     request,
                     content,
                     now=now,
-                    data_dir=data_dir,
+                    clock=clock,
+                    blobs=blobs,
                     max_attachment_bytes=max_attachment_bytes,
+                    max_item_bytes=max_item_bytes,
                 )
+            committed = True
         except IntegrityError:
             if attempt == attempts:
                 raise
             # Jitter so that racing writers do not collide again in lockstep.
             time.sleep(random.uniform(0, 0.01 * attempt))  # noqa: S311 - not for security
+            continue
+        finally:
+            if not committed:
+                blobs.discard()
+        # Once committed, staged files are only ever published (now, or by collect_orphans
+        # if this fails): the database refers to them.
+        blobs.publish()
+        return result
     raise AssertionError("unreachable")  # pragma: no cover

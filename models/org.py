@@ -19,6 +19,7 @@ class Unit(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(255))
     short_name: Mapped[str | None] = mapped_column(String(128))
+    abbreviation: Mapped[str | None] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(32))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     valid_from: Mapped[date | None] = mapped_column(Date)

@@ -24,7 +24,7 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"  # decided, not yet delivered
     SENT = "sent"  # a server accepted it
     FAILED = "failed"  # the last attempt failed; retried at next_attempt_at
-    DEAD = "dead"  # given up (attempts exhausted, or the recipient cannot be reached)
+    DEAD = "dead"  # given up (too old to be worth sending, or the recipient cannot be reached)
     CANCELLED = "cancelled"  # no longer needed (submitted, exempted, deadline moved)
 
 
@@ -44,6 +44,8 @@ class OutboxMessage(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     address: Mapped[str] = mapped_column(String(255))  # email, Zalo id, chat id, webhook name
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    requeued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by the admin: a new
+    # give-up clock (it runs from created_at otherwise)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -91,6 +93,20 @@ class OutboxIntent(Base):
     note: Mapped[str | None] = mapped_column(Text)  # why it was cancelled
 
     message: Mapped[OutboxMessage] = relationship()
+
+
+class ChannelOutage(Base):
+    """A stretch of time a channel could not deliver at all (its server down, its credentials
+    refused): the admin is alerted once for it, not once per run."""
+
+    __tablename__ = "channel_outages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a delivery went through
+    last_error: Mapped[str] = mapped_column(Text)  # never a secret
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the admin's one alert
 
 
 class ChannelToken(Base):

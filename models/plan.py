@@ -44,6 +44,7 @@ class Plan(Base):
     signer_title: Mapped[str | None] = mapped_column(String(255))
     source: Mapped[str | None] = mapped_column(Text)
     sample_note: Mapped[str | None] = mapped_column(Text)
+    sample_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     issuer: Mapped[Unit] = relationship()
     signer: Mapped[Person | None] = relationship()

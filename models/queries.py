@@ -70,7 +70,10 @@ def _accepted(as_of: datetime | None) -> list[ColumnElement[bool]]:
 def latest_accepted_versions(
     *conditions: ColumnElement[bool], as_of: datetime | None = None
 ) -> Subquery:
-    """Which submission counts for each item: the accepted one with the highest version.
+    """Which submission counts for each item: the accepted one received last.
+
+    The received time is read inside the item's lock when stored, so it orders versions as
+    they were stored; the version number breaks a tie (two versions of one batch instant).
 
     The one definition of that rule, as a selectable (`submission_id`, `item_id`) to join, so
     a report can stream plain rows instead of loading entities. `conditions` on Submission
@@ -81,7 +84,10 @@ def latest_accepted_versions(
             Submission.id.label("submission_id"),
             Submission.item_id,
             func.row_number()
-            .over(partition_by=Submission.item_id, order_by=Submission.version.desc())
+            .over(
+                partition_by=Submission.item_id,
+                order_by=(Submission.received_at.desc(), Submission.version.desc()),
+            )
             .label("newest_first"),
         )
         .where(*_accepted(as_of), *conditions)

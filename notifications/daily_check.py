@@ -5,7 +5,9 @@ deliver one channel. `dondoc remind` (`run_once`) and the Prefect flow call the 
    decided; inside it, every rung due is recorded in the outbox in one transaction
    (`notifications.deciding.record_decision`), for the enabled channels.
 2. `deliver_channel`: one channel's due messages, sent and marked one at a time
-   (`notifications.delivering.Deliverer`).
+   (`notifications.delivering.Deliverer`), then the admin's alert for a channel outage not
+   yet reported (`notifications.outages`). Each channel delivers whatever the others do: in
+   `run_once` an unexpected error in one channel is logged and reported, and the next goes on.
 
 `DONDOC_CRASH_POINT` (tests only, `notifications.crash_points`) kills the process at
 `after_record` and `after_send`.
@@ -13,6 +15,7 @@ deliver one channel. `dondoc remind` (`run_once`) and the Prefect flow call the 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,8 +26,11 @@ from models.db import session_factory
 from notifications.channels import ChannelName
 from notifications.deciding import Recorded, record_decision
 from notifications.delivering import DeliveryReport, deliver, in_sending_window
+from notifications.outages import alert_outages
 from notifications.wiring import build_channel, enabled_channels
 from settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def sending_window_open(*, engine: Engine, settings: Settings, now: datetime) -> bool:
@@ -75,12 +81,24 @@ def decide_and_record(*, engine: Engine, settings: Settings, now: datetime) -> D
 def deliver_channel(
     *, engine: Engine, settings: Settings, channel: ChannelName, now: datetime
 ) -> DeliveryReport:
-    """Send one channel's due messages, if messages may go out now."""
-    return deliver(
+    """Send one channel's due messages, if messages may go out now; then alert the admin of
+    the channel's outage, once."""
+    report = deliver(
         engine=engine,
         channel=build_channel(channel, settings=settings, engine=engine, now=now),
         now=now,
         settings=settings,
+    )
+    alert_outages(engine=engine, settings=settings, channel=channel.value, now=now)
+    return report
+
+
+def unexpected_failure(channel: ChannelName, error: Exception) -> DeliveryReport:
+    """The report of a channel whose delivery raised: it sent what it had marked, no more."""
+    return DeliveryReport(
+        channel=channel.value,
+        stopped=f"Lỗi không lường trước khi gửi: {type(error).__name__}",
+        crashed=True,
     )
 
 
@@ -97,10 +115,15 @@ class RunReport:
 def run_once(*, engine: Engine, settings: Settings, now: datetime) -> RunReport:
     """The daily check in one process: decide and record, then deliver each enabled channel."""
     decided = decide_and_record(engine=engine, settings=settings, now=now)
-    deliveries = [
-        deliver_channel(engine=engine, settings=settings, channel=name, now=now)
-        for name in decided.channels
-    ]
+    deliveries = []
+    for name in decided.channels:
+        try:
+            deliveries.append(
+                deliver_channel(engine=engine, settings=settings, channel=name, now=now)
+            )
+        except Exception as error:  # a bug in one channel must not hold the others up
+            log.exception("delivery of channel %s failed", name.value)
+            deliveries.append(unexpected_failure(name, error))
     return RunReport(
         as_of=now, sending=decided.sending, recorded=decided.recorded, deliveries=deliveries
     )

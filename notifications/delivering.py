@@ -6,8 +6,15 @@ process), so no message is sent by two runs. Per message: drop the intents no lo
 send it, and mark it sent in its own commit right after. A crash before that commit leaves it
 open, so nothing is lost; the only duplicate possible is a crash after the server accepted
 and before the commit, and the copy carries the same key (Message-ID, Idempotency-Key) for
-the receiver to drop. A failed send is retried with exponential backoff up to `max_attempts`,
-then the message is dead and shown to the admin (`dondoc outbox`, `dondoc status`).
+the receiver to drop.
+
+Giving up: only real attempts count (a message left untried because its channel is down
+gets the channel's retry time, not an attempt). A failed message is retried with exponential
+backoff until it is no longer worth sending: its items settled or its deadline moved (the
+intents are cancelled), the recipient unreachable on the channel, or more than
+`give_up_after_working_days` working days since it was queued (then it is dead and shown to
+the admin: `dondoc outbox`, `dondoc status`). A run that finds its channel down records an
+outage (`notifications.outages`); its first delivery ends it.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import Engine
 
@@ -37,11 +44,18 @@ from notifications.deciding import stale_intents
 from notifications.delivery_lock import Marks, channel_lock
 from notifications.fallback import queue_fallback
 from notifications.messages import DigestLine, line_for, render
-from notifications.outbox import cancel_intents, due_message_ids, due_messages, open_intents
+from notifications.outages import channel_down, channel_up
+from notifications.outbox import (
+    cancel_intents,
+    due_message_ids,
+    due_messages,
+    open_intents,
+    queued_before,
+)
 from notifications.redact import redact
 from notifications.routing import PersonInfo, load_people
 from notifications.wiring import enabled_channels
-from schedules.calendar import WorkCalendar, local_date
+from schedules.calendar import WorkCalendar, local_date, working_instant
 from schedules.escalation import is_sending_time
 from settings import EscalationSettings, Settings
 from status.states import ItemState, item_states
@@ -51,12 +65,29 @@ log = logging.getLogger(__name__)
 CHUNK = 100  # messages whose item states are read in one query
 
 
-def retry_at(attempts: int, now: datetime, policy: EscalationSettings) -> datetime | None:
-    """When to try again after `attempts` failed attempts; None once the limit is reached."""
-    if attempts >= policy.max_attempts:
-        return None
-    delay = min(policy.retry_base_seconds * 2 ** (attempts - 1), policy.retry_max_seconds)
+def retry_at(attempts: int, now: datetime, policy: EscalationSettings) -> datetime:
+    """When to try again after `attempts` failed attempts: the wait doubles, up to a limit."""
+    delay = min(policy.retry_base_seconds * 2 ** max(attempts - 1, 0), policy.retry_max_seconds)
     return now + timedelta(seconds=delay)
+
+
+def give_up_cutoff(now: datetime, calendar: WorkCalendar, policy: EscalationSettings) -> datetime:
+    """Messages queued before this instant are given up: more than `give_up_after_working_days`
+    working days have passed since the day they were queued (counted on a working day, when
+    messages go out; queued Wednesday with 3 days: tried through Monday, given up Tuesday)."""
+    first_kept = calendar.add_working_days(local_date(now), -policy.give_up_after_working_days)
+    return working_instant(first_kept, time(0, 0))
+
+
+def gave_up_note(days: int, last_error: str | None) -> str:
+    """Why a message was given up, for the admin."""
+    note = f"Đã dừng gửi: quá {days} ngày làm việc vẫn chưa gửi được"
+    return f"{note} (lỗi gần nhất: {last_error})" if last_error else note
+
+
+def as_unavailable(error: DeliveryError) -> ChannelUnavailable:
+    """A failure of what the whole channel needs (credentials): the channel stops this run."""
+    return error if isinstance(error, ChannelUnavailable) else ChannelUnavailable(error.reason)
 
 
 def in_sending_window(now: datetime, calendar: WorkCalendar, policy: EscalationSettings) -> bool:
@@ -74,6 +105,7 @@ class DeliveryReport:
     dead: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     stopped: str | None = None  # why the channel stopped early this run
+    crashed: bool = False  # stopped by an unexpected error (a bug), not by its server
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -83,6 +115,7 @@ class DeliveryReport:
             "dead": len(self.dead),
             "cancelled": len(self.cancelled),
             "stopped": self.stopped,
+            "crashed": self.crashed,
         }
 
 
@@ -164,9 +197,12 @@ class Deliverer:
         self.portal_url = settings.portal_url
         self.channels = [c.value for c in enabled_channels(settings)]
         self.report = DeliveryReport(channel=channel.name.value)
+        self._resume_at: datetime | None = None  # when a channel found down is tried again
 
     def run(self) -> DeliveryReport:
+        stop: ChannelUnavailable | None = None
         with channel_lock(self.engine, self.channel.name.value) as marks:
+            self._give_up_old(marks)
             # Read under the lock: what an earlier holder sent is no longer due.
             with session_factory(self.engine)() as session:
                 ids = due_message_ids(
@@ -175,19 +211,49 @@ class Deliverer:
             if not ids:
                 return self.report
             try:
-                self.channel.prepare()
-                for start in range(0, len(ids), CHUNK):
-                    messages, states = self._read(ids[start : start + CHUNK])
-                    for message in messages:
-                        stop = self._deliver(marks, message, states)
-                        if stop is not None:
-                            self._fail_rest(marks, ids, stop)
-                            return self.report
-            except ChannelUnavailable as error:  # prepare() could not get credentials
-                self._fail_rest(marks, ids, error)
+                stop = self._deliver_all(marks, ids)
             finally:
                 self.channel.close()
+            if stop is not None:
+                self._wait_rest(marks, ids, stop)
+        self._record_health(stop)
         return self.report
+
+    def _deliver_all(self, marks: Marks, ids: list[int]) -> ChannelUnavailable | None:
+        """Deliver the due messages in order; the reason the channel stopped, if it did."""
+        try:
+            self.channel.prepare()
+        except DeliveryError as error:  # no credentials (e.g. the token endpoint is down)
+            return as_unavailable(error)
+        for start in range(0, len(ids), CHUNK):
+            messages, states = self._read(ids[start : start + CHUNK])
+            for message in messages:
+                stop = self._deliver(marks, message, states)
+                if stop is not None:
+                    return stop
+        return None
+
+    def _give_up_old(self, marks: Marks) -> None:
+        """Messages queued too long ago are no longer worth sending: dead, shown to the admin."""
+        cutoff = give_up_cutoff(self.now, self.calendar, self.policy)
+        with session_factory(self.engine)() as session:
+            old = queued_before(session=session, channel=self.channel.name.value, cutoff=cutoff)
+        for message_id, key, last_error in old:
+            note = gave_up_note(self.policy.give_up_after_working_days, last_error)
+            marks.failed(
+                message_id=message_id, now=self.now, error=note, retry_at=None, count_attempt=False
+            )
+            self.report.dead.append(key)
+
+    def _record_health(self, stop: ChannelUnavailable | None) -> None:
+        """A channel down opens (or continues) an outage; a delivery ends it."""
+        channel = self.channel.name.value
+        if stop is not None and not isinstance(stop, RateLimited):
+            channel_down(
+                engine=self.engine, channel=channel, now=self.now, error=redact(stop.reason)
+            )
+        elif self.report.sent:
+            channel_up(engine=self.engine, channel=channel, now=self.now)
 
     def _read(self, message_ids: list[int]) -> tuple[list[_Due], dict[int, ItemState]]:
         """A chunk's messages still due, their open intents, their items' states and people."""
@@ -244,7 +310,12 @@ class Deliverer:
         except CredentialsExpired:
             # Refused before anything was accepted: renew (outside any transaction, the
             # rotated token is committed at once) and try once more.
-            self.channel.prepare(renew=True)
+            try:
+                self.channel.prepare(renew=True)
+            except DeliveryError as error:
+                down = as_unavailable(error)
+                self._failed(marks, message, down, (outgoing.subject, outgoing.body))
+                return down
             return self._send(marks, message, live, outgoing, renewed=True)
 
     def _send(
@@ -301,6 +372,7 @@ class Deliverer:
         error: DeliveryError,
         tried: tuple[str, str] | None = None,
     ) -> None:
+        """A real attempt failed: counted, and retried after the backoff."""
         when = retry_at(message.attempts + 1, self.now, self.policy)
         marks.failed(
             message_id=message.id,
@@ -309,7 +381,9 @@ class Deliverer:
             retry_at=when,
             tried=tried,
         )
-        (self.report.failed if when is not None else self.report.dead).append(message.key)
+        if isinstance(error, ChannelUnavailable):
+            self._resume_at = when  # the channel's messages wait as long as this one
+        self.report.failed.append(message.key)
 
     def _unreachable(
         self,
@@ -361,21 +435,29 @@ class Deliverer:
         )
         self.report.failed.append(message.key)
 
-    def _fail_rest(self, marks: Marks, ids: list[int], error: ChannelUnavailable) -> None:
-        """The channel is down: every message not yet handled gets the error and a retry time.
+    def _wait_rest(self, marks: Marks, ids: list[int], stop: ChannelUnavailable) -> None:
+        """The channel is down: the messages not tried this run wait for its retry time, with
+        the channel's error, and no attempt counted against them (they were not tried).
 
         Messages handled in this run are no longer due (sent, cancelled, or due later).
         """
-        self.report.stopped = redact(error.reason)
+        self.report.stopped = redact(stop.reason)
+        if isinstance(stop, RateLimited):
+            resume = self.now + timedelta(seconds=stop.retry_after_seconds)
+        else:
+            resume = self._resume_at or retry_at(1, self.now, self.policy)
         for start in range(0, len(ids), CHUNK):
             with session_factory(self.engine)() as session:
                 rest = due_messages(session=session, ids=ids[start : start + CHUNK], now=self.now)
             for m in rest:
-                message = _Due(m.id, m.key, m.channel, m.address, m.attempts, None, [])
-                if isinstance(error, RateLimited):
-                    self._deferred(marks, message, error)
-                else:
-                    self._failed(marks, message, error)
+                marks.failed(
+                    message_id=m.id,
+                    now=self.now,
+                    error=redact(f"Chưa thử gửi: {stop.reason}"),
+                    retry_at=resume,
+                    count_attempt=False,
+                )
+                self.report.failed.append(m.key)
 
     def _outgoing(
         self, message: _Due, intents: list[OutboxIntent], states: dict[int, ItemState]

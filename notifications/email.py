@@ -86,9 +86,10 @@ def build_mail(
     body: str,
     mid: str,
     attachments: Sequence[Attachment] = (),
+    html: str | None = None,
 ) -> str:
-    """A UTF-8 text mail (plus its attachments), ASCII on the wire, with the caller's
-    Message-ID."""
+    """A UTF-8 text mail (with `html` as its alternative, plus its attachments), ASCII on the
+    wire, with the caller's Message-ID."""
     mail = EmailMessage()
     mail["Subject"] = " ".join(subject.split())
     mail["From"] = formataddr((sender[0] or "", sender[1]))
@@ -96,6 +97,8 @@ def build_mail(
     mail["Date"] = format_datetime(datetime.now(UTC))
     mail["Message-ID"] = mid
     mail.set_content(body, cte="quoted-printable")
+    if html is not None:
+        mail.add_alternative(html, subtype="html", cte="quoted-printable")
     for attachment in attachments:
         kind, _ = mimetypes.guess_type(attachment.filename)
         maintype, _, subtype = (kind or "application/octet-stream").partition("/")
@@ -165,6 +168,8 @@ class Mailer:
             return self._connection
         self.close()
         smtp = self._smtp
+        if not smtp.host:
+            raise ChannelUnavailable("Chưa cấu hình máy chủ thư (DONDOC_SMTP__HOST)")
         connection: smtplib.SMTP | None = None
         try:
             connection = smtplib.SMTP(smtp.host, smtp.port, None, timeout=TIMEOUT_SECONDS)

@@ -231,26 +231,52 @@ def cancel_intents(
         )
 
 
-def retry_message(*, session: Session, key: str) -> OutboxMessage | None:
-    """Put a dead or failed message back in the queue (the admin fixed an address)."""
-    message = session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).one_or_none()
-    if message is None:
-        return None
-    if message.status in (OutboxStatus.DEAD.value, OutboxStatus.FAILED.value):
-        message.status = OutboxStatus.PENDING.value
-        message.attempts = 0
-        message.next_attempt_at = None  # the next run, whenever it is
+def queued_before(
+    *, session: Session, channel: str, cutoff: datetime
+) -> list[tuple[int, str, str | None]]:
+    """(id, key, last error) of the channel's open messages queued (or requeued by the admin)
+    before `cutoff`: too old to be worth sending."""
+    queued = func.coalesce(OutboxMessage.requeued_at, OutboxMessage.created_at)
+    rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.key, OutboxMessage.last_error)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.status.in_(OPEN_STATUSES),
+            queued < cutoff,
+        )
+        .order_by(OutboxMessage.id)
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+RETRYABLE = (OutboxStatus.DEAD.value, OutboxStatus.FAILED.value)
+
+
+def requeue(*, session: Session, where: Sequence[ColumnElement[bool]], now: datetime) -> list[str]:
+    """Put the failed or dead messages matching `where` back in the queue, due at the next run
+    and with a new give-up clock (the admin fixed an address or a server); their keys."""
+    rows = session.execute(
+        select(OutboxMessage.id, OutboxMessage.key).where(
+            *where, OutboxMessage.status.in_(RETRYABLE)
+        )
+    ).all()
+    for chunk in chunked(r[0] for r in rows):
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(chunk), OutboxMessage.status.in_(RETRYABLE))
+            .values(status=OutboxStatus.PENDING.value, next_attempt_at=None, requeued_at=now)
+            .execution_options(synchronize_session=False)
+        )
         session.execute(
             update(OutboxIntent)
             .where(
-                OutboxIntent.message_id == message.id,
+                OutboxIntent.message_id.in_(chunk),
                 OutboxIntent.status == OutboxStatus.DEAD.value,
             )
             .values(status=OutboxStatus.PENDING.value, closed_at=None, note=None)
             .execution_options(synchronize_session=False)
         )
-        session.flush()
-    return message
+    return [r[1] for r in rows]
 
 
 def list_messages(

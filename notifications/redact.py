@@ -1,9 +1,11 @@
 """Keeps secrets (SMTP password, Zalo tokens, webhook credentials) out of logs and error texts.
 
-Third-party libraries log what they see: urllib3 logs every request path at DEBUG, and the
-Zalo Bot API puts the bot token in the path. So every log record of the process is scrubbed
-when it is created (a LogRecord factory), whichever logger or handler it goes to, including
-the text of an attached exception.
+Third-party libraries log what they see: urllib3 logs every request path at DEBUG, apprise
+logs a webhook's full URL at DEBUG, httpx logs every URL at INFO, and the Zalo Bot API and
+many webhooks put their token in the path. So every log record of the process is scrubbed
+when it is created (a LogRecord factory), whichever logger or handler it goes to (apprise,
+urllib3, httpx, httpcore, Prefect's), including the text of an attached exception; a URL's
+secret parts are registered with `url_secrets`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 MASK = "***"
 # Shorter values would mask ordinary words; no real credential is this short.
@@ -30,6 +33,15 @@ def redact(text: str, secrets: Iterable[str] | None = None) -> str:
         if value in text:
             text = text.replace(value, MASK)
     return text
+
+
+def url_secrets(url: str) -> set[str]:
+    """The parts of a URL that may be secret, as written, decoded and percent-encoded: its
+    password, its path (where many webhooks carry their token) and its query values."""
+    parts = urlsplit(url)
+    values = [parts.password, parts.path if parts.path.strip("/") else None]
+    values += [value for _, value in parse_qsl(parts.query)]
+    return {form for v in values if v for form in (v, unquote(v), quote(unquote(v), safe="/"))}
 
 
 def _contains_secret(text: str) -> bool:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import apprise
 from pydantic import SecretStr
 
 from notifications.channels import ChannelName, DeliveryError, Outgoing, RecipientUnreachable
-from notifications.redact import protect, redact
+from notifications.redact import protect, redact, url_secrets
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -28,9 +28,10 @@ class WebhookChannel:
 
     def __init__(self, webhooks: Mapping[str, SecretStr]) -> None:
         self._urls = {name: url.get_secret_value() for name, url in webhooks.items()}
-        # A webhook URL may carry credentials (user:password@, a token in the path).
+        # A webhook URL may carry credentials (user:password@, a token in the path or query).
         protect(self._urls.values())
-        protect(urlsplit(url).password for url in self._urls.values())
+        for url in self._urls.values():
+            protect(url_secrets(url))
 
     def prepare(self, *, renew: bool = False) -> None:
         """Nothing to fetch."""

@@ -154,7 +154,10 @@ def _read(response: httpx.Response, model: type[Reply]) -> Reply:
     try:
         data = response.json()
     except ValueError:
-        raise DeliveryError(f"Zalo trả lời không phải JSON (HTTP {response.status_code})") from None
+        reason = f"Zalo trả lời không phải JSON (HTTP {response.status_code})"
+        if response.is_server_error:  # a gateway's error page: the service is down for now
+            raise ChannelUnavailable(reason) from None
+        raise DeliveryError(reason) from None
     try:
         return model.model_validate(data)
     except ValidationError:

@@ -153,6 +153,7 @@ def _sync_units(plan: PlanFile, *, session: Session, counter: SyncCounter) -> di
             {
                 "name": u.name,
                 "short_name": u.short_name,
+                "abbreviation": u.abbreviation,
                 "kind": u.kind.value,
                 "valid_from": u.valid_from,
                 "valid_to": u.valid_to,
@@ -228,6 +229,7 @@ def _sync_plan_row(
             "signer_title": h.signer_title,
             "source": h.source,
             "sample_note": h.sample,
+            "sample_fields": list(h.sample_fields),
         },
         counter,
     )

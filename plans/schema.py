@@ -120,6 +120,14 @@ class PlanHeader(Strict):
     distribution: list[Text] = []
     source: str | None = None
     sample: SampleNote | None = None
+    # Which of the header's values the `sample` note covers: a document leaves them blank.
+    sample_fields: list[Literal["number", "issued_on"]] = []
+
+    @model_validator(mode="after")
+    def _sample_fields_explained(self) -> PlanHeader:
+        if self.sample_fields and not self.sample:
+            raise ValueError("sample_fields cần ghi chú sample nói rõ giá trị nào là dữ liệu mẫu")
+        return self
 
 
 class CalendarEntry(Strict):
@@ -132,6 +140,10 @@ class UnitEntry(Strict):
     code: Code
     name: Text
     short_name: str | None = None
+    # The official abbreviation in document numbers (ký hiệu), e.g. SNNMT in "05/BC-SNNMT".
+    abbreviation: (
+        Annotated[str, StringConstraints(pattern=r"^[A-ZĐ0-9]+$", max_length=32)] | None
+    ) = None
     kind: UnitKind
     parent: Code | None = None
     valid_from: dt.date | None = None

@@ -165,8 +165,10 @@ def _submit(request: Request, response: Response, sent: SubmitRequest) -> dict[s
             portal.sessions,
             sent,
             now=portal.clock(),
+            clock=portal.clock,
             data_dir=portal.data_dir,
             max_attachment_bytes=portal.settings.upload_max_bytes,
+            max_item_bytes=portal.settings.item_max_stored_bytes,
         )
     if receipt.replayed:
         response.headers["Idempotent-Replayed"] = "true"

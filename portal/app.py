@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from importlib.resources import files
 from pathlib import Path
 
 import anyio
 import anyio.to_thread
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
@@ -19,14 +20,15 @@ from models.db import make_engine, session_factory
 from portal import api, formatting, web
 from portal.deps import Portal, Turns, install_error_handlers, utc_now
 from portal.limits import BodyLimit
-from settings import Settings, get_settings
+from portal.reading import stop_readers
+from portal.security import BrowserGuard
+from settings import Settings, check_admin_secret, get_settings
 
 HERE = Path(__file__).parent
+# Swagger UI's files from the installed fastapi-offline package: /api/docs needs no internet.
+SWAGGER_UI = Path(str(files("fastapi_offline") / "static"))
 
 WORKER_THREADS = 40  # anyio's default, set explicitly so the pool below matches it
-# Uploaded files read at once (deps.read_submission_file): parsing is CPU work, so a few
-# threads are all a small server can use; more hostile files only wait longer.
-PARSE_THREADS = 2
 SPARE_CONNECTIONS = 5
 
 
@@ -34,6 +36,7 @@ SPARE_CONNECTIONS = 5
 async def _worker_threads(app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
     yield
+    stop_readers()
 
 
 def submission_slots(engine: Engine) -> Turns:
@@ -49,8 +52,10 @@ def create_app(
     engine: Engine | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
-    """The portal app for `settings` (the environment's by default) and a database engine."""
+    """The portal app for `settings` (the environment's by default) and a database engine;
+    refuses a guessable admin secret (settings.WeakAdminSecret)."""
     settings = settings or get_settings()
+    check_admin_secret(settings)
     # A connection for each worker thread that runs a request's database work: on the
     # default pool (15) a burst of 16 officers left one waiting for a connection, and one
     # that waits 30 s gets a server error. The spare few cover sessions whose commit is
@@ -66,7 +71,7 @@ def create_app(
             "gửi lại an toàn với `Idempotency-Key`."
         ),
         version="1",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from local files, under the portal's CSP
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=_worker_threads,
@@ -77,13 +82,19 @@ def create_app(
         clock=clock,
         templates=templates,
         submission_slots=submission_slots(engine),
-        parse_slots=anyio.CapacityLimiter(PARSE_THREADS),
     )
     app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes)
+    app.add_middleware(BrowserGuard, public_url=settings.portal_url)  # outermost: every answer
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(web.router)
+    app.mount("/static/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs(request: Request) -> Response:
+        context = {"title": app.title, "openapi_url": app.openapi_url}
+        return templates.TemplateResponse(request, "api_docs.html", context)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> HTMLResponse:

@@ -8,13 +8,11 @@ import hmac
 import threading
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import anyio
-import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -28,14 +26,18 @@ from starlette.exceptions import HTTPException
 
 from access.actor import Actor
 from access.sessions import resolve_web_session
+from access.throttle import Blocks, TooManyAttempts, record_refusal
 from access.tokens import authenticate, hash_token
+from portal.reading import read_in_reader
 from settings import Settings
 from submissions.content import Upload
 from submissions.errors import FieldError, Forbidden, IntakeError, Invalid, Unauthorized
-from submissions.spreadsheet import ParsedFile, load_json, parse_json, read_upload
+from submissions.spreadsheet import ParsedFile, load_json
 
 # The page session's secret (models.access.WebSession), never the access token itself.
 COOKIE = "dondoc_session"
+# A random value the sign-in form is bound to, before there is a session.
+LOGIN_COOKIE = "dondoc_login"
 
 _HTTP_VI = {
     400: "Yêu cầu không hợp lệ.",
@@ -93,8 +95,8 @@ class Portal:
     templates: Jinja2Templates
     # Submissions stored at once; the others wait their turn here (see app.submission_slots).
     submission_slots: Turns
-    # Threads reading uploaded files at once (see read_submission_file).
-    parse_slots: anyio.CapacityLimiter
+    # Addresses and tokens blocked after too many refused sign-ins (access.throttle).
+    blocks: Blocks = field(default_factory=Blocks)
 
     @property
     def data_dir(self) -> Path:
@@ -111,17 +113,15 @@ async def read_submission_file(
 ) -> ParsedFile:
     """The one way the portal reads a submitted file (XLSX, CSV, JSON) or JSON payload.
 
-    In a thread of its own small pool (`parse_slots`): the event loop keeps serving, and
-    hostile files queue behind each other rather than taking the request threads.
+    In the reader process (portal.reading): the event loop and the request threads keep
+    serving, and hostile files queue behind each other in a process of lower priority.
     read_upload bounds each file's work (cells, rows, columns, time) and refuses beyond.
     """
     if file is not None:
-        return await anyio.to_thread.run_sync(
-            read_upload, file.filename, file.data, limiter=portal.parse_slots
-        )
+        return await read_in_reader(file.filename, file.data)
     assert payload is not None
     data = payload.encode("utf-8", "surrogatepass")  # a lone surrogate is refused, not a crash
-    return await anyio.to_thread.run_sync(parse_json, data, "payload", limiter=portal.parse_slots)
+    return await read_in_reader(None, data)
 
 
 def portal_of(request: Request) -> Portal:
@@ -174,12 +174,19 @@ def api_actor(
         raise Unauthorized(
             "unauthorized", "Thiếu mã truy cập: gửi kèm «Authorization: Bearer <mã truy cập>»."
         )
-    actor = None
-    if credentials.credentials:
-        portal = portal_of(request)
-        with portal.sessions() as session:
-            actor = authenticate(
-                credentials.credentials, session=session, admin_secret=portal.admin_secret
+    portal = portal_of(request)
+    secret, address = credentials.credentials, client_address(request)
+    portal.blocks.check(secret, address, now=portal.clock())
+    with portal.sessions.begin() as session:
+        actor = authenticate(secret, session=session, admin_secret=portal.admin_secret)
+        if actor is None:
+            record_refusal(
+                secret,
+                session=session,
+                blocks=portal.blocks,
+                channel="api",
+                source_address=address,
+                now=portal.clock(),
             )
     if actor is None:
         raise Unauthorized("unauthorized", "Mã truy cập không đúng hoặc đã bị thu hồi.")
@@ -223,14 +230,24 @@ AdminActor = Annotated[Actor, Depends(admin_actor)]
 SignedIn = Annotated[Actor, Depends(signed_in)]
 
 
-def csrf_token(request: Request) -> str:
-    """A per-session value every page form carries; a cross-site form cannot know it."""
-    secret = request.cookies.get(COOKIE, "")
+def csrf_of(secret: str) -> str:
+    """The form value bound to a cookie's secret; a cross-site form cannot know it."""
     return hmac.new(hash_token(secret).encode(), b"dondoc-csrf", hashlib.sha256).hexdigest()[:32]
 
 
+def csrf_token(request: Request) -> str:
+    """The value every signed-in page form carries, bound to the page session."""
+    return csrf_of(request.cookies.get(COOKIE, ""))
+
+
+def csrf_matches(given: object, secret: str | None) -> bool:
+    if not secret or not isinstance(given, str):
+        return False
+    return hmac.compare_digest(given, csrf_of(secret))
+
+
 def check_csrf(request: Request, given: object) -> None:
-    if not isinstance(given, str) or not hmac.compare_digest(given, csrf_token(request)):
+    if not csrf_matches(given, request.cookies.get(COOKIE)):
         raise Forbidden(
             "csrf",
             "Phiên làm việc không hợp lệ hoặc đã hết hạn: hãy tải lại trang rồi gửi lại.",
@@ -314,6 +331,8 @@ def _validation_fields(exc: RequestValidationError) -> list[FieldError]:
 
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IntakeError)
+    if isinstance(exc, TooManyAttempts):
+        return error_response(request, exc, **{"Retry-After": str(exc.retry_after)})
     return error_response(request, exc)
 
 
@@ -339,7 +358,7 @@ async def _unstorable(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    message = exc.detail if exc.status_code == 413 else _HTTP_VI.get(exc.status_code)
+    message = exc.detail if exc.status_code in (408, 413) else _HTTP_VI.get(exc.status_code)
     error = IntakeError(
         f"http_{exc.status_code}", str(message or exc.detail), status=exc.status_code
     )

@@ -48,4 +48,5 @@ def install(env: Environment) -> None:
         weekday=weekday,
         size=size,
         sender=sender,
+        period=vietnamese.period,
     )

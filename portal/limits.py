@@ -1,14 +1,18 @@
-"""A request body size limit (413) enforced while the body streams in, before it is buffered."""
+"""Request body limits enforced while the body streams in: its size (413) and its pace (408)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import anyio
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 TOO_LARGE_VI = "Dữ liệu gửi lên quá lớn (tối đa {mb} MB): hãy gửi tệp nhỏ hơn."
+TOO_SLOW_VI = "Dữ liệu gửi lên quá chậm (quá {s} giây không nhận được gì): hãy gửi lại."
+# Longest wait for the next piece of a body: a stalled upload frees its connection and worker.
+BODY_IDLE_TIMEOUT = 30.0
 
 # How much of an oversized body is read and thrown away so the client sees the 413 instead
 # of a reset connection; beyond this the connection is simply closed.
@@ -22,11 +26,15 @@ def too_large_message(max_bytes: int) -> str:
 
 
 class BodyLimit:
-    """Refuse bodies over `max_bytes` with 413: at once by Content-Length, else mid-stream."""
+    """Refuse bodies over `max_bytes` with 413: at once by Content-Length, else mid-stream;
+    and with 408 a body that stops arriving for `idle_timeout` seconds."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, idle_timeout: float = BODY_IDLE_TIMEOUT
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.idle_timeout = idle_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,11 +46,18 @@ class BodyLimit:
             await self._reject(scope, send)
             return
         received = 0
+        complete = False
 
         async def limited() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:  # only a disconnect is left to wait for, however long it takes
+                return await receive()
+            with anyio.move_on_after(self.idle_timeout) as waited:
+                message = await receive()
+            if waited.cancelled_caught:
+                raise HTTPException(408, TOO_SLOW_VI.format(s=f"{self.idle_timeout:.0f}"))
             if message["type"] == "http.request":
+                complete = not message.get("more_body", False)
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     # Raised inside the app, so its own handler renders JSON or the page.

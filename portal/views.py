@@ -17,6 +17,7 @@ from status.states import STATUS_VI, ItemState, ItemStatus, item_states
 from submissions.content import FormSpec
 from submissions.errors import Conflict, Forbidden
 from submissions.spreadsheet import TemplateHeader, csv_template, xlsx_template
+from wording.collation import sort_key
 
 # Items that open within this horizon are listed so an officer can prepare.
 UPCOMING = timedelta(days=31)
@@ -53,6 +54,8 @@ def list_items(
         states = [s for s in states if s.status.value == status]
     if upcoming_only:
         states = [s for s in states if s.opens_at <= now + UPCOMING]
+    # Units of one deadline in Vietnamese alphabetical order (the query orders by code).
+    states.sort(key=lambda s: (s.deadline_at, sort_key(s.unit_name), s.item_id))
     if actor.is_admin:
         states = states[:ADMIN_LIST_LIMIT]
     return states

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -15,12 +16,14 @@ from starlette.datastructures import FormData, UploadFile
 
 from access.actor import Actor
 from access.sessions import SESSION_LIFETIME, end_web_session, open_web_session
+from access.throttle import TooManyAttempts, record_refusal
 from intake.address import ItemAddress
 from intake.receipts import get_receipt
 from intake.store import SubmitRequest, submit
 from plans.vocabulary import ItemKind
 from portal.deps import (
     COOKIE,
+    LOGIN_COOKIE,
     DbSession,
     Portal,
     PortalState,
@@ -29,6 +32,8 @@ from portal.deps import (
     WebActor,
     check_csrf,
     client_address,
+    csrf_matches,
+    csrf_of,
     csrf_token,
     portal_of,
     read_submission_file,
@@ -54,9 +59,35 @@ def _sign_in_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={target}", status_code=303)
 
 
+def _login_page(
+    request: Request, target: str, error: str | None, status_code: int = 200, **headers: str
+) -> Response:
+    """The sign-in form, bound to a fresh random cookie (its form value proves same-site)."""
+    secret = secrets.token_urlsafe(32)
+    context = {"next": target, "error": error, "actor": None, "csrf": csrf_of(secret)}
+    response = _page(request, "login.html", context, status_code=status_code)
+    response.headers.update(headers)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        secret,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/login",
+    )
+    return response
+
+
+def _secure(request: Request) -> bool:
+    # Behind the TLS proxy the app sees http: the public address says what officers use.
+    return request.url.scheme == "https" or portal_of(request).settings.portal_url.startswith(
+        "https:"
+    )
+
+
 @router.get("/login")
 async def login_page(request: Request, next: str = "/") -> Response:
-    return _page(request, "login.html", {"next": next, "error": None, "actor": None})
+    return _login_page(request, next, None)
 
 
 @router.post("/login")
@@ -66,42 +97,52 @@ def login(request: Request, portal: PortalState, form: PostedForm, session: DbSe
     target = str(form.get("next") or "/")
     if not target.startswith("/") or target.startswith("//"):
         target = "/"  # never redirect off-site
+    if not csrf_matches(form.get("csrf"), request.cookies.get(LOGIN_COOKIE)):
+        expired = "Trang đăng nhập đã hết hạn hoặc không hợp lệ: hãy nhập lại mã truy cập."
+        return _login_page(request, target, expired, status_code=403)
+    address, now = client_address(request), portal.clock()
+    try:
+        portal.blocks.check(token, address, now=now)
+    except TooManyAttempts as blocked:
+        retry = {"Retry-After": str(blocked.retry_after)}
+        return _login_page(request, target, blocked.message, status_code=429, **retry)
     opened = open_web_session(
         token,
         session=session,
         admin_secret=portal.admin_secret,
-        now=portal.clock(),
-        source_address=client_address(request),
+        now=now,
+        source_address=address,
     )
     if opened is None:
-        return _page(
-            request,
-            "login.html",
-            {
-                "next": target,
-                "error": "Mã truy cập không đúng hoặc đã bị thu hồi.",
-                "actor": None,
-            },
-            status_code=401,
+        record_refusal(
+            token,
+            session=session,
+            blocks=portal.blocks,
+            channel="web",
+            source_address=address,
+            now=now,
         )
+        wrong = "Mã truy cập không đúng hoặc đã bị thu hồi."
+        return _login_page(request, target, wrong, status_code=401)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
         opened[1],
         httponly=True,
         samesite="lax",
-        # Behind the TLS proxy the app sees http: the public address says what officers use.
-        secure=request.url.scheme == "https" or portal.settings.portal_url.startswith("https:"),
+        secure=_secure(request),
         max_age=int(SESSION_LIFETIME.total_seconds()),
     )
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, portal: PortalState, session: DbSession) -> Response:
+def logout(request: Request, portal: PortalState, form: PostedForm, session: DbSession) -> Response:
     """Sign out: the session ends on the server, so a copy of the cookie stops working too."""
     secret = request.cookies.get(COOKIE)
     if secret:
+        check_csrf(request, form.get("csrf"))
         end_web_session(
             secret,
             session=session,
@@ -306,8 +347,10 @@ def _item_submit(
                 portal.sessions,
                 sent,
                 now=portal.clock(),
+                clock=portal.clock,
                 data_dir=portal.data_dir,
                 max_attachment_bytes=portal.settings.upload_max_bytes,
+                max_item_bytes=portal.settings.item_max_stored_bytes,
             )
     except IntakeError as refusal:
         if refusal.status in (401, 403, 404):

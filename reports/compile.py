@@ -9,6 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 
+import pendulum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,9 @@ from reports.render_html import render_html
 from reports.render_json import render_json
 from reports.render_markdown import render_markdown
 from reports.render_xlsx import render_xlsx
+from schedules.calendar import VN_TZ
 from schedules.periods import Period
+from wording import vietnamese as vi
 
 
 class Format(StrEnum):
@@ -45,7 +48,8 @@ def parse_formats(text: str) -> list[Format]:
     unknown = [n for n in names if n not in known]
     if unknown or not names:
         raise ReportError(
-            f"unknown format {', '.join(unknown) or '(none)'}: choose from {', '.join(known)}"
+            f"--format: không có định dạng {', '.join(unknown) or '(trống)'}; "
+            f"chọn trong {', '.join(known)}"
         )
     return list(dict.fromkeys(Format(n) for n in names))
 
@@ -53,8 +57,11 @@ def parse_formats(text: str) -> list[Format]:
 def parse_period(label: str) -> Period:
     try:
         return Period.parse(label.strip())
-    except ValueError as exc:
-        raise ReportError(str(exc)) from None
+    except ValueError:
+        raise ReportError(
+            f"--period: {label!r} không phải một kỳ báo cáo; ví dụ 2024-03 (tháng), 2024-Q1 "
+            "(quý), 2024-H1 (6 tháng) hoặc 2024 (năm)"
+        ) from None
 
 
 def plan_for(*, session: Session, period: Period, code: str | None = None) -> Plan:
@@ -64,11 +71,32 @@ def plan_for(*, session: Session, period: Period, code: str | None = None) -> Pl
     plan = session.scalars(query.limit(1)).first()
     if plan is None:
         raise ReportError(
-            f"no plan with code {code!r} is loaded"
+            f"--plan: chưa nạp kế hoạch mã {code!r}"
             if code
-            else f"no plan for {period.year} is loaded; run `dondoc init --plan FILE` first"
+            else f"Chưa nạp kế hoạch nào của năm {period.year}: chạy `dondoc init --plan TỆP` trước"
         )
     return plan
+
+
+def compilation_instant(as_of: datetime | None, doc_date: date | None, now: datetime) -> datetime:
+    """The instant a report's figures and statuses are taken at.
+
+    Given, it must be past (a later run would see submissions the first did not, so the same
+    `--as-of` would give other figures). Not given, it is the end of the document's date when
+    that day is over, else now: a report dated 23/06 counts what had arrived by the end of
+    23/06, and never lists as overdue what was only late after it.
+    """
+    if as_of is not None:
+        if as_of > now:
+            raise ReportError(
+                f"Thời điểm tổng hợp {vi.local_time(as_of)} chưa tới: báo cáo chỉ tổng hợp "
+                "đến một thời điểm đã qua, để lần tổng hợp lại cho cùng số liệu."
+            )
+        return as_of
+    if doc_date is None:
+        return now
+    end_of_day = pendulum.datetime(doc_date.year, doc_date.month, doc_date.day, tz=VN_TZ)
+    return min(now, end_of_day.end_of("day"))
 
 
 def load_report(
@@ -79,12 +107,24 @@ def load_report(
     number: str | None = None,
     doc_date: date | None = None,
     plan_code: str | None = None,
+    recipients: Sequence[str] | None = None,
 ) -> Report:
-    """The report of a period, as of an instant (read only)."""
+    """The report of a period, as of an instant (read only); `recipients` replace the plan's
+    distribution list (Nơi nhận).
+
+    A compilation as of now calls `intake.locks.wait_for_writers` before it opens `session`:
+    what counts as of a past instant is then final, and a later run gives the same figures.
+    """
     p = parse_period(period)
     plan = plan_for(session=session, period=p, code=plan_code)
     return build_report(
-        session=session, plan=plan, period=p, as_of=as_of, number=number, doc_date=doc_date
+        session=session,
+        plan=plan,
+        period=p,
+        as_of=as_of,
+        number=number,
+        doc_date=doc_date,
+        recipients=recipients,
     )
 
 
@@ -109,7 +149,7 @@ def render(report: Report, fmt: Format, chart: bytes | None) -> bytes:
             return render_markdown(report, chart_name(report) if chart else None)
         case Format.JSON:
             return render_json(report)
-    raise ReportError(f"unknown format {fmt!r}")  # pragma: no cover
+    raise ReportError(f"không có định dạng {fmt!r}")  # pragma: no cover
 
 
 def write_files(files: dict[str, bytes], out_dir: Path) -> list[Path]:

@@ -13,9 +13,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from models.org import Unit
 from models.plan import Plan, PlanTask
-from plans.vocabulary import UnitKind
 from reports.document import (
     NO_DATA,
     PLACEHOLDER,
@@ -31,6 +29,15 @@ from reports.document import (
 from reports.facts import Facts, read_facts
 from reports.figures import TargetSpec
 from reports.gather import DeliverableProgress, NarrativeEntry
+from reports.heading import (
+    agency_lines,
+    distribution,
+    governing_body,
+    issuer_abbreviation,
+    opening,
+    report_number,
+    summary,
+)
 from reports.indicators import behind_sentence, chart_points, figure_sentence, indicator_rows
 from reports.narrative import (
     DIFFICULTIES,
@@ -44,7 +51,7 @@ from reports.narrative import (
 from reports.reporting_lines import reporting_lines, reporting_part
 from reports.sheets import obligation_sheets
 from schedules.calendar import local_date
-from schedules.periods import Cadence, Period
+from schedules.periods import Period
 from wording import vietnamese as vi
 
 # A deliverable's standing on each unit that owes it, by deliverable code.
@@ -59,22 +66,26 @@ def build_report(
     as_of: datetime,
     number: str | None = None,
     doc_date: date | None = None,
+    recipients: Sequence[str] | None = None,
 ) -> Report:
-    """The consolidated report of `plan` for `period`, from what units had sent by `as_of`."""
+    """The consolidated report of `plan` for `period`, from what units had sent by `as_of`.
+
+    The document is dated `doc_date` (the as-of day by default) and may not be dated before
+    its as-of day; `recipients` replace the plan's distribution list (Nơi nhận).
+    """
     if as_of.tzinfo is None:
-        raise ReportError("as_of must be timezone-aware")
+        raise ReportError("Thời điểm tổng hợp phải kèm múi giờ.")
     if period.year != plan.year:
-        raise ReportError(
-            f"period {period.label} is outside the plan's year {plan.year} ({plan.code})"
-        )
+        raise ReportError(f"Kỳ {period.label} nằm ngoài năm {plan.year} của kế hoạch {plan.code}.")
+    doc_date = doc_date or local_date(as_of)
+    check_dated_after(as_of, doc_date)
     number_line = report_number(number, issuer_abbreviation(plan.issuer))
     facts = read_facts(session=session, plan=plan, period=period, as_of=as_of)
-    doc_date = doc_date or local_date(as_of)
     groups = deliverable_groups(facts.deliverables)
     current = {c: u for c, u in groups.items() if _in_period(u, period)}
     upcoming = {c: u for c, u in groups.items() if not _in_period(u, period)}
     body = (
-        _opening(plan, period),
+        Para(opening(plan, period)),
         _window_note(facts, as_of),
         _results_part(facts, current, as_of),
         _shortcomings_part(facts, groups, as_of),
@@ -91,16 +102,17 @@ def build_report(
         window=facts.window,
         to_date_window=facts.to_date_window,
         agency_lines=agency_lines(plan.issuer),
+        governing_body=governing_body(plan.issuer),
         number_line=number_line,
         place_date=f"{clean(plan.place)}, {vi.date_long(doc_date)}",
         title="BÁO CÁO",
-        summary=_summary(plan, period),
+        summary=summary(plan, period),
         body=body,
         signer_title_lines=tuple(
             line.strip().upper() for line in signer_title.split("\n") if line.strip()
         ),
         signer_name=facts.signer.full_name if facts.signer else "",
-        distribution=_distribution(plan),
+        distribution=distribution(plan.distribution if recipients is None else recipients),
         indicator_rows=indicator_rows(facts.figures),
         figures=tuple(facts.figures),
         sheets=obligation_sheets(facts, period),
@@ -114,67 +126,15 @@ def build_report(
     )
 
 
-# --- the heading -----------------------------------------------------------------------------
-
-
-def report_number(number: str | None, issuer_abbr: str) -> str:
-    """ "Số: 05/BC-UBND"; without a number, blank for the office to fill ("Số:      /BC-UBND")."""
-    if number is None or not number.strip():
-        return f"Số:      /BC-{issuer_abbr}"
-    number = number.strip()
-    if not number.isdigit():
-        raise ReportError(f"report number {number!r} must be digits, e.g. 05")
-    return f"Số: {int(number):02d}/BC-{issuer_abbr}"
-
-
-def lower_first(text: str) -> str:
-    """ "Triển khai ..." -> "triển khai ..."; leaves "UBND ..." alone."""
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
-        return text[0].lower() + text[1:]
-    return text
-
-
-def agency_lines(issuer: Unit) -> tuple[str, ...]:
-    """ "Ủy ban nhân dân huyện Cao Lộc" -> ("ỦY BAN NHÂN DÂN", "HUYỆN CAO LỘC")."""
-    name = issuer.name.strip()
-    prefix = "ủy ban nhân dân "
-    if name.lower().startswith(prefix):
-        return (name[: len(prefix) - 1].upper(), name[len(prefix) :].upper())
-    return (name.upper(),)
-
-
-def issuer_abbreviation(issuer: Unit) -> str:
-    """The issuer in the report number ("UBND" for a people's committee)."""
-    if issuer.kind == UnitKind.COMMITTEE:
-        return "UBND"
-    return (issuer.short_name or issuer.code).replace(" ", "").upper()
-
-
-def _summary(plan: Plan, period: Period) -> str:
-    """The line under the title: what the report is about."""
-    title = lower_first(clean(plan.title))
-    if period.cadence is Cadence.YEARLY and str(period.year) in title:
-        return f"Kết quả {title}"
-    return f"Kết quả {title} {period.title_vi}"
-
-
-def _distribution(plan: Plan) -> tuple[str, ...]:
-    """The recipients ("Nơi nhận"), ending with the office's own file copy."""
-    entries = [clean(d).rstrip(";.") for d in plan.distribution if clean(d)]
-    entries = [e for e in entries if e.lower() != "lưu: vt"]
-    return (*(f"- {e};" for e in entries), "- Lưu: VT.")
-
-
-def _opening(plan: Plan, period: Period) -> Para:
-    """The opening sentence: which plan the report answers, for which period."""
-    issuer = plan.issuer
-    plan_ref = "Kế hoạch" + (f" số {clean(plan.number)}" if plan.number else "")
-    if plan.issued_on:
-        plan_ref += f" ngày {vi.date_short(plan.issued_on)}"
-    return Para(
-        f"Thực hiện {plan_ref} của {issuer.name} về việc {lower_first(clean(plan.title))}, "
-        f"{issuer.name} báo cáo kết quả thực hiện {period.title_vi} như sau:"
-    )
+def check_dated_after(as_of: datetime, doc_date: date) -> None:
+    """A report cannot state on its date what happened after it: refuse an as-of later than
+    the end of the document's date (a report dated 23/06 cannot list items overdue on 03/09)."""
+    if local_date(as_of) > doc_date:
+        raise ReportError(
+            f"Ngày văn bản {vi.date_short(doc_date)} đứng trước thời điểm tổng hợp "
+            f"{vi.local_time(as_of)}: văn bản không thể nêu tình hình sau ngày ban hành. "
+            "Hãy ghi ngày văn bản từ ngày tổng hợp trở đi, hoặc tổng hợp đến hết ngày văn bản."
+        )
 
 
 def _window_note(facts: Facts, as_of: datetime) -> Para:

@@ -179,6 +179,7 @@ class Report:
     window: tuple[date, date]
     to_date_window: tuple[date, date]
     agency_lines: tuple[str, ...]
+    governing_body: str  # printed above the agency's name; empty for a People's Committee
     number_line: str
     place_date: str
     title: str

@@ -42,6 +42,7 @@ from reports.goals import progress
 from schedules.periods import Cadence, Period, periods_in_year
 from submissions.ratios import ratio_of as ratio
 from submissions.ratios import ratio_warning
+from wording.collation import sort_key
 
 Value = Decimal | bool | str | None
 
@@ -370,6 +371,7 @@ def aggregate(
         period_total, period_units, period_computed = per_window["period"]
         to_date_total, to_date_units, to_date_computed = per_window["to_date"]
         percent, expected, on_track = progress(spec, to_date_total, months_elapsed)
+        reported = sorted(set(period_units) | set(to_date_units), key=lambda c: sort_key(names[c]))
         by_unit = tuple(
             UnitFigure(
                 u,
@@ -379,7 +381,7 @@ def aggregate(
                 period_computed.get(u),
                 to_date_computed.get(u),
             )
-            for u in sorted(set(period_units) | set(to_date_units), key=lambda c: names[c])
+            for u in reported
         )
         figures.append(
             Figure(
@@ -415,7 +417,7 @@ def ratio_window(
     both = [u for u in nums if nums[u] is not None and dens.get(u) is not None]
     note = NOTE_RATIO_PARTIAL if len(both) < len(set(nums) | set(dens)) else None
     from_parts = {u: ratio(_dec(nums[u]), _dec(dens[u])) for u in both}
-    for u in sorted(set(typed) & set(both), key=lambda c: names[c]):
+    for u in sorted(set(typed) & set(both), key=lambda c: sort_key(names[c])):
         warning = ratio_warning(f"{spec.name} ({names[u]})", typed[u], _dec(nums[u]), _dec(dens[u]))
         note = _joined(note, warning)
     units: dict[str, Value] = {**from_parts, **typed}

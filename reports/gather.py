@@ -20,6 +20,7 @@ from plans.vocabulary import ItemKind, ProgressState
 from reports.reported import counted_versions, report_items
 from schedules.calendar import local_date
 from status.states import ItemState, item_states
+from wording.collation import sort_key
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ def narratives(
                 sections=sections,
             )
         )
-    return entries
+    # Units in Vietnamese alphabetical order within a period (the database orders code points).
+    return sorted(entries, key=lambda e: (e.window_end, sort_key(e.unit_name)))
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,10 @@ def deliverable_progress(
         result.append(
             DeliverableProgress(code, title, task, unit_code, unit_name, on, at, state, done_on)
         )
-    return result
+    order = {code: i for i, code in enumerate(dict.fromkeys(r.deliverable_code for r in result))}
+    return sorted(
+        result, key=lambda d: (d.deadline_on, order[d.deliverable_code], sort_key(d.unit_name))
+    )
 
 
 def reporting_states(
@@ -164,7 +169,7 @@ def reporting_states(
     states: list[ItemState] = []
     for chunk in chunked(ids):
         states += item_states(session=session, as_of=as_of, calendar=calendar, item_ids=chunk)
-    return sorted(states, key=lambda s: (s.deadline_at, s.unit_code, s.item_id))
+    return sorted(states, key=lambda s: (s.deadline_at, sort_key(s.unit_name), s.item_id))
 
 
 def data_window(

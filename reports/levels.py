@@ -52,6 +52,7 @@ from reports.figures import (
 from reports.lineage import Lineage, LineFigure, LineValue, fold_line, merged_note, read_lineage
 from reports.reported import plan_targets, read_tally
 from schedules.periods import Cadence, Period, periods_in_year
+from wording.collation import sort_key
 
 WINDOWS = ("period", "to_date")
 ANY_PERIOD = "*"  # the one bucket of a unit whose own report does not carry the target
@@ -376,7 +377,7 @@ class Levels:
         """Each consolidating unit's figures beside the roll-up of what it received."""
         rows = []
         names = {**self.values.unit_names, **self.routing.unit_names}
-        for unit in sorted(self.routing.consolidators, key=lambda u: names.get(u, u)):
+        for unit in sorted(self.routing.consolidators, key=lambda u: sort_key(names.get(u) or u)):
             received = self.index.inputs.get(unit, {})
             for spec in self.specs.values():
                 if spec.code not in received or self.routing.upward(unit, spec.code) is None:
@@ -411,7 +412,7 @@ class Levels:
 
 def provisional_note(units: set[str]) -> str:
     """The words that mark a figure standing in for reports not yet received."""
-    who = ", ".join(sorted(units))
+    who = ", ".join(sorted(units, key=sort_key))
     return (
         f"Số liệu tạm tính: {who} chưa báo cáo chỉ tiêu này trong kỳ; tạm tổng hợp từ báo cáo "
         "của các đơn vị gửi về đơn vị đó."

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, aliased
 from models.org import Unit
 from reports.figures import OverTime, TargetSpec, Value, across_units
 from schedules.periods import Period
+from wording.collation import sort_key
 
 # One value of a unit of a line: (obligation code, unit code, period label, window end, value).
 LineValue = tuple[str, str, str, date, Value]
@@ -141,6 +142,7 @@ def _overlap(a: Period, b: Period) -> bool:
 def merged_note(successor: str, predecessors: Iterable[str]) -> str:
     """The words saying whose reports a successor's figures include."""
     return (
-        f"Số liệu của {successor} gồm cả báo cáo của {', '.join(sorted(predecessors))} "
+        f"Số liệu của {successor} gồm cả báo cáo của "
+        f"{', '.join(sorted(predecessors, key=sort_key))} "
         "trước khi sáp nhập."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,16 @@ def body(report: Report, files: Sequence[Path]) -> str:
     )
 
 
+def html_body(text: str) -> str:
+    """The text mail as HTML: escaped, a paragraph per blank-line block, its line breaks kept
+    (an HTML reader would otherwise run the list of files into one line)."""
+    paragraphs = (
+        "<p>" + "<br>\n".join(html.escape(line) for line in block.split("\n")) + "</p>"
+        for block in text.split("\n\n")
+    )
+    return '<!DOCTYPE html>\n<html lang="vi"><body>\n' + "\n".join(paragraphs) + "\n</body></html>"
+
+
 def report_key(report: Report, attachments: Sequence[Attachment]) -> str:
     """The mail's key: the same files of the same report give the same Message-ID, so a
     retried send is a copy a receiver can drop."""
@@ -95,10 +106,11 @@ def send_report(
     """Email the files as attachments, one mail per recipient over one SMTP connection;
     raises MailError when the server refuses."""
     if not recipients:
-        raise MailError("the plan names nobody with an email address to send the report to")
+        raise MailError("kế hoạch không có người nhận nào có địa chỉ email để gửi báo cáo")
     attachments = [Attachment.of(f) for f in files]
     sender = sender_of(smtp, default_name="dondoc")
     mid = message_id(report_key(report, attachments), sender[1])
+    text = body(report, files)
     try:
         with Mailer(smtp) as mailer:
             for r in recipients:
@@ -106,12 +118,11 @@ def send_report(
                     sender=sender,
                     to=(r.name, r.email),
                     subject=subject(report),
-                    body=body(report, files),
+                    body=text,
                     mid=mid,
                     attachments=attachments,
+                    html=html_body(text),
                 )
                 mailer.send(sender=sender[1], to=r.email, mail=mail)
     except DeliveryError:
-        raise MailError(
-            f"the mail server {smtp.host}:{smtp.port} did not accept the report"
-        ) from None
+        raise MailError(f"máy chủ thư {smtp.host}:{smtp.port} không nhận báo cáo") from None

@@ -9,7 +9,6 @@ from functools import lru_cache
 
 from reports.document import Para, ParaKind, clean
 from reports.gather import DeliverableProgress, NarrativeEntry
-from schedules.periods import Period
 from wording import vietnamese as vi
 
 # The narrative sections units fill in (obligations' `narrative_sections`).
@@ -19,16 +18,8 @@ PROPOSALS = "Đề xuất, kiến nghị"
 
 
 @lru_cache(maxsize=256)  # a province's report names the same few periods thousands of times
-def period_title(label: str) -> str:
-    """A period label in words ("quý I năm 2024"); a label that is no period, as it is."""
-    try:
-        return Period.parse(label).title_vi
-    except ValueError:
-        return label
-
-
 def _unit_period(entry: NarrativeEntry) -> str:
-    return f"{entry.unit_name} ({period_title(entry.period_label)})"
+    return f"{entry.unit_name} ({vi.period(entry.period_label)})"
 
 
 def narrative_paras(entries: Sequence[NarrativeEntry], section: str) -> list[Para]:

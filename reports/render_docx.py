@@ -12,6 +12,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
+from docx.section import Section
 from docx.shared import Cm, Mm, Pt
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
@@ -157,6 +158,8 @@ def _header(doc: DocxDocument, report: Report) -> None:
     left_mm, right_mm = HEADER_COLUMNS_MM
     table = _layout_table(doc, 2, HEADER_COLUMNS_MM)
     agency, national = table.cell(0, 0), table.cell(0, 1)
+    if report.governing_body:
+        _paragraph(agency, report.governing_body, AGENCY_PT)
     for line in report.agency_lines:
         _paragraph(agency, line, AGENCY_PT, bold=True)
     _rule(agency, 22, left_mm)
@@ -272,6 +275,31 @@ def _signature(doc: DocxDocument, report: Report) -> None:
     _paragraph(signer, report.signer_name, BODY_PT, bold=True)
 
 
+def _page_numbers(section: Section) -> None:
+    """The page number centred in the top margin from page 2 (Nghị định 30, Phụ lục I): the
+    first page's header stays empty, the others carry a PAGE field Word and LibreOffice fill."""
+    section.different_first_page_header_footer = True
+    section.first_page_header.is_linked_to_previous = False  # its own, empty header
+    section.header_distance = Mm(10)
+    paragraph = section.header.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = paragraph.add_run()
+    run.font.name = FONT
+    run.font.size = Pt(BODY_PT)
+    _fonts(run._element.get_or_add_rPr())
+    # A complex field: begin, the instruction, separate, the value shown before an update, end.
+    parts = [("w:fldChar", "begin"), ("w:instrText", " PAGE "), ("w:fldChar", "separate")]
+    parts += [("w:t", "2"), ("w:fldChar", "end")]
+    for tag, value in parts:
+        element = OxmlElement(tag)
+        if tag == "w:fldChar":
+            element.set(qn("w:fldCharType"), value)
+        else:
+            element.set(qn("xml:space"), "preserve")
+            element.text = value
+        run._element.append(element)
+
+
 def render_docx(report: Report, chart_png: bytes | None) -> bytes:
     """The report as DOCX bytes."""
     doc = Document()
@@ -282,6 +310,7 @@ def render_docx(report: Report, chart_png: bytes | None) -> bytes:
     section.bottom_margin = MARGINS["bottom"]
     section.left_margin = MARGINS["left"]
     section.right_margin = MARGINS["right"]
+    _page_numbers(section)
     normal = doc.styles["Normal"]
     normal.font.name = FONT
     normal.font.size = Pt(BODY_PT)

@@ -119,6 +119,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "end": _iso(report.to_date_window[1]),
         },
         "header": {
+            "governing_body": report.governing_body,
             "agency": list(report.agency_lines),
             "number": report.number_line,
             "place_date": report.place_date,

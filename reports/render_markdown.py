@@ -59,7 +59,7 @@ def _block(block: Block, report: Report, chart_name: str | None) -> list[str]:
 def render_markdown(report: Report, chart_name: str | None = None) -> bytes:
     """The report as UTF-8 Markdown; `chart_name` is the PNG file written next to it, if any."""
     out = [
-        " / ".join(escape(x) for x in report.agency_lines),
+        " / ".join(escape(x) for x in (report.governing_body, *report.agency_lines) if x),
         "",
         escape(report.number_line),
         "",

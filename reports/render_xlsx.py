@@ -23,7 +23,9 @@ THIN = Side(style="thin", color="000000")
 GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
-NUMBER_FORMAT = "#,##0.##"
+NUMBER_FORMAT = "#,##0.##"  # at most two decimals; a whole number gets INTEGER_FORMAT
+# "#,##0.##" shows a whole number with a trailing separator ("1.735,"): no decimals for it.
+INTEGER_FORMAT = "#,##0"
 PERCENT_FORMAT = "0.0%"
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 
@@ -50,6 +52,8 @@ def _put(
     cell.alignment = align
     if border:
         cell.border = GRID
+    if number_format == NUMBER_FORMAT and isinstance(value, int | float) and value == int(value):
+        number_format = INTEGER_FORMAT
     if number_format:
         cell.number_format = number_format
     return cell
@@ -81,8 +85,11 @@ def _page(ws: Worksheet, landscape: bool) -> None:
 
 def _form_header(ws: Worksheet, report: Report, width: int) -> None:
     left = max(width // 2 - 1, 1)
-    for i, line in enumerate(report.agency_lines[:2], start=1):
-        _merge(ws, i, 1, left, line, bold=True)
+    # Rows 1-3 are free above the form's title: the governing body (not bold), then the agency.
+    lines = [(report.governing_body, False)] if report.governing_body else []
+    lines += [(line, True) for line in report.agency_lines]
+    for i, (line, bold) in enumerate(lines[:3], start=1):
+        _merge(ws, i, 1, left, line, bold=bold)
     _merge(ws, 1, left + 1, width, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True)
     _merge(ws, 2, left + 1, width, "Độc lập - Tự do - Hạnh phúc", bold=True)
 

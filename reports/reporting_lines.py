@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from reports.document import Block, Para, ParaKind, Part, ReportingLine
 from reports.facts import Facts
-from reports.narrative import period_title
 from schedules.calendar import local_date
 from status.states import NOT_DUE_YET, ItemState, ItemStatus
 from wording import vietnamese as vi
@@ -65,7 +64,7 @@ def reporting_part(label: str, facts: Facts) -> Part:
         blocks.append(Para("Đơn vị gửi báo cáo muộn:", ParaKind.BULLET))
         blocks.extend(
             Para(
-                f"{x.unit_name} ({period_title(x.period_label)}): hạn "
+                f"{x.unit_name} ({vi.period(x.period_label)}): hạn "
                 f"{vi.date_short(x.deadline_on)}, gửi ngày "
                 f"{vi.date_short(x.received_on) if x.received_on else ''} "
                 f"(muộn {x.working_days} ngày làm việc).",
@@ -77,7 +76,7 @@ def reporting_part(label: str, facts: Facts) -> Part:
         blocks.append(Para("Đơn vị chưa gửi báo cáo:", ParaKind.BULLET))
         blocks.extend(
             Para(
-                f"{x.unit_name} ({period_title(x.period_label)}): hạn "
+                f"{x.unit_name} ({vi.period(x.period_label)}): hạn "
                 f"{vi.date_short(x.deadline_on)}, chưa gửi (quá hạn {x.working_days} "
                 "ngày làm việc).",
                 ParaKind.SUB,

@@ -10,6 +10,7 @@ from reports.figures import aggregate
 from schedules.calendar import local_date
 from schedules.periods import Period
 from status.states import NOT_DUE_YET, ItemState, ItemStatus
+from wording.collation import sort_key
 
 
 def obligation_sheets(facts: Facts, period: Period) -> tuple[ObligationSheet, ...]:
@@ -37,7 +38,7 @@ def obligation_sheets(facts: Facts, period: Period) -> tuple[ObligationSheet, ..
         # Indexed once: a lookup per (unit, column) stays cheap with thousands of units.
         unit_figures = {f.target.code: {u.unit_code: u for u in f.by_unit} for f in figures}
         rows = []
-        for unit_code in sorted(states_by[code], key=lambda u: names[u]):
+        for unit_code in sorted(states_by[code], key=lambda u: sort_key(names[u])):
             unit_states = states_by[code][unit_code]
             per_unit = {c.code: unit_figures[c.code].get(unit_code) for c in columns}
             received = [s for s in unit_states if s.first_accepted_at is not None]

@@ -213,7 +213,7 @@ class Period:
                 span = f"từ {self.start:%d/%m/%Y} đến {self.end:%d/%m/%Y}"
                 return f"tuần {self.index:02d} năm {self.year} ({span})"
             case Cadence.MONTHLY:
-                return f"tháng {self.index:02d} năm {self.year}"
+                return f"tháng {self.index} năm {self.year}"
             case Cadence.QUARTERLY:
                 return f"quý {_ROMAN[self.index - 1]} năm {self.year}"
             case Cadence.HALF_YEARLY:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import string
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,9 +13,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class SmtpSettings(BaseModel):
-    """Outgoing mail server; the password only ever lives in a SecretStr."""
+    """Outgoing mail server; the password only ever lives in a SecretStr.
 
-    host: str = "127.0.0.1"
+    No host, no e-mail: the channel (and the admin's alerts) work only when one is set.
+    """
+
+    host: str | None = None
     port: int = 25
     username: str | None = None
     password: SecretStr | None = None
@@ -35,13 +40,18 @@ class ZaloSettings(BaseModel):
 
 
 class EscalationSettings(BaseModel):
-    """When reminders go out and how failed deliveries are retried."""
+    """When reminders go out, how failed deliveries are retried and when they are given up."""
 
     work_start: dt.time = dt.time(7, 30)  # local (Asia/Ho_Chi_Minh) working hours
     work_end: dt.time = dt.time(17, 0)
-    max_attempts: int = Field(default=6, ge=1)  # then the message is dead and shown to the admin
+    # A message not delivered within this many working days after the day it was queued is
+    # given up (dead, shown to the admin), however many attempts an outage allowed.
+    give_up_after_working_days: int = Field(default=3, ge=1)
     retry_base_seconds: int = Field(default=300, ge=1)  # doubled after each failed attempt
     retry_max_seconds: int = Field(default=6 * 3600, ge=1)
+
+
+ITEM_MAX_BYTES = 50 * 1024 * 1024  # files stored for one item, each file counted once
 
 
 class Settings(BaseSettings):
@@ -64,6 +74,11 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         default=10 * 1024 * 1024, description="Largest request body the portal accepts (bytes)."
     )
+    item_max_stored_bytes: int = Field(
+        default=ITEM_MAX_BYTES,
+        ge=1,
+        description="Most bytes of files a unit may store for one item, all versions together.",
+    )
     inbox_dir: Path | None = Field(
         default=None, description="Folder the inbox flow reads; data_dir/inbox by default."
     )
@@ -81,6 +96,45 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Settings read from Prefect Secret blocks instead of the environment, "
         '{"smtp.password": "dondoc-smtp-password"} (see settings/secrets.py).',
+    )
+
+
+ADMIN_SECRET_MIN_LENGTH = 20
+ADMIN_SECRET_MIN_DISTINCT = 10
+ADMIN_SECRET_MIN_BITS = 100
+
+
+class WeakAdminSecret(ValueError):
+    """DONDOC_ADMIN_TOKEN is guessable; the message names the rule, never the value."""
+
+
+def _estimated_bits(secret: str) -> float:
+    """Length times log2 of the character classes used: what a guesser must cover at best."""
+    classes = (string.digits, string.ascii_lowercase, string.ascii_uppercase)
+    pool = sum(len(c) for c in classes if any(ch in c for ch in secret))
+    if any(not any(ch in c for c in classes) for ch in secret):
+        pool += 33  # punctuation and anything else
+    return len(secret) * math.log2(pool) if pool else 0.0
+
+
+def check_admin_secret(settings: Settings) -> None:
+    """Refuse to start with a guessable admin secret (it signs in as the compiling officer)."""
+    if settings.admin_token is None:
+        return
+    secret = settings.admin_token.get_secret_value()
+    if (
+        len(secret) >= ADMIN_SECRET_MIN_LENGTH
+        and len(set(secret)) >= ADMIN_SECRET_MIN_DISTINCT
+        and _estimated_bits(secret) >= ADMIN_SECRET_MIN_BITS
+    ):
+        return
+    make = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    raise WeakAdminSecret(
+        f"DONDOC_ADMIN_TOKEN quá yếu: cần ít nhất {ADMIN_SECRET_MIN_LENGTH} ký tự ngẫu nhiên, "
+        f"trong đó ít nhất {ADMIN_SECRET_MIN_DISTINCT} ký tự khác nhau. Tạo mã mới bằng: {make}\n"
+        f"DONDOC_ADMIN_TOKEN is too weak: use at least {ADMIN_SECRET_MIN_LENGTH} random "
+        f"characters ({ADMIN_SECRET_MIN_DISTINCT} or more distinct, about "
+        f"{ADMIN_SECRET_MIN_BITS} bits). Make one with: {make}"
     )
 
 

@@ -61,6 +61,11 @@ class IntakeError(Exception):
         self.message = shown(message)
         self.fields = tuple(fields)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its state, not its constructor's arguments: subclasses take others,
+        # and a refusal crosses from the portal's reader process (portal.reading).
+        return (_rebuilt, (type(self), self.__dict__))
+
     def lines(self) -> list[str]:
         """Every problem as a Vietnamese line; the general message when no field is named."""
         return [f.render() for f in self.fields] or [self.message]
@@ -111,3 +116,10 @@ class Conflict(IntakeError):
 
 class TooLarge(IntakeError):
     status = 413
+
+
+def _rebuilt(cls: type[IntakeError], state: dict[str, Any]) -> IntakeError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state["message"])
+    error.__dict__.update(state)
+    return error

@@ -43,6 +43,15 @@ def rejection_report(name: str, when: str, message: str, fields: Iterable[FieldE
     return "\n".join(lines)
 
 
+def unexpected_failure(incident: str) -> str:
+    """Why a file was rejected when reading or storing it failed in an unforeseen way."""
+    return (
+        "Không xử lý được tệp do nội dung bất thường hoặc một lỗi của hệ thống "
+        f"(mã sự cố {incident}); chưa lưu gì từ tệp này. Hãy mở tệp, lưu lại theo mẫu rồi đặt "
+        "lại vào thư mục nhận tệp; nếu vẫn bị từ chối, báo quản trị viên kèm mã sự cố."
+    )
+
+
 def receipt_note(
     name: str,
     when: str,
@@ -64,6 +73,6 @@ def receipt_note(
         f"Báo cáo: {title}",
     ]
     if replayed:
-        lines.append("Tệp này trùng với tệp đã nhận trước đó: không lưu thêm bản mới.")
+        lines.append("Nội dung trùng với lần gửi mới nhất đã nhận: không lưu thêm bản mới.")
     lines += [f"Lưu ý: {w}" for w in warnings]
     return "\n".join([*lines, ""])

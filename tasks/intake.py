@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from intake.blobs import collect_orphan_files
 from intake.inbox import claim_files, process_files
 from models.db import make_engine, session_factory
 from settings import get_settings
@@ -34,7 +35,21 @@ def process_inbox_files(paths: list[str], inbox: str, now: datetime) -> list[dic
             now=now,
             data_dir=settings.data_dir,
             max_upload_bytes=settings.upload_max_bytes,
+            max_item_bytes=settings.item_max_stored_bytes,
+            clock=lambda: datetime.now(UTC),  # each file's received time, taken as it is stored
         )
     finally:
         engine.dispose()
     return [asdict(o) for o in outcomes]
+
+
+@task(name="collect-orphan-attachments", cache_policy=NO_CACHE)
+def collect_orphan_attachments(now: datetime) -> dict[str, int]:
+    """Publish attachments a killed submission left staged; remove those nothing refers to."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        done = collect_orphan_files(session_factory(engine), settings.data_dir, now=now)
+    finally:
+        engine.dispose()
+    return asdict(done)

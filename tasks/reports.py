@@ -10,6 +10,7 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from intake.locks import wait_for_writers
 from models.db import make_engine, session_factory
 from reports.compile import Format, load_report, parse_period, plan_for, render_all, write_files
 from reports.document import INDICATOR_HEADERS, Report
@@ -33,10 +34,12 @@ def read_report(
     number: str | None = None,
     doc_date: date | None = None,
     plan_code: str | None = None,
+    distribution: list[str] | None = None,
 ) -> Compiled:
     """Read the figures, narratives and statuses of a period (one session, read only)."""
     engine = make_engine(get_settings().database_url)
     try:
+        wait_for_writers(engine)  # what counts as of the instant is final from here on
         with session_factory(engine)() as session:
             report = load_report(
                 session=session,
@@ -45,6 +48,7 @@ def read_report(
                 number=number,
                 doc_date=doc_date,
                 plan_code=plan_code,
+                recipients=distribution,
             )
             plan = plan_for(session=session, period=parse_period(period), code=plan_code)
             recipients = tuple(report_recipients(session=session, plan=plan))

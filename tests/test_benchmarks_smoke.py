@@ -127,3 +127,13 @@ def test_portal_benchmark_stores_every_accepted_submission(province: Engine) -> 
     assert result["accepted"] == result["stored"] == 24
     assert result["statuses"] == {"201": 24}
     assert result["p99_ms"] >= result["p50_ms"] > 0
+
+
+def test_hostile_upload_benchmark_measures_with_and_without_the_uploads(province: Engine) -> None:
+    result = bench_portal.run_hostile(province, requests=20, uploaders=1)
+    assert result["requests"] == 20 and result["uploaders"] == 1
+    assert result["hostile_answers"]["wide sent"] >= 1  # the uploads ran while measuring
+    assert result["hostile_file_bytes"]["wide"] < 10_000  # the files are the issue's
+    assert result["hostile_file_bytes"]["cells"] < 200_000
+    assert result["baseline_p99_ms"] > 0 and 0 < result["p99_ms"] <= result["max_ms"]
+    assert "hostile" in summary(result)

@@ -9,6 +9,7 @@ import pendulum
 from babel.numbers import format_currency, format_decimal
 
 from schedules.calendar import VN_TZ, local_date
+from schedules.periods import Period
 
 LOCALE = "vi_VN"
 
@@ -32,6 +33,11 @@ def percent(value: int | float | Decimal, digits: int = 1) -> str:
 def money(value: int | float | Decimal) -> str:
     """1500000 -> "1.500.000 ₫"."""
     return format_currency(value, "VND", locale=LOCALE)
+
+
+def megabytes(size: int) -> str:
+    """A size in bytes as officials read a limit: 52428800 -> "50 MB", 262144 -> "0,25 MB"."""
+    return f"{number(Decimal(size) / 2**20)} MB"
 
 
 def _as_local_date(value: date | datetime) -> date:
@@ -110,3 +116,23 @@ def local_time(instant: datetime) -> str:
 
 def local_iso(instant: datetime) -> str:
     return pendulum.instance(instant).in_timezone(VN_TZ).isoformat()
+
+
+def period(label: str | None) -> str:
+    """A period as people read it: "2024-Q1" -> "quý I năm 2024", "2024-03" -> "tháng 3 năm
+    2024"; a label that is no calendar period (an ad-hoc request's "YC-3") as it is."""
+    if not label:
+        return ""
+    try:
+        return Period.parse(label).title_vi
+    except ValueError:
+        return label
+
+
+def deadline(day: date, instant: datetime) -> str:
+    """A deadline as people read it: "hết ngày 18/03/2024" when it ends with the day (24:00),
+    else "16:00 ngày 18/03/2024"."""
+    local = pendulum.instance(instant).in_timezone(VN_TZ)
+    if (local.hour, local.minute, local.second) == (0, 0, 0) and local.date() > day:
+        return f"hết ngày {date_short(day)}"
+    return f"{local:%H:%M} ngày {date_short(local.date())}"

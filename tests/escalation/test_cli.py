@@ -91,6 +91,42 @@ def test_failed_deliveries_show_in_outbox_and_status_then_can_be_requeued(
     assert requeued.exit_code == 0 and "Chờ gửi" in requeued.output
     smtp.start()
     assert runner.invoke(app, ["remind", "--as-of", "2024-03-18T08:05"]).exit_code == 0
-    assert [m.rcpt_tos for m in smtp.received()] == [("can-bo@xa-hai.example",)]
+    # The requeued reminder, then the admin's one alert about the mail outage, now over.
+    reminder, alert = smtp.received()
+    assert reminder.rcpt_tos == ("can-bo@xa-hai.example",)
+    assert alert.rcpt_tos == ("quan-tri@ubnd-thu.example",)
+    assert "Kênh Thư điện tử đã không gửi được từ 08 giờ 00, thứ Hai, 18/03/2024" in alert.text
     unknown = runner.invoke(app, ["outbox", "--retry", "zzzz"])
-    assert unknown.exit_code == 1 and "0 messages have a key starting with 'zzzz'" in unknown.output
+    assert unknown.exit_code == 1
+    assert "--retry 'zzzz': không có thông báo nào có mã bắt đầu như vậy" in unknown.output
+
+
+def test_outbox_retry_takes_a_channel_or_all(
+    channel_env: Settings, plan_db: Engine, smtp: SmtpServer, zalo: ZaloServer
+) -> None:
+    smtp.stop()
+    zalo.state.bot_token = "another-bot-token"  # the bot's token refused: its channel is down
+    assert runner.invoke(app, ["remind", "--as-of", "2024-03-25T08:00"]).exit_code == 0
+    failed = [m for m in outbox_messages(plan_db) if m.status == OutboxStatus.FAILED]
+    emails = [m for m in failed if m.channel == "email"]
+    assert emails and {m.channel for m in failed} == {"email", "zalo_bot"}
+
+    result = runner.invoke(app, ["outbox", "--retry", "email"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert f"Đã đưa lại {len(emails)} thông báo vào hàng đợi (kênh Thư điện tử)" in result.output
+    statuses = {
+        (m.channel, m.status) for m in outbox_messages(plan_db) if m.id in {f.id for f in failed}
+    }
+    assert statuses == {("email", OutboxStatus.PENDING), ("zalo_bot", OutboxStatus.FAILED)}
+
+    result = runner.invoke(app, ["outbox", "--retry", "all"], env=WIDE)
+    assert f"Đã đưa lại {len(failed) - len(emails)} thông báo vào hàng đợi (mọi kênh)" in (
+        result.output
+    )
+    assert {m.status for m in outbox_messages(plan_db) if m.id in {f.id for f in failed}} == {
+        OutboxStatus.PENDING
+    }
+    smtp.start()
+    zalo.state.bot_token = None  # any token accepted again
+    assert runner.invoke(app, ["remind", "--as-of", "2024-03-25T08:01"]).exit_code == 0
+    assert {m.status for m in outbox_messages(plan_db)} == {OutboxStatus.SENT}

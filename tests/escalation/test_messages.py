@@ -133,7 +133,7 @@ def test_an_email_digest_is_never_cut() -> None:
 @pytest.mark.parametrize(
     ("period", "expected"),
     [
-        ("2024-03", "Báo cáo tháng — tháng 03 năm 2024"),
+        ("2024-03", "Báo cáo tháng — tháng 3 năm 2024"),
         ("2024-Q2", "Báo cáo tháng — quý II năm 2024"),
         ("2024-H2", "Báo cáo tháng — 6 tháng cuối năm 2024"),
         ("2024", "Báo cáo tháng — năm 2024"),

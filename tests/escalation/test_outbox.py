@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 
+import pytest
 from sqlalchemy import Engine, delete, func, select
 
 from demo.sinks import SmtpServer, ZaloServer
@@ -17,8 +18,8 @@ from models.outbox import OutboxIntent, OutboxMessage, OutboxStatus
 from models.reliefs import ReliefKind
 from notifications.daily_check import run_once
 from notifications.deciding import decide
-from notifications.delivering import retry_at
-from notifications.outbox import cancel_intents
+from notifications.delivering import give_up_cutoff, retry_at
+from notifications.outbox import cancel_intents, requeue
 from settings import Settings
 from status.states import grant_relief
 from tests.support.escalation import (
@@ -74,8 +75,11 @@ def test_smtp_down_for_a_run_is_delivered_later_and_none_lost(
     assert all(not d.failed for d in others)  # the other channels are not held up
     down = [m for m in outbox_messages(plan_db) if m.channel == "email"]
     assert len(down) == 5  # 2 officers, 2 commune heads, the task's leader
+    # Only the first was tried (the connection was refused); the others wait with it,
+    # without an attempt counted against them.
+    assert [m.attempts for m in down] == [1, 0, 0, 0, 0]
     for m in down:
-        assert (m.status, m.attempts) == (OutboxStatus.FAILED, 1)
+        assert m.status == OutboxStatus.FAILED
         assert m.last_error and "Không kết nối được máy chủ thư (SMTP)" in m.last_error
         assert m.next_attempt_at == vn(2024, 3, 13, 8, 10)
 
@@ -83,18 +87,22 @@ def test_smtp_down_for_a_run_is_delivered_later_and_none_lost(
     assert deliver_now(plan_db, settings, "email", vn(2024, 3, 13, 8, 5)).sent == []  # not due
     later = deliver_now(plan_db, settings, "email", vn(2024, 3, 13, 8, 10))
     assert len(later.sent) == 5
-    received = Counter(m.message_id for m in smtp.received())
+    admin = ("quan-tri@ubnd-thu.example",)
+    received = Counter(m.message_id for m in smtp.received() if m.rcpt_tos != admin)
     assert received == Counter(f"<{m.key}@ubnd-thu.example>" for m in down)
     assert {m.status for m in outbox_messages(plan_db)} == {OutboxStatus.SENT}
+    [alert] = [m for m in smtp.received() if m.rcpt_tos == admin]  # once, when mail flows again
+    assert alert.message["Subject"] == "[dondoc] Kênh gửi thông báo gián đoạn: Thư điện tử"
 
 
 def test_backoff_doubles_up_to_the_limit(settings: Settings) -> None:
-    policy = settings.escalation  # base 600 s, 4 attempts
-    assert [retry_at(n, MARCH_13, policy) for n in (1, 2, 3, 4)] == [
+    policy = settings.escalation  # base 600 s, at most 6 hours
+    assert [retry_at(n, MARCH_13, policy) for n in (1, 2, 3, 7, 20)] == [
         vn(2024, 3, 13, 8, 10),
         vn(2024, 3, 13, 8, 20),
         vn(2024, 3, 13, 8, 40),
-        None,
+        vn(2024, 3, 13, 14, 0),
+        vn(2024, 3, 13, 14, 0),
     ]
 
 
@@ -157,32 +165,40 @@ def test_cancelling_an_items_intents_closes_digests_left_empty(
     assert message_to(plan_db, "can-bo@xa-hai.example", "email").status == OutboxStatus.PENDING
 
 
-def test_after_the_limit_a_message_is_dead_shown_and_can_be_requeued(
+def test_after_three_working_days_a_message_is_dead_shown_and_can_be_requeued(
     plan_db: Engine, settings: Settings, smtp: SmtpServer
 ) -> None:
     smtp.stop()
-    record_now(plan_db, settings, MARCH_13)
-    # 4 attempts, each when the backoff allows: +10, +20, +40 minutes.
-    for hour, minute in ((8, 0), (8, 10), (8, 30), (9, 10)):
-        deliver_now(plan_db, settings, "email", vn(2024, 3, 13, hour, minute))
+    record_now(plan_db, settings, MARCH_13)  # Wednesday
+    # Tried Thursday, Friday and Monday (the weekend does not count) however often...
+    for day, hour in ((13, 8), (13, 16), (14, 9), (15, 16), (18, 16)):
+        report = deliver_now(plan_db, settings, "email", vn(2024, 3, day, hour))
+        assert report.dead == []
+    # ...given up on Tuesday, the fourth working day after it was queued, without a try.
+    report = deliver_now(plan_db, settings, "email", vn(2024, 3, 19, 8))
     dead = [m for m in outbox_messages(plan_db) if m.channel == "email"]
-    assert {(m.status, m.attempts, m.next_attempt_at) for m in dead} == {
-        (OutboxStatus.DEAD, 4, None)
-    }
+    assert sorted(report.dead) == sorted(m.key for m in dead) and len(dead) == 5
+    assert {(m.status, m.next_attempt_at) for m in dead} == {(OutboxStatus.DEAD, None)}
+    assert all(
+        (m.last_error or "").startswith("Đã dừng gửi: quá 3 ngày làm việc vẫn chưa gửi được")
+        and "Không kết nối được máy chủ thư (SMTP)" in (m.last_error or "")
+        for m in dead
+    )
+    assert max(m.attempts for m in dead) == 5 and min(m.attempts for m in dead) == 0
     with transaction(plan_db) as session:
         statuses = set(
             session.scalars(select(OutboxIntent.status).where(OutboxIntent.channel == "email"))
         )
     assert statuses == {OutboxStatus.DEAD}
-    assert deliver_now(plan_db, settings, "email", vn(2024, 3, 14)).sent == []  # given up
-
-    from notifications.outbox import retry_message
+    assert deliver_now(plan_db, settings, "email", vn(2024, 3, 19, 9)).sent == []  # given up
 
     smtp.start()
-    with transaction(plan_db) as session:
-        for m in dead:
-            retry_message(session=session, key=m.key)
-    assert len(deliver_now(plan_db, settings, "email", vn(2024, 3, 14)).sent) == 5
+    with transaction(plan_db) as session:  # the admin requeues them: a new give-up clock
+        keys = requeue(
+            session=session, where=[OutboxMessage.channel == "email"], now=vn(2024, 3, 19, 9)
+        )
+    assert sorted(keys) == sorted(m.key for m in dead)
+    assert len(deliver_now(plan_db, settings, "email", vn(2024, 3, 19, 10)).sent) == 5
 
 
 def test_an_extension_restarts_the_ladder_for_the_new_deadline(
@@ -290,3 +306,24 @@ def test_two_decisions_at_once_record_each_intent_once(plan_db: Engine, settings
         ).all()
     assert empty == []
     assert _count(plan_db, OutboxMessage) == sum(len(r.message_ids) for r in results)
+
+
+@pytest.mark.parametrize(
+    ("queued", "now", "given_up"),
+    [
+        # Queued Wednesday: tried Thursday, Friday and Monday; given up on Tuesday.
+        (vn(2024, 3, 13, 8), vn(2024, 3, 18, 16, 59), False),
+        (vn(2024, 3, 13, 8), vn(2024, 3, 19, 7, 30), True),
+        (vn(2024, 3, 13, 16, 59), vn(2024, 3, 19, 7, 30), True),  # the day counts, not the hour
+        (vn(2024, 3, 14, 8), vn(2024, 3, 19, 16, 59), False),
+        # Requeued by the admin on a Saturday: Monday, Tuesday, Wednesday; given up Thursday.
+        (vn(2024, 3, 16, 10), vn(2024, 3, 20, 16), False),
+        (vn(2024, 3, 16, 10), vn(2024, 3, 21, 8), True),
+    ],
+)
+def test_a_message_is_given_up_after_three_working_days(
+    plan_db: Engine, settings: Settings, queued: datetime, now: datetime, given_up: bool
+) -> None:
+    with transaction(plan_db) as session:
+        calendar = load_calendar(session=session)
+    assert (queued < give_up_cutoff(now, calendar, settings.escalation)) is given_up

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from demo.sinks import SmtpServer, ZaloServer
+from deploy.server import free_port
 from notifications.daily_check import run_once
 from settings import Settings
 from tests.support.escalation import (
@@ -59,3 +60,36 @@ def test_a_delivery_run_logs_no_secret(
     for secret in secrets:
         assert secret not in logs, f"a secret reached the logs: {secret[:4]}…"
         assert not [s for s in shown if secret in s], f"a secret reached the outbox: {secret[:4]}…"
+
+
+HOOK_TOKEN = "T0k3n-in-the-path-9q8w7e"
+QUERY_TOKEN = "query-secret-4r5t6y"
+
+
+def test_a_webhook_secret_path_never_reaches_a_log_even_at_debug(
+    plan_db: Engine,
+    settings: Settings,
+    zalo: ZaloServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    port = zalo.server_address[1]
+    hooks = {
+        # Many services put the webhook's credential in its path (Slack, Teams, Discord...).
+        "so": f"json://127.0.0.1:{port}/hooks/{HOOK_TOKEN}?-token={QUERY_TOKEN}",
+        "phong": f"json://127.0.0.1:{port}/services/{HOOK_TOKEN}-b",
+        "tinh": f"json://127.0.0.1:{free_port()}/in/{HOOK_TOKEN}-c",  # nobody listening
+    }
+    settings = settings.model_copy(update={"webhooks": {k: SecretStr(v) for k, v in hooks.items()}})
+    zalo.state.webhook_status[f"/services/{HOOK_TOKEN}-b"] = 500
+    caplog.set_level(logging.DEBUG)  # apprise, urllib3, httpx, httpcore: everything
+    run_once(engine=plan_db, settings=settings, now=vn(2024, 3, 25))
+
+    sent = {r.path.split("?")[0] for r in zalo.delivered("webhook")}
+    assert sent == {f"/hooks/{HOOK_TOKEN}"}  # the secret path really was used
+    logs = caplog.text
+    assert "JSON POST URL: http://127.0.0.1" in logs  # apprise logged the URLs...
+    assert "HTTP Request: POST" in logs  # ...and httpx the Zalo ones
+    for secret in (HOOK_TOKEN, QUERY_TOKEN, BOT_TOKEN):
+        assert secret not in logs, f"a secret reached the logs: {secret[:4]}…"
+    for message in outbox_messages(plan_db):
+        assert HOOK_TOKEN not in (message.last_error or "")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from portal import api, web
 from portal.deps import _validation_fields
+from submissions.errors import FieldError, IntakeError, Invalid
 from tests.support.intake import (
     ADMIN_SECRET,
     NOTHING,
@@ -26,6 +27,7 @@ from tests.support.intake import (
     Portal,
     item_id,
     new_token,
+    sign_in,
     stored,
 )
 
@@ -160,7 +162,7 @@ def test_an_ad_hoc_request_due_in_the_far_future_is_refused(
 def test_a_hostile_file_on_the_page_gets_a_vietnamese_page(portal: Portal, name: str) -> None:
     item = item_id(portal.engine, "xa-mot", "bao-cao-thang", "2024-04")
     with portal.client() as client:
-        client.post("/login", data={"token": new_token(portal.engine, "xa-mot"), "next": "/"})
+        sign_in(client, new_token(portal.engine, "xa-mot"))
         page = client.get(f"/items/{item}")
         csrf = re.search(r'name="csrf" value="([^"]*)"', page.text)
         assert csrf is not None
@@ -177,8 +179,8 @@ def test_a_hostile_file_on_the_page_gets_a_vietnamese_page(portal: Portal, name:
 
 
 def test_the_portal_reads_every_upload_through_one_bounded_entry_point() -> None:
-    """The API and the page read files only via deps.read_submission_file (its own pool of
-    threads): no handler parses a spreadsheet on the event loop or in the request threads."""
+    """The API and the page read files only via deps.read_submission_file (the reader
+    process): no handler parses a spreadsheet on the event loop or in the request threads."""
     for module in (api, web):
         source = Path(module.__file__ or "").read_text(encoding="utf-8")
         assert "read_submission_file(" in source
@@ -187,7 +189,7 @@ def test_the_portal_reads_every_upload_through_one_bounded_entry_point() -> None
 
 def test_a_malformed_page_address_gets_a_vietnamese_page_not_json(portal: Portal) -> None:
     with portal.client() as client:
-        client.post("/login", data={"token": new_token(portal.engine, "xa-mot"), "next": "/"})
+        sign_in(client, new_token(portal.engine, "xa-mot"))
         response = client.get("/items/abc")
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("text/html")
@@ -226,3 +228,39 @@ def test_a_key_given_twice_in_a_json_body_is_refused_not_half_kept(portal: Porta
     assert (first["field"], first["code"]) == ("body", "duplicate")
     assert "viec-lam" in first["message"]
     assert stored(portal.engine) == NOTHING
+
+
+def test_a_reader_that_dies_refuses_that_file_and_the_next_upload_is_read(
+    portal: Portal,
+) -> None:
+    """The reader process killed mid-file (as the kernel does past its memory cap): that file
+    is refused in Vietnamese, nothing is stored, and a fresh reader reads the next upload."""
+    import asyncio
+    import os
+    import signal
+
+    from portal import reading
+
+    async def read_while_the_reader_dies() -> None:
+        pool = reading._readers()
+        pid = pool.submit(os.getpid).result(timeout=60)
+        os.kill(pid, signal.SIGKILL)
+        await reading.read_in_reader(None, b'{"values": {}}')
+
+    with pytest.raises(IntakeError) as refused:
+        asyncio.run(read_while_the_reader_dies())
+    assert refused.value.code == "invalid"
+    assert refused.value.fields[0].code == "too_complex"
+    assert "bộ nhớ" in refused.value.fields[0].message
+    parsed = asyncio.run(reading.read_in_reader(None, b'{"values": {"a": "1"}}'))
+    assert parsed.raw.values == {"a": "1"}
+    assert stored(portal.engine) == NOTHING
+
+
+def test_a_refusal_crosses_from_the_reader_with_its_fields() -> None:
+    import pickle
+
+    refusal = Invalid([FieldError("file", "too_complex", "Tệp quá phức tạp.", "ô A1")])
+    copy = pickle.loads(pickle.dumps(refusal))
+    assert type(copy) is Invalid
+    assert copy.as_dict() == refusal.as_dict() and copy.status == refusal.status

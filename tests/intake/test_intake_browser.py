@@ -60,7 +60,11 @@ def test_officer_signs_in_fixes_an_inline_error_submits_and_reads_the_receipt(
         page.get_by_role("button", name="Đăng nhập").click()
 
         expect(page.get_by_role("heading", name="Báo cáo của đơn vị")).to_be_visible()
-        row = page.get_by_role("row").filter(has_text="Báo cáo tháng").filter(has_text="2024-04")
+        row = (
+            page.get_by_role("row")
+            .filter(has_text="Báo cáo tháng")
+            .filter(has_text="tháng 4 năm 2024")
+        )
         expect(row).to_contain_text("Quá hạn")
         row.get_by_role("link", name="Gửi báo cáo").click()
 
@@ -101,7 +105,11 @@ def test_officer_signs_in_fixes_an_inline_error_submits_and_reads_the_receipt(
 
         # Back on the list, the report has moved to "sent".
         page.get_by_role("link", name="← Danh sách báo cáo").click()
-        sent = page.get_by_role("row").filter(has_text="Báo cáo tháng").filter(has_text="2024-04")
+        sent = (
+            page.get_by_role("row")
+            .filter(has_text="Báo cáo tháng")
+            .filter(has_text="tháng 4 năm 2024")
+        )
         expect(sent).to_contain_text("Đã gửi muộn")
     finally:
         context.close()

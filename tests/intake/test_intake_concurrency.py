@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from intake.address import ItemAddress, form_spec
+from intake.blobs import StagedBlobs
 from intake.locks import lock_item
 from intake.receipts import Receipt
 from intake.store import SubmitRequest, store_submission, submit
@@ -84,7 +85,7 @@ def test_a_writer_behind_an_open_transaction_waits_then_stores_the_next_version(
         form_spec(row, session=holder), raw, today=NOW.date(), max_attachment_bytes=1
     )
     first = store_submission(
-        row, checked, session=holder, request=request, now=NOW, data_dir=tmp_path
+        row, checked, session=holder, request=request, now=NOW, blobs=StagedBlobs(tmp_path)
     )
     assert first.version == 1
     result: dict[str, Receipt] = {}

@@ -16,13 +16,11 @@ from sqlalchemy import Engine, func, select
 
 from flows.collect_submissions import collect_submissions
 from intake import inbox as box
-from intake.address import source_spec
 from models.db import session_factory, transaction
 from models.submissions import Submission
 from plan_sync.sync import load_plan
 from plans.loader import read_plan
-from submissions.spreadsheet import TemplateHeader, csv_template, xlsx_template
-from tests.support.intake import NOW, PLAN, stored
+from tests.support.intake import NOW, PLAN, filled_template, stored
 
 # slow: the Prefect test harness (a Prefect server process); one test kills the flow
 pytestmark = pytest.mark.slow
@@ -40,35 +38,6 @@ def inbox_db(db_env: Engine, prefect_api: None, tmp_path: Path) -> tuple[Engine,
     return db_env, folder
 
 
-def _filled(
-    engine: Engine, fmt: str, values: dict[str, object], unit: str = "", period: str = ""
-) -> bytes:
-    """The monthly report's template with values written in, as a unit would fill it."""
-    with session_factory(engine)() as session:
-        title, spec = source_spec("bao-cao-thang", session=session)
-    header = TemplateHeader("bao-cao-thang", title, spec.kind, unit or None, period or None)
-    if fmt == "csv":
-        text = csv_template(header, spec).decode("utf-8-sig")
-        lines = []
-        for line in text.split("\r\n"):
-            code = line.split(",", 1)[0]
-            lines.append(line + str(values[code]) if code in values else line)
-        return ("\ufeff" + "\r\n".join(lines)).encode("utf-8")
-    import io
-
-    import openpyxl
-
-    wb = openpyxl.load_workbook(io.BytesIO(xlsx_template(header, spec)))
-    ws = wb["Báo cáo"]
-    for row in range(1, ws.max_row + 1):
-        code = ws.cell(row, 1).value
-        if code in values:
-            ws.cell(row, 6).value = values[code]
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
 def _names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_file())
 
@@ -77,19 +46,19 @@ def test_inbox_stores_good_files_and_rejects_bad_ones_with_a_vietnamese_report(
     inbox_db: tuple[Engine, Path],
 ) -> None:
     engine, inbox = inbox_db
-    good_xlsx = _filled(engine, "xlsx", {"viec-lam": 1300, "ty-le": "67,5"})
+    good_xlsx = filled_template(engine, "xlsx", {"viec-lam": 1300, "ty-le": "67,5"})
     files = {
         "xa-mot__bao-cao-thang__2024-04.xlsx": good_xlsx,
-        "bao cao xa hai.csv": _filled(
+        "bao cao xa hai.csv": filled_template(
             engine, "csv", {"viec-lam": 20, "ty-le": "50"}, unit="xa-hai", period="2024-04"
         ),
         "xa-mot__ke-hoach-xa.json": json.dumps(
             {"progress": {"state": "done", "note": "Đã ban hành kế hoạch", "on": "2024-04-19"}}
         ).encode(),
-        "tt-ba__bao-cao-thang__2024-04.xlsx": _filled(
+        "tt-ba__bao-cao-thang__2024-04.xlsx": filled_template(
             engine, "xlsx", {"viec-lam": "nhiều", "ty-le": 5}
         ),
-        "xa-hai__bao-cao-thang__2024-03.csv": _filled(
+        "xa-hai__bao-cao-thang__2024-03.csv": filled_template(
             engine, "csv", {"viec-lam": 1, "ty-le": 1}, unit="xa-hai", period="2024-04"
         ),
         "bao-cao-co-macro.xlsm": good_xlsx,
@@ -159,7 +128,7 @@ def test_killed_after_storing_before_moving_the_rerun_stores_nothing_twice(
 ) -> None:
     engine, inbox = inbox_db
     name = "xa-mot__bao-cao-thang__2024-04.csv"
-    (inbox / name).write_bytes(_filled(engine, "csv", {"viec-lam": 5, "ty-le": 5}))
+    (inbox / name).write_bytes(filled_template(engine, "csv", {"viec-lam": 5, "ty-le": 5}))
     claimed = box.claim_files(inbox)
     assert [p.name for p in claimed] == [name] and _names(inbox) == []
 
@@ -179,6 +148,7 @@ def test_killed_after_storing_before_moving_the_rerun_stores_nothing_twice(
                 now=NOW,
                 data_dir=settings.data_dir,
                 max_upload_bytes=settings.upload_max_bytes,
+                max_item_bytes=settings.item_max_stored_bytes,
             )
     assert stored(engine)["submissions"] == 1  # stored, but the file is still in work/
     assert box.leftovers(inbox) == claimed
@@ -203,7 +173,7 @@ def test_flow_killed_with_sigkill_then_rerun_every_file_ends_stored_once(
         unit, period = units[n % 3], periods[n % 4]
         valid = n % 8 != 0
         name = f"bao-cao-{n:03d}.csv"  # no address in the name: the template's header has it
-        data = _filled(
+        data = filled_template(
             engine,
             "csv",
             {"viec-lam": n if valid else -n - 1, "ty-le": 50},
@@ -250,8 +220,8 @@ def test_flow_killed_with_sigkill_then_rerun_every_file_ends_stored_once(
         assert (inbox / box.REJECTED / (name + box.REPORT_SUFFIX)).exists()
     with session_factory(engine)() as session:
         total = session.scalar(select(func.count()).select_from(Submission))
-        keys = session.scalar(select(func.count(func.distinct(Submission.idempotency_key))))
-    assert total == keys == len(good)  # each good file stored exactly once
+        contents = session.scalar(select(func.count(func.distinct(Submission.content_hash))))
+    assert total == contents == len(good)  # each good file stored exactly once
     shutil.rmtree(inbox)
 
 
@@ -260,7 +230,7 @@ def test_a_run_started_while_another_holds_the_inbox_leaves_it_alone(
 ) -> None:
     engine, inbox = inbox_db
     name = "xa-mot__bao-cao-thang__2024-04.csv"
-    (inbox / name).write_bytes(_filled(engine, "csv", {"viec-lam": 5, "ty-le": 5}))
+    (inbox / name).write_bytes(filled_template(engine, "csv", {"viec-lam": 5, "ty-le": 5}))
     with box.exclusive(inbox) as held:
         assert held
         busy = collect_submissions(inbox=str(inbox))
@@ -268,3 +238,26 @@ def test_a_run_started_while_another_holds_the_inbox_leaves_it_alone(
         assert _names(inbox) == [name]
     assert collect_submissions(inbox=str(inbox))["processed"] == 1
     assert stored(engine)["submissions"] == 1
+
+
+def test_dondoc_inbox_with_the_database_down_says_so_in_one_line_and_keeps_the_files(
+    inbox_db: tuple[Engine, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli import common
+    from cli.main import app
+    from settings import get_settings
+
+    engine, inbox = inbox_db
+    name = "xa-mot__bao-cao-thang__2024-04.csv"
+    (inbox / name).write_bytes(filled_template(engine, "csv", {"viec-lam": 5, "ty-le": 5}))
+    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{tmp_path / 'missing' / 'db.sqlite3'}")
+    get_settings.cache_clear()
+    common.engine.cache_clear()
+    result = CliRunner().invoke(app, ["inbox", "--dir", str(inbox)])
+    assert result.exit_code == 1, result.output
+    assert "chưa xử lý hết hộp thư (OperationalError" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert [p.name for p in inbox.rglob(name)] == [name]  # waiting still, not rejected
+    assert list((inbox / box.REJECTED).glob("*")) == []

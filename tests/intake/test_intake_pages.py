@@ -8,15 +8,22 @@ from contextlib import contextmanager
 
 import httpx
 
-from tests.support.intake import UPLOAD_LIMIT, Portal, item_id, new_token, stored
+from tests.support.intake import (
+    UPLOAD_LIMIT,
+    Portal,
+    item_id,
+    login_form,
+    new_token,
+    sign_in,
+    stored,
+)
 
 
 @contextmanager
 def _signed_in(portal: Portal, unit: str) -> Iterator[httpx.Client]:
     with portal.client() as client:
         token = new_token(portal.engine, unit)
-        response = client.post("/login", data={"token": token, "next": "/"})
-        assert response.status_code == 303
+        sign_in(client, token)
         yield client
 
 
@@ -67,10 +74,10 @@ def test_forms_need_their_csrf_value_and_their_own_unit(portal: Portal) -> None:
 def test_sign_in_refusals_and_no_open_redirect(portal: Portal) -> None:
     token = new_token(portal.engine, "xa-mot")
     with portal.client() as client:
-        wrong = client.post("/login", data={"token": "dd_wrong", "next": "/"})
+        wrong = client.post("/login", data=login_form(client, "dd_wrong"))
         assert wrong.status_code == 401
         assert "Mã truy cập không đúng" in wrong.text
-        away = client.post("/login", data={"token": token, "next": "//evil.example/"})
+        away = client.post("/login", data=login_form(client, token, "//evil.example/"))
         assert away.headers["location"] == "/"
         cookie = away.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie

@@ -25,7 +25,8 @@ def test_compile_writes_the_files_and_shows_the_table(db_env: Engine, tmp_path: 
     result = runner.invoke(
         app,
         ["compile", "--period", "2024-Q1", "--format", "docx,json,md", "--out", str(out),
-         "--as-of", AS_OF, "--number", "5", "--date", "2024-03-21"],
+         "--as-of", AS_OF, "--number", "5", "--date", "2024-03-21",
+         "--recipient", "UBND tỉnh Lạng Sơn", "--recipient", "Sở LĐTBXH"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
@@ -35,6 +36,7 @@ def test_compile_writes_the_files_and_shows_the_table(db_env: Engine, tmp_path: 
     assert data["header"]["number"] == "Số: 05/BC-UBND"
     assert data["header"]["place_date"] == "Cao Lộc, ngày 21 tháng 3 năm 2024"
     assert data["compiled_at"] == "2024-03-20T01:00:00+00:00"
+    assert data["distribution"] == ["- UBND tỉnh Lạng Sơn;", "- Sở LĐTBXH;", "- Lưu: VT."]
     shown = " ".join(result.output.split())  # the table wraps to the terminal's width
     assert "STT" in shown and "% so KH" in shown and "│ 293 │ 293 │ 22,5% │" in shown
 
@@ -60,11 +62,16 @@ def test_compile_defaults_to_every_format_in_the_data_folder(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--period", "2024-Q5"], "bad period label '2024-Q5'"),
-        (["--period", "2024-Q1", "--format", "docx,pdf"], "unknown format pdf"),
-        (["--period", "2023-Q1"], "no plan for 2023 is loaded"),
-        (["--period", "2024-Q1", "--number", "năm"], "must be digits"),
-        (["--period", "2024-Q1", "--date", "21/03/2024"], "is not a date"),
+        (["--period", "2024-Q5"], "'2024-Q5' không phải một kỳ báo cáo"),
+        (["--period", "2024-Q1", "--format", "docx,pdf"], "không có định dạng pdf"),
+        (["--period", "2023-Q1"], "Chưa nạp kế hoạch nào của năm 2023"),
+        (["--period", "2024-Q1", "--number", "năm"], "phải là chữ số"),
+        (["--period", "2024-Q1", "--date", "21/03/2024"], "không phải một ngày"),
+        (["--period", "2024-Q1", "--as-of", "2999-01-01"], "chưa tới"),
+        (
+            ["--period", "2024-Q1", "--as-of", "2024-09-03", "--date", "2024-06-23"],
+            "Ngày văn bản 23/06/2024 đứng trước thời điểm tổng hợp",
+        ),
     ],
 )
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # checks before any query
@@ -116,5 +123,5 @@ def test_a_failed_send_says_the_files_are_written(
          "--as-of", AS_OF, "--send"],
     )  # fmt: skip
     assert result.exit_code == 1
-    assert f"the files are written to {tmp_path}" in " ".join(result.output.split())
+    assert f"đã ghi các tệp vào {tmp_path}" in " ".join(result.output.split())
     assert (tmp_path / "bao-cao-cao-loc-2024-ldtbxh-2024-Q1.json").exists()

@@ -41,12 +41,15 @@ def test_the_flow_writes_publishes_and_emails_the_files(
         send=True,
         out_dir=str(out),
         number="7",
+        distribution=["UBND tỉnh Lạng Sơn"],
     )
     assert sorted(Path(p).name for p in paths) == [
         "bao-cao-cao-loc-2024-ldtbxh-2024-Q1.docx",
         "bao-cao-cao-loc-2024-ldtbxh-2024-Q1.json",
     ]
-    figures = {f["code"]: f for f in json.loads((out / Path(paths[1]).name).read_text())["figures"]}
+    data = json.loads((out / Path(paths[1]).name).read_text())
+    figures = {f["code"]: f for f in data["figures"]}
+    assert data["distribution"] == ["- UBND tỉnh Lạng Sơn;", "- Lưu: VT."]
     assert figures["viec-lam-moi"]["period"] == 293
 
     artifact = Artifact.get(artifact_key_for("2024-Q1"))
@@ -107,10 +110,10 @@ def test_sending_fails_loudly(engine: Engine, tmp_path: Path) -> None:
     files = write_files({"a.json": b"{}"}, tmp_path)
     closed = SmtpSettings(host="127.0.0.1", port=free_port(), sender="dondoc@caoloc.example")
     started = time.monotonic()
-    with pytest.raises(MailError, match="did not accept"):
+    with pytest.raises(MailError, match="không nhận báo cáo"):
         send_report(
             smtp=closed, recipients=[Recipient("A", "a@caoloc.example")], report=report, files=files
         )
     assert time.monotonic() - started < 30
-    with pytest.raises(MailError, match="nobody with an email"):
+    with pytest.raises(MailError, match="không có người nhận nào có địa chỉ email"):
         send_report(smtp=closed, recipients=[], report=report, files=files)

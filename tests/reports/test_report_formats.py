@@ -222,5 +222,5 @@ def test_every_format_is_written_whole(rendered_q1_report: Report, tmp_path: obj
     assert {p.suffix for p in paths} == {".png", ".docx", ".xlsx", ".html", ".md", ".json"}
     assert not list(out.glob(".*.tmp"))
     assert parse_formats(" DOCX, json,docx") == [Format.DOCX, Format.JSON]
-    with pytest.raises(ReportError, match="unknown format pdf"):
+    with pytest.raises(ReportError, match="không có định dạng pdf"):
         parse_formats("pdf")

@@ -85,10 +85,11 @@ def test_a_merged_commune_s_year_to_date_takes_its_predecessors_reports_once(
     ]
     assert (figure.period, figure.to_date) == (16, 70)  # no period counted twice
     assert figure.note is not None
-    assert "Số liệu của UBND xã Hòa Bình gồm cả báo cáo của" in figure.note
-    assert "UBND xã Đông" in figure.note and "UBND xã Bắc Sơn gồm cả báo cáo của UBND xã Bắc" in (
-        figure.note
+    assert (
+        "Số liệu của UBND xã Hòa Bình gồm cả báo cáo của UBND thị trấn Đồng Mẫu, UBND xã Đông, "
+        "UBND xã Tây trước khi sáp nhập." in figure.note
     )
+    assert "Số liệu của UBND xã Bắc Sơn gồm cả báo cáo của UBND xã Bắc trước khi" in figure.note
 
 
 def test_a_ceased_commune_owes_nothing_after_it_ceased(engine: Engine) -> None:

@@ -1,7 +1,7 @@
 """The Cao Lộc Q1 sample DOCX converts to PDF with LibreOffice and its pages render.
 
-One conversion only (it takes seconds). `DONDOC_UPDATE_DOCS=1` also refreshes the picture of
-the first page kept in docs/ for readers.
+One conversion only (it takes seconds). `DONDOC_UPDATE_DOCS=1` also refreshes the pictures of
+the first two pages kept in docs/ for readers.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from schedules.periods import Period
 from tests.support.reports import Q1_AS_OF, cao_loc_q1
 
 LIBREOFFICE = shutil.which("libreoffice") or shutil.which("soffice")
-DOCS_PICTURE = Path(__file__).parents[2] / "docs" / "sample-report-2024-Q1-page1.png"
+DOCS = Path(__file__).parents[2] / "docs"
+DOCS_PICTURES = (DOCS / "sample-report-2024-Q1-page1.png", DOCS / "sample-report-2024-Q1-page2.png")
 
 pytestmark = [
     pytest.mark.skipif(
@@ -93,6 +94,18 @@ def test_sample_docx_converts_to_pdf_and_renders(tmp_path: Path) -> None:
     ):
         assert expected in text, expected
 
+    # Page numbers centred in the top margin from page 2; none on the first page.
+    def first_line(page: int) -> str:
+        text = _run("pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-")
+        return next(line for line in text.splitlines() if line.strip())
+
+    assert first_line(1).split()[:3] == ["ỦY", "BAN", "NHÂN"]
+    for page in (2, pages):
+        number = first_line(page)
+        assert number.strip() == str(page)
+        indent = len(number) - len(number.lstrip())
+        assert 25 <= indent <= 55, number  # centred over the text, not at a margin
+
     _run("pdftoppm", "-r", "110", "-png", str(pdf), str(tmp_path / "page"))
     rendered = sorted(tmp_path.glob("page-*.png"))
     assert len(rendered) == pages
@@ -102,5 +115,5 @@ def test_sample_docx_converts_to_pdf_and_renders(tmp_path: Path) -> None:
     header = first.crop((0, 0, first.width, first.height // 8))
     assert header.getextrema()[0] < 100
     if os.environ.get("DONDOC_UPDATE_DOCS"):
-        DOCS_PICTURE.parent.mkdir(exist_ok=True)
-        shutil.copyfile(rendered[0], DOCS_PICTURE)
+        for page, picture in zip(rendered, DOCS_PICTURES, strict=False):
+            shutil.copyfile(page, picture)

@@ -34,7 +34,7 @@ from submissions.inbox import receipt_note
 from submissions.ratios import beyond_rounding
 from tests.reports.test_report_figures import by_code
 from tests.reports.test_report_levels import CODE, PLAN_FILE, document_text, inputs_sent, q1
-from tests.support.intake import Portal, new_token
+from tests.support.intake import Portal, new_token, sign_in
 from tests.support.reports import at
 
 DEPARTMENT = "Phòng Lao động - Thương binh và Xã hội"
@@ -159,7 +159,7 @@ def test_the_api_receipt_and_the_receipt_page_carry_the_warning(portal: Portal) 
         assert response.status_code == 201, response.text
         assert response.json()["warnings"] == [WARNING]
         receipt_no = response.json()["receipt_no"]
-        client.post("/login", data={"token": token, "next": "/"})
+        sign_in(client, token)
         page = client.get(f"/receipts/{receipt_no}")
     assert page.status_code == 200
     assert "Lưu ý: Tỷ lệ lao động qua đào tạo: đã nhập 80%" in page.text

@@ -143,7 +143,7 @@ def test_next_and_previous(label: str, nxt: str, prev: str) -> None:
 @pytest.mark.parametrize(
     ("label", "title"),
     [
-        ("2024-03", "tháng 03 năm 2024"),
+        ("2024-03", "tháng 3 năm 2024"),
         ("2024-11", "tháng 11 năm 2024"),
         ("2024-Q1", "quý I năm 2024"),
         ("2024-Q4", "quý IV năm 2024"),

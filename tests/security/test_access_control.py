@@ -26,12 +26,12 @@ from tests.support.security import Route, app_routes, portal_app
 PUBLIC: set[Route] = {
     ("GET", "/api/openapi.json"),
     ("GET", "/api/docs"),
-    ("GET", "/docs/oauth2-redirect"),
     ("GET", "/healthz"),
     ("GET", "/login"),
     ("POST", "/login"),
     ("POST", "/logout"),
     ("MOUNT", "/static"),
+    ("MOUNT", "/static/swagger"),
 }
 WHO_AM_I: set[Route] = {("GET", "/api/v1/me")}
 OWN_LISTS: set[Route] = {

@@ -18,7 +18,7 @@ from reports.compile import load_report
 from reports.render_docx import render_docx
 from reports.render_html import render_html
 from reports.render_xlsx import render_xlsx
-from tests.support.intake import NOW, Portal, item_id, new_token
+from tests.support.intake import NOW, Portal, item_id, new_token, sign_in
 
 SCRIPT = "<script>alert('xss-1')</script>"
 IMG = '<img src=x onerror="alert(2)">'
@@ -79,7 +79,7 @@ def test_html_and_script_in_a_narrative_stay_text_in_pages_and_reports(portal: P
 
     # The portal's pages: the receipt, and a form shown again with what was typed.
     with portal.client() as browser:
-        assert browser.post("/login", data={"token": token}).status_code == 303
+        sign_in(browser, token)
         receipt = browser.get(f"/receipts/{receipt_no}")
         assert receipt.status_code == 200
         _assert_inert(receipt.text)

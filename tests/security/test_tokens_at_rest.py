@@ -19,7 +19,7 @@ from cli.main import app
 from models.access import AccessToken
 from models.db import session_factory
 from settings import get_settings
-from tests.support.intake import ADMIN_SECRET, NOW, Portal, new_token
+from tests.support.intake import ADMIN_SECRET, NOW, Portal, login_form, new_token, sign_in
 from tests.support.security import every_value
 
 runner = CliRunner()
@@ -62,10 +62,11 @@ def test_no_token_is_kept_in_plain_text_anywhere(
     with portal.client(admin) as client:
         assert client.get("/api/v1/me").json()["role"] == "admin"
     with portal.client() as browser:
-        signed_in = browser.post("/login", data={"token": theirs, "next": "/"})
-        assert signed_in.status_code == 303
+        sign_in(browser, theirs)
         assert browser.get("/").status_code == 200
-        refused = browser.post("/login", data={"token": TOKEN_PREFIX + "not-a-real-token"})
+        refused = browser.post(
+            "/login", data=login_form(browser, TOKEN_PREFIX + "not-a-real-token")
+        )
         assert refused.status_code == 401
     assert runner.invoke(app, ["token", "revoke", "--unit", "xa-hai"]).exit_code == 0
     with portal.client(theirs) as client:

@@ -4,6 +4,7 @@ at expiry, when the token is revoked, or (settings admin) when the admin secret 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +20,15 @@ from models.access import AccessToken, AuditEvent
 from models.db import session_factory, transaction
 from portal.app import create_app
 from settings import Settings
-from tests.support.intake import ADMIN_SECRET, LOADER, NOW, Portal, new_token, sign_in
+from tests.support.intake import (
+    ADMIN_SECRET,
+    LOADER,
+    NOW,
+    Portal,
+    login_form,
+    new_token,
+    sign_in,
+)
 from tests.support.security import every_value
 
 
@@ -113,7 +122,7 @@ def test_sessions_refuse_wrong_tokens_and_naive_times(loaded: Engine) -> None:
 def test_the_cookie_is_a_session_not_the_token(portal: Portal) -> None:
     token = new_token(portal.engine, "xa-mot")
     with portal.client() as browser:
-        refused = browser.post("/login", data={"token": "dd_wrong", "next": "/"})
+        refused = browser.post("/login", data=login_form(browser, "dd_wrong"))
         assert refused.status_code == 401 and "dondoc_session" not in browser.cookies
         cookie = sign_in(browser, token)
         assert cookie != token and token not in cookie
@@ -138,7 +147,10 @@ def test_logout_ends_the_session_on_the_server(portal: Portal) -> None:
     token = new_token(portal.engine, "xa-mot")
     with portal.client() as browser:
         cookie = sign_in(browser, token)
-        out = browser.post("/logout")
+        assert browser.post("/logout").status_code == 403  # without the page's form value
+        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/").text)
+        assert csrf is not None
+        out = browser.post("/logout", data={"csrf": csrf.group(1)})
         assert out.status_code == 303 and out.headers["location"] == "/login"
         assert "dondoc_session" not in browser.cookies  # deleted in the browser
     with portal.client() as copy:  # a copy taken before logout
@@ -193,8 +205,17 @@ def test_behind_a_tls_proxy_the_cookie_is_sent_over_https_only(
     token = new_token(loaded, "xa-mot")
     app = create_app(settings, engine=loaded, clock=lambda: NOW)
     with TestClient(app, base_url="http://127.0.0.1:8000") as browser:
+        form = login_form(browser, token)
+        # The sign-in page's own cookie is https-only too: sent back by hand over plain http.
+        page = browser.get("/login")
+        form["csrf"] = re.findall(r'name="csrf" value="([^"]+)"', page.text)[0]
+        login_cookie = page.cookies["dondoc_login"]
+        browser.cookies.clear()
         signed_in = browser.post(
-            "/login", data={"token": token, "next": "/"}, follow_redirects=False
+            "/login",
+            data=form,
+            headers={"Cookie": f"dondoc_login={login_cookie}"},
+            follow_redirects=False,
         )
     assert signed_in.status_code == 303
     cookie = next(

@@ -85,7 +85,7 @@ def make_settings(engine: Engine, smtp: SmtpServer, zalo: ZaloServer) -> Setting
             bot_token=SecretStr(BOT_TOKEN),
             oa_refresh_token=SecretStr(FIRST_REFRESH),
         ),
-        escalation=EscalationSettings(max_attempts=4, retry_base_seconds=600),
+        escalation=EscalationSettings(retry_base_seconds=600),
         webhooks={"so": SecretStr(f"json://127.0.0.1:{zalo.server_address[1]}/hooks/so")},
         admin_email="quan-tri@ubnd-thu.example",
     )
@@ -112,7 +112,6 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DONDOC_ZALO__OA_REFRESH_TOKEN": settings.zalo.oa_refresh_token.get_secret_value(),
         "DONDOC_WEBHOOKS": json.dumps({"so": settings.webhooks["so"].get_secret_value()}),
         "DONDOC_ADMIN_EMAIL": settings.admin_email or "",
-        "DONDOC_ESCALATION__MAX_ATTEMPTS": str(settings.escalation.max_attempts),
         "DONDOC_ESCALATION__RETRY_BASE_SECONDS": str(settings.escalation.retry_base_seconds),
     }
 

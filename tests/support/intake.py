@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -15,9 +16,12 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from access.actor import Actor
 from access.tokens import issue_token
+from intake import inbox as box
+from intake.inbox import FileOutcome
 from models.access import Role
 from models.db import session_factory, transaction
 from models.items import DueItem
@@ -25,7 +29,7 @@ from models.org import Unit
 from plan_sync.sync import load_plan
 from plans.loader import read_plan
 from portal.app import create_app
-from settings import Settings
+from settings import ITEM_MAX_BYTES, Settings
 
 DATA = Path(__file__).parents[1] / "intake" / "data"
 PLAN = DATA / "intake-plan.yaml"
@@ -87,9 +91,17 @@ class Portal:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
+def login_form(client: httpx.Client, token: str, next: str = "/") -> dict[str, str]:
+    """The sign-in form as the login page fills it (its per-page value included)."""
+    page = client.get("/login")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return {"csrf": found.group(1), "token": token, "next": next}
+
+
 def sign_in(client: httpx.Client, token: str) -> str:
     """Sign the client in on the pages as a browser does; returns the session cookie's value."""
-    response = client.post("/login", data={"token": token, "next": "/"})
+    response = client.post("/login", data=login_form(client, token))
     assert response.status_code == 303, response.text
     cookie = client.cookies.get("dondoc_session")
     assert cookie
@@ -195,3 +207,55 @@ def portal(loaded: Engine, _running: _Running, tmp_path_factory: pytest.TempPath
     running = _running.portals[key]
     running.clock.now = NOW
     return running
+
+
+def filled_template(
+    engine: Engine, fmt: str, values: dict[str, object], unit: str = "", period: str = ""
+) -> bytes:
+    """The monthly report's template with values written in, as a unit would fill it."""
+    import io
+
+    import openpyxl
+
+    from intake.address import source_spec
+    from submissions.spreadsheet import TemplateHeader, csv_template, xlsx_template
+
+    with session_factory(engine)() as session:
+        title, spec = source_spec("bao-cao-thang", session=session)
+    header = TemplateHeader("bao-cao-thang", title, spec.kind, unit or None, period or None)
+    if fmt == "csv":
+        text = csv_template(header, spec).decode("utf-8-sig")
+        lines = []
+        for line in text.split("\r\n"):
+            code = line.split(",", 1)[0]
+            lines.append(line + str(values[code]) if code in values else line)
+        return ("\ufeff" + "\r\n".join(lines)).encode("utf-8")
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx_template(header, spec)))
+    ws = wb["Báo cáo"]
+    for row in range(1, ws.max_row + 1):
+        code = ws.cell(row, 1).value
+        if code in values:
+            ws.cell(row, 6).value = values[code]
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def run_inbox(
+    engine: Engine,
+    inbox: Path,
+    data_dir: Path,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    max_item_bytes: int = ITEM_MAX_BYTES,
+) -> list[FileOutcome]:
+    """One run of the inbox's steps without Prefect: claim what waits, submit, move each file."""
+    return box.process_files(
+        box.claim_files(inbox),
+        inbox=inbox,
+        sessions=sessions or session_factory(engine),
+        now=NOW,
+        data_dir=data_dir,
+        max_upload_bytes=UPLOAD_LIMIT,
+        max_item_bytes=max_item_bytes,
+    )

@@ -27,7 +27,7 @@ def app_routes(routes: Iterable[Any], prefix: str = "") -> set[Route]:
             found |= app_routes(route.original_router.routes, prefix + route.include_context.prefix)
         elif hasattr(route, "methods") and route.methods:
             found |= {(m, prefix + route.path) for m in route.methods if m != "HEAD"}
-        elif hasattr(route, "routes") and hasattr(route, "path") and route.path != "/static":
+        elif getattr(route, "routes", None):  # a mounted router; static files have no routes
             found |= app_routes(route.routes, prefix + route.path)
         else:
             found.add(("MOUNT", prefix + route.path))
