@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from models.org import Unit
+from plans.vocabulary import TargetKind
 from reports.figures import OverTime, TargetSpec, Value, across_units
 from schedules.periods import Period
 from wording.collation import sort_key
@@ -42,22 +43,23 @@ class Lineage:
     successor: Mapping[str, str] = field(default_factory=dict)  # unit -> its direct successor
     names: Mapping[str, str] = field(default_factory=dict)
 
-    def root(self, unit: str) -> str:
-        """The unit that carries on `unit`'s work today (itself when it never merged)."""
-        seen = {unit}
+    def chain(self, unit: str) -> list[str]:
+        """The units that took over `unit`'s work, one merger after another."""
+        later: list[str] = []
+        seen = {unit}  # a circle in the data stops where it closes
         while unit in self.successor and self.successor[unit] not in seen:
             unit = self.successor[unit]
+            later.append(unit)
             seen.add(unit)
-        return unit
+        return later
+
+    def root(self, unit: str) -> str:
+        """The unit that carries on `unit`'s work today (itself when it never merged)."""
+        return (self.chain(unit) or [unit])[-1]
 
     def depth(self, unit: str) -> int:
         """How many mergers separate `unit` from the unit carrying on its work."""
-        depth, seen = 0, {unit}
-        while unit in self.successor and self.successor[unit] not in seen:
-            unit = self.successor[unit]
-            depth += 1
-            seen.add(unit)
-        return depth
+        return len(self.chain(unit))
 
     @cached_property
     def members(self) -> frozenset[str]:
@@ -104,7 +106,7 @@ def fold_line(
             given = [r for r in reports if r[3] is not None]
             nearest = min((r[0] for r in given), default=0)
             kept = [r for r in given if r[0] == nearest]
-            value, _ = across_units(spec, [r[3] for r in kept])
+            value = _combined(spec, [r[3] for r in kept])
             if value is None or label in chosen:
                 continue
             period = Period.parse(label)
@@ -125,6 +127,15 @@ def fold_line(
                 acc.add(end, value)
         result[window] = acc
     return LineFigure(result, frozenset().union(*(c[3] for c in chosen.values())))
+
+
+def _combined(spec: TargetSpec, values: list[Value]) -> Value:
+    """Values of one period from units of the same line (two old communes), combined as
+    across units; texts are kept side by side rather than dropped."""
+    if spec.kind == TargetKind.TEXT:
+        return "; ".join(dict.fromkeys(str(v) for v in values)) or None
+    value, _ = across_units(spec, values)
+    return value
 
 
 def _days(period: Period) -> int:

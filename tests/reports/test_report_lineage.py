@@ -9,6 +9,7 @@ monthly reports (bc-thang) all year.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -167,3 +168,8 @@ def test_each_period_of_a_line_counts_once() -> None:
     for name, values, expected in cases:
         assert folded(values) == expected, name
     assert LINE.root("a") == "d" and LINE.depth("a") == 2 and LINE.members == {"a", "b", "c", "d"}
+    assert LINE.root("d") == "d" and Lineage({"x": "y", "y": "x"}).root("x") == "y"  # a circle
+    text = TargetSpec("k", "Kết quả", None, "text", "last", None, None, None)
+    rows = [("quy", u, "2025-Q1", date(2025, 3, 31), f"{u} làm") for u in ("a", "b")]
+    line = fold_line(text, rows, LINE, lambda o: (3, o), {"to_date": lambda _: True})
+    assert line.windows["to_date"].value(text) == "a làm; b làm"
