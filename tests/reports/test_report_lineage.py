@@ -16,10 +16,11 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from models import Plan
+from models import DueItem, Plan
 from models.db import transaction
+from models.org import Unit
 from plan_sync.sync import load_plan
-from plans.loader import read_plan
+from plans.loader import parse_plan, read_plan
 from reports.content import build_report
 from reports.document import Report
 from reports.figures import TargetSpec
@@ -111,6 +112,38 @@ def test_a_ceased_commune_owes_nothing_after_it_ceased(engine: Engine) -> None:
         "UBND xã Bắc Sơn",
         "UBND xã Hòa Bình",
     }
+
+
+def owed_by(session: Session, unit: str) -> set[str | None]:
+    """The periods a unit owes a report for (items not withdrawn)."""
+    rows = session.scalars(
+        select(DueItem.period_label)
+        .join(Unit, Unit.id == DueItem.unit_id)
+        .where(Unit.code == unit, DueItem.kind == "report", DueItem.withdrawn_at.is_(None))
+    )
+    return set(rows)
+
+
+def test_a_merger_learnt_mid_year_withdraws_what_the_old_commune_no_longer_owes(
+    engine: Engine,
+) -> None:
+    before = PLAN_FILE.read_text(encoding="utf-8").replace(
+        "  parent: ubnd-huyen\n  valid_to: 2025-06-30\n  successor: xa-hoa-binh\n",
+        "  parent: ubnd-huyen\n",
+        1,  # xã Đông, the first: as the plan stood before the merger was decided
+    )
+    with transaction(engine) as session:
+        load_plan(
+            parse_plan(before, "truoc-sap-nhap.yaml"), session=session, now=at(5, 1, year=2025)
+        )
+        assert "2025-Q3" in owed_by(session, "xa-dong")
+        load_plan(read_plan(PLAN_FILE), session=session, now=at(1, 7, year=2025))
+        owed = owed_by(session, "xa-dong")
+        plan = session.scalars(select(Plan).where(Plan.code == CODE)).one()
+        report = build_report(session=session, plan=plan, period=Period.parse("2025"), as_of=AS_OF)
+    assert owed == {"2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-Q1", "2025-Q2"}
+    listed = {line.period_label for line in report.reporting if line.unit_name == "UBND xã Đông"}
+    assert listed and listed <= owed  # it reported nothing: listed for what it owed, no more
 
 
 SPEC = TargetSpec("t", "Số hộ thoát nghèo", "hộ", "count", "sum", ">=", Decimal(120), None)
