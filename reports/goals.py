@@ -82,7 +82,7 @@ def progress(
     if not isinstance(to_date, Decimal) or spec.goal_number is None:
         return None, None, None
     goal = spec.goal_number
-    share = Decimal(months_elapsed) / Decimal(12) if spec.aggregation == Aggregation.SUM else 1
+    share = _share(spec, months_elapsed)
     if sense is GoalSense.REDUCTION:
         reached = reduction(spec, to_date, months_elapsed)
         return reached, None, None if reached is None else reached >= goal
@@ -106,6 +106,13 @@ def reduction(spec: TargetSpec, to_date: Value, months_elapsed: int) -> Decimal 
     """
     if not isinstance(to_date, Decimal) or not spec.baseline:
         return None
-    share = Decimal(months_elapsed) / Decimal(12) if spec.aggregation == Aggregation.SUM else 1
-    base = spec.baseline * share
+    base = spec.baseline * _share(spec, months_elapsed)
     return (base - to_date) * HUNDRED / base if base else None
+
+
+def _share(spec: TargetSpec, months_elapsed: int) -> Decimal:
+    """The part of the year a `sum` target's goal is due by (3/12 at the end of March); the
+    whole goal for any other target."""
+    if spec.aggregation != Aggregation.SUM:
+        return Decimal(1)
+    return Decimal(months_elapsed) / Decimal(12)
