@@ -32,7 +32,7 @@ def _read(path: Path) -> PlanFile:
     try:
         return read_plan(path)
     except PlanError as exc:
-        fail(f"{len(exc.problems)} problem(s) in the plan file:\n{exc}")
+        fail(f"Tệp kế hoạch có {len(exc.problems)} lỗi:\n{exc}")
 
 
 def init(

@@ -11,6 +11,7 @@ from pydantic_core import ErrorDetails
 from plans.loader import Loc, PlanError, PlanProblem, field_path, line_of, read_yaml
 from plans.schema import Code, Text
 from schedules.calendar import CalendarOverride, DayKind
+from wording.validation import pydantic_reason
 
 # The announcements dondoc ships: every database gets them, whatever plan it loads.
 NATIONAL_CALENDAR = Path(__file__).parent / "vn-calendar.yaml"
@@ -55,27 +56,11 @@ class AnnouncementFile(_Strict):
     announcements: list[Announcement] = Field(min_length=1)
 
 
-# Pydantic's own messages are English; officials read these.
-_MESSAGES = {
-    "missing": "thiếu trường bắt buộc",
-    "extra_forbidden": "trường không có trong mẫu (kiểm tra chính tả)",
-    "enum": "chỉ nhận day_off (ngày nghỉ) hoặc workday (ngày làm bù)",
-    "string_pattern_mismatch": "mã chỉ gồm chữ thường không dấu, số và . _ -",
-    "string_too_short": "không được để trống",
-    "too_short": "cần ít nhất một mục",
-    "list_type": "phải là một danh sách",
-    "model_type": "phải là một mục gồm các trường",
-    "string_type": "phải là chữ",
-}
-
-
 def vietnamese_message(err: ErrorDetails) -> str:
     """A pydantic error of an announcement, said in Vietnamese."""
-    if err["type"] == "value_error":
-        return str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
-    if err["type"].startswith("date"):
-        return f"ngày không hợp lệ: {err['input']!r} (viết theo dạng YYYY-MM-DD)"
-    return _MESSAGES.get(err["type"], f"giá trị không hợp lệ: {err['input']!r}")
+    if err["type"] == "enum":
+        return "chỉ nhận day_off (ngày nghỉ) hoặc workday (ngày làm bù)"
+    return pydantic_reason(err)
 
 
 def parse_announcements(text: str, path: str = "<lịch>") -> list[Announcement]:

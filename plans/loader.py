@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from plans.schema import PlanFile
+from wording.validation import pydantic_reason
 
 Loc = tuple[str | int, ...]
 
@@ -86,7 +87,9 @@ def read_yaml(text: str, path: str, shape: str) -> tuple[dict[str, Any], dict[Lo
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise PlanError(path, [PlanProblem(line, "", f"not valid YAML: {problem}")]) from None
+        raise PlanError(
+            path, [PlanProblem(line, "", f"không phải YAML hợp lệ: {problem}")]
+        ) from None
     if node is None or not isinstance(data, dict):
         raise PlanError(path, [PlanProblem(1, "", shape)])
     index: dict[Loc, int] = {}
@@ -96,7 +99,7 @@ def read_yaml(text: str, path: str, shape: str) -> tuple[dict[str, Any], dict[Lo
 
 def parse_plan(text: str, path: str = "<plan>") -> PlanFile:
     """Validate plan text; raise PlanError naming file, line and field of every problem."""
-    data, index = read_yaml(text, path, "the file must be a YAML mapping with a 'plan' key")
+    data, index = read_yaml(text, path, "tệp phải là một bảng YAML có khóa 'plan'")
     try:
         plan = PlanFile.model_validate(data)
     except ValidationError as exc:
@@ -104,9 +107,7 @@ def parse_plan(text: str, path: str = "<plan>") -> PlanFile:
         for err in exc.errors(include_url=False):
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
             loc = tuple(p for p in loc if p not in ("ObligationTargetEntry", "str"))
-            # A rule's own message, without pydantic's English "Value error, " before it.
-            message = err["msg"].removeprefix("Value error, ")
-            problems.append(PlanProblem(line_of(loc, index), field_path(loc), message))
+            problems.append(PlanProblem(line_of(loc, index), field_path(loc), pydantic_reason(err)))
         raise PlanError(path, problems) from None
     problems = [
         PlanProblem(line_of(loc, index), field_path(loc), message)
@@ -117,14 +118,18 @@ def parse_plan(text: str, path: str = "<plan>") -> PlanFile:
     return plan
 
 
+def _unreadable(exc: OSError | UnicodeDecodeError) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"không đọc được tệp: tệp không phải văn bản UTF-8 (byte thứ {exc.start + 1})"
+    return f"không đọc được tệp: {exc.strerror or exc}"
+
+
 def read_plan(path: Path) -> PlanFile:
     """Read and validate a plan file from disk."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(
-            str(path), [PlanProblem(None, "", f"cannot read the file: {exc}")]
-        ) from None
+        raise PlanError(str(path), [PlanProblem(None, "", _unreadable(exc))]) from None
     return parse_plan(text, str(path))
 
 
@@ -136,7 +141,7 @@ def check_references(plan: PlanFile) -> list[tuple[Loc, str]]:
         seen: set[str] = set()
         for i, code in enumerate(codes):
             if code in seen:
-                problems.append(((section, i, "code"), f"duplicate code {code!r}"))
+                problems.append(((section, i, "code"), f"mã {code!r} bị trùng"))
             seen.add(code)
         return seen
 
@@ -149,35 +154,35 @@ def check_references(plan: PlanFile) -> list[tuple[Loc, str]]:
     unique("obligations", [o.code for o in plan.obligations])
     unique("calendar", [c.date.isoformat() for c in plan.calendar])
     for i, code in enumerate(sorted(units & groups)):
-        problems.append((("groups", i, "code"), f"{code!r} is both a unit and a group"))
+        problems.append((("groups", i, "code"), f"mã {code!r} vừa là đơn vị vừa là nhóm"))
     units_or_groups = units | groups
 
     def ref(loc: Loc, code: str | None, known: set[str], what: str) -> None:
         if code is not None and code not in known:
-            problems.append((loc, f"unknown {what} {code!r}"))
+            problems.append((loc, f"kế hoạch không có {what} mã {code!r}"))
 
-    ref(("plan", "issuer"), plan.plan.issuer, units, "unit")
-    ref(("plan", "signer"), plan.plan.signer, people, "person")
+    ref(("plan", "issuer"), plan.plan.issuer, units, "đơn vị")
+    ref(("plan", "signer"), plan.plan.signer, people, "người")
     for i, u in enumerate(plan.units):
-        ref(("units", i, "parent"), u.parent, units, "unit")
-        ref(("units", i, "successor"), u.successor, units, "unit")
+        ref(("units", i, "parent"), u.parent, units, "đơn vị")
+        ref(("units", i, "successor"), u.successor, units, "đơn vị")
     problems.extend(_check_successions(plan))
     for i, g in enumerate(plan.groups):
-        ref(("groups", i, "parent"), g.parent, units, "unit")
+        ref(("groups", i, "parent"), g.parent, units, "đơn vị")
         for j, m in enumerate(g.members):
-            ref(("groups", i, "members", j), m, units, "unit")
+            ref(("groups", i, "members", j), m, units, "đơn vị")
     for i, p in enumerate(plan.people):
-        ref(("people", i, "unit"), p.unit, units, "unit")
+        ref(("people", i, "unit"), p.unit, units, "đơn vị")
     for i, t in enumerate(plan.targets):
-        ref(("targets", i, "numerator"), t.numerator, targets, "target")
-        ref(("targets", i, "denominator"), t.denominator, targets, "target")
+        ref(("targets", i, "numerator"), t.numerator, targets, "chỉ tiêu")
+        ref(("targets", i, "denominator"), t.denominator, targets, "chỉ tiêu")
     for i, task in enumerate(plan.tasks):
-        ref(("tasks", i, "leader"), task.leader, people, "person")
-        ref(("tasks", i, "lead_unit"), task.lead_unit, units, "unit")
+        ref(("tasks", i, "leader"), task.leader, people, "người")
+        ref(("tasks", i, "lead_unit"), task.lead_unit, units, "đơn vị")
         for j, c in enumerate(task.coordinating_units):
-            ref(("tasks", i, "coordinating_units", j), c, units_or_groups, "unit or group")
+            ref(("tasks", i, "coordinating_units", j), c, units_or_groups, "đơn vị hoặc nhóm")
         for j, target_code in enumerate(task.targets):
-            ref(("tasks", i, "targets", j), target_code, targets, "target")
+            ref(("tasks", i, "targets", j), target_code, targets, "chỉ tiêu")
     issued = plan.plan.issued_on
     for i, d in enumerate(plan.deliverables):
         if issued is not None and d.due_on < issued:
@@ -187,20 +192,20 @@ def check_references(plan: PlanFile) -> list[tuple[Loc, str]]:
                     f"hạn {d.due_on:%d/%m/%Y} đứng trước ngày ban hành kế hoạch {issued:%d/%m/%Y}",
                 )
             )
-        ref(("deliverables", i, "task"), d.task, tasks, "task")
-        ref(("deliverables", i, "recipient"), d.recipient, units, "unit")
+        ref(("deliverables", i, "task"), d.task, tasks, "nhiệm vụ")
+        ref(("deliverables", i, "recipient"), d.recipient, units, "đơn vị")
         for j, a in enumerate(d.assignees):
-            ref(("deliverables", i, "assignees", j), a, units_or_groups, "unit or group")
+            ref(("deliverables", i, "assignees", j), a, units_or_groups, "đơn vị hoặc nhóm")
     for i, o in enumerate(plan.obligations):
         for j, r in enumerate(o.recipient):
             # A single recipient is written as a scalar: name the field, not an index.
             where: Loc = ("obligations", i, "recipient") + ((j,) if len(o.recipient) > 1 else ())
-            ref(where, r, units, "unit")
-        ref(("obligations", i, "via"), o.via, people, "person")
+            ref(where, r, units, "đơn vị")
+        ref(("obligations", i, "via"), o.via, people, "người")
         for j, r in enumerate(o.reporters):
-            ref(("obligations", i, "reporters", j), r, units_or_groups, "unit or group")
+            ref(("obligations", i, "reporters", j), r, units_or_groups, "đơn vị hoặc nhóm")
         for j, entry in enumerate(o.target_entries()):
-            ref(("obligations", i, "targets", j, "target"), entry.target, targets, "target")
+            ref(("obligations", i, "targets", j, "target"), entry.target, targets, "chỉ tiêu")
     return problems
 
 

@@ -157,7 +157,7 @@ class UnitEntry(Strict):
     @model_validator(mode="after")
     def _valid_dates(self) -> UnitEntry:
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
-            raise ValueError("valid_to is before valid_from")
+            raise ValueError("ngày chấm dứt (valid_to) đứng trước ngày bắt đầu (valid_from)")
         if self.successor is not None and self.valid_to is None:
             raise ValueError("đơn vị có đơn vị kế thừa (successor) cần ngày chấm dứt (valid_to)")
         return self
@@ -181,7 +181,7 @@ class GroupEntry(Strict):
     @model_validator(mode="after")
     def _has_members(self) -> GroupEntry:
         if not self.members and not self.kinds:
-            raise ValueError("a group needs members or kinds")
+            raise ValueError("nhóm cần danh sách đơn vị (members) hoặc loại đơn vị (kinds)")
         return self
 
 
@@ -234,9 +234,12 @@ class TargetEntry(Strict):
             and self.kind is TargetKind.YES_NO
             and self.goal not in ("yes", "no")
         ):
-            raise ValueError("a yes_no goal is 'yes' or 'no'")
+            raise ValueError("mục tiêu có/không (yes_no) chỉ nhận 'yes' hoặc 'no'")
         if (self.aggregation is Aggregation.RATIO) != bool(self.numerator and self.denominator):
-            raise ValueError("a ratio target names its numerator and denominator, and only it does")
+            raise ValueError(
+                "chỉ tiêu tỷ lệ (ratio) cần tử số (numerator) và mẫu số (denominator); "
+                "chỉ tiêu khác không có hai trường này"
+            )
         return self
 
     def parsed_goal(self) -> ParsedGoal:
@@ -376,7 +379,7 @@ class ObligationEntry(Strict):
     @model_validator(mode="after")
     def _periodic_has_cadence(self) -> ObligationEntry:
         if self.kind is ObligationKind.PERIODIC and (self.cadence is None or self.deadline is None):
-            raise ValueError("a periodic obligation needs a cadence and a deadline")
+            raise ValueError("báo cáo định kỳ cần kỳ báo cáo (cadence) và hạn (deadline)")
         if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
             raise ValueError("ngày kết thúc (until) đứng trước ngày bắt đầu (from)")
         if self.cadence is not None and self.deadline is not None:

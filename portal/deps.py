@@ -33,6 +33,7 @@ from settings import Settings
 from submissions.content import Upload
 from submissions.errors import FieldError, Forbidden, IntakeError, Invalid, Unauthorized
 from submissions.spreadsheet import ParsedFile, load_json
+from wording.validation import pydantic_reason
 
 # The page session's secret (models.access.WebSession), never the access token itself.
 COOKIE = "dondoc_session"
@@ -274,42 +275,6 @@ def error_response(request: Request, error: IntakeError, **headers: str) -> Resp
     )
 
 
-# What pydantic's error types mean, in Vietnamese: its own messages are English.
-_EXPECTED_VI = {
-    "int": "số nguyên",
-    "float": "số",
-    "decimal": "số",
-    "string": "chuỗi ký tự",
-    "bool": "true hoặc false",
-    "dict": "một đối tượng {...}",
-    "model": "một đối tượng {...}",
-    "list": "một danh sách [...]",
-    "date": "ngày dạng NNNN-TT-NN (ví dụ 2024-03-20)",
-    "datetime": "thời điểm dạng ISO 8601",
-}
-
-
-def _pydantic_vi(kind: str, ctx: dict[str, Any]) -> str:
-    """The Vietnamese reason for one pydantic error type; never its English message."""
-    if kind in ("literal_error", "enum"):
-        allowed = str(ctx.get("expected", "")).replace(" or ", " hoặc ")
-        return f"phải là một trong các giá trị {allowed}"
-    if kind in ("string_too_short", "too_short"):
-        return "không được để trống" if ctx.get("min_length") == 1 else "quá ngắn"
-    if kind == "string_too_long":
-        return f"quá dài (tối đa {ctx.get('max_length')} ký tự)"
-    if kind == "too_long":
-        return f"quá nhiều mục (tối đa {ctx.get('max_length')})"
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        bound = next(iter(ctx.values()), "")
-        words = {"greater": "lớn hơn", "less": "nhỏ hơn"}[kind.split("_")[0]]
-        return f"phải {words}{' hoặc bằng' if kind.endswith('equal') else ''} {bound}"
-    expected = _EXPECTED_VI.get(kind.split("_")[0])
-    if expected is not None and kind.endswith(("_type", "_parsing", "_from_float")):
-        return f"phải là {expected}"
-    return "không đúng dạng"
-
-
 def _validation_fields(exc: RequestValidationError) -> list[FieldError]:
     fields = []
     for err in exc.errors():
@@ -323,7 +288,7 @@ def _validation_fields(exc: RequestValidationError) -> list[FieldError]:
         elif kind == "json_invalid":
             name, code, message = "body", "malformed_json", "Nội dung JSON không đọc được."
         else:
-            reason = _pydantic_vi(kind, err.get("ctx") or {})
+            reason = pydantic_reason(err)
             code, message = kind, f"Trường «{name}» không hợp lệ: {reason}."
         fields.append(FieldError(name, code, message))
     return fields

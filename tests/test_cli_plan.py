@@ -76,8 +76,9 @@ def test_a_bad_plan_is_refused_and_writes_nothing(db_env: Engine, tmp_path: Path
     )
     result = runner.invoke(app, ["init", "--plan", str(bad)])
     assert result.exit_code == 1
-    assert f"{bad}:63: obligations[0].recipient: unknown unit 'phong-z'" in result.stderr or (
-        "phong-z" in result.output
+    assert (
+        f"{bad}:65: obligations[0].recipient: kế hoạch không có đơn vị mã 'phong-z'"
+        in result.stderr
     )
     assert "Traceback" not in result.output
     with transaction(db_env) as session:

@@ -31,21 +31,27 @@ def test_the_mini_plan_is_valid() -> None:
 @pytest.mark.parametrize(
     ("old", "new", "line", "field", "message"),
     [
-        ("  year: 2024", "  year: hai nghìn", 6, "plan.year", "valid integer"),
+        ("  year: 2024", "  year: hai nghìn", 6, "plan.year", "phải là số nguyên"),
         (
             "    reporters: [cac-xa]",
             "    reporters: [xa-ba]",
             63,
             "obligations[0].reporters[0]",
-            "unknown unit or group 'xa-ba'",
+            "kế hoạch không có đơn vị hoặc nhóm mã 'xa-ba'",
         ),
-        ("    due_on: 2024-02-10", "    due_on: 2024-02-30", 56, "deliverables[0].due_on", "date"),
+        (
+            "    due_on: 2024-02-10",
+            "    due_on: 2024-02-30",
+            56,
+            "deliverables[0].due_on",
+            "ngày không hợp lệ: '2024-02-30'",
+        ),
         (
             "    kind: commune\n    parent: ubnd\n    valid_to",
             "    kind: village\n    parent: ubnd\n    valid_to",
             24,
             "units[3].kind",
-            "Input should be",
+            "phải là một trong các giá trị",
         ),
         ('    goal: ">= 100"', '    goal: "nhiều"', 37, "targets[0]", "không đúng dạng"),
         (
@@ -53,7 +59,7 @@ def test_the_mini_plan_is_valid() -> None:
             "    lead_unit: phong-a\n    colour: red",
             49,
             "tasks[0].colour",
-            "Extra inputs are not permitted",
+            "trường không có trong mẫu",
         ),
         (
             "    deadline: {kind: working_days_after, n: 2}",
@@ -80,13 +86,13 @@ def test_broken_yaml_says_where() -> None:
     with pytest.raises(PlanError) as caught:
         parse_plan(_edit("  year: 2024", "  year: [2024"), "x.yaml")
     assert caught.value.problems[0].line is not None
-    assert "not valid YAML" in str(caught.value)
+    assert "không phải YAML hợp lệ" in str(caught.value)
 
 
 def test_duplicate_codes_are_reported() -> None:
     with pytest.raises(PlanError) as caught:
         parse_plan(_edit("  - code: xa-hai", "  - code: xa-mot"), "x.yaml")
-    assert "duplicate code 'xa-mot'" in str(caught.value)
+    assert "mã 'xa-mot' bị trùng" in str(caught.value)
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -143,7 +149,7 @@ def test_every_problem_is_reported_at_once() -> None:
             "    recipient: [phong-a, phong-z]\n    targets: [viec-lam]\n",
             64,
             "obligations[0].recipient[1]",
-            "unknown unit 'phong-z'",
+            "kế hoạch không có đơn vị mã 'phong-z'",
         ),
         (
             "    valid_to: 2024-06-30\n",

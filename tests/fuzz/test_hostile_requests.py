@@ -212,7 +212,7 @@ def test_each_kind_of_schema_refusal_has_its_vietnamese_reason() -> None:
         "kind": "phải là một trong các giá trị 'report' hoặc 'deliverable'.",
         "title": "không được để trống.",
         "count": "phải lớn hơn hoặc bằng 1.",
-        "due_on": "phải là ngày dạng NNNN-TT-NN (ví dụ 2024-03-20).",
+        "due_on": "ngày không hợp lệ: '31/12/2024' (viết theo dạng NNNN-TT-NN, ví dụ 2024-03-20).",
         "units": "quá nhiều mục (tối đa 1).",
     }
 
