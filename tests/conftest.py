@@ -15,6 +15,11 @@ import models
 from models.db import make_engine
 from models.migrate import upgrade
 
+# The command line's tables are read by the tests one row a line: the consoles take their
+# width when cli.common is first imported, so it is fixed here, before any test imports it
+# (otherwise it depends on which test, in which worker, imported it first).
+os.environ["COLUMNS"] = "250"
+
 # Quiet, local Prefect for flow tests; set before Prefect is first imported.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
