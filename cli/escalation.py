@@ -228,7 +228,7 @@ def _retry(retry: str) -> None:
 
 def outbox(
     show_all: Annotated[
-        bool, typer.Option("--all", help="Every message, not only the undelivered ones.")
+        bool, typer.Option("--all", help="Mọi thông báo, không chỉ những thông báo chưa gửi được.")
     ] = False,
     retry: Annotated[
         str | None,
@@ -237,10 +237,10 @@ def outbox(
             "(vài ký tự đầu), tên một kênh (email, zalo_oa, zalo_bot, webhook) hoặc all."
         ),
     ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 200,
+    limit: Annotated[int, typer.Option(help="Số dòng tối đa.")] = 200,
 ) -> None:
-    """Deliveries that failed (retried later) or were given up, with the last error, and the
-    fallbacks sent by another channel in their place."""
+    """Thông báo gửi lỗi (sẽ thử lại) hoặc đã dừng gửi, kèm lỗi gần nhất, và thông báo gửi
+    thay qua kênh khác."""
     if retry is not None:
         _retry(retry)
         return

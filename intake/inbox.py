@@ -9,6 +9,7 @@ finds in work/ first.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -20,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from access.actor import Actor
@@ -214,6 +215,17 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
     return data
 
 
+# A full or read-only disk fails every file alike: rejecting them would lose good reports.
+_SERVER_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def _not_the_files_fault(error: Exception) -> bool:
+    """The database dropped the connection, or the server's disk refused to write."""
+    if isinstance(error, OperationalError):
+        return True
+    return isinstance(error, OSError) and error.errno in _SERVER_ERRNOS
+
+
 def _database_reachable(sessions: sessionmaker[Session]) -> bool:
     try:
         with sessions() as session:
@@ -273,8 +285,8 @@ def process_file(
         problems = tuple(_encodable(line) for line in refusal.lines())
         return FileOutcome(name, "rejected", str(moved), problems=problems)
     except Exception as error:
-        if not _database_reachable(sessions):
-            raise  # not this file's fault: the next run takes it again from work/
+        if _not_the_files_fault(error) or not _database_reachable(sessions):
+            raise  # the next run takes it again from work/
         incident = uuid.uuid4().hex[:8]
         # The type and the frames only: the message may quote the file's content.
         log.error(

@@ -101,7 +101,9 @@ def _read(request: SubmitRequest, *, max_bytes: int) -> _Content:
         sources.append(replace(request.file, role="source"))
     else:
         assert request.payload is not None
-        parsed = request.parsed or parse_json(request.payload.encode("utf-8"), "payload")
+        # surrogatepass: a lone surrogate reaches the reader, which refuses it by field.
+        data = request.payload.encode("utf-8", "surrogatepass")
+        parsed = request.parsed or parse_json(data, "payload")
     address = merge_addresses(
         request.address,
         ItemAddress(

@@ -89,7 +89,11 @@ def deliver_channel(
         now=now,
         settings=settings,
     )
-    alert_outages(engine=engine, settings=settings, channel=channel.value, now=now)
+    try:
+        alert_outages(engine=engine, settings=settings, channel=channel.value, now=now)
+    except Exception:
+        # The channel's own report stands: what it sent is sent; the alert waits a run.
+        log.exception("outage alert for %s failed; the next run tries again", channel.value)
     return report
 
 

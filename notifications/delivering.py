@@ -216,7 +216,8 @@ class Deliverer:
                 self.channel.close()
             if stop is not None:
                 self._wait_rest(marks, ids, stop)
-        self._record_health(stop)
+            # Under the lock: two runs never both open an outage, nor one close the other's.
+            self._record_health(stop)
         return self.report
 
     def _deliver_all(self, marks: Marks, ids: list[int]) -> ChannelUnavailable | None:

@@ -96,5 +96,9 @@ def alert_outages(*, engine: Engine, settings: Settings, channel: str, now: date
             log.warning("outage alert for %s not sent yet: %s", channel, error.reason)
             _mark_alerted(engine, outage.id, None)
             continue
+        except Exception:
+            # Released, so the alert is not lost to a bug; the caller reports the failure.
+            _mark_alerted(engine, outage.id, None)
+            raise
         sent += 1
     return sent

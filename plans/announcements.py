@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from plans.loader import Loc, PlanError, PlanProblem, field_path, line_of, read_yaml
+from plans.loader import Loc, PlanError, PlanProblem, field_path, line_of, read_yaml, unreadable
 from plans.schema import Code, Text
 from schedules.calendar import CalendarOverride, DayKind
 from wording.validation import pydantic_reason
@@ -111,5 +111,5 @@ def read_announcements(path: Path) -> list[Announcement]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(str(path), [PlanProblem(None, "", f"không đọc được tệp: {exc}")]) from None
+        raise PlanError(str(path), [PlanProblem(None, "", unreadable(exc))]) from None
     return parse_announcements(text, str(path))

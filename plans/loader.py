@@ -118,7 +118,8 @@ def parse_plan(text: str, path: str = "<plan>") -> PlanFile:
     return plan
 
 
-def _unreadable(exc: OSError | UnicodeDecodeError) -> str:
+def unreadable(exc: OSError | UnicodeDecodeError) -> str:
+    """Why a plan or calendar file could not be read, in Vietnamese."""
     if isinstance(exc, UnicodeDecodeError):
         return f"không đọc được tệp: tệp không phải văn bản UTF-8 (byte thứ {exc.start + 1})"
     return f"không đọc được tệp: {exc.strerror or exc}"
@@ -129,7 +130,7 @@ def read_plan(path: Path) -> PlanFile:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(str(path), [PlanProblem(None, "", _unreadable(exc))]) from None
+        raise PlanError(str(path), [PlanProblem(None, "", unreadable(exc))]) from None
     return parse_plan(text, str(path))
 
 

@@ -36,7 +36,7 @@ SPARE_CONNECTIONS = 5
 async def _worker_threads(app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
     yield
-    stop_readers()
+    await anyio.to_thread.run_sync(stop_readers)
 
 
 def submission_slots(engine: Engine) -> Turns:

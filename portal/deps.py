@@ -21,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
@@ -344,7 +345,8 @@ class JsonBodyRoute(APIRoute):
                 body = await request.body()  # kept by Starlette for the handler
                 if body:
                     try:
-                        load_json(body, "body")
+                        # Off the event loop: a 10 MB body takes a while to read.
+                        await run_in_threadpool(load_json, body, "body")
                     except Invalid as refused:
                         refused.code = "malformed_json"
                         raise

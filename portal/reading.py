@@ -69,22 +69,24 @@ def _read(filename: str | None, data: bytes) -> ParsedFile:
 async def read_in_reader(filename: str | None, data: bytes) -> ParsedFile:
     """The file read by the reader process (filename None: a JSON payload field).
 
-    Raises what read_upload raises (IntakeError with its fields); a reader that dies on a file
-    becomes a refusal of that file, and the next upload starts a fresh reader.
+    Raises what read_upload raises (IntakeError with its fields). A reader that dies takes
+    every file it held with it: each is read once more by a fresh reader, and a file that
+    kills that one too is refused.
     """
-    pool = _readers()
-    try:
-        return await asyncio.get_running_loop().run_in_executor(pool, _read, filename, data)
-    except BrokenProcessPool:
-        log.warning("the upload reader died on a %d-byte file; starting a new one", len(data))
-        _drop(pool)
-        raise file_error(
-            "too_complex", "Tệp quá phức tạp, đọc vượt giới hạn bộ nhớ: hãy dùng mẫu của dondoc."
-        ) from None
+    for attempt in (1, 2):
+        pool = _readers()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, _read, filename, data)
+        except BrokenProcessPool:
+            log.warning("the upload reader died on a %d-byte file (attempt %d)", len(data), attempt)
+            _drop(pool)
+    raise file_error(
+        "too_complex", "Tệp quá phức tạp, đọc vượt giới hạn bộ nhớ: hãy dùng mẫu của dondoc."
+    )
 
 
 def stop_readers() -> None:
-    """End the reader process (the portal's shutdown)."""
+    """End the reader process (the portal's shutdown; blocks until it has exited)."""
     global _pool
     with _lock:
         pool, _pool = _pool, None

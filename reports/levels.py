@@ -241,8 +241,12 @@ class Levels:
         found = self._buckets.get((label, cadence))
         if found is None:
             end = Period.parse(label).end
+            # The next year too: the ISO week holding 31 December may belong to it.
             found = next(
-                p.label for p in periods_in_year(Cadence(cadence), end.year) if p.end >= end
+                p.label
+                for year in (end.year, end.year + 1)
+                for p in periods_in_year(Cadence(cadence), year)
+                if p.end >= end
             )
             self._buckets[(label, cadence)] = found
         return found

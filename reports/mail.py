@@ -124,5 +124,6 @@ def send_report(
                     html=html_body(text),
                 )
                 mailer.send(sender=sender[1], to=r.email, mail=mail)
-    except DeliveryError:
-        raise MailError(f"máy chủ thư {smtp.host}:{smtp.port} không nhận báo cáo") from None
+    except DeliveryError as error:
+        where = f"máy chủ thư {smtp.host}:{smtp.port}" if smtp.host else "máy chủ thư"
+        raise MailError(f"{where} không nhận báo cáo: {error.reason}") from None

@@ -265,3 +265,24 @@ def test_a_wrong_range_or_reduction_names_file_line_and_field(goal: str, message
     (problem,) = caught.value.problems
     assert (problem.line, problem.field) == (37, "targets[0]") and message in problem.message
     assert str(caught.value).startswith("plans/mini.yaml:37: targets[0]: ")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("abbreviation", "snn", "chỉ gồm chữ in hoa và chữ số, viết liền (ví dụ SNNMT)"),
+        ("code", "Phong A", "mã chỉ gồm chữ thường không dấu, số và . _ -"),
+    ],
+)
+def test_a_pattern_refusal_says_the_rule_of_its_own_field(
+    field: str, value: str, reason: str
+) -> None:
+    from pydantic import ValidationError
+
+    from plans.schema import UnitEntry
+    from wording.validation import pydantic_reason
+
+    unit = {"code": "so-nn", "name": "Sở Nông nghiệp", "kind": "department", field: value}
+    with pytest.raises(ValidationError) as refused:
+        UnitEntry.model_validate(unit)
+    assert [pydantic_reason(e) for e in refused.value.errors()] == [reason]

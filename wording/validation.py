@@ -41,6 +41,8 @@ def pydantic_reason(err: Mapping[str, Any]) -> str:
         allowed = str(ctx.get("expected", "")).replace(" or ", " hoặc ")
         return f"phải là một trong các giá trị {allowed}"
     if kind == "string_pattern_mismatch":
+        if "A-Z" in str(ctx.get("pattern", "")):  # an official abbreviation, e.g. SNNMT
+            return "chỉ gồm chữ in hoa và chữ số, viết liền (ví dụ SNNMT)"
         return "mã chỉ gồm chữ thường không dấu, số và . _ -"
     if kind in ("string_too_short", "too_short"):
         if ctx.get("min_length") == 1:

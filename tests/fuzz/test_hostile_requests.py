@@ -8,6 +8,7 @@ page and the one reading path the portal uses for every upload.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -230,30 +231,46 @@ def test_a_key_given_twice_in_a_json_body_is_refused_not_half_kept(portal: Porta
     assert stored(portal.engine) == NOTHING
 
 
-def test_a_reader_that_dies_refuses_that_file_and_the_next_upload_is_read(
-    portal: Portal,
-) -> None:
-    """The reader process killed mid-file (as the kernel does past its memory cap): that file
-    is refused in Vietnamese, nothing is stored, and a fresh reader reads the next upload."""
-    import asyncio
+def _dead_reader() -> ProcessPoolExecutor:
+    """A reader pool whose process was killed, as the kernel does past its memory cap."""
+    import multiprocessing
     import os
     import signal
 
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    os.kill(pool.submit(os.getpid).result(timeout=60), signal.SIGKILL)
+    return pool
+
+
+@pytest.mark.slow  # spawns and kills reader processes
+def test_a_file_whose_reader_dies_is_read_again_by_a_fresh_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
     from portal import reading
 
-    async def read_while_the_reader_dies() -> None:
-        pool = reading._readers()
-        pid = pool.submit(os.getpid).result(timeout=60)
-        os.kill(pid, signal.SIGKILL)
-        await reading.read_in_reader(None, b'{"values": {}}')
+    dead = [_dead_reader()]
+    real = reading._readers
+    monkeypatch.setattr(reading, "_readers", lambda: dead.pop() if dead else real())
+    parsed = asyncio.run(reading.read_in_reader(None, b'{"values": {"a": "1"}}'))
+    assert parsed.raw.values == {"a": "1"}
 
+
+@pytest.mark.slow  # spawns and kills reader processes
+def test_a_file_that_kills_every_reader_is_refused_in_vietnamese(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from portal import reading
+
+    monkeypatch.setattr(reading, "_readers", _dead_reader)
     with pytest.raises(IntakeError) as refused:
-        asyncio.run(read_while_the_reader_dies())
+        asyncio.run(reading.read_in_reader(None, b'{"values": {}}'))
     assert refused.value.code == "invalid"
     assert refused.value.fields[0].code == "too_complex"
     assert "bộ nhớ" in refused.value.fields[0].message
-    parsed = asyncio.run(reading.read_in_reader(None, b'{"values": {"a": "1"}}'))
-    assert parsed.raw.values == {"a": "1"}
     assert stored(portal.engine) == NOTHING
 
 

@@ -237,3 +237,26 @@ def test_a_live_run_stores_each_file_at_the_time_it_is_stored(
             r.replace(tzinfo=UTC) for r in session.scalars(select(Submission.received_at))
         )
     assert len(times) == 2 and start < times[0] < times[1]
+
+
+def test_with_the_disk_full_the_file_waits_in_work_for_the_next_run(
+    loaded: Engine, inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk fails every file alike (simulated: filling a real disk here would fill the
+    machine's): the file is not rejected, and the next run stores it."""
+    import errno
+
+    name = "xa-mot__bao-cao-thang__2024-04.csv"
+    (inbox / name).write_bytes(filled_template(loaded, "csv", {"viec-lam": 5, "ty-le": 5}))
+
+    def disk_full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(box, "submit", disk_full)
+        with pytest.raises(OSError, match="No space left"):
+            run_inbox(loaded, inbox, tmp_path / "var")
+    assert [p.name for p in _in_work(inbox)] == [name]
+    assert list((inbox / box.REJECTED).iterdir()) == []
+    [outcome] = run_inbox(loaded, inbox, tmp_path / "var")
+    assert (outcome.name, outcome.outcome) == (name, "processed")

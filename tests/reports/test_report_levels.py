@@ -11,6 +11,7 @@ import io
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -198,3 +199,23 @@ def test_a_monthly_report_before_the_quarter_ends_is_not_provisional() -> None:
     assert (february.period, february.to_date, february.provisional) == (10, 20, ())
     quarter = levelled_jobs(months, lines, "2024-Q1")
     assert (quarter.period, quarter.provisional) == (20, ("dept",))
+
+
+@pytest.mark.parametrize(
+    ("label", "cadence", "bucket"),
+    [
+        ("2025-12", "weekly", "2026-W01"),  # 31/12/2025 lies in ISO week 1 of 2026
+        ("2025-Q4", "weekly", "2026-W01"),
+        ("2024-12", "weekly", "2025-W01"),  # 31/12/2024 (Tuesday): week 1 of 2025
+        ("2026-12", "weekly", "2026-W53"),  # 2026 has 53 ISO weeks
+        ("2024-05", "quarterly", "2024-Q2"),
+        ("2024-W10", "monthly", "2024-03"),
+    ],
+)
+def test_a_period_falls_in_the_upward_period_holding_its_end(
+    label: str, cadence: str, bucket: str
+) -> None:
+    jobs = spec("jobs")
+    lines = routing(**{"commune:up": "top"})
+    values = tally([jobs], [], set(), lines.detailed)
+    assert Levels([jobs], values, lines).bucket(label, cadence) == bucket
