@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from access.audit import record_event
 from access.tokens import hash_token
 from models.access import AuditEvent, Role
 from submissions.errors import IntakeError
+from wording.vietnamese import local_time
 
 WINDOW = timedelta(minutes=15)  # refusals counted over this span; a block lasts as long
 # Officers of one office often share one public address, and one mistyped token is retried.
@@ -29,7 +29,6 @@ TOKEN_LIMIT = 5
 REFUSED = "auth.refused"
 ATTEMPT = "auth_attempt"  # object_type of a refusal: object_id is the token's fingerprint
 ANONYMOUS = Actor(role=Role.UNIT, label="anonymous")
-LOCAL_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def fingerprint(secret: str) -> str:
@@ -52,11 +51,10 @@ class TooManyAttempts(IntakeError):
 
     def __init__(self, until: datetime, now: datetime) -> None:
         minutes = max(1, -(-int((until - now).total_seconds()) // 60))
-        at = until.astimezone(LOCAL_ZONE).strftime("%H:%M")
         super().__init__(
             "too_many_attempts",
             f"Mã truy cập bị nhập sai quá nhiều lần. Hãy thử lại sau {minutes} phút "
-            f"(từ {at} giờ Việt Nam).",
+            f"(từ {local_time(until)}, giờ Việt Nam).",
         )
         self.until = until
         self.retry_after = max(1, int((until - now).total_seconds()))

@@ -9,7 +9,9 @@ import anyio
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-TOO_LARGE_VI = "Dữ liệu gửi lên quá lớn (tối đa {mb} MB): hãy gửi tệp nhỏ hơn."
+from wording.vietnamese import megabytes
+
+TOO_LARGE_VI = "Dữ liệu gửi lên quá lớn (tối đa {size}): hãy gửi tệp nhỏ hơn."
 TOO_SLOW_VI = "Dữ liệu gửi lên quá chậm (quá {s} giây không nhận được gì): hãy gửi lại."
 # Longest wait for the next piece of a body: a stalled upload frees its connection and worker.
 BODY_IDLE_TIMEOUT = 30.0
@@ -20,9 +22,7 @@ _DRAIN_FACTOR = 4
 
 
 def too_large_message(max_bytes: int) -> str:
-    mb = max_bytes / (1024 * 1024)
-    shown = f"{mb:.0f}" if mb >= 1 else f"{mb:.2f}".replace(".", ",")
-    return TOO_LARGE_VI.format(mb=shown)
+    return TOO_LARGE_VI.format(size=megabytes(max_bytes))
 
 
 class BodyLimit:

@@ -79,7 +79,8 @@ def server_config(app: Any, host: str, port: int, **overrides: Any) -> uvicorn.C
     httptools parses HTTP and uvloop runs the event loop: with uvicorn's pure-Python
     defaults (h11, asyncio's loop) they took a tenth of the process's time under 16 officers.
     Client addresses (the sign-in throttle's key) come from X-Forwarded-For only when the
-    request comes from a trusted proxy: uvicorn's FORWARDED_ALLOW_IPS, 127.0.0.1 by default.
+    request comes from a trusted proxy: uvicorn's FORWARDED_ALLOW_IPS (127.0.0.1 and ::1 by
+    default).
     """
     options: dict[str, Any] = {
         "host": host,

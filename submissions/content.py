@@ -27,6 +27,7 @@ from submissions.values import (
     parse_value,
     slug,
 )
+from wording.vietnamese import megabytes
 
 MAX_NARRATIVE = 20_000
 MAX_NOTE = 5_000
@@ -247,8 +248,7 @@ def _check_attachments(
             problems.add(
                 "attachments",
                 "too_large",
-                f"Tệp «{upload.filename}» quá lớn "
-                f"(tối đa {max_attachment_bytes // (1024 * 1024)} MB).",
+                f"Tệp «{upload.filename}» quá lớn (tối đa {megabytes(max_attachment_bytes)}).",
             )
         elif not upload.data and upload.role == "evidence":
             problems.add("attachments", "empty_file", f"Tệp «{upload.filename}» rỗng.")
