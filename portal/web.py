@@ -303,6 +303,10 @@ async def item_submit(
         if not isinstance(posted, UploadFile) or not posted.filename:
             read = Invalid([FieldError("file", "required", "Chưa chọn tệp báo cáo.")])
         else:
+            # The item must be the unit's before its file costs the reader any work.
+            await run_in_threadpool(
+                item_view, item_id, session=session, actor=actor, now=portal.clock()
+            )
             content_type = posted.content_type or "application/octet-stream"
             sheet = Upload(safe_filename(posted.filename), content_type, await posted.read())
             try:

@@ -179,6 +179,35 @@ def test_a_hostile_file_on_the_page_gets_a_vietnamese_page(portal: Portal, name:
     assert stored(portal.engine) == NOTHING
 
 
+def test_a_file_for_another_units_item_is_refused_before_it_is_read(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit cannot make the portal read files for items that are not its own."""
+    item = item_id(portal.engine, "xa-mot", "bao-cao-thang", "2024-04")
+    own = item_id(portal.engine, "xa-hai", "bao-cao-thang", "2024-04")
+    reads: list[str] = []
+
+    async def recorded(_portal: Portal, *, file: object = None, payload: object = None) -> None:
+        reads.append(str(file))  # a spy: which uploads reached the reader at all
+        raise AssertionError("read")
+
+    monkeypatch.setattr(web, "read_submission_file", recorded)
+    with portal.client() as client:
+        sign_in(client, new_token(portal.engine, "xa-hai"))
+        page = client.get(f"/items/{own}")
+        csrf = re.search(r'name="csrf" value="([^"]*)"', page.text)
+        assert csrf is not None
+        response = client.post(
+            f"/items/{item}",
+            data={"csrf": csrf.group(1), "mode": "file"},
+            files={"spreadsheet": ("far-column.xlsx", (CORPUS / "far-column.xlsx").read_bytes())},
+        )
+    assert response.status_code in (403, 404)
+    assert "Internal Server Error" not in response.text
+    assert reads == []
+    assert stored(portal.engine) == NOTHING
+
+
 def test_the_portal_reads_every_upload_through_one_bounded_entry_point() -> None:
     """The API and the page read files only via deps.read_submission_file (the reader
     process): no handler parses a spreadsheet on the event loop or in the request threads."""
