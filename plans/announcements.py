@@ -8,7 +8,15 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from plans.loader import Loc, PlanError, PlanProblem, field_path, line_of, read_yaml, unreadable
+from plans.loader import (
+    Loc,
+    PlanError,
+    PlanProblem,
+    located,
+    read_yaml,
+    unreadable,
+    validation_problems,
+)
 from plans.schema import Code, Text
 from schedules.calendar import CalendarOverride, DayKind
 from wording.validation import pydantic_reason
@@ -70,17 +78,8 @@ def parse_announcements(text: str, path: str = "<lịch>") -> list[Announcement]
     try:
         parsed = AnnouncementFile.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            loc: Loc = tuple(err["loc"])
-            problems.append(
-                PlanProblem(line_of(loc, index), field_path(loc), vietnamese_message(err))
-            )
-        raise PlanError(path, problems) from None
-    problems = [
-        PlanProblem(line_of(loc, index), field_path(loc), message)
-        for loc, message in _duplicates(parsed)
-    ]
+        raise PlanError(path, validation_problems(exc, index, vietnamese_message)) from None
+    problems = located(_duplicates(parsed), index)
     if problems:
         raise PlanError(path, problems)
     return parsed.announcements

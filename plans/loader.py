@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from plans.schema import PlanFile
 from wording.validation import pydantic_reason
@@ -103,19 +105,31 @@ def parse_plan(text: str, path: str = "<plan>") -> PlanFile:
     try:
         plan = PlanFile.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-            loc = tuple(p for p in loc if p not in ("ObligationTargetEntry", "str"))
-            problems.append(PlanProblem(line_of(loc, index), field_path(loc), pydantic_reason(err)))
-        raise PlanError(path, problems) from None
-    problems = [
-        PlanProblem(line_of(loc, index), field_path(loc), message)
-        for loc, message in check_references(plan)
-    ]
+        raise PlanError(path, validation_problems(exc, index)) from None
+    problems = located(check_references(plan), index)
     if problems:
         raise PlanError(path, problems)
     return plan
+
+
+def validation_problems(
+    exc: ValidationError,
+    index: dict[Loc, int],
+    reason: Callable[[ErrorDetails], str] = pydantic_reason,
+) -> list[PlanProblem]:
+    """pydantic's refusals of a file, each at its line and field, said in Vietnamese."""
+    found: list[tuple[Loc, str]] = []
+    for err in exc.errors(include_url=False):
+        # Drop the names pydantic gives a union's branches: they are no field of the file.
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        loc = tuple(p for p in loc if p not in ("ObligationTargetEntry", "str"))
+        found.append((loc, reason(err)))
+    return located(found, index)
+
+
+def located(found: list[tuple[Loc, str]], index: dict[Loc, int]) -> list[PlanProblem]:
+    """Problems found by field path, with the line each field is on."""
+    return [PlanProblem(line_of(loc, index), field_path(loc), message) for loc, message in found]
 
 
 def unreadable(exc: OSError | UnicodeDecodeError) -> str:
