@@ -199,11 +199,6 @@ def shown_name(name: str) -> str:
     return os.fsencode(name).decode("utf-8", "replace")
 
 
-def _encodable(text: str) -> str:
-    """The text with any lone surrogate (from a JSON "\\ud800", quoted back) as "?"."""
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
 def read_bounded(path: Path, max_bytes: int) -> bytes:
     """The file's bytes; a file over `max_bytes` is refused without reading it whole."""
     if path.stat().st_size > max_bytes:
@@ -282,7 +277,7 @@ def process_file(
     except IntakeError as refusal:
         note = rejection_report(name, when, refusal.message, refusal.fields)
         moved = finish(path, inbox, REJECTED, note)
-        problems = tuple(_encodable(line) for line in refusal.lines())
+        problems = tuple(refusal.lines())  # encodable: errors.shown replaced any surrogate
         return FileOutcome(name, "rejected", str(moved), problems=problems)
     except Exception as error:
         if _not_the_files_fault(error) or not _database_reachable(sessions):
