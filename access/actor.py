@@ -17,6 +17,10 @@ class Actor:
     unit_code: str | None = None
     unit_name: str | None = None  # what pages show; the code stays for links and the audit
     token_id: int | None = None
+    # A person signed in with their own token (None for unit and admin tokens).
+    person_id: int | None = None
+    person_name: str | None = None
+    person_role: str | None = None  # plans.vocabulary.PersonRole's value
 
     @property
     def is_admin(self) -> bool:
