@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from access.actor import Actor
+from access.scope import check_may_submit
 from access.sessions import SESSION_LIFETIME, end_web_session, open_web_session
 from access.throttle import TooManyAttempts, record_refusal
 from intake.address import ItemAddress
@@ -296,6 +297,7 @@ async def item_submit(
     """The form or a file: a file is read off the event loop first (read_submission_file),
     then the rest (database work) runs in a worker thread."""
     check_csrf(request, form.get("csrf"))
+    check_may_submit(actor)
     read: ParsedFile | IntakeError | None = None
     sheet: Upload | None = None
     if form.get("mode") == "file":
