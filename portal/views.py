@@ -76,9 +76,9 @@ def _may_see_unit_code(actor: Actor, code: str, *, session: Session) -> bool:
 
 
 def _unit_refusal(actor: Actor) -> str:
-    if actor.person_id is None:
-        return "Mã truy cập này chỉ xem được báo cáo của đơn vị mình."
-    return "Đơn vị này không thuộc phạm vi theo dõi của bạn."
+    if actor.person_role in WIDE_ROLES:
+        return "Đơn vị này không thuộc phạm vi theo dõi của anh/chị."
+    return "Mã truy cập này chỉ xem được báo cáo của đơn vị mình."
 
 
 def status_vi(state: ItemState) -> str:

@@ -173,11 +173,21 @@ def home(request: Request, portal: PortalState, session: DbSession, actor: WebAc
     states = list_items(session=session, actor=actor, now=now, upcoming_only=True)
     todo = [s for s in states if not is_submitted(s) and s.status is not ItemStatus.EXCUSED]
     done = [s for s in states if is_submitted(s)]
+    # Beyond one unit (the office, a unit head's received reports, a leader's): say whose.
+    show_unit = (
+        actor.is_admin or actor.unit_id is None or any(s.unit_id != actor.unit_id for s in states)
+    )
     return _page(
         request,
         "items.html",
         {
             "actor": actor,
+            "heading": "Báo cáo của các đơn vị"
+            if actor.is_admin
+            else "Báo cáo thuộc phạm vi theo dõi"
+            if show_unit
+            else "Báo cáo của đơn vị",
+            "show_unit": show_unit,
             "todo": todo,
             "done": done,
             "status_vi": status_vi,
