@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from access.actor import SUBMITTING_ROLES, Actor
 from models.items import DueItem
+from models.org import Unit
 from models.plan import Deliverable, Obligation, Plan, PlanTask
 from plans.vocabulary import PersonRole
 from submissions.errors import Forbidden
@@ -101,6 +102,14 @@ def may_see_unit(actor: Actor, unit_id: int, *, session: Session) -> bool:
         select(DueItem.id).where(DueItem.unit_id == unit_id, item_condition(actor)).limit(1)
     )
     return found is not None
+
+
+def unit_condition(actor: Actor) -> ColumnElement[bool]:
+    """A WHERE clause over `Unit` keeping the units `actor` may open (`may_see_unit` in SQL)."""
+    if actor.is_admin:
+        return true()
+    in_scope = Unit.id.in_(select(DueItem.unit_id).where(item_condition(actor)))
+    return in_scope if actor.unit_id is None else or_(Unit.id == actor.unit_id, in_scope)
 
 
 def may_see_item(actor: Actor, item_id: int, *, session: Session) -> bool:

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from access.actor import SETTINGS_ADMIN, Actor
 from access.audit import record_event
 from access.scope import may_act_for_office
-from models.access import AccessToken, Role
+from models.access import AccessToken, Role, WebSession
 from models.org import Person, Unit
 from plans.vocabulary import PersonRole
 from submissions.errors import FieldError, Forbidden, Invalid
@@ -145,6 +145,14 @@ def revoke_tokens(
             source_address=source_address,
             details={"role": row.role, "unit_id": row.unit_id, "person_id": row.person_id},
             now=now,
+        )
+    if rows:
+        # Their page sessions end now: a revoked token's are refused anyway, and the sessions
+        # table then says when each ended.
+        session.execute(
+            update(WebSession)
+            .where(WebSession.token_id.in_([r.id for r in rows]), WebSession.ended_at.is_(None))
+            .values(ended_at=now)
         )
     session.flush()
     return rows

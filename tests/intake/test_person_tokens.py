@@ -16,7 +16,7 @@ from access.sessions import open_web_session, resolve_web_session
 from access.tokens import authenticate
 from cli import intake as cli_intake
 from cli.main import app
-from models.access import AccessToken, AuditEvent, Role
+from models.access import AccessToken, AuditEvent, Role, WebSession
 from models.db import session_factory, transaction
 from plan_sync.sync import load_plan
 from plans.loader import read_plan
@@ -83,6 +83,8 @@ def test_a_person_token_is_issued_once_listed_and_revoked_with_its_sessions(
             select(AuditEvent).where(AuditEvent.action == "token.revoke")
         ).one()
         assert revoked.details["person_id"] == row.person_id
+        ended = session.scalars(select(WebSession.ended_at)).one()
+        assert ended is not None and ended.timestamp() == NOW.timestamp()
 
 
 def test_a_leader_and_an_office_person_get_tokens_of_their_role(cli_db: Engine) -> None:

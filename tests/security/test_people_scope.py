@@ -11,7 +11,13 @@ import pytest
 from sqlalchemy import Engine, select
 
 from access.actor import Actor
-from access.scope import item_condition, may_act_for_office, may_see_unit, may_submit
+from access.scope import (
+    item_condition,
+    may_act_for_office,
+    may_see_unit,
+    may_submit,
+    unit_condition,
+)
 from access.tokens import authenticate, issue_person_token, issue_token
 from models.access import Role
 from models.db import session_factory, transaction
@@ -121,6 +127,8 @@ def test_each_holder_sees_exactly_its_scope(people_plan: Engine, holder: str) ->
             expected_units = set(UNITS)
         opened = {c for c in UNITS if may_see_unit(actor, unit_ids[c], session=session)}
         assert opened == expected_units
+        listed = set(session.scalars(select(Unit.code).where(unit_condition(actor))))
+        assert listed == expected_units
     submits = SUBMITS[holder]
     acts_for = {c for c in UNITS if actor.may_act_for(unit_ids[c])}
     assert acts_for == (set(UNITS) if submits is None else submits)
