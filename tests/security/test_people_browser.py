@@ -50,7 +50,8 @@ def test_a_leader_signs_in_and_reads_the_units_in_charge(portal: Portal, chromiu
         expect(page.locator("header .who")).to_contain_text(
             "Lê Thị Phó · Phó Chủ tịch UBND huyện · Lãnh đạo phụ trách"
         )
-        row = page.get_by_role("row").filter(has_text="UBND xã Hai").first
+        row = page.get_by_role("row").filter(has=page.locator(f'a[href="/items/{report}"]'))
+        expect(row).to_contain_text("UBND xã Hai")
         expect(row).to_contain_text("Báo cáo tháng")
         row.get_by_role("link", name="Xem").click()
 
