@@ -262,10 +262,13 @@ def _no_such_period(
 def check_actor(actor: Actor, item: DueItem) -> None:
     """Forbidden unless the actor may act for the item's unit."""
     if not actor.may_act_for(item.unit_id):
-        raise Forbidden(
-            "forbidden_unit",
-            f"Báo cáo số {item.id} thuộc đơn vị khác: mã truy cập này không được xem hay gửi.",
+        # A person may see another unit's item (access.scope) but submits only for their own.
+        refused = (
+            "mã truy cập này không được xem hay gửi"
+            if actor.person_id is None
+            else ("anh/chị chỉ gửi báo cáo của đơn vị mình")
         )
+        raise Forbidden("forbidden_unit", f"Báo cáo số {item.id} thuộc đơn vị khác: {refused}.")
 
 
 def check_may_see(actor: Actor, item: DueItem, *, session: Session) -> None:

@@ -129,7 +129,12 @@ def test_a_unit_head_sees_the_reports_sent_to_the_unit_and_submits_its_own(
         assert head.get(f"/api/v1/items/{commune}").status_code == 200
         refused = head.post("/api/v1/submissions", json={"item_id": commune, **REPORT})
         assert refused.status_code == 403
-        assert refused.json()["error"]["code"] == "forbidden_unit"
+        assert refused.json()["error"] == {
+            "code": "forbidden_unit",
+            "message": f"Báo cáo số {commune} thuộc đơn vị khác: "
+            "anh/chị chỉ gửi báo cáo của đơn vị mình.",
+            "fields": [],
+        }
         # The unit's own (the first quarter's report, late by now): the head may submit it.
         quarter = next(
             i["id"]
