@@ -48,7 +48,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in (
         (401, "Missing, unknown or revoked token"),
-        (403, "Another unit's item, or an admin-only action"),
+        (403, "Another unit's item, an admin-only action, or a read-only leader submitting"),
         (404, "Unknown item or receipt"),
         (409, "Period not open or locked, or Idempotency-Key reused with other content"),
         (413, "Body over the upload limit"),
