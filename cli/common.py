@@ -32,7 +32,7 @@ def engine() -> Engine:
 def read_session() -> Iterator[Session]:
     """A session for reading; refuses politely when the database was never initialised."""
     if not inspect(engine()).has_table("due_items"):
-        fail("the database has no dondoc tables yet; run `dondoc init` first")
+        fail("cơ sở dữ liệu chưa có các bảng của dondoc; hãy chạy `dondoc init` trước")
     with session_factory(engine())() as session:
         yield session
 
@@ -57,8 +57,8 @@ def parse_instant(value: str | None) -> datetime:
         return instants.parse_instant(value)
     except ValueError:
         fail(
-            f"cannot read {value!r} as a date or time "
-            "(use e.g. 2024-03-20 or 2024-03-20T08:00+07:00)"
+            f"«{value}» không phải ngày hoặc thời điểm "
+            "(viết ví dụ 2024-03-20 hoặc 2024-03-20T08:00+07:00)"
         )
 
 

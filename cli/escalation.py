@@ -131,13 +131,16 @@ def _print_messages(session: Session, keys: list[str], people: People) -> None:
 
 def remind(
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Instant or date (Vietnam time); now by default.")
+        str | None,
+        typer.Option("--as-of", help="Thời điểm hoặc ngày (giờ Việt Nam); mặc định: bây giờ."),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would go out; write and send nothing.")
+        bool,
+        typer.Option("--dry-run", help="Chạy thử: cho xem những gì sẽ gửi; không ghi, không gửi."),
     ] = False,
 ) -> None:
-    """Send the reminders and escalations due now, and show what went out and to whom."""
+    """Gửi các thông báo đôn đốc (nhắc hạn, báo lên cấp trên) đã đến lúc gửi, và cho biết đã
+    gửi những gì, cho ai."""
     instant = parse_instant(as_of)
     settings = get_settings()
     channels = [c.value for c in enabled_channels(settings)]

@@ -53,9 +53,9 @@ from submissions.spreadsheet import (
 )
 from wording.vietnamese import local_iso, local_time
 
-token_app = typer.Typer(help="Issue and revoke access tokens (stored only as hashes).")
-request_app = typer.Typer(help="Ad-hoc reports and assignments (báo cáo đột xuất, giao việc).")
-period_app = typer.Typer(help="Lock (khóa sổ) or reopen a reporting period.")
+token_app = typer.Typer(help="Cấp và thu hồi mã truy cập (chỉ lưu bản băm, không lưu mã).")
+request_app = typer.Typer(help="Yêu cầu báo cáo đột xuất và giao việc.")
+period_app = typer.Typer(help="Khóa sổ hoặc mở lại một kỳ báo cáo.")
 
 
 def say(text: str) -> None:
@@ -85,7 +85,7 @@ def refuse(error: IntakeError) -> NoReturn:
 
 @token_app.command("issue")
 def token_issue(
-    unit: Annotated[str | None, typer.Option(help="Unit code the token reports for.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Mã đơn vị dùng mã truy cập để báo cáo.")] = None,
     person: Annotated[
         str | None,
         typer.Option(
@@ -93,10 +93,10 @@ def token_issue(
             "trách, cán bộ tổng hợp): mã truy cập của riêng người đó."
         ),
     ] = None,
-    admin: Annotated[bool, typer.Option("--admin", help="An admin token instead.")] = False,
-    label: Annotated[str | None, typer.Option(help="Who holds it, e.g. a name.")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Cấp mã truy cập quản trị.")] = False,
+    label: Annotated[str | None, typer.Option(help="Người giữ mã, ví dụ họ tên.")] = None,
 ) -> None:
-    """Print a new token once; only its hash is stored, so it cannot be shown again."""
+    """Cấp một mã truy cập mới và in ra một lần; chỉ lưu bản băm nên không xem lại được."""
     if [unit is not None, person is not None, admin].count(True) != 1:
         fail("Hãy ghi đúng một trong --unit U, --person P hoặc --admin.")
     if person is not None:
@@ -107,7 +107,7 @@ def token_issue(
         if unit is not None:
             row = session.scalars(select(Unit).where(Unit.code == unit)).one_or_none()
             if row is None:
-                fail(f"no unit with code {unit!r}")
+                fail(f"không có đơn vị nào mang mã {unit!r}")
         token, secret = issue_token(
             session=session,
             role=Role.ADMIN if admin else Role.UNIT,
@@ -139,8 +139,10 @@ def _issue_person_token(code: str, label: str | None) -> None:
 
 @token_app.command("revoke")
 def token_revoke(
-    token_id: Annotated[int | None, typer.Option("--id", help="Token number.")] = None,
-    unit: Annotated[str | None, typer.Option(help="Revoke every token of this unit.")] = None,
+    token_id: Annotated[int | None, typer.Option("--id", help="Số của mã truy cập.")] = None,
+    unit: Annotated[
+        str | None, typer.Option(help="Thu hồi mọi mã truy cập của đơn vị này.")
+    ] = None,
     person: Annotated[
         str | None,
         typer.Option(
@@ -149,7 +151,7 @@ def token_revoke(
         ),
     ] = None,
 ) -> None:
-    """Revoke one token, or every token of a unit; revoked tokens stop working at once."""
+    """Thu hồi một mã truy cập, mọi mã của một đơn vị hoặc của một người; hết dùng được ngay."""
     if [token_id, unit, person].count(None) != 2:
         fail("Hãy ghi đúng một trong --id N, --unit U hoặc --person P.")
     with write_session() as session:
@@ -157,7 +159,7 @@ def token_revoke(
         if unit is not None:
             row = session.scalars(select(Unit).where(Unit.code == unit)).one_or_none()
             if row is None:
-                fail(f"no unit with code {unit!r}")
+                fail(f"không có đơn vị nào mang mã {unit!r}")
             unit_id = row.id
         if person is not None:
             person_id = session.scalar(select(Person.id).where(Person.code == person))
@@ -173,13 +175,13 @@ def token_revoke(
         )
         ids = [r.id for r in revoked]
     if not ids:
-        fail("no live token matched")
+        fail("không có mã truy cập nào còn hiệu lực khớp với yêu cầu")
     console.print(f"Đã thu hồi mã truy cập: {', '.join(f'#{i}' for i in ids)}")
 
 
 @token_app.command("list")
 def token_list() -> None:
-    """Every token: number, holder, hint, issued, revoked (never the secret)."""
+    """Mọi mã truy cập: số, đơn vị, người giữ, nhận dạng, lúc cấp, lúc thu hồi (không in mã)."""
     with read_session() as session:
         listing = list_tokens(session=session)
     table = Table(
@@ -209,15 +211,19 @@ def _holder(token: TokenListing) -> str:
 
 
 def template(
-    obligation: Annotated[str, typer.Option(help="Obligation (or deliverable) code.")],
-    format: Annotated[str, typer.Option("--format", help="xlsx or csv.")] = "xlsx",
-    unit: Annotated[str | None, typer.Option(help="Fill in this unit code.")] = None,
-    period: Annotated[str | None, typer.Option(help="Fill in this period, e.g. 2024-Q1.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output file; a name from the codes.")] = None,
+    obligation: Annotated[str, typer.Option(help="Mã báo cáo (hoặc mã sản phẩm).")],
+    format: Annotated[str, typer.Option("--format", help="xlsx hoặc csv.")] = "xlsx",
+    unit: Annotated[str | None, typer.Option(help="Điền sẵn mã đơn vị này.")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="Điền sẵn kỳ báo cáo này, ví dụ 2024-Q1.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Tệp ghi ra; mặc định đặt tên theo các mã.")
+    ] = None,
 ) -> None:
-    """Write the obligation's template for units to fill in (XLSX or CSV)."""
+    """Ghi mẫu báo cáo để đơn vị điền (XLSX hoặc CSV)."""
     if format not in ("xlsx", "csv"):
-        fail("--format must be xlsx or csv")
+        fail("--format phải là xlsx hoặc csv")
     with read_session() as session:
         try:
             title, spec = source_spec(obligation, session=session)
@@ -234,21 +240,23 @@ def template(
 
 
 def submit_file(
-    file: Annotated[Path, typer.Option(help="A filled template (.xlsx, .csv) or a .json file.")],
-    unit: Annotated[str | None, typer.Option(help="Unit code (or from the file).")] = None,
+    file: Annotated[Path, typer.Option(help="Mẫu đã điền (.xlsx, .csv) hoặc tệp .json.")],
+    unit: Annotated[str | None, typer.Option(help="Mã đơn vị (hoặc lấy từ tệp).")] = None,
     obligation: Annotated[
-        str | None, typer.Option(help="Obligation or deliverable code (or from the file).")
+        str | None, typer.Option(help="Mã báo cáo hoặc mã sản phẩm (hoặc lấy từ tệp).")
     ] = None,
-    period: Annotated[str | None, typer.Option(help="Period label (or from the file).")] = None,
+    period: Annotated[str | None, typer.Option(help="Kỳ báo cáo (hoặc lấy từ tệp).")] = None,
     idempotency_key: Annotated[
-        str | None, typer.Option(help="Same key and content: the first receipt again.")
+        str | None,
+        typer.Option(help="Mã chống gửi trùng: cùng mã và cùng nội dung thì trả lại biên nhận cũ."),
     ] = None,
     attach: Annotated[
-        list[Path] | None, typer.Option(help="An evidence file to attach (repeatable).")
+        list[Path] | None,
+        typer.Option(help="Tệp minh chứng đính kèm (ghi lại tùy chọn cho mỗi tệp)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the receipt as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="In biên nhận dạng JSON.")] = False,
 ) -> None:
-    """Submit a report or a progress update from a file; prints the receipt number."""
+    """Gửi báo cáo hoặc cập nhật tiến độ từ một tệp; in số biên nhận."""
     try:
         data = file.read_bytes()
         evidence = [
@@ -298,10 +306,11 @@ def submit_file(
 
 
 def portal(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Cổng TCP.")] = 8000,
 ) -> None:
-    """Serve the portal (pages and JSON API) with uvicorn; loopback only by default."""
+    """Chạy cổng thông tin (các trang và API JSON) bằng uvicorn; mặc định chỉ nhận kết nối
+    từ chính máy này."""
     from portal.server import serve
     from settings import WeakAdminSecret
 
@@ -317,28 +326,35 @@ def portal(
 
 @request_app.command("new")
 def request_new(
-    title: Annotated[str, typer.Option(help="What is asked, in Vietnamese.")],
-    kind: Annotated[str, typer.Option(help="report or deliverable.")] = "report",
-    unit: Annotated[list[str] | None, typer.Option(help="A unit code (repeatable).")] = None,
+    title: Annotated[str, typer.Option(help="Nội dung yêu cầu, bằng tiếng Việt.")],
+    kind: Annotated[
+        str, typer.Option(help="report (báo cáo) hoặc deliverable (nhiệm vụ).")
+    ] = "report",
+    unit: Annotated[
+        list[str] | None, typer.Option(help="Mã một đơn vị (ghi lại cho mỗi đơn vị).")
+    ] = None,
     unit_kind: Annotated[
         list[str] | None,
-        typer.Option(help="Every unit of a kind, e.g. commune, town (repeatable)."),
+        typer.Option(help="Mọi đơn vị của một loại, ví dụ commune, town (ghi lại cho mỗi loại)."),
     ] = None,
     obligation: Annotated[
-        str | None, typer.Option(help="Reuse an ad-hoc obligation of the plan.")
+        str | None, typer.Option(help="Dùng lại một báo cáo đột xuất có trong kế hoạch.")
     ] = None,
-    target: Annotated[list[str] | None, typer.Option(help="A required target code.")] = None,
+    target: Annotated[list[str] | None, typer.Option(help="Mã một chỉ tiêu bắt buộc.")] = None,
     optional_target: Annotated[
-        list[str] | None, typer.Option(help="An optional target code.")
+        list[str] | None, typer.Option(help="Mã một chỉ tiêu không bắt buộc.")
     ] = None,
-    section: Annotated[list[str] | None, typer.Option(help="A narrative section.")] = None,
-    due: Annotated[str | None, typer.Option(help="Deadline date, YYYY-MM-DD.")] = None,
-    within: Annotated[int | None, typer.Option(help="Deadline in N working days.")] = None,
-    recipient: Annotated[str | None, typer.Option(help="Unit the answers go to.")] = None,
-    note: Annotated[str | None, typer.Option(help="Instructions for the units.")] = None,
-    plan: Annotated[str | None, typer.Option(help="Plan code; the newest by default.")] = None,
+    section: Annotated[list[str] | None, typer.Option(help="Một phần nội dung viết.")] = None,
+    due: Annotated[str | None, typer.Option(help="Hạn nộp, dạng YYYY-MM-DD.")] = None,
+    within: Annotated[int | None, typer.Option(help="Hạn nộp sau N ngày làm việc.")] = None,
+    recipient: Annotated[str | None, typer.Option(help="Đơn vị nhận báo cáo.")] = None,
+    note: Annotated[str | None, typer.Option(help="Hướng dẫn cho các đơn vị.")] = None,
+    plan: Annotated[
+        str | None, typer.Option(help="Mã kế hoạch; mặc định kế hoạch mới nhất.")
+    ] = None,
 ) -> None:
-    """Ask units for a report or a deliverable; it becomes items due like the plan's."""
+    """Yêu cầu các đơn vị gửi báo cáo đột xuất hoặc thực hiện nhiệm vụ; thành việc phải nộp
+    như của kế hoạch."""
     if kind not in ("report", "deliverable"):
         fail("--kind phải là report (báo cáo) hoặc deliverable (nhiệm vụ).")
     due_on = None
@@ -382,7 +398,7 @@ def request_new(
 
 @request_app.command("list")
 def request_list() -> None:
-    """Every ad-hoc request, newest first."""
+    """Mọi yêu cầu đột xuất, mới nhất trước."""
     with read_session() as session:
         table = Table("Số", "Loại", "Nội dung", "Hạn nộp", "Người yêu cầu")
         for r in list_requests(session=session):
@@ -401,11 +417,11 @@ def request_list() -> None:
 
 @period_app.command("lock")
 def period_lock(
-    obligation: Annotated[str, typer.Option(help="Obligation (or deliverable) code.")],
-    period: Annotated[str | None, typer.Option(help="Period label.")] = None,
-    reason: Annotated[str | None, typer.Option(help="Why, e.g. the report was signed.")] = None,
+    obligation: Annotated[str, typer.Option(help="Mã báo cáo (hoặc mã sản phẩm).")],
+    period: Annotated[str | None, typer.Option(help="Kỳ báo cáo.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Lý do, ví dụ báo cáo tổng hợp đã ký.")] = None,
 ) -> None:
-    """Close a period: further submissions are refused with a clear message."""
+    """Khóa sổ một kỳ: các lần gửi sau bị từ chối kèm lời giải thích rõ ràng."""
     try:
         with write_session() as session:
             lock_period(
@@ -423,25 +439,26 @@ def period_lock(
 
 @period_app.command("unlock")
 def period_unlock(
-    obligation: Annotated[str, typer.Option(help="Obligation (or deliverable) code.")],
-    period: Annotated[str | None, typer.Option(help="Period label.")] = None,
+    obligation: Annotated[str, typer.Option(help="Mã báo cáo (hoặc mã sản phẩm).")],
+    period: Annotated[str | None, typer.Option(help="Kỳ báo cáo.")] = None,
 ) -> None:
-    """Reopen a locked period."""
+    """Mở lại một kỳ đã khóa sổ."""
     with write_session() as session:
         removed = unlock_period(
             session=session, source=obligation, period=period, actor=cli_actor(), now=now()
         )
     if not removed:
-        fail(f"{obligation} {period or ''} is not locked")
+        fail(f"{obligation} kỳ {period or '(không kỳ)'} chưa bị khóa sổ")
     console.print(f"Đã mở lại {obligation} kỳ {period or '(không kỳ)'}.")
 
 
 def inbox(
     folder: Annotated[
-        Path | None, typer.Option("--dir", help="Inbox folder; settings' by default.")
+        Path | None,
+        typer.Option("--dir", help="Thư mục hộp thư đến; mặc định theo cấu hình."),
     ] = None,
 ) -> None:
-    """Collect the files dropped in the inbox once (the collect_submissions flow)."""
+    """Nhận một lượt các tệp đã thả vào hộp thư đến (flow collect_submissions)."""
     from flows.collect_submissions import collect_submissions
 
     try:

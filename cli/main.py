@@ -9,7 +9,8 @@ from cli.vietnamese import speak_vietnamese
 
 app = typer.Typer(
     name="dondoc",
-    help="dondoc: theo dõi hạn báo cáo và nhiệm vụ được giao theo kế hoạch của chính quyền địa phương.",
+    help="dondoc: đôn đốc hạn báo cáo và nhiệm vụ được giao theo kế hoạch của chính quyền "
+    "địa phương.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

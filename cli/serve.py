@@ -14,10 +14,11 @@ from models.calendar import load_calendar
 
 def serve(
     port: Annotated[
-        int, typer.Option(help="Port of the local Prefect server, if one is started.")
+        int, typer.Option(help="Cổng của máy chủ Prefect chạy trên máy này, nếu cần khởi động.")
     ] = 4200,
 ) -> None:
-    """Start a local Prefect server (unless PREFECT_API_URL is set) and serve every deployment."""
+    """Chạy mọi việc theo lịch trên máy này: khởi động máy chủ Prefect (trừ khi đã đặt
+    PREFECT_API_URL) và phục vụ mọi deployment, đến khi bấm Ctrl-C."""
     from prefect import serve as prefect_serve
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -27,8 +28,8 @@ def serve(
     with read_session() as session:
         deployments = build_deployments(session=session, calendar=load_calendar(session=session))
     with prefect_server(port=port) as api_url, temporary_settings({PREFECT_API_URL: api_url}):
-        console.print(f"Prefect API: {api_url.removesuffix('/api')}  (Ctrl-C to stop)")
+        console.print(f"Prefect API: {api_url.removesuffix('/api')}  (bấm Ctrl-C để dừng)")
         try:
             prefect_serve(*deployments)
         except KeyboardInterrupt:
-            console.print("Stopping.")
+            console.print("Đang dừng.")

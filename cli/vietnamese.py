@@ -86,7 +86,10 @@ _SENTENCES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
         re.compile(r"(?:Value error, )?'(.*)' is not one of (.*?)\.?"),
         lambda m: f"«{m[1]}» không phải một trong các giá trị {m[2].replace(chr(39), '')}.",
     ),
-    (re.compile(r"(?:File|Directory|Path) '(.*)' does not exist\."), lambda m: f"không có «{m[1]}»."),
+    (
+        re.compile(r"(?:File|Directory|Path) '(.*)' does not exist\."),
+        lambda m: f"không có «{m[1]}».",
+    ),
     (re.compile(r"(?:File|Path) '(.*)' is a directory\."), lambda m: f"«{m[1]}» là một thư mục."),
     (re.compile(r"(?:Directory|Path) '(.*)' is a file\."), lambda m: f"«{m[1]}» là một tệp."),
     (re.compile(r".* '(.*)' is not readable\."), lambda m: f"không đọc được «{m[1]}»."),
