@@ -182,11 +182,12 @@ class VietnameseCommand(_Words, TyperCommand):
 class VietnameseGroup(_Words, TyperGroup):
     """A group whose framework words and usage errors are Vietnamese."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for param in self.params:  # the root's shell-completion options
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)
+        for param in params:  # the root's shell-completion options, added after __init__
             if param.name in COMPLETION_HELP:
-                param.help = COMPLETION_HELP[param.name]  # type: ignore[attr-defined]
+                param.help = COMPLETION_HELP[param.name]
+        return params
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         try:
