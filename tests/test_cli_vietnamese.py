@@ -20,7 +20,8 @@ ENGLISH = re.compile(
 # What stays as it is: the usage line, command names (first in a row of a panel), options and
 # metavars, technical names, example values and commands.
 TECHNICAL = re.compile(
-    r"(?m)^.*(?:Cách dùng|Xem hướng dẫn): .*$|^│ [\w-]+ |--[\w-]+|<[\w|]+>|\[OPTIONS\]|COMMAND \[ARGS\]\.\.\.|\{\w+\}|`[^`]*`|"
+    r"(?m)^.*(?:Cách dùng|Xem hướng dẫn): .*$|^│ [\w-]+ |"
+    r"--[\w-]+|<[\w|]+>|\[OPTIONS\]|COMMAND \[ARGS\]\.\.\.|\{\w+\}|`[^`]*`|"
     r"\b(?:dondoc|prefect|worker|start|pool|deployment|report|deliverable|commune|town|"
     r"day_off|workday|all|email|zalo_oa|zalo_bot|webhook|xlsx|csv|json|uvicorn|"
     r"collect_submissions|PREFECT_API_URL|YAML|JSON|API|Ctrl-C|Prefect|Work|work pool|"
