@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +61,24 @@ def parse_instant(value: str | None) -> datetime:
             f"«{value}» không phải ngày hoặc thời điểm "
             "(viết ví dụ 2024-03-20 hoặc 2024-03-20T08:00+07:00)"
         )
+
+
+# Why a file could not be read or written, in the user's words (the system says it in English).
+_OS_REASONS = {
+    errno.ENOENT: "không có tệp hoặc thư mục này",
+    errno.EACCES: "không có quyền truy cập",
+    errno.EPERM: "không có quyền truy cập",
+    errno.EISDIR: "đây là một thư mục",
+    errno.ENOTDIR: "một phần của đường dẫn không phải thư mục",
+    errno.ENOSPC: "ổ đĩa đã đầy",
+    errno.EROFS: "ổ đĩa chỉ cho đọc",
+    errno.EEXIST: "đã có tệp này",
+}
+
+
+def os_reason(error: OSError) -> str:
+    """What went wrong with a file, in Vietnamese; the system's own words when it is rare."""
+    return _OS_REASONS.get(error.errno or 0) or error.strerror or str(error)
 
 
 def print_json(data: Any) -> None:

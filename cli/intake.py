@@ -29,6 +29,7 @@ from cli.common import (
     err_console,
     fail,
     now,
+    os_reason,
     print_json,
     read_session,
     write_session,
@@ -268,7 +269,7 @@ def submit_file(
             for p in attach or []
         ]
     except OSError as exc:
-        fail(f"Không đọc được tệp {exc.filename}: {exc.strerror}")
+        fail(f"không đọc được tệp {exc.filename}: {os_reason(exc)}")
     settings = get_settings()
     try:
         receipt = submit(

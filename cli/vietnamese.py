@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 from typer import rich_utils
 from typer._click import exceptions as click_errors
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from wording.validation import pydantic_reason
 
@@ -185,7 +185,7 @@ class VietnameseGroup(_Words, TyperGroup):
     def get_params(self, ctx: Any) -> Any:
         params = super().get_params(ctx)
         for param in params:  # the root's shell-completion options, added after __init__
-            if param.name in COMPLETION_HELP:
+            if isinstance(param, TyperOption) and param.name in COMPLETION_HELP:
                 param.help = COMPLETION_HELP[param.name]
         return params
 
