@@ -44,8 +44,11 @@ def demo(
         ),
     ] = 2024,
 ) -> None:
-    """Chạy thử kế hoạch Cao Lộc 2024 từng ngày qua các flow thật, với hộp thư và webhook
-    trên máy này; in kết quả và nơi lưu văn bản, thông báo."""
+    """Chạy thử kế hoạch Cao Lộc 2024 từng ngày qua các flow thật.
+
+    Thư và webhook được gửi vào hộp thư và nhật ký trên máy này; cuối cùng in kết quả và nơi
+    lưu văn bản, thông báo.
+    """
     options = DemoOptions(out=out, seed=seed, until=_date(until))
     progress = Progress(
         TextColumn("{task.description}"),

@@ -310,8 +310,10 @@ def portal(
     host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Cổng TCP.")] = 8000,
 ) -> None:
-    """Chạy cổng thông tin (các trang và API JSON) bằng uvicorn; mặc định chỉ nhận kết nối
-    từ chính máy này."""
+    """Chạy cổng thông tin (các trang và API JSON) bằng uvicorn.
+
+    Mặc định chỉ nhận kết nối từ chính máy này.
+    """
     from portal.server import serve
     from settings import WeakAdminSecret
 
@@ -354,8 +356,10 @@ def request_new(
         str | None, typer.Option(help="Mã kế hoạch; mặc định kế hoạch mới nhất.")
     ] = None,
 ) -> None:
-    """Yêu cầu các đơn vị gửi báo cáo đột xuất hoặc thực hiện nhiệm vụ; thành việc phải nộp
-    như của kế hoạch."""
+    """Yêu cầu các đơn vị gửi báo cáo đột xuất hoặc thực hiện nhiệm vụ.
+
+    Yêu cầu trở thành việc phải nộp như các việc của kế hoạch.
+    """
     if kind not in ("report", "deliverable"):
         fail("--kind phải là report (báo cáo) hoặc deliverable (nhiệm vụ).")
     due_on = None

@@ -134,8 +134,10 @@ def dues(
     obligation: Annotated[str | None, typer.Option(help="Mã báo cáo hoặc mã sản phẩm.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="In JSON cho máy đọc.")] = False,
 ) -> None:
-    """Mọi việc phải nộp: báo cáo hoặc sản phẩm, đơn vị, kỳ, kỳ số liệu và hạn (--json: thời
-    điểm hạn chính xác, giờ Việt Nam)."""
+    """Mọi việc phải nộp: báo cáo hoặc sản phẩm, đơn vị, kỳ, kỳ số liệu và hạn.
+
+    Với --json: kèm thời điểm hạn chính xác, giờ Việt Nam.
+    """
     with read_session() as session:
         items = list_due_items(session=session, year=year, unit=unit, obligation=obligation)
         rows = [

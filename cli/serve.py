@@ -17,8 +17,10 @@ def serve(
         int, typer.Option(help="Cổng của máy chủ Prefect chạy trên máy này, nếu cần khởi động.")
     ] = 4200,
 ) -> None:
-    """Chạy mọi việc theo lịch trên máy này: khởi động máy chủ Prefect (trừ khi đã đặt
-    PREFECT_API_URL) và phục vụ mọi deployment, đến khi bấm Ctrl-C."""
+    """Chạy mọi việc theo lịch ngay trên máy này, đến khi bấm Ctrl-C.
+
+    Khởi động máy chủ Prefect (trừ khi đã đặt PREFECT_API_URL) và phục vụ mọi deployment.
+    """
     from prefect import serve as prefect_serve
     from prefect.settings import PREFECT_API_URL, temporary_settings
 

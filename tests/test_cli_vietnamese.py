@@ -10,6 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from cli.main import app
+from cli.vietnamese import say_sentence
 
 # Words of an English sentence; none of them is Vietnamese, a command, an option or a format.
 ENGLISH = re.compile(
@@ -90,6 +91,7 @@ def test_root_help_lists_commands_in_vietnamese() -> None:
         (["nope"], "Không có lệnh «nope»."),
         (["token"], "Thiếu lệnh."),
         (["plan", "validate", "a.yaml", "b"], "Thừa đối số không dùng đến: b."),
+        (["dues", "--json=1"], "Tùy chọn --json không nhận giá trị."),
     ],
 )
 def test_usage_errors_are_vietnamese(args: list[str], said: str) -> None:
@@ -101,3 +103,17 @@ def test_usage_errors_are_vietnamese(args: list[str], said: str) -> None:
         assert "Xem hướng dẫn: dondoc" in result.output
     left = ENGLISH.findall(TECHNICAL.sub(" ", result.output.replace(said, "")))
     assert not left, f"English words after `dondoc {' '.join(args)}`: {left}\n{result.output}"
+
+
+@pytest.mark.parametrize(
+    ("english", "said"),
+    [
+        ("Option '--out' requires 2 arguments.", "Tùy chọn --out cần 2 giá trị."),
+        ("Path 'a.yaml' does not exist.", "không có «a.yaml»."),
+        ("File 'x' is a directory.", "«x» là một thư mục."),
+        ("Value 'x' is not a valid Foo.", "'x' không phải giá trị hợp lệ (Foo)."),
+        ("Một câu đã là tiếng Việt.", "Một câu đã là tiếng Việt."),
+    ],
+)
+def test_typer_sentences_are_said_again(english: str, said: str) -> None:
+    assert say_sentence(english) == said
