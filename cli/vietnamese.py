@@ -110,6 +110,15 @@ def say_sentence(message: str) -> str:
     return message
 
 
+def _choices(param: Any) -> str:
+    """The values to choose from, for a parameter with a fixed set of them; else nothing."""
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is None or not descriptor.is_choice or not descriptor.choices:
+        return ""
+    values = ", ".join(str(getattr(c, "value", c)) for c in descriptor.choices)
+    return f" Chọn một trong: {values}."
+
+
 def _bad_value(error: click_errors.BadParameter) -> tuple[str, str]:
     """The value refused (when known) and why, from pydantic's error when Typer kept it."""
     cause = error.__cause__
@@ -127,7 +136,8 @@ def said_in_vietnamese(error: click_errors.ClickException) -> str:
     if isinstance(error, click_errors.MissingParameter):
         kind = error.param_type or (error.param.param_type_name if error.param else "parameter")
         hint = _hint(error.param, error.param_hint)
-        return f"Thiếu {PARAM_KIND.get(kind, kind)} {hint}.".replace(" .", ".")
+        said = f"Thiếu {PARAM_KIND.get(kind, kind)} {hint}.".replace(" .", ".")
+        return said + _choices(error.param)
     if isinstance(error, click_errors.BadParameter):
         hint = _hint(error.param, error.param_hint)
         given, reason = _bad_value(error)

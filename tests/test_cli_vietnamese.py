@@ -80,6 +80,10 @@ def test_root_help_lists_commands_in_vietnamese() -> None:
     [
         (["plan", "validate"], "Thiếu đối số 'path'."),
         (["status"], "Thiếu tùy chọn '--period'."),
+        (
+            ["calendar", "add", "--date", "2024-01-01", "--reason", "x", "--announcement", "y"],
+            "Thiếu tùy chọn '--kind'. Chọn một trong: day_off, workday.",
+        ),
         (["status", "--period"], "Tùy chọn --period cần một giá trị."),
         (["status", "--perio", "x"], "Không có tùy chọn --perio. Có phải là: --period?"),
         (["demo", "--seed", "x"], "Giá trị «x» của '--seed' không hợp lệ: phải là số nguyên."),
