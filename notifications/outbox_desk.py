@@ -19,6 +19,7 @@ from notifications.channels import CHANNEL_VI, ChannelName
 from notifications.messages import AUDIENCE_VI
 from notifications.outbox import RETRYABLE, STATUS_VI, requeue
 from status.unit_view import Paging
+from wording import vietnamese
 
 CHANNELS = {c.value for c in ChannelName}
 STEP_KIND_VI = {"reminder": "Nhắc hạn", "overdue": "Đôn đốc quá hạn"}
@@ -194,7 +195,7 @@ class OutboxLine:
     next_attempt_at: datetime | None
     sent_at: datetime | None
     fallback_of: str | None
-    items: list[str]  # "UBND xã Một: Báo cáo … (2024-Q1)"
+    items: list[str]  # "UBND xã Một: Báo cáo quý, quý I năm 2024"
     error: str | None
     technical: str | None
 
@@ -309,7 +310,7 @@ def _items_of(message_ids: list[int], *, session: Session) -> dict[int, list[str
     ).all()
     out: dict[int, list[str]] = {}
     for message_id, unit, title, period in rows:
-        label = f"{unit}: {title}" + (f" ({period})" if period else "")
+        label = f"{unit}: {title}" + (f", {vietnamese.period(period)}" if period else "")
         if label not in out.setdefault(message_id, []):
             out[message_id].append(label)
     return out

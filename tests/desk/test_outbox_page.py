@@ -11,7 +11,7 @@ from sqlalchemy import select
 from models.access import AuditEvent
 from models.db import transaction
 from models.outbox import OutboxStatus
-from tests.support.desk_unit import Desk, messages, month, unit_token  # noqa: F401  (fixture)
+from tests.support.desk_unit import Desk, messages, unit_token
 from tests.support.intake import ADMIN_SECRET
 
 
@@ -66,7 +66,7 @@ def test_counts_filters_and_errors_in_plain_vietnamese(month: Desk) -> None:
     assert "Không kết nối được máy chủ thư điện tử" in first
     # The stored, technical text stays, folded away for the technical staff.
     assert re.search(r"<details><summary>Chi tiết kỹ thuật</summary><code>Đã dừng gửi", first)
-    assert "UBND xã Một: Báo cáo kết quả giảm nghèo quý (2024-Q1)" in page
+    assert "UBND xã Một: Báo cáo kết quả giảm nghèo quý, quý I năm 2024" in page
     assert 'value="email"' in page and "Gửi lại các thông báo lỗi của kênh Thư điện tử" in page
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from status.unit_view import Paging
-from tests.support.desk_unit import Desk, month, unit_token  # noqa: F401  (fixture)
+from tests.support.desk_unit import Desk, unit_token
 from tests.support.escalation import item_id
 from tests.support.intake import ADMIN_SECRET, login_form
 

@@ -103,7 +103,7 @@ def messages(engine: Engine) -> list[OutboxMessage]:
         return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
-# --- fixtures (imported by the tests/desk modules that use them) -----------------------------
+# --- fixtures (a plugin of tests/conftest.py) -------------------------------------------------
 
 
 @pytest.fixture
