@@ -86,13 +86,14 @@ def test_submissions_with_receipts_and_every_reminder_with_its_fate(month: Desk)
     plan, q1 = item_id(month.engine, PLAN_XA_MOT), item_id(month.engine, Q1)
     with month.client(ADMIN_SECRET) as office:
         page = office.get("/don-vi/xa-mot").text
-    sent = _rows(_section(page, plan))
+    # Token ids run on across tests on PostgreSQL (its sequences are not reset).
+    sent = [re.sub(r"số \d+", "số N", row) for row in _rows(_section(page, plan))]
     first, second = month.receipts
     assert sent == [
         f"lần 2 | {second} | Đặng Thị Một, cán bộ đầu mối · cán bộ đơn vị xa-mot (mã truy cập "
-        "số 1) (qua API) | 12/03/2024 15:30",
+        "số N) (qua API) | 12/03/2024 15:30",
         f"lần 1 | {first} | Đặng Thị Một, cán bộ đầu mối · cán bộ đơn vị xa-mot (mã truy cập "
-        "số 1) (qua API) | 11/03/2024 10:00",
+        "số N) (qua API) | 11/03/2024 10:00",
     ]
     assert f'href="/receipts/{second}"' in page and "Đã gửi muộn" in _section(page, plan)
 
