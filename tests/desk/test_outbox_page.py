@@ -32,9 +32,9 @@ def _audits(desk: Desk) -> list[AuditEvent]:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "outbox.retry")))
 
 
-def test_only_the_office_opens_the_outbox(month: Desk) -> None:
-    own = unit_token(month.engine, "xa-mot", "xa-mot")
-    with month.client(own) as unit, month.client() as visitor:
+def test_only_the_office_opens_the_outbox(desk_month: Desk) -> None:
+    own = unit_token(desk_month.engine, "xa-mot", "xa-mot")
+    with desk_month.client(own) as unit, desk_month.client() as visitor:
         refused = unit.get("/hop-thu-di")
         assert refused.status_code == 403 and "Chỉ văn phòng" in refused.text
         assert unit.get("/hop-thu-di/gui-lai", params={"muc": "all"}).status_code == 403
@@ -44,15 +44,15 @@ def test_only_the_office_opens_the_outbox(month: Desk) -> None:
         assert posted.status_code == 403
         assert visitor.get("/hop-thu-di").headers["location"] == "/login?next=/hop-thu-di"
         assert visitor.post("/hop-thu-di/gui-lai", data={"muc": "all"}).status_code == 401
-    assert _audits(month) == []
-    assert all(m.status != OutboxStatus.PENDING for m in messages(month.engine))
+    assert _audits(desk_month) == []
+    assert all(m.status != OutboxStatus.PENDING for m in messages(desk_month.engine))
 
 
-def test_counts_filters_and_errors_in_plain_vietnamese(month: Desk) -> None:
-    stored = messages(month.engine)
+def test_counts_filters_and_errors_in_plain_vietnamese(desk_month: Desk) -> None:
+    stored = messages(desk_month.engine)
     dead_mail = [m for m in stored if (m.status, m.channel) == ("dead", "email")]
     assert dead_mail
-    with month.client(ADMIN_SECRET) as office:
+    with desk_month.client(ADMIN_SECRET) as office:
         everything = office.get("/hop-thu-di").text
         assert _count(everything, "Tất cả") == len(stored)
         assert _count(everything, "Không gửi được") == sum(m.status == "dead" for m in stored)
@@ -76,12 +76,12 @@ def _retry(office: httpx.Client, target: str) -> httpx.Response:
     return office.post("/hop-thu-di/gui-lai", data={"csrf": _csrf(confirm.text), "muc": target})
 
 
-def test_retry_one_a_channel_and_all_confirmed_and_audited(month: Desk) -> None:
-    stored = messages(month.engine)
+def test_retry_one_a_channel_and_all_confirmed_and_audited(desk_month: Desk) -> None:
+    stored = messages(desk_month.engine)
     dead = [m for m in stored if m.status == "dead"]
     failed = [m for m in stored if m.status == "failed"]
     assert len(dead) >= 2
-    with month.client(ADMIN_SECRET) as office:
+    with desk_month.client(ADMIN_SECRET) as office:
         confirm = office.get("/hop-thu-di/gui-lai", params={"muc": dead[0].key})
         assert (
             re.search(r'id="retry-count">1<', confirm.text) and "Xác nhận gửi lại" in confirm.text
@@ -89,13 +89,13 @@ def test_retry_one_a_channel_and_all_confirmed_and_audited(month: Desk) -> None:
         # Without the page's form value nothing happens.
         refused = office.post("/hop-thu-di/gui-lai", data={"muc": dead[0].key})
         assert refused.status_code == 403 and "Phiên làm việc không hợp lệ" in refused.text
-        assert _audits(month) == []
+        assert _audits(desk_month) == []
 
         one = _retry(office, dead[0].key)
         assert one.status_code == 303
         shown = office.get(one.headers["location"]).text
         assert f"Đã đưa lại 1 thông báo vào hàng đợi (thông báo {dead[0].key[:8]})" in shown
-        after = {m.key: m.status for m in messages(month.engine)}
+        after = {m.key: m.status for m in messages(desk_month.engine)}
         assert after[dead[0].key] == OutboxStatus.PENDING
         assert all(after[m.key] == OutboxStatus.DEAD for m in dead[1:])
 
@@ -109,8 +109,8 @@ def test_retry_one_a_channel_and_all_confirmed_and_audited(month: Desk) -> None:
         assert "không có gì để gửi lại" in nothing and "Xác nhận gửi lại" not in nothing
         missing = office.get("/hop-thu-di/gui-lai", params={"muc": "khong-co"})
         assert missing.status_code == 404 and "Không có thông báo nào mang mã" in missing.text
-    assert {m.status for m in messages(month.engine)} <= {"sent", "pending", "cancelled"}
-    audits = _audits(month)
+    assert {m.status for m in messages(desk_month.engine)} <= {"sent", "pending", "cancelled"}
+    audits = _audits(desk_month)
     assert [(a.object_id, a.details["requeued"]) for a in audits] == [
         (dead[0].key, 1),
         ("email", len(left)),

@@ -34,16 +34,16 @@ def _rows(html: str) -> list[str]:
     return [r for r in rows if r]
 
 
-def test_the_unit_its_head_and_the_office_open_it_another_unit_is_refused(month: Desk) -> None:
-    own = unit_token(month.engine, "xa-mot", "xa-mot")
-    other = unit_token(month.engine, "xa-hai", "xa-hai")
-    with month.client(ADMIN_SECRET) as office, month.client(own) as unit:
+def test_the_unit_its_head_and_the_office_open_it_another_unit_is_refused(desk_month: Desk) -> None:
+    own = unit_token(desk_month.engine, "xa-mot", "xa-mot")
+    other = unit_token(desk_month.engine, "xa-hai", "xa-hai")
+    with desk_month.client(ADMIN_SECRET) as office, desk_month.client(own) as unit:
         for client in (office, unit):
             page = client.get("/don-vi/xa-mot")
             assert page.status_code == 200, page.text
             assert "<h1>UBND xã Một</h1>" in page.text
             assert "Ủy ban nhân dân huyện Thử" in page.text  # the unit it answers to
-    with month.client(other) as intruder:
+    with desk_month.client(other) as intruder:
         refused = intruder.get("/don-vi/xa-mot")
         assert refused.status_code == 403
         assert "Mã truy cập của bạn không xem được trang này" in refused.text
@@ -54,8 +54,8 @@ def test_the_unit_its_head_and_the_office_open_it_another_unit_is_refused(month:
         assert "Không có đơn vị nào mang mã «khong-co»" in missing.text
 
 
-def test_a_visitor_signs_in_and_lands_back_on_the_unit_page(month: Desk) -> None:
-    with month.client() as visitor:
+def test_a_visitor_signs_in_and_lands_back_on_the_unit_page(desk_month: Desk) -> None:
+    with desk_month.client() as visitor:
         asked = visitor.get("/don-vi/xa-mot", params={"tinh-trang": "overdue"})
         assert asked.status_code == 303
         target = asked.headers["location"]
@@ -74,21 +74,21 @@ def test_a_visitor_signs_in_and_lands_back_on_the_unit_page(month: Desk) -> None
     "next_",
     ["//evil.example/x", "/\\evil.example", "https://evil.example/", "/a\nb", "javascript:1"],
 )
-def test_sign_in_never_sends_anyone_off_site(month: Desk, next_: str) -> None:
-    with month.client() as visitor:
+def test_sign_in_never_sends_anyone_off_site(desk_month: Desk, next_: str) -> None:
+    with desk_month.client() as visitor:
         assert 'name="next" value="/"' in visitor.get("/login", params={"next": next_}).text
         signed = visitor.post("/login", data=login_form(visitor, ADMIN_SECRET, next=next_))
         assert signed.status_code == 303 and signed.headers["location"] == "/"
 
 
-def test_submissions_with_receipts_and_every_reminder_with_its_fate(month: Desk) -> None:
-    own = unit_token(month.engine, "xa-mot", "xa-mot")
-    plan, q1 = item_id(month.engine, PLAN_XA_MOT), item_id(month.engine, Q1)
-    with month.client(ADMIN_SECRET) as office:
+def test_submissions_with_receipts_and_every_reminder_with_its_fate(desk_month: Desk) -> None:
+    own = unit_token(desk_month.engine, "xa-mot", "xa-mot")
+    plan, q1 = item_id(desk_month.engine, PLAN_XA_MOT), item_id(desk_month.engine, Q1)
+    with desk_month.client(ADMIN_SECRET) as office:
         page = office.get("/don-vi/xa-mot").text
     # Token ids run on across tests on PostgreSQL (its sequences are not reset).
     sent = [re.sub(r"số \d+", "số N", row) for row in _rows(_section(page, plan))]
-    first, second = month.receipts
+    first, second = desk_month.receipts
     assert sent == [
         f"lần 2 | {second} | Đặng Thị Một, cán bộ đầu mối · cán bộ đơn vị xa-mot (mã truy cập "
         "số N) (qua API) | 12/03/2024 15:30",
@@ -113,13 +113,13 @@ def test_submissions_with_receipts_and_every_reminder_with_its_fate(month: Desk)
     ), given_up
     # The office gets the item's actions; the unit gets its form, not the office's actions.
     assert f'href="/viec/{q1}/gia-han"' in late and f'href="/viec/{q1}/mien"' in late
-    with month.client(own) as unit:
+    with desk_month.client(own) as unit:
         theirs = _section(unit.get("/don-vi/xa-mot").text, q1)
     assert f'href="/items/{q1}"' in theirs and "/viec/" not in theirs
 
 
-def test_a_state_filter_and_pages(month: Desk) -> None:
-    with month.client(ADMIN_SECRET) as office:
+def test_a_state_filter_and_pages(desk_month: Desk) -> None:
+    with desk_month.client(ADMIN_SECRET) as office:
         overdue = office.get("/don-vi/xa-mot", params={"tinh-trang": "overdue"}).text
         everything = office.get("/don-vi/xa-mot", params={"trang": "x", "tinh-trang": "?"})
     assert overdue.count('class="desk-item ') == 1 and "1 việc." in overdue
@@ -129,7 +129,7 @@ def test_a_state_filter_and_pages(month: Desk) -> None:
     assert Paging.of(1, 20, 0).pages == 1
 
 
-def test_a_leader_signs_in_with_their_own_token(month: Desk, db_env: Engine) -> None:
+def test_a_leader_signs_in_with_their_own_token(desk_month: Desk, db_env: Engine) -> None:
     """A person's token (the people helper's `dondoc token issue --person`): the leader in
     charge of the communes opens the late commune's page."""
     from typer.testing import CliRunner
@@ -142,6 +142,6 @@ def test_a_leader_signs_in_with_their_own_token(month: Desk, db_env: Engine) -> 
     assert issued.exit_code == 0, issued.output
     token = re.search(r"dd_[A-Za-z0-9_-]{20,}", issued.output)
     assert token is not None, issued.output
-    with month.client(token.group(0)) as leader:
+    with desk_month.client(token.group(0)) as leader:
         page = leader.get("/don-vi/xa-mot")
     assert page.status_code == 200 and "<h1>UBND xã Một</h1>" in page.text

@@ -107,7 +107,7 @@ def messages(engine: Engine) -> list[OutboxMessage]:
 
 
 @pytest.fixture
-def month(
+def desk_month(
     engine: Engine,
     smtp: SmtpServer,
     zalo: ZaloServer,
