@@ -131,6 +131,13 @@ def test_the_office_follows_a_reminders_link_to_the_late_commune(
         expect(page.locator("#retry-count")).to_have_text("1")
         page.get_by_role("button", name="Xác nhận gửi lại").click()
         expect(page.get_by_role("status")).to_contain_text("Đã đưa lại 1 thông báo vào hàng đợi")
+
+        # On a phone (360 px) both pages fit the screen's width; wide tables scroll inside.
+        page.set_viewport_size({"width": 360, "height": 740})
+        for path in ("/don-vi/xa-mot", "/hop-thu-di"):
+            page.goto(url + path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 360, (path, width)
     finally:
         context.close()
     assert {m.status for m in messages(engine) if m.address == "chu-tich@xa-mot.example"} >= {
