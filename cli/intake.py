@@ -14,8 +14,14 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from access.actor import Actor
-from access.tokens import issue_token, revoke_tokens
+from access.actor import PERSON_ROLE_VI, Actor
+from access.tokens import (
+    TokenListing,
+    issue_person_token,
+    issue_token,
+    list_tokens,
+    revoke_tokens,
+)
 from adhoc.requests import RequestSpec, create_request, list_requests
 from cli.common import (
     console,
@@ -31,10 +37,10 @@ from intake.address import ItemAddress, source_spec
 from intake.locks import lock_period, unlock_period
 from intake.receipts import submission_summary
 from intake.store import SubmitRequest, submit
-from models.access import AccessToken, Role
+from models.access import Role
 from models.calendar import load_calendar
 from models.db import session_factory
-from models.org import Unit
+from models.org import Person, Unit
 from plans.vocabulary import ItemKind
 from settings import get_settings
 from submissions.content import Upload, safe_filename
@@ -80,12 +86,22 @@ def refuse(error: IntakeError) -> NoReturn:
 @token_app.command("issue")
 def token_issue(
     unit: Annotated[str | None, typer.Option(help="Unit code the token reports for.")] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            help="Mã người trong kế hoạch (cán bộ đầu mối, thủ trưởng đơn vị, lãnh đạo phụ "
+            "trách, cán bộ tổng hợp): mã truy cập của riêng người đó."
+        ),
+    ] = None,
     admin: Annotated[bool, typer.Option("--admin", help="An admin token instead.")] = False,
     label: Annotated[str | None, typer.Option(help="Who holds it, e.g. a name.")] = None,
 ) -> None:
     """Print a new token once; only its hash is stored, so it cannot be shown again."""
-    if (unit is None) == (not admin):
-        fail("give either --unit U or --admin")
+    if [unit is not None, person is not None, admin].count(True) != 1:
+        fail("Hãy ghi đúng một trong --unit U, --person P hoặc --admin.")
+    if person is not None:
+        _issue_person_token(person, label)
+        return
     with write_session() as session:
         row = None
         if unit is not None:
@@ -106,23 +122,54 @@ def token_issue(
     console.print("Chỉ hiển thị một lần: hãy chuyển cho cán bộ phụ trách qua kênh an toàn.")
 
 
+def _issue_person_token(code: str, label: str | None) -> None:
+    try:
+        with write_session() as session:
+            token, holder, secret = issue_person_token(
+                code, session=session, issued_by=cli_actor(), now=now(), label=label
+            )
+            token_id, name = token.id, holder.full_name
+            role = PERSON_ROLE_VI.get(holder.role, holder.role)
+    except IntakeError as refusal:
+        fail(refusal.message)
+    say(f"Mã truy cập #{token_id} của {name} ({role.lower()}):")
+    typer.echo(secret)
+    say("Chỉ hiển thị một lần: hãy trao tận tay người nhận hoặc qua kênh an toàn.")
+
+
 @token_app.command("revoke")
 def token_revoke(
     token_id: Annotated[int | None, typer.Option("--id", help="Token number.")] = None,
     unit: Annotated[str | None, typer.Option(help="Revoke every token of this unit.")] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            help="Thu hồi mọi mã truy cập của người này (mã người trong kế hoạch); các phiên "
+            "đăng nhập mở bằng các mã đó kết thúc ngay."
+        ),
+    ] = None,
 ) -> None:
     """Revoke one token, or every token of a unit; revoked tokens stop working at once."""
-    if (token_id is None) == (unit is None):
-        fail("give either --id N or --unit U")
+    if [token_id, unit, person].count(None) != 2:
+        fail("Hãy ghi đúng một trong --id N, --unit U hoặc --person P.")
     with write_session() as session:
-        unit_id = None
+        unit_id = person_id = None
         if unit is not None:
             row = session.scalars(select(Unit).where(Unit.code == unit)).one_or_none()
             if row is None:
                 fail(f"no unit with code {unit!r}")
             unit_id = row.id
+        if person is not None:
+            person_id = session.scalar(select(Person.id).where(Person.code == person))
+            if person_id is None:
+                fail(f"Không có người nào mã «{person}» trong kế hoạch.")
         revoked = revoke_tokens(
-            session=session, revoked_by=cli_actor(), now=now(), token_id=token_id, unit_id=unit_id
+            session=session,
+            revoked_by=cli_actor(),
+            now=now(),
+            token_id=token_id,
+            unit_id=unit_id,
+            person_id=person_id,
         )
         ids = [r.id for r in revoked]
     if not ids:
@@ -134,22 +181,28 @@ def token_revoke(
 def token_list() -> None:
     """Every token: number, holder, hint, issued, revoked (never the secret)."""
     with read_session() as session:
-        rows = session.execute(
-            select(AccessToken, Unit.code)
-            .outerjoin(Unit, Unit.id == AccessToken.unit_id)
-            .order_by(AccessToken.id)
-        ).all()
-        table = Table("Số", "Đơn vị", "Người giữ", "Nhận dạng", "Cấp lúc", "Thu hồi lúc")
-        for token, code in rows:
-            table.add_row(
-                f"#{token.id}",
-                code or "quản trị",
-                token.label or "",
-                token.hint + "…",
-                local_iso(token.issued_at),
-                local_iso(token.revoked_at) if token.revoked_at else "",
-            )
+        listing = list_tokens(session=session)
+    table = Table(
+        "Số", "Đơn vị / người", "Vai trò", "Người giữ", "Nhận dạng", "Cấp lúc", "Thu hồi lúc"
+    )
+    for token in listing:
+        table.add_row(
+            f"#{token.id}",
+            escape(_holder(token)),
+            PERSON_ROLE_VI.get(token.person_role or "", "")
+            or ("quản trị" if token.role == Role.ADMIN else "đơn vị"),
+            escape(token.label or ""),
+            token.hint + "…",
+            local_iso(token.issued_at),
+            local_iso(token.revoked_at) if token.revoked_at else "",
+        )
     console.print(table)
+
+
+def _holder(token: TokenListing) -> str:
+    if token.holder_code is None:
+        return "quản trị"
+    return f"{token.holder_code} ({token.holder_name})" if token.person_role else token.holder_code
 
 
 # ---------------------------------------------------------------- templates and submitting
