@@ -129,19 +129,31 @@ def test_a_state_filter_and_pages(desk_month: Desk) -> None:
     assert Paging.of(1, 20, 0).pages == 1
 
 
-def test_a_leader_signs_in_with_their_own_token(desk_month: Desk, db_env: Engine) -> None:
-    """A person's token (the people helper's `dondoc token issue --person`): the leader in
-    charge of the communes opens the late commune's page."""
+def _person_token(code: str) -> str:
+    """A person's token, issued as the office does: `dondoc token issue --person CODE`."""
     from typer.testing import CliRunner
 
     from cli.main import app
 
-    issued = CliRunner().invoke(app, ["token", "issue", "--person", "chu-tich"])
-    if issued.exit_code != 0 and "--person" in issued.output:
-        pytest.skip("person tokens (dondoc token issue --person) are not merged yet")
+    issued = CliRunner().invoke(app, ["token", "issue", "--person", code])
     assert issued.exit_code == 0, issued.output
     token = re.search(r"dd_[A-Za-z0-9_-]{20,}", issued.output)
     assert token is not None, issued.output
-    with desk_month.client(token.group(0)) as leader:
-        page = leader.get("/don-vi/xa-mot")
+    return token.group(0)
+
+
+def test_a_leader_and_a_unit_head_sign_in_with_their_own_tokens(
+    desk_month: Desk, db_env: Engine
+) -> None:
+    """The leader in charge of the communes' task opens the late commune's page and reads it;
+    another commune's head is refused it."""
+    leader, head = _person_token("chu-tich"), _person_token("xa-hai.chu-tich")
+    with desk_month.client(leader) as client:
+        page = client.get("/don-vi/xa-mot")
     assert page.status_code == 200 and "<h1>UBND xã Một</h1>" in page.text
+    assert "Kế hoạch giảm nghèo của xã" in page.text  # the task the leader is in charge of
+    assert "/viec/" not in page.text  # the office's actions are the office's
+    with desk_month.client(head) as client:
+        assert client.get("/don-vi/xa-hai").status_code == 200
+        refused = client.get("/don-vi/xa-mot")
+        assert refused.status_code == 403 and "không xem được trang này" in refused.text
