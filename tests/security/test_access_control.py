@@ -39,6 +39,7 @@ OWN_LISTS: set[Route] = {
     ("GET", "/api/v1/submissions"),
     ("GET", "/"),
     ("GET", "/don-vi/{unit_code}"),
+    ("GET", "/tinh-hinh"),  # a unit token: its own row; people: their units (access.scope)
 }
 ADMIN_ONLY: set[Route] = {("POST", "/api/v1/requests")}
 PER_ITEM: set[Route] = {

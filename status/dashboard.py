@@ -1,0 +1,424 @@
+"""The office's dashboard "Tình hình báo cáo": units × periods of one duty and year, counted in SQL.
+
+The counts and rates of every period are one GROUP BY over the year's items (the rule of
+`status.matrix.sql_cell_state`); the cells are read, through `status.states.item_states`,
+only for the units of the page shown. Who sees what comes in as `scope`, a WHERE clause over
+`DueItem` (access.scope.item_condition), and is applied to every query.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from models.items import DueItem
+from models.org import Unit
+from models.plan import Deliverable, Obligation, Plan, PlanTask
+from models.reliefs import ItemRelief
+from models.submissions import Submission
+from schedules.calendar import WorkCalendar
+from status.matrix import (
+    CELL_STATES,
+    CellState,
+    PeriodRates,
+    cell_state,
+    period_heading,
+    period_order,
+    sql_cell_state,
+)
+from status.states import _latest_reliefs, item_states
+from wording.collation import sort_key
+
+PER_PAGE = 50
+T = TypeVar("T")
+
+
+class Answers:
+    """The answers of the dashboard's year-wide queries, kept while nothing they read changed.
+
+    Counting a year of a province (120,000 items, their first acceptance among 120,000
+    submissions) takes a second or more; officers page, filter and search the same year
+    again and again. An answer is kept for its statement (scope and filters included) and
+    is found again only while no submission, relief, item or unit was added since and in
+    the same minute (states change with time: an item becomes overdue at its deadline).
+    Items withdrawn by a plan's reload show at the latest the minute after.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._kept: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                found: T = self._kept[key]
+                return found
+        answer = compute()
+        with self._lock:
+            self._kept[key] = answer
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return answer
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+ANSWERS = Answers()
+
+
+def _data_version(session: Session) -> tuple[Any, ...]:
+    """What was last added: new submissions, reliefs, items or units change the answers."""
+    newest = [
+        select(func.max(table.id)).scalar_subquery()
+        for table in (Submission, ItemRelief, DueItem, Unit)
+    ]
+    return tuple(session.execute(select(*newest)).one())
+
+
+def _kept(
+    session: Session, query: Select[*tuple[Any, ...]], as_of: datetime, read: Callable[[Any], T]
+) -> T:
+    """`read(result)` of `query`, from ANSWERS when nothing changed since it was kept."""
+    bind = session.get_bind()
+    compiled = query.compile(dialect=bind.dialect)
+    params = tuple(sorted((k, repr(v)) for k, v in compiled.params.items()))
+    key = (
+        str(bind.engine.url),
+        str(compiled),
+        params,
+        _data_version(session),
+        as_of.replace(second=0, microsecond=0),
+    )
+    return ANSWERS.get(key, lambda: read(session.execute(query)))
+
+
+class SourceKind(StrEnum):
+    """What the matrix shows: a report's periods, a deliverable, or a task's deliverables."""
+
+    REPORT = "bc"
+    DELIVERABLE = "sp"
+    TASK = "nv"
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: SourceKind
+    code: str
+
+    @property
+    def value(self) -> str:
+        """As the filter form sends it: "bc:bc-thang-xa"."""
+        return f"{self.kind.value}:{self.code}"
+
+    @classmethod
+    def parse(cls, value: str) -> Source | None:
+        kind, _, code = value.partition(":")
+        if kind not in {k.value for k in SourceKind} or not code:
+            return None
+        return cls(SourceKind(kind), code)
+
+
+@dataclass(frozen=True)
+class SourceOption:
+    source: Source
+    title: str
+
+
+@dataclass(frozen=True)
+class DeskFilter:
+    """What the office asked for; every field but `source` and `year` narrows the page."""
+
+    source: Source
+    year: int
+    period: str | None = None  # a column's key: a period label, or a deliverable's code
+    kind: str | None = None  # units of one kind (commune, department...)
+    parent: str | None = None  # units directly under this unit (its code)
+    state: CellState | None = None  # units with at least one cell in this state
+    search: str = ""
+    page: int = 1
+    per_page: int = PER_PAGE
+
+
+@dataclass(frozen=True)
+class Cell:
+    state: CellState
+    item_id: int
+    deadline_on: date
+    first_accepted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    unit_id: int
+    code: str
+    name: str
+    cells: dict[str, Cell]  # by column key; a unit owes nothing in a missing column
+
+
+@dataclass(frozen=True)
+class Desk:
+    """One page of the dashboard."""
+
+    columns: list[PeriodRates]  # every column of the year (the rates and the trend chart)
+    shown: list[PeriodRates]  # the columns of the matrix (one when a period is chosen)
+    rows: list[UnitRow]
+    units: int  # units matching the filters, over all pages
+    page: int
+    pages: int
+
+    @property
+    def counts(self) -> dict[CellState, int]:
+        """The shown columns' cells of each state (all matching units, every page)."""
+        totals = dict.fromkeys(CELL_STATES, 0)
+        for column in self.shown:
+            for state, n in column.counts.items():
+                totals[state] += n
+        return totals
+
+
+@lru_cache(maxsize=200_000)
+def folded(text: str) -> str:
+    """Text without accents, lower case, for searching: "Thị trấn Đông" -> "thi tran dong"."""
+    bare = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return bare.replace("đ", "d").replace("Đ", "D").casefold()
+
+
+@lru_cache(maxsize=200_000)
+def _name_key(name: str) -> tuple[int, ...]:
+    # The collation key costs ~20 µs a name: 10,000 communes are sorted once, then reused.
+    return sort_key(name)
+
+
+UNIT_KIND_VI = {
+    "committee": "Ủy ban nhân dân",
+    "department": "Phòng, ban, sở",
+    "centre": "Trung tâm",
+    "commune": "Xã",
+    "town": "Thị trấn",
+    "ward": "Phường",
+    "organisation": "Mặt trận, đoàn thể",
+    "agency": "Cơ quan khác",
+    "external": "Doanh nghiệp, tổ chức ngoài",
+}
+
+
+def _of_source(source: Source) -> ColumnElement[bool]:
+    """DueItem's condition of the source's items, in every plan."""
+    if source.kind is SourceKind.REPORT:
+        return DueItem.obligation_id.in_(
+            select(Obligation.id).where(Obligation.code == source.code)
+        )
+    if source.kind is SourceKind.DELIVERABLE:
+        ids = select(Deliverable.id).where(Deliverable.code == source.code)
+    else:
+        ids = (
+            select(Deliverable.id)
+            .join(PlanTask, PlanTask.id == Deliverable.task_id)
+            .where(PlanTask.code == source.code)
+        )
+    return DueItem.deliverable_id.in_(ids)
+
+
+def _source_items(source: Source, year: int) -> list[ColumnElement[bool]]:
+    """The conditions on DueItem of the source's items in the plan of the year."""
+    return [_of_source(source), DueItem.plan_id.in_(select(Plan.id).where(Plan.year == year))]
+
+
+def _unit_conditions(flt: DeskFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if flt.kind:
+        conditions.append(Unit.kind == flt.kind)
+    if flt.parent:
+        parent = select(Unit.id).where(Unit.code == flt.parent).scalar_subquery()
+        conditions.append(Unit.parent_id == parent)
+    return conditions
+
+
+def _units(
+    session: Session, flt: DeskFilter, items: Sequence[ColumnElement[bool]], as_of: datetime
+) -> list[tuple[int, str, str]]:
+    """(id, code, name) of the units owing the source's items, filtered, in Vietnamese order."""
+    query = select(Unit.id, Unit.code, Unit.name).where(
+        Unit.id.in_(select(DueItem.unit_id).where(*items)), *_unit_conditions(flt)
+    )
+    found = _kept(session, query, as_of, lambda result: result.all())
+    wanted = folded(flt.search.strip())
+    units = [(i, c, n) for i, c, n in found if not wanted or wanted in folded(n)]
+    units.sort(key=lambda u: (_name_key(u[2]), u[1]))
+    return units
+
+
+def _states_query(
+    as_of: datetime, flt: DeskFilter, items: Sequence[ColumnElement[bool]]
+) -> Select[*tuple[Any, ...]]:
+    """Each item's unit, column and cell state, decided in SQL (no item row leaves it)."""
+    first = (
+        select(Submission.item_id, func.min(Submission.received_at).label("first_at"))
+        .where(Submission.accepted.is_(True), Submission.received_at <= as_of)
+        .group_by(Submission.item_id)
+        .subquery()
+    )
+    relief = _latest_reliefs()
+    state = sql_cell_state(
+        as_of=as_of,
+        deadline_at=DueItem.deadline_at,
+        first_at=first.c.first_at,
+        relief_kind=relief.c.kind,
+        relief_at=relief.c.deadline_at,
+    )
+    column = DueItem.period_label if flt.source.kind is SourceKind.REPORT else Deliverable.code
+    query = (
+        select(DueItem.unit_id, column.label("col"), state.label("state"))
+        .join(Unit, Unit.id == DueItem.unit_id)
+        .outerjoin(first, first.c.item_id == DueItem.id)
+        .outerjoin(relief, relief.c.item_id == DueItem.id)
+        .where(*items, *_unit_conditions(flt))
+    )
+    if flt.source.kind is not SourceKind.REPORT:
+        query = query.join(Deliverable, Deliverable.id == DueItem.deliverable_id)
+    return query
+
+
+def _columns(session: Session, source: Source, counted: Sequence[Any]) -> list[PeriodRates]:
+    """The year's columns in time order, each with its cells' counts."""
+    counts: dict[str, dict[CellState, int]] = {}
+    for key, state, n in counted:
+        counts.setdefault(key or "", dict.fromkeys(CELL_STATES, 0))[CellState(state)] += n
+    if source.kind is SourceKind.REPORT:
+        keys = sorted(counts, key=period_order)
+        return [PeriodRates(k, period_heading(k), counts[k]) for k in keys]
+    found = session.execute(
+        select(Deliverable.code, Deliverable.title, Deliverable.due_on).where(
+            Deliverable.code.in_(list(counts))
+        )
+    ).all()
+    titles = {code: (due, title) for code, title, due in found}
+    keys = sorted(counts, key=lambda k: (titles[k][0], k) if k in titles else (date.max, k))
+    return [PeriodRates(k, titles[k][1] if k in titles else k, counts[k]) for k in keys]
+
+
+def desk(
+    session: Session,
+    flt: DeskFilter,
+    *,
+    scope: ColumnElement[bool],
+    as_of: datetime,
+    calendar: WorkCalendar,
+) -> Desk:
+    """One page of the matrix for `flt`, only the items in `scope`, as of `as_of`."""
+    as_of = datetime.fromtimestamp(as_of.timestamp(), UTC)
+    items = [*_source_items(flt.source, flt.year), DueItem.withdrawn_at.is_(None), scope]
+    units = _units(session, flt, items, as_of)
+    query = _states_query(as_of, flt, items)
+    if flt.search.strip():
+        query = query.where(DueItem.unit_id.in_([u[0] for u in units]))
+    states = query.subquery()
+    counting = select(states.c.col, states.c.state, func.count()).group_by(
+        states.c.col, states.c.state
+    )
+    counted = _kept(session, counting, as_of, lambda result: result.all())
+    columns = _columns(session, flt.source, counted)
+    shown = [c for c in columns if flt.period in (None, c.key)]
+    if flt.state is not None:
+        having = select(states.c.unit_id).distinct().where(states.c.state == flt.state.value)
+        if flt.period is not None:
+            having = having.where(states.c.col == flt.period)
+        chosen = _kept(session, having, as_of, lambda result: set(result.scalars()))
+        units = [u for u in units if u[0] in chosen]
+    pages = max(1, -(-len(units) // flt.per_page))
+    page = min(max(flt.page, 1), pages)
+    on_page = units[(page - 1) * flt.per_page : page * flt.per_page]
+    rows = _rows(session, flt, on_page, items, as_of=as_of, calendar=calendar)
+    return Desk(columns=columns, shown=shown, rows=rows, units=len(units), page=page, pages=pages)
+
+
+def _rows(
+    session: Session,
+    flt: DeskFilter,
+    units: Sequence[tuple[int, str, str]],
+    items: Sequence[ColumnElement[bool]],
+    *,
+    as_of: datetime,
+    calendar: WorkCalendar,
+) -> list[UnitRow]:
+    """The page's units with their cells, each cell's state by `status.states`' own rule."""
+    if not units:
+        return []
+    ids = session.scalars(
+        select(DueItem.id).where(DueItem.unit_id.in_([u[0] for u in units]), *items)
+    ).all()
+    cells: dict[int, dict[str, Cell]] = {u[0]: {} for u in units}
+    report = flt.source.kind is SourceKind.REPORT
+    for state in item_states(session=session, as_of=as_of, calendar=calendar, item_ids=ids):
+        key = (state.period_label or "") if report else state.source_code
+        if flt.period is None or key == flt.period:
+            cells[state.unit_id][key] = Cell(
+                cell_state(state), state.item_id, state.deadline_on, state.first_accepted_at
+            )
+    return [UnitRow(i, code, name, cells[i]) for i, code, name in units]
+
+
+def source_options(session: Session, *, scope: ColumnElement[bool]) -> list[SourceOption]:
+    """The reports, deliverables and tasks with items in `scope`, each code once, by title."""
+    seen = select(DueItem.obligation_id).where(scope)
+    reports = session.execute(
+        select(Obligation.code, Obligation.title).where(Obligation.id.in_(seen))
+    ).all()
+    owed = select(DueItem.deliverable_id).where(scope)
+    deliverables = session.execute(
+        select(Deliverable.code, Deliverable.title).where(Deliverable.id.in_(owed))
+    ).all()
+    tasks = session.execute(
+        select(PlanTask.code, PlanTask.title).where(
+            PlanTask.id.in_(select(Deliverable.task_id).where(Deliverable.id.in_(owed)))
+        )
+    ).all()
+    options: dict[str, SourceOption] = {}
+    for kind, found in (
+        (SourceKind.REPORT, reports),
+        (SourceKind.DELIVERABLE, deliverables),
+        (SourceKind.TASK, tasks),
+    ):
+        group: dict[str, SourceOption] = {}
+        for code, title in found:
+            group.setdefault(code, SourceOption(Source(kind, code), title))
+        options.update(
+            (o.source.value, o) for o in sorted(group.values(), key=lambda o: _name_key(o.title))
+        )
+    return list(options.values())
+
+
+def year_options(session: Session, source: Source, *, scope: ColumnElement[bool]) -> list[int]:
+    """The plan years in which the source has items in `scope`, newest first."""
+    owing = select(DueItem.plan_id).where(_of_source(source), scope)
+    found = session.scalars(select(Plan.year).distinct().where(Plan.id.in_(owing))).all()
+    return sorted(found, reverse=True)
+
+
+def unit_kinds(session: Session, *, scope: ColumnElement[bool]) -> list[str]:
+    """The kinds of the units with items in `scope`."""
+    found = session.scalars(
+        select(Unit.kind).distinct().where(Unit.id.in_(select(DueItem.unit_id).where(scope)))
+    ).all()
+    return sorted(found, key=lambda k: _name_key(UNIT_KIND_VI.get(k, k)))
+
+
+def parent_units(session: Session, *, scope: ColumnElement[bool]) -> list[tuple[str, str]]:
+    """(code, name) of the units that have units with items in `scope` under them."""
+    under = select(Unit.parent_id).where(Unit.id.in_(select(DueItem.unit_id).where(scope)))
+    found = session.execute(select(Unit.code, Unit.name).where(Unit.id.in_(under))).all()
+    return sorted(((c, n) for c, n in found), key=lambda u: _name_key(u[1]))
