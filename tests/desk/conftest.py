@@ -175,3 +175,13 @@ def browse(province: Engine, tmp_path: Path) -> Iterator[object]:
 
 def unit_token(engine: Engine, unit: str) -> str:
     return new_token(engine, unit)
+
+
+@pytest.fixture(autouse=True)
+def _forget_answers() -> Iterator[None]:
+    """Each test's database starts over (ids may be reused): no answer kept from another."""
+    from status.dashboard import ANSWERS
+
+    ANSWERS.clear()
+    yield
+    ANSWERS.clear()
