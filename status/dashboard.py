@@ -90,9 +90,15 @@ def _data_version(session: Session) -> tuple[Any, ...]:
 
 
 def _kept(
-    session: Session, query: Select[*tuple[Any, ...]], as_of: datetime, read: Callable[[Any], T]
+    session: Session,
+    query: Select[*tuple[Any, ...]],
+    as_of: datetime | None,
+    read: Callable[[Any], T],
 ) -> T:
     """`read(result)` of `query`, from ANSWERS when nothing changed since it was kept."""
+    if "desk_data_version" not in session.info:
+        # Read once a request (the request's session): the answers of one page agree.
+        session.info["desk_data_version"] = _data_version(session)
     bind = session.get_bind()
     compiled = query.compile(dialect=bind.dialect)
     params = tuple(sorted((k, repr(v)) for k, v in compiled.params.items()))
@@ -100,8 +106,8 @@ def _kept(
         str(bind.engine.url),
         str(compiled),
         params,
-        _data_version(session),
-        as_of.replace(second=0, microsecond=0),
+        session.info["desk_data_version"],
+        as_of.replace(second=0, microsecond=0) if as_of is not None else None,
     )
     return ANSWERS.get(key, lambda: read(session.execute(query)))
 
@@ -248,18 +254,27 @@ def _unit_conditions(flt: DeskFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _all(session: Session, query: Select[*tuple[Any, ...]]) -> list[Any]:
+    """The rows of a query that does not depend on the time, kept while the data is."""
+    return _kept(session, query, None, lambda result: list(result.all()))
+
+
 def _units(
-    session: Session, flt: DeskFilter, items: Sequence[ColumnElement[bool]], as_of: datetime
+    session: Session, flt: DeskFilter, items: Sequence[ColumnElement[bool]]
 ) -> list[tuple[int, str, str]]:
     """(id, code, name) of the units owing the source's items, filtered, in Vietnamese order."""
     query = select(Unit.id, Unit.code, Unit.name).where(
         Unit.id.in_(select(DueItem.unit_id).where(*items)), *_unit_conditions(flt)
     )
-    found = _kept(session, query, as_of, lambda result: result.all())
+    # Kept in order, with each name's accent-free form: a page or a search only slices it.
+    found: list[tuple[int, str, str, str]] = _kept(session, query, None, _in_order)
     wanted = folded(flt.search.strip())
-    units = [(i, c, n) for i, c, n in found if not wanted or wanted in folded(n)]
-    units.sort(key=lambda u: (_name_key(u[2]), u[1]))
-    return units
+    return [(i, c, n) for i, c, n, bare in found if not wanted or wanted in bare]
+
+
+def _in_order(result: Any) -> list[tuple[int, str, str, str]]:
+    rows = sorted(result.all(), key=lambda u: (_name_key(u[2]), u[1]))
+    return [(i, c, n, folded(n)) for i, c, n in rows]
 
 
 def _states_query(
@@ -322,7 +337,7 @@ def desk(
     """One page of the matrix for `flt`, only the items in `scope`, as of `as_of`."""
     as_of = datetime.fromtimestamp(as_of.timestamp(), UTC)
     items = [*_source_items(flt.source, flt.year), DueItem.withdrawn_at.is_(None), scope]
-    units = _units(session, flt, items, as_of)
+    units = _units(session, flt, items)
     query = _states_query(as_of, flt, items)
     if flt.search.strip():
         query = query.where(DueItem.unit_id.in_([u[0] for u in units]))
@@ -375,18 +390,19 @@ def _rows(
 def source_options(session: Session, *, scope: ColumnElement[bool]) -> list[SourceOption]:
     """The reports, deliverables and tasks with items in `scope`, each code once, by title."""
     seen = select(DueItem.obligation_id).where(scope)
-    reports = session.execute(
-        select(Obligation.code, Obligation.title).where(Obligation.id.in_(seen))
-    ).all()
+    reports = _all(
+        session, select(Obligation.code, Obligation.title).where(Obligation.id.in_(seen))
+    )
     owed = select(DueItem.deliverable_id).where(scope)
-    deliverables = session.execute(
-        select(Deliverable.code, Deliverable.title).where(Deliverable.id.in_(owed))
-    ).all()
-    tasks = session.execute(
+    deliverables = _all(
+        session, select(Deliverable.code, Deliverable.title).where(Deliverable.id.in_(owed))
+    )
+    tasks = _all(
+        session,
         select(PlanTask.code, PlanTask.title).where(
             PlanTask.id.in_(select(Deliverable.task_id).where(Deliverable.id.in_(owed)))
-        )
-    ).all()
+        ),
+    )
     options: dict[str, SourceOption] = {}
     for kind, found in (
         (SourceKind.REPORT, reports),
@@ -405,20 +421,19 @@ def source_options(session: Session, *, scope: ColumnElement[bool]) -> list[Sour
 def year_options(session: Session, source: Source, *, scope: ColumnElement[bool]) -> list[int]:
     """The plan years in which the source has items in `scope`, newest first."""
     owing = select(DueItem.plan_id).where(_of_source(source), scope)
-    found = session.scalars(select(Plan.year).distinct().where(Plan.id.in_(owing))).all()
+    found = [y for (y,) in _all(session, select(Plan.year).distinct().where(Plan.id.in_(owing)))]
     return sorted(found, reverse=True)
 
 
 def unit_kinds(session: Session, *, scope: ColumnElement[bool]) -> list[str]:
     """The kinds of the units with items in `scope`."""
-    found = session.scalars(
-        select(Unit.kind).distinct().where(Unit.id.in_(select(DueItem.unit_id).where(scope)))
-    ).all()
+    query = select(Unit.kind).distinct().where(Unit.id.in_(select(DueItem.unit_id).where(scope)))
+    found = [k for (k,) in _all(session, query)]
     return sorted(found, key=lambda k: _name_key(UNIT_KIND_VI.get(k, k)))
 
 
 def parent_units(session: Session, *, scope: ColumnElement[bool]) -> list[tuple[str, str]]:
     """(code, name) of the units that have units with items in `scope` under them."""
     under = select(Unit.parent_id).where(Unit.id.in_(select(DueItem.unit_id).where(scope)))
-    found = session.execute(select(Unit.code, Unit.name).where(Unit.id.in_(under))).all()
+    found = _all(session, select(Unit.code, Unit.name).where(Unit.id.in_(under)))
     return sorted(((c, n) for c, n in found), key=lambda u: _name_key(u[1]))
