@@ -12,7 +12,6 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from access.scope import item_condition
-from models.calendar import load_calendar
 from portal.deps import DbSession, PortalState, WebActor, csrf_token, portal_of
 from portal.web import _sign_in_redirect
 from status.dashboard import (
@@ -189,7 +188,7 @@ def dashboard(
     flt = _filter(asked, options, session, scope, now.year)
     context: dict[str, Any] = {"actor": actor, "csrf": csrf_token(request), "asked": asked}
     if flt is not None:
-        shown = desk(session, flt, scope=scope, as_of=now, calendar=load_calendar(session=session))
+        shown = desk(session, flt, scope=scope, as_of=now)
         context |= _context(session, scope, flt, shown, asked, options)
     return portal_of(request).templates.TemplateResponse(
         request, "dashboard.html", context | {"flt": flt, "now": now}

@@ -1,9 +1,10 @@
 """The office's dashboard "Tình hình báo cáo": units × periods of one duty and year, counted in SQL.
 
 The counts and rates of every period are one GROUP BY over the year's items (the rule of
-`status.matrix.sql_cell_state`); the cells are read, through `status.states.item_states`,
-only for the units of the page shown. Who sees what comes in as `scope`, a WHERE clause over
-`DueItem` (access.scope.item_condition), and is applied to every query.
+`status.matrix.sql_cell_state`, checked item by item against `status.states.item_states`
+by the tests); the cells are read by the same rule only for the units of the page shown.
+Who sees what comes in as `scope`, a WHERE clause over `DueItem`
+(access.scope.item_condition), and is applied to every query.
 """
 
 from __future__ import annotations
@@ -18,25 +19,23 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from models.items import DueItem
 from models.org import Unit
 from models.plan import Deliverable, Obligation, Plan, PlanTask
-from models.reliefs import ItemRelief
+from models.reliefs import ItemRelief, ReliefKind
 from models.submissions import Submission
-from schedules.calendar import WorkCalendar
 from status.matrix import (
     CELL_STATES,
     CellState,
     PeriodRates,
-    cell_state,
     period_heading,
     period_order,
     sql_cell_state,
 )
-from status.states import _latest_reliefs, item_states
+from status.states import _latest_reliefs
 from wording.collation import sort_key
 
 PER_PAGE = 50
@@ -332,7 +331,6 @@ def desk(
     *,
     scope: ColumnElement[bool],
     as_of: datetime,
-    calendar: WorkCalendar,
 ) -> Desk:
     """One page of the matrix for `flt`, only the items in `scope`, as of `as_of`."""
     as_of = datetime.fromtimestamp(as_of.timestamp(), UTC)
@@ -357,7 +355,7 @@ def desk(
     pages = max(1, -(-len(units) // flt.per_page))
     page = min(max(flt.page, 1), pages)
     on_page = units[(page - 1) * flt.per_page : page * flt.per_page]
-    rows = _rows(session, flt, on_page, items, as_of=as_of, calendar=calendar)
+    rows = _rows(session, flt, on_page, items, as_of=as_of)
     return Desk(columns=columns, shown=shown, rows=rows, units=len(units), page=page, pages=pages)
 
 
@@ -368,22 +366,53 @@ def _rows(
     items: Sequence[ColumnElement[bool]],
     *,
     as_of: datetime,
-    calendar: WorkCalendar,
 ) -> list[UnitRow]:
-    """The page's units with their cells, each cell's state by `status.states`' own rule."""
+    """The page's units with their cells: the same SQL rule, only for the page's items.
+
+    Each item's first acceptance is one index probe (a page has some hundreds of items),
+    not the year's aggregate over every submission.
+    """
     if not units:
         return []
-    ids = session.scalars(
-        select(DueItem.id).where(DueItem.unit_id.in_([u[0] for u in units]), *items)
-    ).all()
-    cells: dict[int, dict[str, Cell]] = {u[0]: {} for u in units}
+    first = (
+        select(func.min(Submission.received_at))
+        .where(
+            Submission.item_id == DueItem.id,
+            Submission.accepted.is_(True),
+            Submission.received_at <= as_of,
+        )
+        .correlate(DueItem)
+        .scalar_subquery()
+    )
+    relief = _latest_reliefs()
+    extended = (relief.c.kind == ReliefKind.EXTENSION.value) & relief.c.deadline_on.is_not(None)
     report = flt.source.kind is SourceKind.REPORT
-    for state in item_states(session=session, as_of=as_of, calendar=calendar, item_ids=ids):
-        key = (state.period_label or "") if report else state.source_code
-        if flt.period is None or key == flt.period:
-            cells[state.unit_id][key] = Cell(
-                cell_state(state), state.item_id, state.deadline_on, state.first_accepted_at
-            )
+    column = DueItem.period_label if report else Deliverable.code
+    query = (
+        select(
+            DueItem.id,
+            DueItem.unit_id,
+            column,
+            sql_cell_state(
+                as_of=as_of,
+                deadline_at=DueItem.deadline_at,
+                first_at=first,
+                relief_kind=relief.c.kind,
+                relief_at=relief.c.deadline_at,
+            ),
+            case((extended, relief.c.deadline_on), else_=DueItem.deadline_on),
+            first,
+        )
+        .outerjoin(relief, relief.c.item_id == DueItem.id)
+        .where(DueItem.unit_id.in_([u[0] for u in units]), *items)
+    )
+    if not report:
+        query = query.join(Deliverable, Deliverable.id == DueItem.deliverable_id)
+    if flt.period is not None:
+        query = query.where(column == flt.period)
+    cells: dict[int, dict[str, Cell]] = {u[0]: {} for u in units}
+    for item_id, unit_id, key, state, deadline_on, first_at in session.execute(query):
+        cells[unit_id][key or ""] = Cell(CellState(state), item_id, deadline_on, first_at)
     return [UnitRow(i, code, name, cells[i]) for i, code, name in units]
 
 

@@ -70,7 +70,9 @@ def test_the_office_reads_filters_and_follows_a_unit(served: str, chromium: Any)
         expect(page).to_have_url(re.compile(r"ky=2024-Q2.*tinh-trang=overdue"))
         units = matrix.get_by_role("rowheader")
         expect(units).to_have_text(["UBND thị trấn Đông Anh", "UBND xã An Phú", "UBND xã Đông"])
-        expect(page.get_by_label("Tình trạng", exact=True)).to_have_value("overdue")  # the form keeps it
+        expect(page.get_by_label("Tình trạng", exact=True)).to_have_value(
+            "overdue"
+        )  # the form keeps it
 
         link = matrix.get_by_role("link", name="UBND xã An Phú")
         with page.expect_response(re.compile(r"/don-vi/xa-an-phu$")) as opened:

@@ -161,22 +161,27 @@ def test_bad_filters_are_refused_in_vietnamese(
 
 
 def test_sql_counts_agree_with_the_status_rule_item_by_item(province: Engine) -> None:
-    """The GROUP BY's states (status.matrix.sql_cell_state) equal cell_state of item_states."""
+    """The SQL rule (status.matrix.sql_cell_state) of the counts and of each cell equals
+    cell_state of status.states.item_states, for every item of the province."""
     with session_factory(province)() as session:
         calendar = load_calendar(session=session)
+        by_python = {
+            s.item_id: cell_state(s)
+            for s in item_states(session=session, as_of=NOW, calendar=calendar)
+        }
+        assert set(by_python.values()) == set(CellState)  # the province has every state
+        by_sql: dict[int, CellState] = {}
         for source in (REPORT, Source(SourceKind.TASK, "nv-giam-ngheo")):
-            shown = desk(
-                session, DeskFilter(source, 2024), scope=true(), as_of=NOW, calendar=calendar
-            )
-            by_sql = {c.key: {s: n for s, n in c.counts.items() if n} for c in shown.columns}
-            by_rule: dict[str, dict[CellState, int]] = {}
+            shown = desk(session, DeskFilter(source, 2024), scope=true(), as_of=NOW)
+            counted = {c.key: {s: n for s, n in c.counts.items() if n} for c in shown.columns}
+            by_cells: dict[str, dict[CellState, int]] = {}
             for row in shown.rows:
                 for key, cell in row.cells.items():
-                    by_rule.setdefault(key, {}).setdefault(cell.state, 0)
-                    by_rule[key][cell.state] += 1
-            assert by_sql == by_rule, source
-        states = item_states(session=session, as_of=NOW, calendar=calendar)
-        assert {cell_state(s) for s in states} >= set(CellState)
+                    by_sql[cell.item_id] = cell.state
+                    by_cells.setdefault(key, {}).setdefault(cell.state, 0)
+                    by_cells[key][cell.state] += 1
+            assert counted == by_cells, source
+    assert by_sql == by_python
 
 
 def test_pages_of_fifty_units_in_order_with_page_links(engine: Engine, tmp_path: object) -> None:
@@ -205,3 +210,18 @@ def test_pages_of_fifty_units_in_order_with_page_links(engine: Engine, tmp_path:
         assert monthly == [f"Tháng {m}/2024" for m in range(1, 13)]
         with session_factory(engine)() as session:
             assert session.scalar(select(1)) == 1
+
+
+def test_a_new_submission_shows_at_once_though_answers_are_kept(
+    browse: Browse, province: Engine
+) -> None:
+    from tests.desk.conftest import receive
+
+    office = browse(ADMIN_SECRET)
+    before = office.get("/tinh-hinh", params={"nguon": "bc:bao-cao-quy"}).text
+    assert _cells(before, "UBND xã An Phú")[1] == "overdue"
+    assert _rates(before, "Quý II/2024")[1:3] == ["2", "1"]
+    receive(province, "xa-an-phu", "2024-Q2", NOW)
+    after = office.get("/tinh-hinh", params={"nguon": "bc:bao-cao-quy"}).text
+    assert _cells(after, "UBND xã An Phú")[1] == "late"
+    assert _rates(after, "Quý II/2024")[1:3] == ["3", "1"]
