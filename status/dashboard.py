@@ -253,6 +253,12 @@ def _unit_conditions(flt: DeskFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _owes(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Whether some item meets `conditions` (correlated: each row stops at its first item;
+    an IN over the items' column listed all 120,000 of them first)."""
+    return select(DueItem.id).where(*conditions).exists()
+
+
 def _all(session: Session, query: Select[*tuple[Any, ...]]) -> list[Any]:
     """The rows of a query that does not depend on the time, kept while the data is."""
     return _kept(session, query, None, lambda result: list(result.all()))
@@ -263,7 +269,7 @@ def _units(
 ) -> list[tuple[int, str, str]]:
     """(id, code, name) of the units owing the source's items, filtered, in Vietnamese order."""
     query = select(Unit.id, Unit.code, Unit.name).where(
-        Unit.id.in_(select(DueItem.unit_id).where(*items)), *_unit_conditions(flt)
+        _owes(Unit.id == DueItem.unit_id, *items), *_unit_conditions(flt)
     )
     # Kept in order, with each name's accent-free form: a page or a search only slices it.
     found: list[tuple[int, str, str, str]] = _kept(session, query, None, _in_order)
@@ -418,18 +424,18 @@ def _rows(
 
 def source_options(session: Session, *, scope: ColumnElement[bool]) -> list[SourceOption]:
     """The reports, deliverables and tasks with items in `scope`, each code once, by title."""
-    seen = select(DueItem.obligation_id).where(scope)
     reports = _all(
-        session, select(Obligation.code, Obligation.title).where(Obligation.id.in_(seen))
+        session,
+        select(Obligation.code, Obligation.title).where(
+            _owes(DueItem.obligation_id == Obligation.id, scope)
+        ),
     )
-    owed = select(DueItem.deliverable_id).where(scope)
-    deliverables = _all(
-        session, select(Deliverable.code, Deliverable.title).where(Deliverable.id.in_(owed))
-    )
+    owed = _owes(DueItem.deliverable_id == Deliverable.id, scope)
+    deliverables = _all(session, select(Deliverable.code, Deliverable.title).where(owed))
     tasks = _all(
         session,
         select(PlanTask.code, PlanTask.title).where(
-            PlanTask.id.in_(select(Deliverable.task_id).where(Deliverable.id.in_(owed)))
+            select(Deliverable.id).where(Deliverable.task_id == PlanTask.id, owed).exists()
         ),
     )
     options: dict[str, SourceOption] = {}
@@ -456,13 +462,13 @@ def year_options(session: Session, source: Source, *, scope: ColumnElement[bool]
 
 def unit_kinds(session: Session, *, scope: ColumnElement[bool]) -> list[str]:
     """The kinds of the units with items in `scope`."""
-    query = select(Unit.kind).distinct().where(Unit.id.in_(select(DueItem.unit_id).where(scope)))
+    query = select(Unit.kind).distinct().where(_owes(DueItem.unit_id == Unit.id, scope))
     found = [k for (k,) in _all(session, query)]
     return sorted(found, key=lambda k: _name_key(UNIT_KIND_VI.get(k, k)))
 
 
 def parent_units(session: Session, *, scope: ColumnElement[bool]) -> list[tuple[str, str]]:
     """(code, name) of the units that have units with items in `scope` under them."""
-    under = select(Unit.parent_id).where(Unit.id.in_(select(DueItem.unit_id).where(scope)))
+    under = select(Unit.parent_id).where(_owes(DueItem.unit_id == Unit.id, scope))
     found = _all(session, select(Unit.code, Unit.name).where(Unit.id.in_(under)))
     return sorted(((c, n) for c, n in found), key=lambda u: _name_key(u[1]))
