@@ -189,6 +189,10 @@ def dashboard(
     context: dict[str, Any] = {"actor": actor, "csrf": csrf_token(request), "asked": asked}
     if flt is not None:
         shown = desk(session, flt, scope=scope, as_of=now)
+        if flt.period is not None and flt.period not in {c.key for c in shown.columns}:
+            raise _refused(
+                "ky", f"Kỳ «{flt.period}» không có trong năm {flt.year} của báo cáo này."
+            )
         context |= _context(session, scope, flt, shown, asked, options)
     return portal_of(request).templates.TemplateResponse(
         request, "dashboard.html", context | {"flt": flt, "now": now}

@@ -150,6 +150,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(browse: Browse) -> None:
         ({"trang": "-1"}, "Số trang «-1» không hợp lệ"),
         ({"tinh-trang": "lost"}, "Tình trạng «lost» không có"),
         ({"nguon": "bc:khong-co"}, "Không có báo cáo hoặc nhiệm vụ «bc:khong-co» để xem"),
+        ({"ky": "2023-Q1"}, "Kỳ «2023-Q1» không có trong năm 2024 của báo cáo này"),
     ],
 )
 def test_bad_filters_are_refused_in_vietnamese(
