@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -96,7 +97,7 @@ def _filter(
     options: list[SourceOption],
     session: Session,
     scope: ColumnElement[bool],
-    year: int,
+    now: datetime,
 ) -> DeskFilter | None:
     """What the form asks for, checked; None when there is nothing in scope to show."""
     if asked.nguon:
@@ -107,10 +108,10 @@ def _filter(
         source = options[0].source
     else:
         return None
-    years = year_options(session, source, scope=scope)
+    years = year_options(session, source, scope=scope, as_of=now)
     chosen = _whole(asked.nam, "nam", "Năm")
     if chosen is None:
-        chosen = year if year in years else (years[0] if years else year)
+        chosen = now.year if now.year in years else (years[0] if years else now.year)
     state = None
     if asked.tinh_trang:
         if asked.tinh_trang not in {s.value for s in CELL_STATES}:
@@ -184,8 +185,8 @@ def dashboard(
         return _sign_in_redirect(request)
     asked, now = Asked.of(request), portal.clock()
     scope = item_condition(actor)
-    options = source_options(session, scope=scope)
-    flt = _filter(asked, options, session, scope, now.year)
+    options = source_options(session, scope=scope, as_of=now)
+    flt = _filter(asked, options, session, scope, now)
     context: dict[str, Any] = {"actor": actor, "csrf": csrf_token(request), "asked": asked}
     if flt is not None:
         shown = desk(session, flt, scope=scope, as_of=now)
@@ -193,7 +194,7 @@ def dashboard(
             raise _refused(
                 "ky", f"Kỳ «{flt.period}» không có trong năm {flt.year} của báo cáo này."
             )
-        context |= _context(session, scope, flt, shown, asked, options)
+        context |= _context(session, scope, flt, shown, asked, options, now)
     return portal_of(request).templates.TemplateResponse(
         request, "dashboard.html", context | {"flt": flt, "now": now}
     )
@@ -206,13 +207,14 @@ def _context(
     shown: Desk,
     asked: Asked,
     options: list[SourceOption],
+    now: datetime,
 ) -> dict[str, Any]:
     return {
         "desk": shown,
         "options": options,
-        "years": year_options(session, flt.source, scope=scope) or [flt.year],
-        "kinds": [(k, UNIT_KIND_VI.get(k, k)) for k in unit_kinds(session, scope=scope)],
-        "parents": parent_units(session, scope=scope),
+        "years": year_options(session, flt.source, scope=scope, as_of=now) or [flt.year],
+        "kinds": [(k, UNIT_KIND_VI.get(k, k)) for k in unit_kinds(session, scope=scope, as_of=now)],
+        "parents": parent_units(session, scope=scope, as_of=now),
         "states": [(s.value, CELL_VI[s], CELL_ABBR[s]) for s in CELL_STATES],
         "chart": trend_chart(shown.columns),
         "pager": _page_links(replace(asked, trang=""), shown),

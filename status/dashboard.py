@@ -48,9 +48,9 @@ class Answers:
     Counting a year of a province (120,000 items, their first acceptance among 120,000
     submissions) takes a second or more; officers page, filter and search the same year
     again and again. An answer is kept for its statement (scope and filters included) and
-    is found again only while no submission, relief, item or unit was added since and in
-    the same minute (states change with time: an item becomes overdue at its deadline).
-    Items withdrawn by a plan's reload show at the latest the minute after.
+    is found again only while no submission, relief, item or unit was added since and no
+    deadline has passed (`_time_version`). Items withdrawn or units renamed by a plan's
+    reload show at the latest the next hour.
     """
 
     def __init__(self, size: int = 64) -> None:
@@ -88,10 +88,26 @@ def _data_version(session: Session) -> tuple[Any, ...]:
     return tuple(session.execute(select(*newest)).one())
 
 
+def _time_version(session: Session, as_of: datetime) -> tuple[Any, ...]:
+    """What time has changed: a cell's state moves only when `as_of` passes a deadline (an
+    item's or an extension's), so the answers hold until the next one passes. The hour is
+    there for a submission dated later than it was stored (an import), counted from then."""
+    key = ("desk_time_version", as_of)
+    if key not in session.info:
+        passed = [
+            select(func.max(column)).where(column < as_of).scalar_subquery()
+            for column in (DueItem.deadline_at, ItemRelief.deadline_at)
+        ]
+        newest = tuple(session.execute(select(*passed)).one())
+        session.info[key] = (*newest, as_of.replace(minute=0, second=0, microsecond=0))
+    found: tuple[Any, ...] = session.info[key]
+    return found
+
+
 def _kept(
     session: Session,
     query: Select[*tuple[Any, ...]],
-    as_of: datetime | None,
+    as_of: datetime,
     read: Callable[[Any], T],
 ) -> T:
     """`read(result)` of `query`, from ANSWERS when nothing changed since it was kept."""
@@ -106,7 +122,7 @@ def _kept(
         str(compiled),
         params,
         session.info["desk_data_version"],
-        as_of.replace(second=0, microsecond=0) if as_of is not None else None,
+        _time_version(session, as_of),
     )
     return ANSWERS.get(key, lambda: read(session.execute(query)))
 
@@ -259,20 +275,20 @@ def _owes(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     return select(DueItem.id).where(*conditions).exists()
 
 
-def _all(session: Session, query: Select[*tuple[Any, ...]]) -> list[Any]:
-    """The rows of a query that does not depend on the time, kept while the data is."""
-    return _kept(session, query, None, lambda result: list(result.all()))
+def _all(session: Session, query: Select[*tuple[Any, ...]], as_of: datetime) -> list[Any]:
+    """The rows of a query, kept while the data is."""
+    return _kept(session, query, as_of, lambda result: list(result.all()))
 
 
 def _units(
-    session: Session, flt: DeskFilter, items: Sequence[ColumnElement[bool]]
+    session: Session, flt: DeskFilter, items: Sequence[ColumnElement[bool]], as_of: datetime
 ) -> list[tuple[int, str, str]]:
     """(id, code, name) of the units owing the source's items, filtered, in Vietnamese order."""
     query = select(Unit.id, Unit.code, Unit.name).where(
         _owes(Unit.id == DueItem.unit_id, *items), *_unit_conditions(flt)
     )
     # Kept in order, with each name's accent-free form: a page or a search only slices it.
-    found: list[tuple[int, str, str, str]] = _kept(session, query, None, _in_order)
+    found: list[tuple[int, str, str, str]] = _kept(session, query, as_of, _in_order)
     wanted = folded(flt.search.strip())
     return [(i, c, n) for i, c, n, bare in found if not wanted or wanted in bare]
 
@@ -341,7 +357,7 @@ def desk(
     """One page of the matrix for `flt`, only the items in `scope`, as of `as_of`."""
     as_of = datetime.fromtimestamp(as_of.timestamp(), UTC)
     items = [*_source_items(flt.source, flt.year), DueItem.withdrawn_at.is_(None), scope]
-    units = _units(session, flt, items)
+    units = _units(session, flt, items, as_of)
     query = _states_query(as_of, flt, items)
     if flt.search.strip():
         query = query.where(DueItem.unit_id.in_([u[0] for u in units]))
@@ -422,21 +438,25 @@ def _rows(
     return [UnitRow(i, code, name, cells[i]) for i, code, name in units]
 
 
-def source_options(session: Session, *, scope: ColumnElement[bool]) -> list[SourceOption]:
+def source_options(
+    session: Session, *, scope: ColumnElement[bool], as_of: datetime
+) -> list[SourceOption]:
     """The reports, deliverables and tasks with items in `scope`, each code once, by title."""
     reports = _all(
         session,
         select(Obligation.code, Obligation.title).where(
             _owes(DueItem.obligation_id == Obligation.id, scope)
         ),
+        as_of,
     )
     owed = _owes(DueItem.deliverable_id == Deliverable.id, scope)
-    deliverables = _all(session, select(Deliverable.code, Deliverable.title).where(owed))
+    deliverables = _all(session, select(Deliverable.code, Deliverable.title).where(owed), as_of)
     tasks = _all(
         session,
         select(PlanTask.code, PlanTask.title).where(
             select(Deliverable.id).where(Deliverable.task_id == PlanTask.id, owed).exists()
         ),
+        as_of,
     )
     options: dict[str, SourceOption] = {}
     for kind, found in (
@@ -453,22 +473,27 @@ def source_options(session: Session, *, scope: ColumnElement[bool]) -> list[Sour
     return list(options.values())
 
 
-def year_options(session: Session, source: Source, *, scope: ColumnElement[bool]) -> list[int]:
+def year_options(
+    session: Session, source: Source, *, scope: ColumnElement[bool], as_of: datetime
+) -> list[int]:
     """The plan years in which the source has items in `scope`, newest first."""
     owing = select(DueItem.plan_id).where(_of_source(source), scope)
-    found = [y for (y,) in _all(session, select(Plan.year).distinct().where(Plan.id.in_(owing)))]
+    query = select(Plan.year).distinct().where(Plan.id.in_(owing))
+    found = [y for (y,) in _all(session, query, as_of)]
     return sorted(found, reverse=True)
 
 
-def unit_kinds(session: Session, *, scope: ColumnElement[bool]) -> list[str]:
+def unit_kinds(session: Session, *, scope: ColumnElement[bool], as_of: datetime) -> list[str]:
     """The kinds of the units with items in `scope`."""
     query = select(Unit.kind).distinct().where(_owes(DueItem.unit_id == Unit.id, scope))
-    found = [k for (k,) in _all(session, query)]
+    found = [k for (k,) in _all(session, query, as_of)]
     return sorted(found, key=lambda k: _name_key(UNIT_KIND_VI.get(k, k)))
 
 
-def parent_units(session: Session, *, scope: ColumnElement[bool]) -> list[tuple[str, str]]:
+def parent_units(
+    session: Session, *, scope: ColumnElement[bool], as_of: datetime
+) -> list[tuple[str, str]]:
     """(code, name) of the units that have units with items in `scope` under them."""
     under = select(Unit.parent_id).where(_owes(DueItem.unit_id == Unit.id, scope))
-    found = _all(session, select(Unit.code, Unit.name).where(Unit.id.in_(under)))
+    found = _all(session, select(Unit.code, Unit.name).where(Unit.id.in_(under)), as_of)
     return sorted(((c, n) for c, n in found), key=lambda u: _name_key(u[1]))

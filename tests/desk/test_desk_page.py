@@ -226,3 +226,32 @@ def test_a_new_submission_shows_at_once_though_answers_are_kept(
     after = office.get("/tinh-hinh", params={"nguon": "bc:bao-cao-quy"}).text
     assert _cells(after, "UBND xã An Phú")[1] == "late"
     assert _rates(after, "Quý II/2024")[1:3] == ["3", "1"]
+
+
+def test_kept_answers_follow_the_clock_past_a_deadline(province: Engine, tmp_path: object) -> None:
+    from datetime import timedelta
+    from pathlib import Path
+
+    from portal.app import create_app
+    from tests.desk.conftest import deadline, settings_for, signed_in
+    from tests.support.intake import Clock
+
+    clock = Clock(NOW)
+    app = create_app(settings_for(province, Path(str(tmp_path))), engine=province, clock=clock)
+    q3 = deadline(province, "xa-an-phu", "2024-Q3")
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        clock.now = q3  # signed in just before the deadline, as an office would be
+        office = signed_in(client, ADMIN_SECRET)
+        params = {"nguon": "bc:bao-cao-quy"}
+        for now, state, rate in (
+            (q3, "not_due", "0 %"),
+            (q3 + timedelta(seconds=1), "overdue", "0 %"),
+        ):
+            clock.now = now
+            answer = office.get("/tinh-hinh", params=params)
+            assert answer.status_code == 200, answer.text[-1500:]
+            page = answer.text
+            assert _cells(page, "UBND xã An Phú")[2] == state, now
+            counts = dict(re.findall(r'<li class="c-(\w+)"><span class="n">([\d.]+)</span>', page))
+            assert counts["overdue"] == ("3" if state == "not_due" else "9"), now
+            assert _rates(page, "Quý III/2024")[4] == rate
