@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
 from models.db import make_engine, session_factory
-from portal import api, formatting, outbox_page, unit_page, web
+from portal import api, dashboard, formatting, outbox_page, unit_page, web
 from portal.deps import Portal, Turns, install_error_handlers, utc_now
 from portal.limits import BodyLimit
 from portal.reading import stop_readers
@@ -90,6 +90,7 @@ def create_app(
     app.include_router(web.router)
     app.include_router(unit_page.router)
     app.include_router(outbox_page.router)
+    app.include_router(dashboard.router)
     app.mount("/static/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

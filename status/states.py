@@ -96,7 +96,7 @@ def classify(
     return ItemStatus.OVERDUE, max(calendar.working_days_between(deadline_on, local_date(as_of)), 1)
 
 
-def _latest_reliefs() -> Subquery:
+def latest_reliefs() -> Subquery:
     newest = (
         select(ItemRelief.item_id, func.max(ItemRelief.id).label("id"))
         .group_by(ItemRelief.item_id)
@@ -175,7 +175,7 @@ def _states_query(
     """The live items with their unit, source, first acceptance and newest relief, in order."""
     sliced = period is not None or unit is not None or item_ids is not None
     first, first_at = _first_accepted(as_of, sliced=sliced)
-    relief = _latest_reliefs()
+    relief = latest_reliefs()
     query = (
         select(
             DueItem.id,

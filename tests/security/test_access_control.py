@@ -38,6 +38,7 @@ OWN_LISTS: set[Route] = {
     ("GET", "/api/v1/items"),
     ("GET", "/api/v1/submissions"),
     ("GET", "/"),
+    ("GET", "/tinh-hinh"),  # a unit token: its own row; people: their units (access.scope)
 }
 # Open to the unit, those in charge of it and the office (access.scope.may_see_unit).
 PER_UNIT: set[Route] = {("GET", "/don-vi/{unit_code}")}
