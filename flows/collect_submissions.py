@@ -9,17 +9,18 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from intake import inbox as box
-from settings import get_settings
+from settings import Settings
 from tasks.intake import claim_inbox_files, collect_orphan_attachments, process_inbox_files
+from tasks.startup import checked_settings
 
 BATCH = 200
 
 
-def inbox_folder(inbox: str | None = None) -> Path:
-    """The folder to read: the argument, else settings.inbox_dir, else data_dir/inbox."""
+def inbox_folder(settings: Settings, inbox: str | None = None) -> Path:
+    """The folder to read: the argument (relative: in DONDOC_HOME), else settings.inbox_dir,
+    else data_dir/inbox."""
     if inbox:
-        return Path(inbox)
-    settings = get_settings()
+        return settings.path(inbox)
     return settings.inbox_dir or settings.data_dir / "inbox"
 
 
@@ -31,7 +32,7 @@ def collect_submissions(inbox: str | None = None, batch_size: int = BATCH) -> di
     the template's header. A rejected file gets a Vietnamese error report beside it. Each run
     first tidies the attachments folder (files a killed submission left, see intake.blobs).
     """
-    folder = inbox_folder(inbox)
+    folder = inbox_folder(checked_settings(), inbox)
     logger = get_run_logger()
     outcomes: list[dict[str, Any]] = []
     with box.exclusive(folder) as mine:

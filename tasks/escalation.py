@@ -12,7 +12,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from models.db import make_engine
+from models.db import open_database
 from notifications.channels import ChannelName
 from notifications.daily_check import decide_and_record, deliver_channel
 from schedules.instants import parse_instant
@@ -23,7 +23,7 @@ from settings import get_settings
 def decide_and_record_step(as_of: str) -> dict[str, Any]:
     """Skip days off and hours outside work; else record what is due in the outbox."""
     settings = get_settings()
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
         decided = decide_and_record(engine=engine, settings=settings, now=parse_instant(as_of))
     finally:
@@ -55,7 +55,7 @@ def decide_and_record_step(as_of: str) -> dict[str, Any]:
 def deliver_step(channel: str, as_of: str) -> dict[str, Any]:
     """Send one channel's due messages (all of them: one step run per channel, not per unit)."""
     settings = get_settings()
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
         report = deliver_channel(
             engine=engine,
