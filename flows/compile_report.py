@@ -27,7 +27,7 @@ DEFAULT_FORMATS: list[Format] = list(ALL_FORMATS)
 
 # The run form's labels and help (the Prefect UI shows them to the office's admin).
 PeriodParameter = Annotated[
-    Annotated[int, Field(ge=1000, le=9999)] | Annotated[str, Field(pattern=LABEL_PATTERN)],
+    Annotated[int, Field(strict=True, ge=1000, le=9999)] | Annotated[str, Field(pattern=LABEL_PATTERN)],
     shown(
         "Kỳ báo cáo",
         "Kỳ cần tổng hợp: 2024 (cả năm), 2024-H1 (6 tháng đầu năm), 2024-Q1 (quý I), "
