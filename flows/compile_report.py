@@ -26,8 +26,10 @@ from wording.vietnamese import log_stamp
 DEFAULT_FORMATS: list[Format] = list(ALL_FORMATS)
 
 # The run form's labels and help (the Prefect UI shows them to the office's admin).
+# A bare year as a number (`--param period=2024` sends one), else a label of the pattern.
+BareYear = Annotated[int, Field(strict=True, ge=1000, le=9999)]
 PeriodParameter = Annotated[
-    Annotated[int, Field(strict=True, ge=1000, le=9999)] | Annotated[str, Field(pattern=LABEL_PATTERN)],
+    BareYear | Annotated[str, Field(pattern=LABEL_PATTERN)],
     shown(
         "Kỳ báo cáo",
         "Kỳ cần tổng hợp: 2024 (cả năm), 2024-H1 (6 tháng đầu năm), 2024-Q1 (quý I), "

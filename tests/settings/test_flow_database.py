@@ -38,3 +38,20 @@ def test_a_flow_run_on_a_missing_database_fails_saying_to_run_init(
     assert f"{tmp_path}/dondoc.sqlite3" in str(state.message)
     assert "`dondoc init`" in str(state.message)
     assert list(tmp_path.iterdir()) == []  # no database, no data folder
+
+
+@pytest.mark.slow  # the flow, run in-process by the command, on the Prefect test harness
+def test_dondoc_inbox_on_a_missing_database_says_so_without_a_traceback(
+    prefect_api: None, clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    clean_env.chdir(tmp_path)
+    (tmp_path / "hop-thu").mkdir()
+    result = CliRunner().invoke(app, ["inbox", "--dir", "hop-thu"])
+    assert result.exit_code == 1, result.output
+    assert "Chưa có cơ sở dữ liệu của dondoc" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "dondoc.sqlite3").exists()
