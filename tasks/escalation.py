@@ -17,6 +17,7 @@ from notifications.channels import ChannelName
 from notifications.daily_check import decide_and_record, deliver_channel
 from schedules.instants import parse_instant
 from settings import get_settings
+from wording.vietnamese import log_stamp
 
 
 @task(name="decide-and-record", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
@@ -30,7 +31,10 @@ def decide_and_record_step(as_of: str) -> dict[str, Any]:
         engine.dispose()
     logger = get_run_logger()
     if decided.recorded is None:
-        logger.info("not a sending time (%s): nothing decided, nothing sent", as_of)
+        logger.info(
+            "not a sending time (%s, Vietnamese time): nothing decided, nothing sent",
+            log_stamp(parse_instant(as_of)),
+        )
         return decided.as_dict()
     # One line per kind of gap, not per item: a province has thousands of them a day, and
     # each run-logger line costs ~1.4 ms (docs/benchmarks.md).
