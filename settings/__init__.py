@@ -36,10 +36,12 @@ def home_from_environment() -> Path:
 class HomeEnvFile(DotEnvSettingsSource):
     """The .env file, looked up in dondoc's home rather than in the current directory."""
 
-    def __init__(self, settings_cls: type[BaseSettings], given: DotEnvSettingsSource) -> None:
+    def __init__(
+        self, settings_cls: type[BaseSettings], given: DotEnvSettingsSource, home: Path
+    ) -> None:
         env_file = given.env_file
         if isinstance(env_file, str | Path) and not Path(env_file).is_absolute():
-            env_file = home_from_environment() / env_file
+            env_file = home / env_file
         super().__init__(settings_cls, env_file=env_file, env_file_encoding="utf-8")
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
@@ -148,7 +150,9 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         assert isinstance(dotenv_settings, DotEnvSettingsSource)
-        dotenv = HomeEnvFile(settings_cls, dotenv_settings)
+        given = getattr(init_settings, "init_kwargs", {}).get("home")  # Settings(home=...)
+        home = Path(given) if given else home_from_environment()
+        dotenv = HomeEnvFile(settings_cls, dotenv_settings, home)
         return init_settings, env_settings, dotenv, file_secret_settings
 
     @field_validator("home", mode="before")

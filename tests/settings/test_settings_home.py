@@ -76,6 +76,14 @@ def test_the_environment_wins_over_the_env_file_and_absolute_values_stay(
     )
 
 
+def test_a_home_given_in_code_is_where_the_env_file_is_read(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    write_env(tmp_path / "home", data_dir="du-lieu")
+    settings = Settings(home=tmp_path / "home")
+    assert settings.data_dir == tmp_path / "home" / "du-lieu"
+
+
 def test_the_home_is_never_taken_from_an_env_file(
     clean_env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
