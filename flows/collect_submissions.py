@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
 
+from flows.form import shown
 from intake import inbox as box
 from settings import Settings
 from tasks.intake import claim_inbox_files, collect_orphan_attachments, process_inbox_files
 from tasks.startup import checked_settings
 
 BATCH = 200
+
+InboxParameter = Annotated[
+    str | None,
+    shown(
+        "Thư mục hộp thư",
+        "Thư mục chứa các tệp báo cáo cần nhận; đường dẫn tương đối tính từ thư mục "
+        "DONDOC_HOME. Để trống: DONDOC_INBOX_DIR, hoặc <DONDOC_DATA_DIR>/inbox.",
+    ),
+]
+BatchParameter = Annotated[
+    int, shown("Số tệp mỗi lượt", "Số tệp được lưu trong một bước chạy.", ge=1)
+]
 
 
 def inbox_folder(settings: Settings, inbox: str | None = None) -> Path:
@@ -25,7 +38,9 @@ def inbox_folder(settings: Settings, inbox: str | None = None) -> Path:
 
 
 @flow(name="collect-submissions")
-def collect_submissions(inbox: str | None = None, batch_size: int = BATCH) -> dict[str, Any]:
+def collect_submissions(
+    inbox: InboxParameter = None, batch_size: BatchParameter = BATCH
+) -> dict[str, Any]:
     """Claim the inbox's files, store each as a submission, move it to processed/ or rejected/.
 
     Unit, obligation and period come from the file name (unit__obligation__period.xlsx) or

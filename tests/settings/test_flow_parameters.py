@@ -10,6 +10,7 @@ from prefect.exceptions import ParameterTypeError
 from prefect.utilities.schema_tools.validation import ValidationError, validate
 
 from flows.check_and_escalate import check_and_escalate
+from flows.collect_submissions import collect_submissions
 from flows.compile_report import compile_report, period_label
 from schedules.periods import LABEL_PATTERN, Cadence, Period
 
@@ -39,7 +40,7 @@ def schema(flow: Any) -> dict[str, Any]:
 
 
 def test_every_parameter_has_a_vietnamese_title_and_help() -> None:
-    for flow in (compile_report, check_and_escalate):
+    for flow in (compile_report, check_and_escalate, collect_submissions):
         for name, field in schema(flow)["properties"].items():
             assert field["title"] != name, (flow.name, name)
             assert any(ch in field["title"] + field["description"] for ch in "ăâđêôơưạảấầ"), name
