@@ -13,10 +13,11 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from models.db import make_engine, session_factory
+from models.db import DatabaseMissing, make_engine, open_database, session_factory
+from models.migrate import upgrade
 from schedules import instants
 from settings import get_settings
 
@@ -26,14 +27,34 @@ err_console = Console(stderr=True)
 
 @lru_cache(maxsize=1)
 def engine() -> Engine:
-    return make_engine(get_settings().database_url)
+    """dondoc's database; refuses politely when it was never initialised (`dondoc init`)."""
+    try:
+        return open_database(get_settings().database_url)
+    except DatabaseMissing as exc:
+        fail(str(exc))
+
+
+def has_database() -> bool:
+    """Whether dondoc's database exists, for the few commands useful without one."""
+    try:
+        open_database(get_settings().database_url).dispose()
+    except DatabaseMissing:
+        return False
+    return True
+
+
+def create_database() -> None:
+    """Create dondoc's database, or migrate it to the current schema: `dondoc init` only."""
+    created = make_engine(get_settings().database_url)
+    try:
+        upgrade(created)
+    finally:
+        created.dispose()
 
 
 @contextmanager
 def read_session() -> Iterator[Session]:
-    """A session for reading; refuses politely when the database was never initialised."""
-    if not inspect(engine()).has_table("due_items"):
-        fail("cơ sở dữ liệu chưa có các bảng của dondoc; hãy chạy `dondoc init` trước")
+    """A session for reading dondoc's (initialised) database."""
     with session_factory(engine())() as session:
         yield session
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -10,6 +12,20 @@ from rich.table import Table
 from cli.common import console, fail, read_session
 from deploy.register import DEFAULT_POOL
 from models.calendar import load_calendar
+from settings import HOME_VARIABLE, get_settings
+
+
+def pass_home_to_runs(deployments: Sequence[Any]) -> None:
+    """A home that is only this command's working directory (no DONDOC_HOME in its
+    environment) goes with each deployment, so a worker started elsewhere runs the flows on
+    the same .env and paths. An explicit DONDOC_HOME is the workers' environment's to give."""
+    if os.environ.get(HOME_VARIABLE, "").strip():
+        return
+    home = str(get_settings().home)
+    for deployment in deployments:
+        variables = dict(deployment.job_variables or {})
+        variables["env"] = {**variables.get("env", {}), HOME_VARIABLE: home}
+        deployment.job_variables = variables
 
 
 def deploy(
@@ -49,6 +65,7 @@ def deploy(
             calendar=load_calendar(session=session),
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
+    pass_home_to_runs(deployments)
     try:
         if ensure_process_pool(pool):
             console.print(f"Đã tạo work pool [bold]{pool}[/] (loại process).")

@@ -314,6 +314,7 @@ def portal(
 
     Mặc định chỉ nhận kết nối từ chính máy này.
     """
+    from models.db import DatabaseMissing
     from portal.server import serve
     from settings import WeakAdminSecret
 
@@ -322,6 +323,8 @@ def portal(
     except WeakAdminSecret as weak:
         err_console.print(str(weak), highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(2) from None
+    except DatabaseMissing as missing:
+        fail(str(missing))
 
 
 # ---------------------------------------------------------------- ad-hoc requests
@@ -465,9 +468,13 @@ def inbox(
 ) -> None:
     """Nhận một lượt các tệp đã thả vào hộp thư đến (flow collect_submissions)."""
     from flows.collect_submissions import collect_submissions
+    from models.db import DatabaseMissing
 
     try:
-        summary = collect_submissions(inbox=str(folder) if folder else None)
+        # The folder as typed, from here (the flow reads a relative one in DONDOC_HOME).
+        summary = collect_submissions(inbox=str(folder.absolute()) if folder else None)
+    except DatabaseMissing as missing:
+        fail(str(missing))
     except (SQLAlchemyError, OSError) as error:  # the database or the folder, not a file
         fail(
             f"chưa xử lý hết hộp thư ({type(error).__name__}: cơ sở dữ liệu hoặc thư mục không "

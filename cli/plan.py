@@ -9,8 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from cli.common import console, engine, fail, now, print_json, read_session, write_session
-from models.migrate import upgrade
+from cli.common import console, create_database, fail, now, print_json, read_session, write_session
 from models.plan import Deliverable, Obligation, PlanTask, Target
 from models.queries import latest_plan, list_due_items
 from plan_sync.sync import load_plan
@@ -40,7 +39,7 @@ def init(
 ) -> None:
     """Tạo hoặc nâng cấp cơ sở dữ liệu và nạp một kế hoạch (mặc định kế hoạch Cao Lộc 2024)."""
     parsed = _read(plan)  # validate before touching the database
-    upgrade(engine())
+    create_database()
     with write_session() as session:
         counter = load_plan(parsed, session=session, now=now())
     table = Table("Bảng", "Thêm mới", "Cập nhật", "Không đổi", "Rút khỏi", title=f"Đã nạp {plan}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ import typer
 from cli.common import console, read_session
 from deploy.server import prefect_server
 from models.calendar import load_calendar
+from settings import HOME_VARIABLE, get_settings
 
 
 def serve(
@@ -27,6 +29,9 @@ def serve(
     from deploy.deployments import build_deployments
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # Each flow run is a subprocess: with the home in its environment it reads the same .env
+    # and puts files in the same places, whatever directory it starts in.
+    os.environ[HOME_VARIABLE] = str(get_settings().home)
     with read_session() as session:
         deployments = build_deployments(session=session, calendar=load_calendar(session=session))
     with prefect_server(port=port) as api_url, temporary_settings({PREFECT_API_URL: api_url}):
