@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, NoReturn
 
@@ -16,7 +16,9 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session
 
 from models.db import make_engine, session_factory
+from models.plan_years import past_plan_warnings, plan_years
 from schedules import instants
+from schedules.calendar import WorkCalendar
 from settings import get_settings
 
 console = Console()
@@ -60,6 +62,16 @@ def parse_instant(value: str | None) -> datetime:
             f"cannot read {value!r} as a date or time "
             "(use e.g. 2024-03-20 or 2024-03-20T08:00+07:00)"
         )
+
+
+def warn_past_plans(*, session: Session, calendar: WorkCalendar, today: date) -> list[str]:
+    """Say (`init`, `deploy`, `serve`) when the newest plan's year is over; the warnings said."""
+    warnings = past_plan_warnings(plan_years(session=session, calendar=calendar, today=today))
+    for warning in warnings:
+        err_console.print(
+            f"[bold yellow]Cảnh báo:[/] {escape(warning)}", highlight=False, soft_wrap=True
+        )
+    return warnings
 
 
 def print_json(data: Any) -> None:

@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import console, fail, read_session
+from cli.common import console, fail, now, read_session, warn_past_plans
 from deploy.register import DEFAULT_POOL
 from models.calendar import load_calendar
+from schedules.calendar import local_date
 
 
 def deploy(
@@ -45,11 +46,14 @@ def deploy(
         except RuntimeError as exc:
             fail(str(exc))
     with read_session() as session:
+        calendar = load_calendar(session=session)
         deployments = build_deployments(
             session=session,
-            calendar=load_calendar(session=session),
+            calendar=calendar,
+            today=local_date(now()),
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
+        warn_past_plans(session=session, calendar=calendar, today=local_date(now()))
     try:
         if ensure_process_pool(pool):
             console.print(f"Created the process work pool [bold]{pool}[/].")

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from cli.common import console, read_session
+from cli.common import console, now, read_session, warn_past_plans
 from deploy.server import prefect_server
 from models.calendar import load_calendar
+from schedules.calendar import local_date
 
 
 def serve(
@@ -25,7 +26,10 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     with read_session() as session:
-        deployments = build_deployments(session=session, calendar=load_calendar(session=session))
+        calendar = load_calendar(session=session)
+        today = local_date(now())
+        deployments = build_deployments(session=session, calendar=calendar, today=today)
+        warn_past_plans(session=session, calendar=calendar, today=today)
     with prefect_server(port=port) as api_url, temporary_settings({PREFECT_API_URL: api_url}):
         console.print(f"Prefect API: {api_url.removesuffix('/api')}  (Ctrl-C to stop)")
         try:
