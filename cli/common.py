@@ -64,9 +64,18 @@ def parse_instant(value: str | None) -> datetime:
         )
 
 
-def warn_past_plans(*, session: Session, calendar: WorkCalendar, today: date) -> list[str]:
-    """Say (`init`, `deploy`, `serve`) when the newest plan's year is over; the warnings said."""
-    warnings = past_plan_warnings(plan_years(session=session, calendar=calendar, today=today))
+def warn_past_plans(
+    *, session: Session, calendar: WorkCalendar, today: date, summary: bool = False
+) -> list[str]:
+    """Say (`init`, `deploy`, `serve`) when the newest plan's year is over; the warnings said.
+
+    With `summary`, first a line per plan: what of it is still scheduled.
+    """
+    years = plan_years(session=session, calendar=calendar, today=today)
+    if summary:
+        for year in years:
+            console.print(escape(year.summary()), highlight=False, soft_wrap=True)
+    warnings = past_plan_warnings(years)
     for warning in warnings:
         err_console.print(
             f"[bold yellow]Cảnh báo:[/] {escape(warning)}", highlight=False, soft_wrap=True

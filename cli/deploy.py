@@ -45,15 +45,16 @@ def deploy(
             wait_healthy(str(api_url).rstrip("/"), wait)
         except RuntimeError as exc:
             fail(str(exc))
+    today = local_date(now())
     with read_session() as session:
         calendar = load_calendar(session=session)
         deployments = build_deployments(
             session=session,
             calendar=calendar,
-            today=local_date(now()),
+            today=today,
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
-        warn_past_plans(session=session, calendar=calendar, today=local_date(now()))
+        warn_past_plans(session=session, calendar=calendar, today=today, summary=True)
     try:
         if ensure_process_pool(pool):
             console.print(f"Created the process work pool [bold]{pool}[/].")

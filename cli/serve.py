@@ -29,7 +29,7 @@ def serve(
         calendar = load_calendar(session=session)
         today = local_date(now())
         deployments = build_deployments(session=session, calendar=calendar, today=today)
-        warn_past_plans(session=session, calendar=calendar, today=today)
+        warn_past_plans(session=session, calendar=calendar, today=today, summary=True)
     with prefect_server(port=port) as api_url, temporary_settings({PREFECT_API_URL: api_url}):
         console.print(f"Prefect API: {api_url.removesuffix('/api')}  (Ctrl-C to stop)")
         try:

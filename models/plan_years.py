@@ -100,6 +100,21 @@ class PlanYear:
             return {}
         return {label: day for label, day in self.compile_on.items() if day >= self.today}
 
+    def summary(self) -> str:
+        """One line for `dondoc deploy` (Vietnamese): what of the plan is still scheduled."""
+        head = f"Kế hoạch {self.plan.code} (năm {self.plan.year})"
+        coming = self.coming()
+        if not coming:
+            return f"{head}: không còn lịch tổng hợp nào."
+        year_report = self.year_report_on
+        tail = (
+            f"; báo cáo năm ngày {year_report:%d/%m/%Y}" if year_report in coming.values() else ""
+        )
+        return (
+            f"{head}: còn {len(coming)} lần tổng hợp theo lịch, lần đầu ngày "
+            f"{min(coming.values()):%d/%m/%Y}{tail}."
+        )
+
     def warning(self) -> str | None:
         """What an admin reads when the plan's year is over (Vietnamese), else None."""
         if not self.over:

@@ -15,7 +15,8 @@ from models.calendar import load_calendar
 from models.db import transaction
 from models.plan_years import past_plan_warnings, plan_years
 from plan_sync.sync import load_plan
-from plans.loader import parse_plan
+from plans import CAO_LOC_2024
+from plans.loader import parse_plan, read_plan
 
 DATA = Path(__file__).parent.parent / "data"
 MINI_2024 = DATA / "mini-plan.yaml"
@@ -117,3 +118,20 @@ def test_only_a_past_newest_plan_is_warned_about(engine: Engine) -> None:
     with Session(engine) as session:
         years = plan_years(session=session, calendar=calendar, today=date(2025, 3, 3))
     assert past_plan_warnings(years) == []  # the 2024 plan is history once 2025's is loaded
+
+
+def test_the_sample_plans_compilations_as_of_its_issue(engine: Engine) -> None:
+    with transaction(engine) as session:
+        load_plan(read_plan(CAO_LOC_2024), session=session, now=LOADED)
+    schedules = _scheduled(engine, date(2024, 1, 26))
+    assert {params["period"] for _, params in schedules.values()} == {
+        # No January: the plan, issued 25/01/2024, owes no report due before it (16/01).
+        *(f"2024-{m:02d}" for m in range(2, 13)),
+        *(f"2024-Q{q}" for q in range(1, 5)),
+        "2024",
+    }
+    # The last Q1 deadline is the department's report on Mon 18/3: compiled on Tue 19/3.
+    rrule, params = schedules["compile-cao-loc-2024-ldtbxh-2024-Q1"]
+    assert rrule.startswith("DTSTART:20240319T080000")
+    assert params == {"period": "2024-Q1", "send": True, "plan_code": "cao-loc-2024-ldtbxh"}
+    assert schedules["compile-cao-loc-2024-ldtbxh-2024"][0].startswith("DTSTART:20241219T080000")
