@@ -120,7 +120,7 @@ class PlanYear:
         if not self.over:
             return None
         done = (
-            f"báo cáo năm đã đến ngày tổng hợp {self.year_report_on:%d/%m/%Y}"
+            f"ngày tổng hợp báo cáo năm ({self.year_report_on:%d/%m/%Y}) đã qua"
             if self.year_report_on
             else f"năm {self.plan.year} đã kết thúc"
         )

@@ -109,7 +109,7 @@ def test_only_a_past_newest_plan_is_warned_about(engine: Engine) -> None:
         )
     assert during == []
     assert after == [
-        "Kế hoạch mini-2024 (năm 2024) đã hết năm: báo cáo năm đã đến ngày tổng hợp 18/12/2024; "
+        "Kế hoạch mini-2024 (năm 2024) đã hết năm: ngày tổng hợp báo cáo năm (18/12/2024) đã qua; "
         "không lịch tổng hợp nào của kế hoạch này còn chạy và việc của nó không được nhắc, đôn "
         "đốc nữa. Hãy nạp kế hoạch năm 2026: dondoc init --plan TỆP-KẾ-HOẠCH.yaml, rồi chạy lại "
         "dondoc deploy."
