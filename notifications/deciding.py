@@ -87,10 +87,22 @@ class Decision:
         ]
 
 
+@dataclass(frozen=True)
+class Chase:
+    """Which items are still chased: `conditions` on DueItem (SQL), then `keeps` on a state."""
+
+    conditions: list[ColumnElement[bool]]
+    oldest_deadline: date
+
+    def keeps(self, state: ItemState) -> bool:
+        # The effective deadline (an extension moves it), so this one is read from the state.
+        return state.deadline_on >= self.oldest_deadline
+
+
 def chased(
     *, session: Session, now: datetime, calendar: WorkCalendar, chase_working_days: int
-) -> list[ColumnElement[bool]]:
-    """Which items are still chased as of `now`, as conditions on DueItem.
+) -> Chase:
+    """Which items are still chased as of `now`.
 
     Not once the period is closed: its plan's year is over (`models.plan_years`: the year
     report compiled) or the period is locked (`dondoc period lock`). Not once the deadline is
@@ -111,11 +123,10 @@ def chased(
         .exists()
     )
     oldest = calendar.add_working_days(today, -chase_working_days)
-    return [
-        DueItem.plan_id.not_in(closed),
-        DueItem.deadline_on >= date(oldest.year, oldest.month, oldest.day),
-        ~locked,
-    ]
+    return Chase(
+        conditions=[DueItem.plan_id.not_in(closed), ~locked],
+        oldest_deadline=date(oldest.year, oldest.month, oldest.day),
+    )
 
 
 def live_item_ids(*, session: Session, chasing: Iterable[ColumnElement[bool]] = ()) -> array[int]:
@@ -160,7 +171,7 @@ def decide(
     chasing = chased(
         session=session, now=now, calendar=calendar, chase_working_days=chase_working_days
     )
-    ids = live_item_ids(session=session, chasing=chasing)
+    ids = live_item_ids(session=session, chasing=chasing.conditions)
     for start in range(0, len(ids), DECIDE_CHUNK):
         states = item_states(
             session=session,
@@ -168,7 +179,7 @@ def decide(
             calendar=calendar,
             item_ids=ids[start : start + DECIDE_CHUNK],
         )
-        owed = [s for s in states if s.status in OWED]
+        owed = [s for s in states if s.status in OWED and chasing.keeps(s)]
         item_ids = [s.item_id for s in owed]
         decider.add_items(
             owed,
@@ -414,15 +425,21 @@ def cancel_stale(
             s.item_id: s
             for s in item_states(session=session, as_of=now, calendar=calendar, item_ids=chunk)
         }
-        still = set(session.scalars(select(DueItem.id).where(DueItem.id.in_(chunk), *chasing)))
-        for item_id in chunk:
-            if item_id not in still:
-                stale.setdefault(_STALE_VI["not_chased"], []).extend(i.id for i in by_item[item_id])
-        chunk_intents = (
-            intent for item_id in chunk if item_id in still for intent in by_item[item_id]
-        )
+        open_ids = select(DueItem.id).where(DueItem.id.in_(chunk), *chasing.conditions)
+        still = {
+            i for i in session.scalars(open_ids) if i not in states or chasing.keeps(states[i])
+        }
+        chunk_intents = [intent for item_id in chunk for intent in by_item[item_id]]
+        cancelled: set[int] = set()
         for reason, ids in stale_intents(chunk_intents, states, now).items():
             stale.setdefault(reason, []).extend(ids)
+            cancelled.update(ids)
+        # What is still due by the ladder's own rules, but of a period no longer chased.
+        not_chased = [
+            i.id for i in chunk_intents if i.item_id not in still and i.id not in cancelled
+        ]
+        if not_chased:
+            stale.setdefault(_STALE_VI["not_chased"], []).extend(not_chased)
     for reason, ids in stale.items():
         cancel_intents(session=session, intent_ids=ids, now=now, reason=reason)
     return sum(len(ids) for ids in stale.values())

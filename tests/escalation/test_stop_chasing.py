@@ -130,3 +130,25 @@ def test_a_plan_is_not_chased_once_its_year_report_is_compiled(engine: Engine) -
         session.rollback()
     assert on_the_day.drafts
     assert after.drafts == [] and after.unreachable == []
+
+
+def test_messages_queued_for_a_period_now_closed_are_cancelled(engine: Engine) -> None:
+    """Decided on the year report's day and not sent (say the mail server was down): the next
+    day the year is over, and those messages are cancelled, saying why."""
+    with transaction(engine) as session:
+        load_plan(read_plan(CAO_LOC_2024), session=session, now=vn(2024, 1, 2))
+    settings = _settings(engine)
+    decide_and_record(engine=engine, settings=settings, now=vn(2024, 12, 19))
+    with transaction(engine) as session:
+        queued = session.scalars(select(OutboxIntent)).all()
+        assert queued and {i.status for i in queued} == {"pending"}
+
+    again = decide_and_record(engine=engine, settings=settings, now=vn(2024, 12, 20))
+
+    assert again.recorded is not None and again.recorded.message_ids == []
+    with transaction(engine) as session:
+        intents = session.scalars(select(OutboxIntent)).all()
+        assert {(i.status, i.note) for i in intents} == {
+            ("cancelled", "Không còn đôn đốc: kỳ báo cáo đã đóng hoặc đã quá hạn quá lâu")
+        }
+        assert {m.status for m in session.scalars(select(OutboxMessage))} == {"cancelled"}
