@@ -88,7 +88,12 @@ def _plan_to_load(plan: Path | None, sample: bool) -> Path | None:
         fail("chọn một trong hai: --plan TỆP hoặc --sample, không dùng cả hai")
     if sample:
         return CAO_LOC_2024
-    return plan or get_settings().plan_file
+    if plan is not None:
+        return plan
+    named = get_settings().plan_file
+    if named is not None and not named.is_file():
+        fail(f"DONDOC_PLAN_FILE chỉ tới {named}: không có tệp kế hoạch này")
+    return named
 
 
 @plan_app.command("validate")

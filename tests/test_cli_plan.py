@@ -114,6 +114,12 @@ def test_init_loads_the_plan_the_setting_names(
     assert result.exit_code == 0, result.output
     assert {d["unit"] for d in _dues()} == {"xa-mot", "xa-hai"}
 
+    monkeypatch.setenv("DONDOC_PLAN_FILE", str(MINI.with_name("ke-hoach-khong-co.yaml")))
+    get_settings.cache_clear()
+    missing = runner.invoke(app, ["init"])
+    assert missing.exit_code == 1
+    assert "DONDOC_PLAN_FILE chỉ tới" in missing.stderr and "Traceback" not in missing.output
+
 
 def test_init_refuses_a_plan_and_the_sample_together(db_env: Engine) -> None:
     result = runner.invoke(app, ["init", "--plan", str(MINI), "--sample"])
