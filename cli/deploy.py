@@ -21,10 +21,11 @@ def deploy(
         float, typer.Option(help="Seconds to wait for the Prefect server to answer.", min=0)
     ] = 0,
 ) -> None:
-    """Register every deployment (schedules from the loaded plan) with the Prefect server.
+    """Register every deployment with the Prefect server (schedules of every open plan).
 
     Workers started with `prefect worker start --pool POOL` then run the flows. Run it again
-    after loading an edited plan: the compilation dates follow the plan.
+    after loading an edited or a new plan: the compilation dates follow the plans, and a plan
+    whose year is over keeps none.
     """
     from prefect.settings import PREFECT_API_URL
     from prefect.types.entrypoint import EntrypointType
