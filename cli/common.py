@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +35,7 @@ def engine() -> Engine:
 def read_session() -> Iterator[Session]:
     """A session for reading; refuses politely when the database was never initialised."""
     if not inspect(engine()).has_table("due_items"):
-        fail("the database has no dondoc tables yet; run `dondoc init` first")
+        fail("cơ sở dữ liệu chưa có các bảng của dondoc; hãy chạy `dondoc init` trước")
     with session_factory(engine())() as session:
         yield session
 
@@ -59,8 +60,8 @@ def parse_instant(value: str | None) -> datetime:
         return instants.parse_instant(value)
     except ValueError:
         fail(
-            f"cannot read {value!r} as a date or time "
-            "(use e.g. 2024-03-20 or 2024-03-20T08:00+07:00)"
+            f"«{value}» không phải ngày hoặc thời điểm "
+            "(viết ví dụ 2024-03-20 hoặc 2024-03-20T08:00+07:00)"
         )
 
 
@@ -81,6 +82,24 @@ def warn_past_plans(
             f"[bold yellow]Cảnh báo:[/] {escape(warning)}", highlight=False, soft_wrap=True
         )
     return warnings
+
+
+# Why a file could not be read or written, in the user's words (the system says it in English).
+_OS_REASONS = {
+    errno.ENOENT: "không có tệp hoặc thư mục này",
+    errno.EACCES: "không có quyền truy cập",
+    errno.EPERM: "không có quyền truy cập",
+    errno.EISDIR: "đây là một thư mục",
+    errno.ENOTDIR: "một phần của đường dẫn không phải thư mục",
+    errno.ENOSPC: "ổ đĩa đã đầy",
+    errno.EROFS: "ổ đĩa chỉ cho đọc",
+    errno.EEXIST: "đã có tệp này",
+}
+
+
+def os_reason(error: OSError) -> str:
+    """What went wrong with a file, in Vietnamese; the system's own words when it is rare."""
+    return _OS_REASONS.get(error.errno or 0) or error.strerror or str(error)
 
 
 def print_json(data: Any) -> None:

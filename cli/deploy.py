@@ -15,17 +15,16 @@ from schedules.calendar import local_date
 
 def deploy(
     pool: Annotated[
-        str, typer.Option(help="Process work pool the workers poll (created if missing).")
+        str,
+        typer.Option(help="Work pool (loại process) mà các worker lấy việc; tạo mới nếu chưa có."),
     ] = DEFAULT_POOL,
-    wait: Annotated[
-        float, typer.Option(help="Seconds to wait for the Prefect server to answer.", min=0)
-    ] = 0,
+    wait: Annotated[float, typer.Option(help="Số giây chờ máy chủ Prefect trả lời.", min=0)] = 0,
 ) -> None:
-    """Register every deployment with the Prefect server (schedules of every open plan).
+    """Đăng ký mọi deployment với máy chủ Prefect (lịch tổng hợp của mọi kế hoạch chưa hết năm).
 
-    Workers started with `prefect worker start --pool POOL` then run the flows. Run it again
-    after loading an edited or a new plan: the compilation dates follow the plans, and a plan
-    whose year is over keeps none.
+    Sau đó các worker chạy bằng `prefect worker start --pool POOL` sẽ thực hiện các flow. Chạy
+    lại lệnh này sau khi nạp kế hoạch đã sửa hoặc kế hoạch năm mới: ngày tổng hợp theo các kế
+    hoạch; kế hoạch đã hết năm không còn lịch nào.
     """
     from prefect.settings import PREFECT_API_URL
     from prefect.types.entrypoint import EntrypointType
@@ -37,15 +36,15 @@ def deploy(
     api_url = PREFECT_API_URL.value()  # the environment or the active Prefect profile
     if not api_url:
         fail(
-            "PREFECT_API_URL is not set: `dondoc deploy` registers deployments with a running "
-            "Prefect server (e.g. PREFECT_API_URL=http://127.0.0.1:4200/api); "
-            "to run everything on this machine without workers, use `dondoc serve`"
+            "chưa đặt PREFECT_API_URL: `dondoc deploy` đăng ký deployment với một máy chủ "
+            "Prefect đang chạy (ví dụ PREFECT_API_URL=http://127.0.0.1:4200/api); "
+            "để chạy mọi việc trên máy này mà không cần worker, dùng `dondoc serve`"
         )
     if wait:
         try:
             wait_healthy(str(api_url).rstrip("/"), wait)
-        except RuntimeError as exc:
-            fail(str(exc))
+        except RuntimeError:
+            fail(f"máy chủ Prefect tại {api_url} không trả lời trong {wait:g} giây")
     today = local_date(now())
     with read_session() as session:
         calendar = load_calendar(session=session)
@@ -58,14 +57,16 @@ def deploy(
         warn_past_plans(session=session, calendar=calendar, today=today, summary=True)
     try:
         if ensure_process_pool(pool):
-            console.print(f"Created the process work pool [bold]{pool}[/].")
+            console.print(f"Đã tạo work pool [bold]{pool}[/] (loại process).")
         registered = register(deployments, pool=pool)
-    except ValueError as exc:
-        fail(str(exc))
+    except ValueError:  # the only refusal: a pool of that name but another type
+        fail(f"work pool {pool} đã có nhưng không phải loại process; chọn tên khác bằng --pool")
     except Exception as exc:  # the server is down or refuses: say so, no stack trace
-        fail(f"the Prefect server at {api_url} refused: {exc}")
-    table = Table("Deployment", "Entrypoint", "Schedules", title=f"Deployments on pool {pool}")
+        fail(f"máy chủ Prefect tại {api_url} không nhận: {exc}")
+    table = Table(
+        "Deployment", "Điểm vào", "Số lịch chạy", title=f"Các deployment trên work pool {pool}"
+    )
     for r in registered:
         table.add_row(r.name, r.entrypoint, str(r.schedules))
     console.print(table)
-    console.print(f"Start workers with: prefect worker start --pool {pool}")
+    console.print(f"Khởi động worker bằng lệnh: prefect worker start --pool {pool}")

@@ -15,10 +15,13 @@ from schedules.calendar import local_date
 
 def serve(
     port: Annotated[
-        int, typer.Option(help="Port of the local Prefect server, if one is started.")
+        int, typer.Option(help="Cổng của máy chủ Prefect chạy trên máy này, nếu cần khởi động.")
     ] = 4200,
 ) -> None:
-    """Start a local Prefect server (unless PREFECT_API_URL is set) and serve every deployment."""
+    """Chạy mọi việc theo lịch ngay trên máy này, đến khi bấm Ctrl-C.
+
+    Khởi động máy chủ Prefect (trừ khi đã đặt PREFECT_API_URL) và phục vụ mọi deployment.
+    """
     from prefect import serve as prefect_serve
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -31,8 +34,8 @@ def serve(
         deployments = build_deployments(session=session, calendar=calendar, today=today)
         warn_past_plans(session=session, calendar=calendar, today=today, summary=True)
     with prefect_server(port=port) as api_url, temporary_settings({PREFECT_API_URL: api_url}):
-        console.print(f"Prefect API: {api_url.removesuffix('/api')}  (Ctrl-C to stop)")
+        console.print(f"Prefect API: {api_url.removesuffix('/api')}  (bấm Ctrl-C để dừng)")
         try:
             prefect_serve(*deployments)
         except KeyboardInterrupt:
-            console.print("Stopping.")
+            console.print("Đang dừng.")

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from access.actor import Actor
+from access.scope import check_may_submit
 from access.sessions import SESSION_LIFETIME, end_web_session, open_web_session
 from access.throttle import TooManyAttempts, record_refusal
 from intake.address import ItemAddress
@@ -172,11 +173,21 @@ def home(request: Request, portal: PortalState, session: DbSession, actor: WebAc
     states = list_items(session=session, actor=actor, now=now, upcoming_only=True)
     todo = [s for s in states if not is_submitted(s) and s.status is not ItemStatus.EXCUSED]
     done = [s for s in states if is_submitted(s)]
+    # Beyond one unit (the office, a unit head's received reports, a leader's): say whose.
+    show_unit = (
+        actor.is_admin or actor.unit_id is None or any(s.unit_id != actor.unit_id for s in states)
+    )
     return _page(
         request,
         "items.html",
         {
             "actor": actor,
+            "heading": "Báo cáo của các đơn vị"
+            if actor.is_admin
+            else "Báo cáo thuộc phạm vi theo dõi"
+            if show_unit
+            else "Báo cáo của đơn vị",
+            "show_unit": show_unit,
             "todo": todo,
             "done": done,
             "status_vi": status_vi,
@@ -296,6 +307,7 @@ async def item_submit(
     """The form or a file: a file is read off the event loop first (read_submission_file),
     then the rest (database work) runs in a worker thread."""
     check_csrf(request, form.get("csrf"))
+    check_may_submit(actor)
     read: ParsedFile | IntakeError | None = None
     sheet: Upload | None = None
     if form.get("mode") == "file":
