@@ -25,12 +25,13 @@ def deploy(
     Workers started with `prefect worker start --pool POOL` then run the flows. Run it again
     after loading an edited plan: the compilation dates follow the plan.
     """
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import PREFECT_API_URL, get_current_settings
     from prefect.types.entrypoint import EntrypointType
 
+    from deploy.automations import alert_deployment, ensure_automations
     from deploy.deployments import build_deployments
     from deploy.register import ensure_process_pool, register
-    from deploy.server import wait_healthy
+    from deploy.server import unauthenticated_api, wait_healthy
 
     api_url = PREFECT_API_URL.value()  # the environment or the active Prefect profile
     if not api_url:
@@ -39,6 +40,10 @@ def deploy(
             "Prefect server (e.g. PREFECT_API_URL=http://127.0.0.1:4200/api); "
             "to run everything on this machine without workers, use `dondoc serve`"
         )
+    auth = get_current_settings().api.auth_string
+    unsafe = unauthenticated_api(str(api_url), auth.get_secret_value() if auth else None)
+    if unsafe:
+        fail(unsafe)
     if wait:
         try:
             wait_healthy(str(api_url).rstrip("/"), wait)
@@ -50,10 +55,12 @@ def deploy(
             calendar=load_calendar(session=session),
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
+    alerting = alert_deployment(EntrypointType.MODULE_PATH)
     try:
         if ensure_process_pool(pool):
             console.print(f"Created the process work pool [bold]{pool}[/].")
-        registered = register(deployments, pool=pool)
+        registered = register([*deployments, alerting], pool=pool)
+        automations = ensure_automations(f"{alerting.flow_name}/{alerting.name}")
     except ValueError as exc:
         fail(str(exc))
     except Exception as exc:  # the server is down or refuses: say so, no stack trace
@@ -62,4 +69,8 @@ def deploy(
     for r in registered:
         table.add_row(r.name, r.entrypoint, str(r.schedules))
     console.print(table)
+    for automation in automations:
+        console.print(
+            f"Automation {'created' if automation.created else 'up to date'}: {automation.name}"
+        )
     console.print(f"Start workers with: prefect worker start --pool {pool}")

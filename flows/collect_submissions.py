@@ -8,6 +8,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from flows.alerting import alert_admin
 from intake import inbox as box
 from settings import get_settings
 from tasks.intake import claim_inbox_files, collect_orphan_attachments, process_inbox_files
@@ -23,7 +24,7 @@ def inbox_folder(inbox: str | None = None) -> Path:
     return settings.inbox_dir or settings.data_dir / "inbox"
 
 
-@flow(name="collect-submissions")
+@flow(name="collect-submissions", on_failure=[alert_admin], on_crashed=[alert_admin])
 def collect_submissions(inbox: str | None = None, batch_size: int = BATCH) -> dict[str, Any]:
     """Claim the inbox's files, store each as a submission, move it to processed/ or rejected/.
 

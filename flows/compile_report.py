@@ -7,6 +7,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
+from flows.alerting import alert_admin
 from reports.compile import ALL_FORMATS, Format, compilation_instant
 from settings import get_settings
 from tasks.reports import (
@@ -24,7 +25,7 @@ def default_out_dir(period: str) -> Path:
     return get_settings().data_dir / "reports" / period
 
 
-@flow(name="compile-report")
+@flow(name="compile-report", on_failure=[alert_admin], on_crashed=[alert_admin])
 def compile_report(
     period: str,
     formats: list[Format] = DEFAULT_FORMATS,

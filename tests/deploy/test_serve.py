@@ -28,6 +28,7 @@ EXPECTED = {
     "collect-submissions/inbox",
     "compile-report/scheduled",
     "compile-report/adhoc",
+    "alert-admin/crashed-run",
 }
 
 
