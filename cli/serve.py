@@ -19,8 +19,8 @@ def serve(
 ) -> None:
     """Start a local Prefect server (unless PREFECT_API_URL is set) and serve every deployment.
 
-    Ctrl-C stops the served runs too: each running flow is interrupted, ends Crashed and
-    e-mails the admin (its on_crashed hook); nothing is left "Running".
+    Ctrl-C stops the served runs too. The server's heartbeat automation (created here, as
+    by `dondoc deploy`) marks a run interrupted that way Crashed and has the admin alerted.
     """
     from prefect import serve as prefect_serve
     from prefect.settings import PREFECT_API_URL, temporary_settings

@@ -38,9 +38,7 @@ def locked_job_template() -> dict[str, Any]:
     variables["required"] = [n for n in variables.get("required", []) if n in OVERRIDABLE]
     # Absent, not empty: the worker deep-merges a run's `env` into a dict `env` it finds here.
     template["job_configuration"] = {
-        key: value
-        for key, value in template["job_configuration"].items()
-        if key in OVERRIDABLE
+        key: value for key, value in template["job_configuration"].items() if key in OVERRIDABLE
     }
     return template
 
