@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import console, fail, read_session
+from cli.common import console, err_console, fail, read_session
 from deploy.register import DEFAULT_POOL
 from models.calendar import load_calendar
 
@@ -44,6 +44,12 @@ def deploy(
     unsafe = unauthenticated_api(str(api_url), auth.get_secret_value() if auth else None)
     if unsafe:
         fail(unsafe)
+    if not auth:
+        err_console.print(
+            "[yellow]Chú ý:[/] API Prefect chưa đặt mật khẩu (PREFECT_API_AUTH_STRING). Chỉ "
+            "chấp nhận khi giao diện Prefect không được mở ra ngoài máy này (kể cả qua proxy).",
+            soft_wrap=True,
+        )
     if wait:
         try:
             wait_healthy(str(api_url).rstrip("/"), wait)

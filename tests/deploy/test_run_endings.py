@@ -267,16 +267,15 @@ def test_a_failing_scheduled_compilation_alerts_the_admin_once(stack: Stack) -> 
 
 def test_job_variables_cannot_point_the_mail_elsewhere(stack: Stack) -> None:
     evil = {"DONDOC_SMTP__HOST": "smtp.evil.invalid", "DONDOC_ADMIN_EMAIL": "x@evil.invalid"}
+    before = len(stack.smtp.received())
     response = stack.start_run(
         "compile-report/adhoc",
         {"period": "2024-Q1", "send": True, "formats": ["json"]},
         job_variables={"env": evil},
     )
-    if response.status_code >= 400:  # refused outright: nothing runs with those variables
-        assert "env" in response.text
-        return
+    response.raise_for_status()  # accepted, and ignored by the worker (the locked template)
     run_id = str(response.json()["id"])
-    before = len(stack.smtp.received())
+    assert response.json()["job_variables"] == {"env": evil}  # what the run asks for
     assert stack.wait_state(run_id, {"FAILED", "COMPLETED", "CRASHED"}, 180) == "COMPLETED"
     sent = stack.smtp.received()[before:]
     assert sent and all(m.rcpt_tos != ("x@evil.invalid",) for m in sent)
