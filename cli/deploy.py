@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from cli.common import console, fail, now, read_session, warn_past_plans
+from cli.common import console, err_console, fail, now, read_session, warn_past_plans
 from deploy.register import DEFAULT_POOL
 from models.calendar import load_calendar
 from schedules.calendar import local_date
-from settings import HOME_VARIABLE, get_settings
-
-
-def pass_home_to_runs(deployments: Sequence[Any]) -> None:
-    """A home that is only this command's working directory (no DONDOC_HOME in its
-    environment) goes with each deployment, so a worker started elsewhere runs the flows on
-    the same .env and paths. An explicit DONDOC_HOME is the workers' environment's to give."""
-    if os.environ.get(HOME_VARIABLE, "").strip():
-        return
-    home = str(get_settings().home)
-    for deployment in deployments:
-        variables = dict(deployment.job_variables or {})
-        variables["env"] = {**variables.get("env", {}), HOME_VARIABLE: home}
-        deployment.job_variables = variables
+from settings import HOME_VARIABLE
 
 
 def deploy(
@@ -42,12 +28,13 @@ def deploy(
     lại lệnh này sau khi nạp kế hoạch đã sửa hoặc kế hoạch năm mới: ngày tổng hợp theo các kế
     hoạch; kế hoạch đã hết năm không còn lịch nào.
     """
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import PREFECT_API_URL, get_current_settings
     from prefect.types.entrypoint import EntrypointType
 
+    from deploy.automations import alert_deployment, ensure_automations
     from deploy.deployments import build_deployments
     from deploy.register import ensure_process_pool, register
-    from deploy.server import wait_healthy
+    from deploy.server import unauthenticated_api, wait_healthy
 
     api_url = PREFECT_API_URL.value()  # the environment or the active Prefect profile
     if not api_url:
@@ -56,11 +43,27 @@ def deploy(
             "Prefect đang chạy (ví dụ PREFECT_API_URL=http://127.0.0.1:4200/api); "
             "để chạy mọi việc trên máy này mà không cần worker, dùng `dondoc serve`"
         )
+    auth = get_current_settings().api.auth_string
+    unsafe = unauthenticated_api(str(api_url), auth.get_secret_value() if auth else None)
+    if unsafe:
+        fail(unsafe)
+    if not auth:
+        err_console.print(
+            "[yellow]Chú ý:[/] API Prefect chưa đặt mật khẩu (PREFECT_API_AUTH_STRING). Chỉ "
+            "chấp nhận khi giao diện Prefect không được mở ra ngoài máy này (kể cả qua proxy).",
+            soft_wrap=True,
+        )
     if wait:
         try:
             wait_healthy(str(api_url).rstrip("/"), wait)
         except RuntimeError:
             fail(f"máy chủ Prefect tại {api_url} không trả lời trong {wait:g} giây")
+    if not os.environ.get(HOME_VARIABLE, "").strip():
+        err_console.print(
+            f"[yellow]Chú ý:[/] chưa đặt {HOME_VARIABLE}. Mỗi worker cần {HOME_VARIABLE} trong môi "
+            "trường của nó (ví dụ /var/lib/dondoc) để đọc đúng cấu hình và ghi tệp đúng chỗ.",
+            soft_wrap=True,
+        )
     today = local_date(now())
     with read_session() as session:
         calendar = load_calendar(session=session)
@@ -71,13 +74,14 @@ def deploy(
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
         warn_past_plans(session=session, calendar=calendar, today=today, summary=True)
-    pass_home_to_runs(deployments)
+    alerting = alert_deployment(EntrypointType.MODULE_PATH)
     try:
         if ensure_process_pool(pool):
             console.print(f"Đã tạo work pool [bold]{pool}[/] (loại process).")
-        registered = register(deployments, pool=pool)
-    except ValueError:  # the only refusal: a pool of that name but another type
-        fail(f"work pool {pool} đã có nhưng không phải loại process; chọn tên khác bằng --pool")
+        registered = register([*deployments, alerting], pool=pool)
+        automations = ensure_automations(f"{alerting.flow_name}/{alerting.name}")
+    except ValueError as exc:
+        fail(str(exc))
     except Exception as exc:  # the server is down or refuses: say so, no stack trace
         fail(f"máy chủ Prefect tại {api_url} không nhận: {exc}")
     table = Table(
@@ -86,4 +90,7 @@ def deploy(
     for r in registered:
         table.add_row(r.name, r.entrypoint, str(r.schedules))
     console.print(table)
+    for automation in automations:
+        state = "đã tạo" if automation.created else "đã có, không đổi"
+        console.print(f"Automation {state}: {automation.name}")
     console.print(f"Khởi động worker bằng lệnh: prefect worker start --pool {pool}")

@@ -23,10 +23,14 @@ def serve(
     """Chạy mọi việc theo lịch ngay trên máy này, đến khi bấm Ctrl-C.
 
     Khởi động máy chủ Prefect (trừ khi đã đặt PREFECT_API_URL) và phục vụ mọi deployment.
+
+    Ctrl-C dừng cả các lượt đang chạy; automation heartbeat (tạo ở đây như `dondoc deploy`)
+    đánh dấu lượt bị ngắt như vậy là Crashed và báo cho quản trị.
     """
     from prefect import serve as prefect_serve
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from deploy.automations import alert_deployment, ensure_automations
     from deploy.deployments import build_deployments
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -38,9 +42,17 @@ def serve(
         today = local_date(now())
         deployments = build_deployments(session=session, calendar=calendar, today=today)
         warn_past_plans(session=session, calendar=calendar, today=today, summary=True)
+    alerting = alert_deployment()
     with prefect_server(port=port) as api_url, temporary_settings({PREFECT_API_URL: api_url}):
         console.print(f"Prefect API: {api_url.removesuffix('/api')}  (bấm Ctrl-C để dừng)")
+        console.print(
+            "Để dùng lệnh prefect (ví dụ prefect deployment run ... --watch) ở cửa sổ dòng lệnh "
+            f"khác, chạy trước:\n  export PREFECT_API_URL={api_url}",
+            soft_wrap=True,
+        )
+        alerting.apply()  # registered now, so the alert automation can name it
+        ensure_automations(f"{alerting.flow_name}/{alerting.name}")
         try:
-            prefect_serve(*deployments)
+            prefect_serve(*deployments, alerting)
         except KeyboardInterrupt:
             console.print("Đang dừng.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import shutil
@@ -13,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -93,3 +95,32 @@ def prefect_server(
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         log.info("stopped the local Prefect server")
+
+
+def is_loopback(api_url: str) -> bool:
+    """True when the API is on this machine's loopback (127.0.0.0/8, ::1, localhost)."""
+    host = (urlsplit(api_url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost: another machine or a container
+
+
+def unauthenticated_api(api_url: str, auth_string: str | None) -> str | None:
+    """Why the Prefect API connection is unsafe for production, or None.
+
+    Prefect's API has no accounts: whoever reaches it can start runs, read logs and change
+    deployments. Basic authentication (PREFECT_SERVER_API_AUTH_STRING on the server,
+    PREFECT_API_AUTH_STRING on every client) closes it; without it only a loopback API, reached
+    by nothing but this machine, is acceptable.
+    """
+    if auth_string or is_loopback(api_url):
+        return None
+    return (
+        f"máy chủ Prefect {api_url} không nằm trên máy này (loopback) mà PREFECT_API_AUTH_STRING "
+        "chưa được đặt: ai truy cập được API đều chạy được các luồng. Đặt "
+        "PREFECT_SERVER_API_AUTH_STRING cho máy chủ Prefect và PREFECT_API_AUTH_STRING (cùng "
+        "giá trị) cho worker, cổng và lệnh dondoc (xem mục Authentication của docs/deploy.md)"
+    )

@@ -8,11 +8,10 @@ from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
 
+from flows.alerting import alert_admin
 from flows.form import shown
-from notifications.alerts import send_admin_alert
 from notifications.channels import CHANNEL_VI
 from schedules.instants import parse_instant
-from settings import get_settings
 from tasks.escalation import decide_and_record_step, deliver_step
 from tasks.startup import checked_settings
 from wording.vietnamese import log_stamp
@@ -37,23 +36,6 @@ AsOfParameter = Annotated[
 def parse_as_of(value: str) -> datetime:
     """An ISO instant; without an offset it is Vietnamese local time."""
     return parse_instant(value, date_means_midnight=False)
-
-
-def alert_admin(flow: Any, flow_run: Any, state: Any) -> None:
-    """Failure hook: e-mail the admin; a failing alert is logged, never raised."""
-    try:
-        sent = send_admin_alert(
-            settings=get_settings(),
-            flow_name=flow.name,
-            run_name=flow_run.name,
-            run_id=str(flow_run.id),
-            error=str(state.message or ""),
-            now=datetime.now(UTC),
-        )
-        if not sent:
-            log.warning("check-and-escalate failed and DONDOC_ADMIN_EMAIL is not set")
-    except Exception as exc:  # the hook must not mask the flow's own failure
-        log.error("could not alert the admin: %s", type(exc).__name__)
 
 
 class ChannelsFailed(Exception):

@@ -9,6 +9,7 @@ from typing import Annotated
 from prefect import flow, get_run_logger
 from pydantic import Field
 
+from flows.alerting import alert_admin
 from flows.form import shown
 from reports.compile import ALL_FORMATS, Format, compilation_instant
 from schedules.periods import LABEL_PATTERN
@@ -103,7 +104,7 @@ def default_out_dir(settings: Settings, period: str) -> Path:
     return settings.data_dir / "reports" / period
 
 
-@flow(name="compile-report")
+@flow(name="compile-report", on_failure=[alert_admin], on_crashed=[alert_admin])
 def compile_report(
     period: PeriodParameter,
     formats: FormatsParameter = DEFAULT_FORMATS,

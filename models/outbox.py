@@ -109,6 +109,19 @@ class ChannelOutage(Base):
     alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the admin's one alert
 
 
+class RunAlert(Base):
+    """A failed or crashed flow run the admin was alerted about: whichever path sees the run
+    first (the run's own failure hook, or the alert flow the server starts for a run whose
+    process died) claims this row, so the admin gets one mail per run."""
+
+    __tablename__ = "run_alerts"
+
+    flow_run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flow_name: Mapped[str] = mapped_column(String(128))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class ChannelToken(Base):
     """Rotating credentials of a channel account (the Zalo OA's access and refresh tokens)."""
 

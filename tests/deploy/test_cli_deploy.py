@@ -44,3 +44,13 @@ def test_deploy_waits_then_says_the_server_is_down(tmp_path: Path) -> None:
     assert f"máy chủ Prefect tại {url} không trả lời trong 2 giây" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "dondoc.sqlite3").exists()  # nothing written
+
+
+def test_deploy_refuses_an_api_off_this_machine_without_its_login(tmp_path: Path) -> None:
+    url = "http://prefect.ubnd.example:4200/api"  # never asked: refused before any request
+    done = _deploy(tmp_path, api_url=url)
+    assert done.returncode == 1
+    assert f"máy chủ Prefect {url} không nằm trên máy này" in done.stderr
+    assert "PREFECT_SERVER_API_AUTH_STRING" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "dondoc.sqlite3").exists()  # nothing written

@@ -29,6 +29,7 @@ EXPECTED = {
     "collect-submissions/inbox",
     "compile-report/scheduled",
     "compile-report/adhoc",
+    "alert-admin/crashed-run",
 }
 
 

@@ -152,6 +152,7 @@ def test_worker_runs_the_adhoc_compilation(
         "collect-submissions/inbox",
         "compile-report/scheduled",
         "compile-report/adhoc",
+        "alert-admin/crashed-run",  # started by the server's automation for a crashed run
     }
     for deployment in deployments.values():
         assert deployment["work_pool_name"] == POOL

@@ -83,8 +83,8 @@ def test_a_failing_flow_emails_the_admin(
     assert state.is_failed()
     [alert] = smtp.received()
     assert alert.rcpt_tos == ("quan-tri@ubnd-thu.example",)
-    assert alert.message["Subject"] == SUBJECT
+    assert alert.message["Subject"] == SUBJECT.format(work="lượt kiểm tra, đôn đốc báo cáo")
     assert alert.message_id == f"<alert-{state.state_details.flow_run_id}@ubnd-thu.example>"
-    assert "của luồng check-and-escalate đã thất bại" in alert.text
+    assert "(lượt kiểm tra, đôn đốc báo cáo, luồng check-and-escalate) đã thất bại" in alert.text
     assert "Chưa có cơ sở dữ liệu của dondoc" in alert.text  # the cause, for whoever fixes it
     assert SMTP_PASSWORD not in alert.text

@@ -110,27 +110,3 @@ def test_a_blank_home_means_the_current_directory(
     clean_env.chdir(tmp_path)
     clean_env.setenv("DONDOC_HOME", "")
     assert Settings().home == tmp_path
-
-
-def test_deploy_hands_an_implicit_home_to_the_runs_and_leaves_an_explicit_one_to_workers(
-    clean_env: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    from types import SimpleNamespace
-
-    from cli.deploy import pass_home_to_runs
-
-    clean_env.chdir(tmp_path)
-    implicit = [
-        SimpleNamespace(job_variables={"env": {"TZ": "UTC"}}),
-        SimpleNamespace(job_variables=None),
-    ]
-    pass_home_to_runs(implicit)
-    assert [d.job_variables for d in implicit] == [
-        {"env": {"TZ": "UTC", "DONDOC_HOME": str(tmp_path)}},
-        {"env": {"DONDOC_HOME": str(tmp_path)}},
-    ]
-
-    clean_env.setenv("DONDOC_HOME", str(tmp_path))
-    explicit = [SimpleNamespace(job_variables={})]
-    pass_home_to_runs(explicit)
-    assert explicit[0].job_variables == {}

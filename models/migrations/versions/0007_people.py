@@ -3,7 +3,7 @@
 access_tokens.person_id: the person a token was issued to (role "person"); their unit and
 role are read from `people` when the token is used.
 
-Revision ID: 0007_people
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-03
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_people"
+revision: str = "0007"
 down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

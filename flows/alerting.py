@@ -1,0 +1,89 @@
+"""The admin's alert for a failed or crashed run: the hook every scheduled flow carries, and the
+flow the Prefect server starts for a run whose process died (no hook could run in it)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from prefect import flow, get_run_logger
+
+from models.db import make_engine, session_factory
+from notifications.alerts import alert_failed_run
+from settings import get_settings
+
+log = logging.getLogger(__name__)
+
+ALERT_FLOW = "alert-admin"
+# The flows that run on schedules; their failed or crashed runs are alerted.
+ALERTED_FLOWS = ("check-and-escalate", "collect-submissions", "compile-report")
+
+
+def notify(*, flow_name: str, run_name: str, run_id: str, state: str, error: str) -> bool:
+    """Alert the admin once for this run; True when this call sent the mail."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        sent = alert_failed_run(
+            session_factory(engine),
+            settings=settings,
+            flow_name=flow_name,
+            run_name=run_name,
+            run_id=run_id,
+            error=error,
+            now=datetime.now(UTC),
+            state=state,
+        )
+    finally:
+        engine.dispose()
+    if not sent and not settings.admin_email:
+        log.warning("%s run %s: %s and DONDOC_ADMIN_EMAIL is not set", flow_name, run_id, state)
+    return sent
+
+
+def alert_admin(flow: Any, flow_run: Any, state: Any) -> None:
+    """on_failure / on_crashed hook: e-mail the admin; a failing alert is logged, never raised
+    (the hook must not mask the flow's own failure)."""
+    try:
+        notify(
+            flow_name=flow.name,
+            run_name=flow_run.name,
+            run_id=str(flow_run.id),
+            state="Crashed" if state.is_crashed() else "Failed",
+            error=str(state.message or ""),
+        )
+    except Exception as exc:
+        log.error("could not alert the admin: %s", type(exc).__name__)
+
+
+@flow(name=ALERT_FLOW)
+def alert_crashed_run(flow_run_id: str) -> bool:
+    """Alert the admin about a run that ended Crashed (started by the server's automation,
+    `deploy.automations`); nothing when the run was already alerted or did not crash.
+
+    Args:
+        flow_run_id: the crashed run's id.
+    """
+    from prefect import get_client
+
+    logger = get_run_logger()
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(UUID(flow_run_id.removeprefix("prefect.flow-run.")))
+        flow_name = client.read_flow(run.flow_id).name
+    if run.state is None or not run.state.is_crashed():
+        logger.info("run %s is %s: nothing to alert", run.id, run.state and run.state.type)
+        return False
+    if flow_name not in ALERTED_FLOWS:
+        logger.info("run %s of %s: not a scheduled flow, not alerted", run.id, flow_name)
+        return False
+    sent = notify(
+        flow_name=flow_name,
+        run_name=run.name,
+        run_id=str(run.id),
+        state="Crashed",
+        error=str(run.state.message or ""),
+    )
+    logger.info("run %s crashed: %s", run.id, "admin alerted" if sent else "already alerted")
+    return sent
