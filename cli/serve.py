@@ -30,13 +30,20 @@ def serve(
     from prefect import serve as prefect_serve
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from deploy.automations import alert_deployment, ensure_automations
+    from deploy.automations import (
+        DEFAULT_HEARTBEAT,
+        HEARTBEAT_VARIABLE,
+        alert_deployment,
+        ensure_automations,
+    )
     from deploy.deployments import build_deployments
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     # Each flow run is a subprocess: with the home in its environment it reads the same .env
     # and puts files in the same places, whatever directory it starts in.
     os.environ[HOME_VARIABLE] = str(get_settings().home)
+    # The served runs are subprocesses too: they send the heartbeats the automation watches.
+    os.environ.setdefault(HEARTBEAT_VARIABLE, str(DEFAULT_HEARTBEAT))
     with read_session() as session:
         calendar = load_calendar(session=session)
         today = local_date(now())

@@ -28,11 +28,19 @@ class Ensured:
     created: bool
 
 
+# What the shipped environment files set (PREFECT_FLOWS_HEARTBEAT_FREQUENCY): a dead run is
+# found within 3 minutes, and a long compilation costs one tiny event a minute.
+DEFAULT_HEARTBEAT = 60
+HEARTBEAT_VARIABLE = "PREFECT_FLOWS_HEARTBEAT_FREQUENCY"
+
+
 def heartbeat_seconds() -> int:
-    """How often a flow run sends a heartbeat (PREFECT_FLOWS_HEARTBEAT_FREQUENCY)."""
+    """How often a flow run sends a heartbeat: the setting, else the shipped default. A run
+    started without the setting sends none, and the automation never fires for it (it waits
+    for a first heartbeat), so assuming the default is safe."""
     from prefect.settings import get_current_settings
 
-    return int(get_current_settings().flows.heartbeat_frequency or 0)
+    return int(get_current_settings().flows.heartbeat_frequency or DEFAULT_HEARTBEAT)
 
 
 def zombie_automation(heartbeat: int) -> Any:
@@ -105,11 +113,6 @@ def ensure_automations(alert_deployment: str) -> list[Ensured]:
     from flows.alerting import ALERTED_FLOWS
 
     heartbeat = heartbeat_seconds()
-    if heartbeat <= 0:
-        raise ValueError(
-            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY is unset: without heartbeats a run whose "
-            "process died stays Running for ever"
-        )
     with get_client(sync_client=True) as client:
         deployment_id = client.read_deployment_by_name(alert_deployment).id
         wanted = [zombie_automation(heartbeat), alert_automation(deployment_id, ALERTED_FLOWS)]

@@ -61,7 +61,10 @@ def ensure_process_pool(name: str) -> bool:
             )
             return True
         if pool.type != ProcessWorker.type:
-            raise ValueError(f"work pool {name!r} is of type {pool.type!r}, not a process pool")
+            raise ValueError(
+                f"work pool {name} đã có nhưng là loại {pool.type}, không phải loại process; "
+                "chọn tên khác bằng --pool"
+            )
         if pool.base_job_template != template:
             client.update_work_pool(name, WorkPoolUpdate(base_job_template=template))
     return False
