@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
 from models.db import make_engine, session_factory
-from portal import api, formatting, web
+from portal import actions, api, formatting, office, office_requests, reports_page, web
 from portal.deps import Portal, Turns, install_error_handlers, utc_now
 from portal.limits import BodyLimit
 from portal.reading import stop_readers
@@ -88,6 +88,10 @@ def create_app(
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(web.router)
+    app.include_router(actions.router)
+    app.include_router(office.router)
+    app.include_router(office_requests.router)
+    app.include_router(reports_page.router)
     app.mount("/static/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
