@@ -1,4 +1,4 @@
-"""/quan-ly: lock and reopen a period, issue a token with its slip and revoke it, ad-hoc requests."""
+"""/quan-ly: lock and reopen a period, issue a token (slip) and revoke it, ad-hoc requests."""
 
 from __future__ import annotations
 
