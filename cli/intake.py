@@ -271,6 +271,10 @@ def request_new(
         list[str] | None,
         typer.Option(help="Every unit of a kind, e.g. commune, town (repeatable)."),
     ] = None,
+    parent: Annotated[
+        list[str] | None,
+        typer.Option(help="Every unit directly under this unit code (repeatable)."),
+    ] = None,
     obligation: Annotated[
         str | None, typer.Option(help="Reuse an ad-hoc obligation of the plan.")
     ] = None,
@@ -299,6 +303,7 @@ def request_new(
         title=title,
         units=tuple(unit or ()),
         unit_kinds=tuple(unit_kind or ()),
+        parents=tuple(parent or ()),
         obligation=obligation,
         targets=tuple((c, True) for c in target or ())
         + tuple((c, False) for c in optional_target or ()),

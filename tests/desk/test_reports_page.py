@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from reports.document import ReportError
-from reports.ondemand import AlreadyRunning, CompileJobs, JobState
+from reports.ondemand import AlreadyRunning, CompileJobs, JobState, libreoffice
 from tests.support.desk_actions import audit, csrf, hidden_fields, signed_in
 from tests.support.intake import Portal
 
@@ -122,3 +122,21 @@ def test_one_compilation_at_a_time_per_period() -> None:
     assert failed is not None and failed.state is JobState.FAILED
     assert failed.error == "Chưa nạp kế hoạch nào của năm 2023"
     assert jobs.start("2024-Q1", ["docx"], "office", slow).job_id == 3  # free again
+
+
+@pytest.mark.slow  # LibreOffice converts the document in a process of its own
+@pytest.mark.skipif(libreoffice() is None, reason="LibreOffice is not installed here")
+def test_pdf_is_compiled_from_the_docx_with_libreoffice(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    folder = portal.settings.data_dir / "reports" / "2024-04"
+    shutil.rmtree(folder, ignore_errors=True)
+    with signed_in(portal) as office:
+        started = _compile(office, "2024-04", ["pdf"])
+        done = _follow(office, started.headers["location"], timeout=300)
+        assert "Đã tổng hợp xong" in done and ".pdf" in done
+        pdf = next(p.name for p in folder.iterdir() if p.suffix == ".pdf")
+        got = office.get(f"/bao-cao/2024-04/{pdf}")
+    assert got.status_code == 200 and got.content[:5] == b"%PDF-"
+    assert got.headers["content-type"] == "application/pdf"
