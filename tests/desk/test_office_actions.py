@@ -96,9 +96,9 @@ def test_a_token_is_shown_once_on_a_printable_slip_works_and_is_revoked(portal: 
         assert event["details"]["unit"] == "xa-hai" and secret not in str(event)
         assert secret not in office.get("/quan-ly").text  # never shown again
 
-        with portal.client() as holder:
-            sign_in(holder, secret)
-            assert "UBND xã Hai" in holder.get("/").text
+        holder = portal.client()
+        sign_in(holder, secret)
+        assert "UBND xã Hai" in holder.get("/").text
 
         with session_factory(portal.engine)() as session:
             token_id = session.scalars(select(AccessToken.id)).one()
@@ -110,6 +110,9 @@ def test_a_token_is_shown_once_on_a_printable_slip_works_and_is_revoked(portal: 
     assert len(audit(portal.engine, "token.revoke")) == 1
     with portal.client(secret) as api:
         assert api.get("/api/v1/me").status_code == 401
+    # The page session opened with the token ends with it.
+    assert holder.get("/").headers["location"].startswith("/login")
+    holder.close()
 
 
 def test_issuing_to_an_unknown_unit_is_refused_naming_the_field(portal: Portal) -> None:
