@@ -61,6 +61,13 @@ def _sources(session: Session) -> list[tuple[str, str]]:
     return sorted({(c, t) for c, t in rows}, key=lambda r: sort_key(r[1]))
 
 
+def _source_title(session: Session, code: str) -> str:
+    """The title officials know a report by, with its code; the code alone when unknown."""
+    title = session.scalar(select(Obligation.title).where(Obligation.code == code))
+    title = title or session.scalar(select(Deliverable.title).where(Deliverable.code == code))
+    return f"{title} ({code})" if title else code
+
+
 def _periods(session: Session) -> list[str]:
     labels = session.scalars(
         select(DueItem.period_label).where(DueItem.period_label.is_not(None)).distinct()
@@ -70,12 +77,16 @@ def _periods(session: Session) -> list[str]:
 
 def _locks(session: Session) -> list[dict[str, Any]]:
     rows = session.execute(
-        select(PeriodLock, func.coalesce(Obligation.code, Deliverable.code))
+        select(
+            PeriodLock,
+            func.coalesce(Obligation.code, Deliverable.code),
+            func.coalesce(Obligation.title, Deliverable.title),
+        )
         .outerjoin(Obligation, Obligation.id == PeriodLock.obligation_id)
         .outerjoin(Deliverable, Deliverable.id == PeriodLock.deliverable_id)
         .order_by(PeriodLock.locked_at.desc())
     ).all()
-    return [{"lock": lock, "source": source} for lock, source in rows]
+    return [{"lock": lock, "source": code, "title": title} for lock, code, title in rows]
 
 
 def _live_tokens(session: Session, search: str) -> list[dict[str, Any]]:
@@ -183,7 +194,7 @@ def lock(
                 actor,
                 title="Xác nhận khóa sổ",
                 lines=[
-                    f"Báo cáo: {typed['lock_source']}, kỳ {period_vi}",
+                    f"Báo cáo: {_source_title(session, typed['lock_source'])}, kỳ {period_vi}",
                     "Kỳ này đã khóa sổ từ trước: không thay đổi gì."
                     if already
                     else "Sau khi khóa sổ, cổng báo cáo từ chối mọi báo cáo gửi thêm cho kỳ này "
@@ -202,7 +213,10 @@ def lock(
         request,
         actor,
         title="Đã khóa sổ",
-        lines=[f"Đã khóa sổ {typed['lock_source']} kỳ {period_vi}: không nhận thêm báo cáo."],
+        lines=[
+            f"Đã khóa sổ {_source_title(session, typed['lock_source'])} kỳ {period_vi}: "
+            "không nhận thêm báo cáo."
+        ],
         links=[("/quan-ly", "Về trang quản lý")],
     )
 
@@ -225,7 +239,7 @@ def unlock(
             actor,
             title="Xác nhận mở lại kỳ báo cáo",
             lines=[
-                f"Báo cáo: {typed['source']}, kỳ {period_vi}",
+                f"Báo cáo: {_source_title(session, typed['source'])}, kỳ {period_vi}",
                 "Sau khi mở lại, các đơn vị gửi được báo cáo cho kỳ này như trước khi khóa sổ.",
             ],
             action="/quan-ly/mo-so",
@@ -241,13 +255,16 @@ def unlock(
         now=portal.clock(),
     )
     if not removed:
-        message = f"{typed['source']} kỳ {period_vi} không bị khóa sổ."
+        message = f"{_source_title(session, typed['source'])} kỳ {period_vi} không bị khóa sổ."
         raise Invalid([FieldError("period", "not_locked", message)], message)
     return done_page(
         request,
         actor,
         title="Đã mở lại kỳ báo cáo",
-        lines=[f"Đã mở lại {typed['source']} kỳ {period_vi}: các đơn vị gửi được báo cáo."],
+        lines=[
+            f"Đã mở lại {_source_title(session, typed['source'])} kỳ {period_vi}: các đơn vị "
+            "gửi được báo cáo."
+        ],
         links=[("/quan-ly", "Về trang quản lý")],
     )
 
