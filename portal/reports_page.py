@@ -11,6 +11,7 @@ Who reads: the office, and leaders in charge, to whom the compiled report is add
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,7 @@ from wording import vietnamese as vi
 
 router = APIRouter(include_in_schema=False)
 REFRESH_S = 3
+_CREATING = threading.Lock()
 FORMAT_VI = {
     "docx": "Word (DOCX)",
     "xlsx": "Excel (XLSX)",
@@ -89,8 +91,9 @@ def _refuse_unless_reader(actor: Actor) -> None:
 def compile_jobs(portal: Portal, request: Request) -> CompileJobs:
     """The portal's background compilations, created with the app's first use of them."""
     state = request.app.state
-    if getattr(state, "compile_jobs", None) is None:
-        state.compile_jobs = CompileJobs(clock=portal.clock)
+    with _CREATING:  # two first requests at once must share one registry
+        if getattr(state, "compile_jobs", None) is None:
+            state.compile_jobs = CompileJobs(clock=portal.clock)
     jobs: CompileJobs = state.compile_jobs
     return jobs
 
