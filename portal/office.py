@@ -233,7 +233,22 @@ def unlock(
     refuse_unless_office(actor)
     typed = posted(form, "source", "period")
     period_vi = vi.period(typed["period"]) or "(không theo kỳ)"
+    now = portal.clock()
+
+    def reopen(s: Session) -> None:
+        removed = unlock_period(
+            session=s,
+            source=typed["source"],
+            period=_period_field(typed["period"]),
+            actor=actor,
+            now=now,
+        )
+        if not removed:
+            message = f"{_source_title(s, typed['source'])} kỳ {period_vi} không bị khóa sổ."
+            raise Invalid([FieldError("period", "not_locked", message)], message)
+
     if form.get(CONFIRMED) != "1":
+        dry_run(portal, reopen)
         return confirm_page(
             request,
             actor,
@@ -247,16 +262,7 @@ def unlock(
             button="Xác nhận mở lại",
             back="/quan-ly",
         )
-    removed = unlock_period(
-        session=session,
-        source=typed["source"],
-        period=_period_field(typed["period"]),
-        actor=actor,
-        now=portal.clock(),
-    )
-    if not removed:
-        message = f"{_source_title(session, typed['source'])} kỳ {period_vi} không bị khóa sổ."
-        raise Invalid([FieldError("period", "not_locked", message)], message)
+    reopen(session)
     return done_page(
         request,
         actor,
