@@ -1,25 +1,35 @@
 """Compile now where a Prefect API is configured: the `compile-report/adhoc` deployment runs
-it, and the status page follows the run's state in Vietnamese (Prefect's test server)."""
+it, and the status page follows the run's state in Vietnamese (Prefect's test server; the
+run is executed in this process, as a worker would)."""
 
 from __future__ import annotations
 
 import re
+import shutil
 from uuid import UUID
 
 import pytest
 
+from settings import get_settings
 from tests.support.desk_actions import audit, csrf, hidden_fields, signed_in
 from tests.support.intake import Portal
 
 pytestmark = pytest.mark.slow  # a real Prefect API (prefect's test harness)
 
 
+def _settings_of(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = portal.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("DONDOC_DATABASE_URL", url)
+    monkeypatch.setenv("DONDOC_DATA_DIR", str(portal.settings.data_dir))
+    get_settings.cache_clear()
+
+
 def test_compile_now_starts_the_adhoc_deployment_and_follows_its_run(
     portal: Portal, prefect_api: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from prefect.client.orchestration import get_client
+    from prefect.flow_engine import run_flow
     from prefect.settings import PREFECT_API_URL
-    from prefect.states import Completed
 
     from flows.compile_report import compile_report
 
@@ -46,10 +56,21 @@ def test_compile_now_starts_the_adhoc_deployment_and_follows_its_run(
         again = office.post("/bao-cao/tong-hop", data=hidden_fields(confirm.text))
         assert again.headers["location"] == started.headers["location"]
 
-        with get_client(sync_client=True) as client:
-            client.set_flow_run_state(run_id, Completed(), force=True)
+        # The run as a worker would run it (in this process, on the portal's database and
+        # data folder): the files land where /bao-cao lists them.
+        shutil.rmtree(portal.settings.data_dir / "reports" / "2024-Q1", ignore_errors=True)
+        _settings_of(portal, monkeypatch)
+        try:
+            run_flow(compile_report, flow_run=run, parameters=run.parameters)
+        finally:
+            get_settings.cache_clear()  # the next test reads its own environment
         finished = office.get(started.headers["location"])
         assert "Đã tổng hợp xong" in finished.text and 'http-equiv="refresh"' not in finished.text
+        listed = office.get("/bao-cao").text
+        assert "quý I năm 2024" in listed
+        docx = next((portal.settings.data_dir / "reports" / "2024-Q1").glob("*.docx"))
+        got = office.get(f"/bao-cao/2024-Q1/{docx.name}")
+        assert got.status_code == 200 and got.content[:2] == b"PK"
     events = audit(portal.engine, "report.compile")
     assert [e["details"]["via"] for e in events] == ["prefect", "prefect"]
 
