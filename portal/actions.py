@@ -43,6 +43,7 @@ from wording import vietnamese as vi
 
 router = APIRouter(include_in_schema=False)
 CONFIRMED = "xac_nhan"
+EDIT = "sua"  # posted from the confirm page: the form again, as typed
 T = TypeVar("T")
 
 
@@ -108,8 +109,9 @@ def confirm_page(
     fields: dict[str, str | list[str]],
     button: str,
     back: str,
+    editable: bool = True,
 ) -> Response:
-    """What will happen, with a button that does it and a way back."""
+    """What will happen, with a button that does it and a way back (with what was typed)."""
     context = {
         "actor": actor,
         "title": title,
@@ -119,6 +121,7 @@ def confirm_page(
         "button": button,
         "back": back,
         "confirmed": CONFIRMED,
+        "edit": EDIT if editable else None,
     }
     return page(request, "desk_confirm.html", context)
 
@@ -204,6 +207,8 @@ def extend_post(
     refuse_unless_office(actor)
     item, facts = _facts(item_id, session)
     typed = posted(form, "until", "reason")
+    if form.get(EDIT) == "1":
+        return _extend_form(request, actor, facts, typed)
     now, address = portal.clock(), client_address(request)
 
     def act(s: Session) -> ItemRelief:
@@ -292,6 +297,8 @@ def exempt_post(
     refuse_unless_office(actor)
     item, facts = _facts(item_id, session)
     typed = posted(form, "reason")
+    if form.get(EDIT) == "1":
+        return _exempt_form(request, actor, facts, typed)
     now, address = portal.clock(), client_address(request)
 
     def act(s: Session) -> ItemRelief:

@@ -21,6 +21,7 @@ from models.org import Person, Unit
 from models.plan import Deliverable, Obligation
 from portal.actions import (
     CONFIRMED,
+    EDIT,
     confirm_page,
     done_page,
     dry_run,
@@ -183,6 +184,8 @@ def lock(
     check_csrf(request, form.get("csrf"))
     refuse_unless_office(actor)
     typed = posted(form, "lock_source", "lock_period", "lock_reason")
+    if form.get(EDIT) == "1":
+        return _office_page(request, actor, session, typed=typed)
     now, address = portal.clock(), client_address(request)
     period_vi = vi.period(typed["lock_period"]) or "(không theo kỳ)"
     try:
@@ -261,6 +264,7 @@ def unlock(
             fields=dict(typed),
             button="Xác nhận mở lại",
             back="/quan-ly",
+            editable=False,
         )
     reopen(session)
     return done_page(
@@ -335,6 +339,8 @@ def issue(
     check_csrf(request, form.get("csrf"))
     refuse_unless_office(actor)
     typed = posted(form, "holder_kind", "holder_code", "label")
+    if form.get(EDIT) == "1":
+        return _office_page(request, actor, session, typed=typed)
     now, address = portal.clock(), client_address(request)
     try:
         if form.get(CONFIRMED) != "1":
@@ -401,6 +407,7 @@ def revoke(
             fields={"token_id": text},
             button="Thu hồi",
             back="/quan-ly",
+            editable=False,
         )
     revoke_tokens(session=session, revoked_by=actor, now=portal.clock(), token_id=row.id)
     return done_page(

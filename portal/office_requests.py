@@ -19,6 +19,7 @@ from models.plan import Target
 from plans.vocabulary import ItemKind, UnitKind
 from portal.actions import (
     CONFIRMED,
+    EDIT,
     confirm_page,
     done_page,
     dry_run,
@@ -171,6 +172,8 @@ def request_post(
 ) -> Response:
     check_csrf(request, form.get("csrf"))
     refuse_unless_office(actor)
+    if form.get(EDIT) == "1":
+        return _form_page(request, actor, session, form)
     now, address = portal.clock(), client_address(request)
     try:
         if form.get(CONFIRMED) != "1":

@@ -179,6 +179,7 @@ def compile_now(
             fields={"period": period, "formats": formats},
             button="Tổng hợp ngay",
             back="/bao-cao",
+            editable=False,
         )
     now = portal.clock()
     if api_url is not None:

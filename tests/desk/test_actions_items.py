@@ -50,6 +50,9 @@ def test_the_office_extends_a_deadline_after_confirming(portal: Portal) -> None:
         assert confirm.status_code == 200, confirm.text
         assert "Xác nhận gia hạn" in confirm.text and "Hạn mới: hết ngày" in confirm.text
         assert _reliefs(portal, item) == [] and audit(portal.engine, "item.extend") == []
+        again = office.post(f"/viec/{item}/gia-han", data=hidden_fields(confirm.text, "sua"))
+        assert again.status_code == 200 and "Xã bị lũ cắt đường</textarea>" in again.text
+        assert f'value="{until:%d/%m/%Y}"' in again.text  # "Sửa lại": the form as typed
 
         done = office.post(f"/viec/{item}/gia-han", data=hidden_fields(confirm.text))
     assert done.status_code == 200, done.text

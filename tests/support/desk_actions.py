@@ -41,9 +41,12 @@ def audit(engine: Engine, action: str) -> list[dict[str, Any]]:
         return [{"actor": r.actor, "object_id": r.object_id, "details": r.details} for r in rows]
 
 
-def hidden_fields(html: str) -> dict[str, list[str]]:
-    """The confirm page's hidden inputs, as a browser would post them again."""
+def hidden_fields(html: str, marker: str = "xac_nhan") -> dict[str, list[str]]:
+    """The hidden inputs of the confirm page's form carrying `marker` (xac_nhan: do it; sua:
+    back to the form as typed), as a browser would post them."""
+    forms = re.findall(r"<form\b.*?</form>", html, re.S)
+    (form,) = [f for f in forms if f'name="{marker}"' in f]
     fields: dict[str, list[str]] = {}
-    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html):
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form):
         fields.setdefault(name, []).append(markup.unescape(value))
     return fields
