@@ -7,14 +7,14 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from access.actor import SETTINGS_ADMIN, Actor
 from access.audit import record_event
-from access.tokens import _token_actor, authenticate, hash_token
+from access.tokens import authenticate, hash_token, token_actor
 from models.access import AccessToken, WebSession
-from models.org import Unit
+from models.org import Person, Unit
 
 SESSION_PREFIX = "dds_"  # a page session's secret; never accepted where a token is expected
 SESSION_LIFETIME = timedelta(hours=12)
@@ -105,9 +105,10 @@ def _live_session(
     if not secret:
         return None
     row = session.execute(
-        select(WebSession, AccessToken, Unit.code, Unit.name)
+        select(WebSession, AccessToken, Person, Unit)
         .outerjoin(AccessToken, AccessToken.id == WebSession.token_id)
-        .outerjoin(Unit, Unit.id == AccessToken.unit_id)
+        .outerjoin(Person, Person.id == AccessToken.person_id)
+        .outerjoin(Unit, Unit.id == func.coalesce(AccessToken.unit_id, Person.unit_id))
         .where(
             WebSession.secret_hash == hash_token(secret),
             WebSession.ended_at.is_(None),
@@ -116,7 +117,7 @@ def _live_session(
     ).first()
     if row is None:
         return None
-    web, token, unit_code, unit_name = row
+    web, token, person, unit = row
     if web.token_id is None:
         same_admin = (
             admin_secret is not None
@@ -124,9 +125,11 @@ def _live_session(
             and hmac.compare_digest(web.admin_check, _admin_check(secret, admin_secret))
         )
         return (web, SETTINGS_ADMIN) if same_admin else None
+    # The token's holder as it is now: a revoked token ends its sessions at once, and a
+    # person's changed unit or role holds from their next page.
     if token is None or token.revoked_at is not None:
         return None
-    return web, _token_actor(token, unit_code, unit_name)
+    return web, token_actor(token, person, unit)
 
 
 def resolve_web_session(

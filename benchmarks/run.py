@@ -4,8 +4,8 @@
 
 `--db` takes the SQLAlchemy URL of an EMPTY database (a temporary SQLite file by default);
 the synthetic province is generated into it. The benchmarks run in the order given by
-`--only` (all by default: status, report, fanout, flow, intake, portal, hostile; intake and the
-portal add submissions, so they go last).
+`--only` (all by default: status, report, desk, fanout, flow, intake, portal, hostile; intake
+and the portal add submissions, so they go last).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pendulum
 from sqlalchemy import Engine
 
 from benchmarks import (
+    bench_desk,
     bench_fanout,
     bench_flow,
     bench_intake,
@@ -40,7 +41,7 @@ from models.migrate import upgrade
 
 STATUS_AS_OF = pendulum.datetime(2024, 6, 20, 9, tz="Asia/Ho_Chi_Minh")
 REPORT_AS_OF = pendulum.datetime(2024, 7, 31, 9, tz="Asia/Ho_Chi_Minh")
-ALL = ("status", "report", "fanout", "flow", "intake", "portal", "hostile")
+ALL = ("status", "report", "desk", "fanout", "flow", "intake", "portal", "hostile")
 
 
 def machine(engine: Engine) -> dict[str, Any]:
@@ -90,7 +91,7 @@ def run(
         for name in only:
             begun = time.perf_counter()
             try:
-                result = _one(name, engine, repeat, slow_repeat, requests, clients)
+                result = _one(name, engine, repeat, slow_repeat, requests, clients, units)
             except Exception as error:  # recorded, and the other benchmarks still run
                 result = {
                     "benchmark": name,
@@ -115,13 +116,21 @@ def run(
 
 
 def _one(
-    name: str, engine: Engine, repeat: int, slow_repeat: int, requests: int, clients: int
+    name: str,
+    engine: Engine,
+    repeat: int,
+    slow_repeat: int,
+    requests: int,
+    clients: int,
+    units: int,
 ) -> dict[str, Any]:
     match name:
         case "status":
             return bench_status.run(engine, STATUS_AS_OF, repeat)
         case "report":
             return bench_report.run(engine, REPORT_AS_OF, max(1, repeat // 2))
+        case "desk":
+            return bench_desk.run(engine, STATUS_AS_OF, communes=units, warm=6 * repeat)
         case "fanout":
             with running_sinks() as sinks:
                 return bench_fanout.run(engine, sinks, slow_repeat)
@@ -167,6 +176,12 @@ def summary(r: dict[str, Any]) -> str:
                 f"{r['requests_per_s']:.0f} req/s, p50 {r['p50_ms']:.0f} ms, "
                 f"p99 {r['p99_ms']:.0f} ms; direct submit {r['baseline_per_s']:.0f}/s [{ok}]"
             )
+        case "desk":
+            each = ", ".join(
+                f"{name} p50 {p['p50_ms']:.0f} / p99 {p['p99_ms']:.0f} ms (cold {p['cold_ms']:.0f})"
+                for name, p in r["pages"].items()
+            )
+            return f"desk: {each}; SQL baseline {r['baseline_ms']:.0f} ms [{ok}]"
         case "hostile":
             return (
                 f"hostile: ordinary p99 {r['p99_ms']:.0f} ms (max {r['max_ms']:.0f} ms) while "

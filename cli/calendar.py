@@ -10,7 +10,16 @@ from pydantic import ValidationError
 from rich.table import Table
 from sqlalchemy import inspect, select
 
-from cli.common import console, engine, fail, now, print_json, read_session, write_session
+from cli.common import (
+    console,
+    engine,
+    fail,
+    has_database,
+    now,
+    print_json,
+    read_session,
+    write_session,
+)
 from cli.intake import cli_actor, say
 from models.calendar import CalendarAnnouncement, CalendarOverrideRow, load_calendar
 from plan_sync.calendar import CalendarChange, store_announcements
@@ -37,7 +46,7 @@ def show(
         fail("cần chọn năm, ví dụ: dondoc calendar --year 2026")
     work_calendar = WorkCalendar()
     # Without a database the calendar is still useful: the law (holidays.VN) alone.
-    if inspect(engine()).has_table(CalendarOverrideRow.__tablename__):
+    if has_database() and inspect(engine()).has_table(CalendarOverrideRow.__tablename__):
         with read_session() as session:
             work_calendar = load_calendar(session=session)
     days = work_calendar.days(year)

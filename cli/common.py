@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,10 +13,11 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from models.db import make_engine, session_factory
+from models.db import DatabaseMissing, make_engine, open_database, session_factory
+from models.migrate import upgrade
 from schedules import instants
 from settings import get_settings
 
@@ -25,14 +27,34 @@ err_console = Console(stderr=True)
 
 @lru_cache(maxsize=1)
 def engine() -> Engine:
-    return make_engine(get_settings().database_url)
+    """dondoc's database; refuses politely when it was never initialised (`dondoc init`)."""
+    try:
+        return open_database(get_settings().database_url)
+    except DatabaseMissing as exc:
+        fail(str(exc))
+
+
+def has_database() -> bool:
+    """Whether dondoc's database exists, for the few commands useful without one."""
+    try:
+        open_database(get_settings().database_url).dispose()
+    except DatabaseMissing:
+        return False
+    return True
+
+
+def create_database() -> None:
+    """Create dondoc's database, or migrate it to the current schema: `dondoc init` only."""
+    created = make_engine(get_settings().database_url)
+    try:
+        upgrade(created)
+    finally:
+        created.dispose()
 
 
 @contextmanager
 def read_session() -> Iterator[Session]:
-    """A session for reading; refuses politely when the database was never initialised."""
-    if not inspect(engine()).has_table("due_items"):
-        fail("the database has no dondoc tables yet; run `dondoc init` first")
+    """A session for reading dondoc's (initialised) database."""
     with session_factory(engine())() as session:
         yield session
 
@@ -57,9 +79,27 @@ def parse_instant(value: str | None) -> datetime:
         return instants.parse_instant(value)
     except ValueError:
         fail(
-            f"cannot read {value!r} as a date or time "
-            "(use e.g. 2024-03-20 or 2024-03-20T08:00+07:00)"
+            f"«{value}» không phải ngày hoặc thời điểm "
+            "(viết ví dụ 2024-03-20 hoặc 2024-03-20T08:00+07:00)"
         )
+
+
+# Why a file could not be read or written, in the user's words (the system says it in English).
+_OS_REASONS = {
+    errno.ENOENT: "không có tệp hoặc thư mục này",
+    errno.EACCES: "không có quyền truy cập",
+    errno.EPERM: "không có quyền truy cập",
+    errno.EISDIR: "đây là một thư mục",
+    errno.ENOTDIR: "một phần của đường dẫn không phải thư mục",
+    errno.ENOSPC: "ổ đĩa đã đầy",
+    errno.EROFS: "ổ đĩa chỉ cho đọc",
+    errno.EEXIST: "đã có tệp này",
+}
+
+
+def os_reason(error: OSError) -> str:
+    """What went wrong with a file, in Vietnamese; the system's own words when it is rare."""
+    return _OS_REASONS.get(error.errno or 0) or error.strerror or str(error)
 
 
 def print_json(data: Any) -> None:

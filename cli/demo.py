@@ -27,20 +27,28 @@ def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        fail(f"--until {value!r} is not a date (use e.g. 2024-03-31)")
+        fail(f"--until: «{value}» không phải là ngày (viết theo dạng NNNN-TT-NN, ví dụ 2024-03-31)")
 
 
 def demo(
     out: Annotated[
-        Path, typer.Option(help="Folder for the database, reports, mailbox and webhook log.")
+        Path, typer.Option(help="Thư mục chứa cơ sở dữ liệu, báo cáo, hộp thư và nhật ký webhook.")
     ] = Path("dondoc-demo"),
     until: Annotated[
-        str, typer.Option(help="Last simulated day (a shorter span), e.g. 2024-03-31.")
+        str, typer.Option(help="Ngày chạy thử cuối cùng (để chạy ngắn hơn), ví dụ 2024-03-31.")
     ] = YEAR_END.isoformat(),
-    seed: Annotated[int, typer.Option(help="Seed of who submits on time, late or never.")] = 2024,
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Hạt giống ngẫu nhiên quyết định đơn vị nào gửi đúng hạn, muộn hay không gửi."
+        ),
+    ] = 2024,
 ) -> None:
-    """Play the Cao Lộc 2024 plan day by day through the real flows, with local mail and
-    webhook sinks; print what happened and where the documents and messages are."""
+    """Chạy thử kế hoạch Cao Lộc 2024 từng ngày qua các flow thật.
+
+    Thư và webhook được gửi vào hộp thư và nhật ký trên máy này; cuối cùng in kết quả và nơi
+    lưu văn bản, thông báo.
+    """
     options = DemoOptions(out=out, seed=seed, until=_date(until))
     progress = Progress(
         TextColumn("{task.description}"),

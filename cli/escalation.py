@@ -131,13 +131,18 @@ def _print_messages(session: Session, keys: list[str], people: People) -> None:
 
 def remind(
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Instant or date (Vietnam time); now by default.")
+        str | None,
+        typer.Option("--as-of", help="Thời điểm hoặc ngày (giờ Việt Nam); mặc định: bây giờ."),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would go out; write and send nothing.")
+        bool,
+        typer.Option("--dry-run", help="Chạy thử: cho xem những gì sẽ gửi; không ghi, không gửi."),
     ] = False,
 ) -> None:
-    """Send the reminders and escalations due now, and show what went out and to whom."""
+    """Gửi các thông báo đôn đốc đã đến lúc gửi, và cho biết đã gửi gì, cho ai.
+
+    Thông báo đôn đốc gồm nhắc hạn cho đơn vị và báo lên cấp trên khi quá hạn.
+    """
     instant = parse_instant(as_of)
     settings = get_settings()
     channels = [c.value for c in enabled_channels(settings)]
@@ -239,8 +244,10 @@ def outbox(
     ] = None,
     limit: Annotated[int, typer.Option(help="Số dòng tối đa.")] = 200,
 ) -> None:
-    """Thông báo gửi lỗi (sẽ thử lại) hoặc đã dừng gửi, kèm lỗi gần nhất, và thông báo gửi
-    thay qua kênh khác."""
+    """Hộp thư đi: thông báo gửi lỗi (sẽ thử lại) hoặc đã dừng gửi, kèm lỗi gần nhất.
+
+    Kèm cả thông báo đã gửi thay qua kênh khác.
+    """
     if retry is not None:
         _retry(retry)
         return

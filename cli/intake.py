@@ -14,8 +14,14 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from access.actor import Actor
-from access.tokens import issue_token, revoke_tokens
+from access.actor import PERSON_ROLE_VI, Actor
+from access.tokens import (
+    TokenListing,
+    issue_person_token,
+    issue_token,
+    list_tokens,
+    revoke_tokens,
+)
 from adhoc.requests import RequestSpec, create_request, list_requests
 from cli.common import (
     console,
@@ -23,6 +29,7 @@ from cli.common import (
     err_console,
     fail,
     now,
+    os_reason,
     print_json,
     read_session,
     write_session,
@@ -31,10 +38,10 @@ from intake.address import ItemAddress, source_spec
 from intake.locks import lock_period, unlock_period
 from intake.receipts import submission_summary
 from intake.store import SubmitRequest, submit
-from models.access import AccessToken, Role
+from models.access import Role
 from models.calendar import load_calendar
 from models.db import session_factory
-from models.org import Unit
+from models.org import Person, Unit
 from plans.vocabulary import ItemKind
 from settings import get_settings
 from submissions.content import Upload, safe_filename
@@ -47,9 +54,9 @@ from submissions.spreadsheet import (
 )
 from wording.vietnamese import local_iso, local_time
 
-token_app = typer.Typer(help="Issue and revoke access tokens (stored only as hashes).")
-request_app = typer.Typer(help="Ad-hoc reports and assignments (báo cáo đột xuất, giao việc).")
-period_app = typer.Typer(help="Lock (khóa sổ) or reopen a reporting period.")
+token_app = typer.Typer(help="Cấp và thu hồi mã truy cập (chỉ lưu bản băm, không lưu mã).")
+request_app = typer.Typer(help="Yêu cầu báo cáo đột xuất và giao việc.")
+period_app = typer.Typer(help="Khóa sổ hoặc mở lại một kỳ báo cáo.")
 
 
 def say(text: str) -> None:
@@ -79,19 +86,29 @@ def refuse(error: IntakeError) -> NoReturn:
 
 @token_app.command("issue")
 def token_issue(
-    unit: Annotated[str | None, typer.Option(help="Unit code the token reports for.")] = None,
-    admin: Annotated[bool, typer.Option("--admin", help="An admin token instead.")] = False,
-    label: Annotated[str | None, typer.Option(help="Who holds it, e.g. a name.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Mã đơn vị dùng mã truy cập để báo cáo.")] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            help="Mã người trong kế hoạch (cán bộ đầu mối, thủ trưởng đơn vị, lãnh đạo phụ "
+            "trách, cán bộ tổng hợp): mã truy cập của riêng người đó."
+        ),
+    ] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Cấp mã truy cập quản trị.")] = False,
+    label: Annotated[str | None, typer.Option(help="Người giữ mã, ví dụ họ tên.")] = None,
 ) -> None:
-    """Print a new token once; only its hash is stored, so it cannot be shown again."""
-    if (unit is None) == (not admin):
-        fail("give either --unit U or --admin")
+    """Cấp một mã truy cập mới và in ra một lần; chỉ lưu bản băm nên không xem lại được."""
+    if [unit is not None, person is not None, admin].count(True) != 1:
+        fail("Hãy ghi đúng một trong --unit U, --person P hoặc --admin.")
+    if person is not None:
+        _issue_person_token(person, label)
+        return
     with write_session() as session:
         row = None
         if unit is not None:
             row = session.scalars(select(Unit).where(Unit.code == unit)).one_or_none()
             if row is None:
-                fail(f"no unit with code {unit!r}")
+                fail(f"không có đơn vị nào mang mã {unit!r}")
         token, secret = issue_token(
             session=session,
             role=Role.ADMIN if admin else Role.UNIT,
@@ -106,65 +123,108 @@ def token_issue(
     console.print("Chỉ hiển thị một lần: hãy chuyển cho cán bộ phụ trách qua kênh an toàn.")
 
 
+def _issue_person_token(code: str, label: str | None) -> None:
+    try:
+        with write_session() as session:
+            token, holder, secret = issue_person_token(
+                code, session=session, issued_by=cli_actor(), now=now(), label=label
+            )
+            token_id, name = token.id, holder.full_name
+            role = PERSON_ROLE_VI.get(holder.role, holder.role)
+    except IntakeError as refusal:
+        fail(refusal.message)
+    say(f"Mã truy cập #{token_id} của {name} ({role.lower()}):")
+    typer.echo(secret)
+    say("Chỉ hiển thị một lần: hãy trao tận tay người nhận hoặc qua kênh an toàn.")
+
+
 @token_app.command("revoke")
 def token_revoke(
-    token_id: Annotated[int | None, typer.Option("--id", help="Token number.")] = None,
-    unit: Annotated[str | None, typer.Option(help="Revoke every token of this unit.")] = None,
+    token_id: Annotated[int | None, typer.Option("--id", help="Số của mã truy cập.")] = None,
+    unit: Annotated[
+        str | None, typer.Option(help="Thu hồi mọi mã truy cập của đơn vị này.")
+    ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            help="Thu hồi mọi mã truy cập của người này (mã người trong kế hoạch); các phiên "
+            "đăng nhập mở bằng các mã đó kết thúc ngay."
+        ),
+    ] = None,
 ) -> None:
-    """Revoke one token, or every token of a unit; revoked tokens stop working at once."""
-    if (token_id is None) == (unit is None):
-        fail("give either --id N or --unit U")
+    """Thu hồi một mã truy cập, mọi mã của một đơn vị hoặc của một người; hết dùng được ngay."""
+    if [token_id, unit, person].count(None) != 2:
+        fail("Hãy ghi đúng một trong --id N, --unit U hoặc --person P.")
     with write_session() as session:
-        unit_id = None
+        unit_id = person_id = None
         if unit is not None:
             row = session.scalars(select(Unit).where(Unit.code == unit)).one_or_none()
             if row is None:
-                fail(f"no unit with code {unit!r}")
+                fail(f"không có đơn vị nào mang mã {unit!r}")
             unit_id = row.id
+        if person is not None:
+            person_id = session.scalar(select(Person.id).where(Person.code == person))
+            if person_id is None:
+                fail(f"Không có người nào mã «{person}» trong kế hoạch.")
         revoked = revoke_tokens(
-            session=session, revoked_by=cli_actor(), now=now(), token_id=token_id, unit_id=unit_id
+            session=session,
+            revoked_by=cli_actor(),
+            now=now(),
+            token_id=token_id,
+            unit_id=unit_id,
+            person_id=person_id,
         )
         ids = [r.id for r in revoked]
     if not ids:
-        fail("no live token matched")
+        fail("không có mã truy cập nào còn hiệu lực khớp với yêu cầu")
     console.print(f"Đã thu hồi mã truy cập: {', '.join(f'#{i}' for i in ids)}")
 
 
 @token_app.command("list")
 def token_list() -> None:
-    """Every token: number, holder, hint, issued, revoked (never the secret)."""
+    """Mọi mã truy cập: số, đơn vị, người giữ, nhận dạng, lúc cấp, lúc thu hồi (không in mã)."""
     with read_session() as session:
-        rows = session.execute(
-            select(AccessToken, Unit.code)
-            .outerjoin(Unit, Unit.id == AccessToken.unit_id)
-            .order_by(AccessToken.id)
-        ).all()
-        table = Table("Số", "Đơn vị", "Người giữ", "Nhận dạng", "Cấp lúc", "Thu hồi lúc")
-        for token, code in rows:
-            table.add_row(
-                f"#{token.id}",
-                code or "quản trị",
-                token.label or "",
-                token.hint + "…",
-                local_iso(token.issued_at),
-                local_iso(token.revoked_at) if token.revoked_at else "",
-            )
+        listing = list_tokens(session=session)
+    table = Table(
+        "Số", "Đơn vị / người", "Vai trò", "Người giữ", "Nhận dạng", "Cấp lúc", "Thu hồi lúc"
+    )
+    for token in listing:
+        table.add_row(
+            f"#{token.id}",
+            escape(_holder(token)),
+            PERSON_ROLE_VI.get(token.person_role or "", "")
+            or ("quản trị" if token.role == Role.ADMIN else "đơn vị"),
+            escape(token.label or ""),
+            token.hint + "…",
+            local_iso(token.issued_at),
+            local_iso(token.revoked_at) if token.revoked_at else "",
+        )
     console.print(table)
+
+
+def _holder(token: TokenListing) -> str:
+    if token.holder_code is None:
+        return "quản trị"
+    return f"{token.holder_code} ({token.holder_name})" if token.person_role else token.holder_code
 
 
 # ---------------------------------------------------------------- templates and submitting
 
 
 def template(
-    obligation: Annotated[str, typer.Option(help="Obligation (or deliverable) code.")],
-    format: Annotated[str, typer.Option("--format", help="xlsx or csv.")] = "xlsx",
-    unit: Annotated[str | None, typer.Option(help="Fill in this unit code.")] = None,
-    period: Annotated[str | None, typer.Option(help="Fill in this period, e.g. 2024-Q1.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output file; a name from the codes.")] = None,
+    obligation: Annotated[str, typer.Option(help="Mã báo cáo (hoặc mã sản phẩm).")],
+    format: Annotated[str, typer.Option("--format", help="xlsx hoặc csv.")] = "xlsx",
+    unit: Annotated[str | None, typer.Option(help="Điền sẵn mã đơn vị này.")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="Điền sẵn kỳ báo cáo này, ví dụ 2024-Q1.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Tệp ghi ra; mặc định đặt tên theo các mã.")
+    ] = None,
 ) -> None:
-    """Write the obligation's template for units to fill in (XLSX or CSV)."""
+    """Ghi mẫu báo cáo để đơn vị điền (XLSX hoặc CSV)."""
     if format not in ("xlsx", "csv"):
-        fail("--format must be xlsx or csv")
+        fail("--format phải là xlsx hoặc csv")
     with read_session() as session:
         try:
             title, spec = source_spec(obligation, session=session)
@@ -181,21 +241,23 @@ def template(
 
 
 def submit_file(
-    file: Annotated[Path, typer.Option(help="A filled template (.xlsx, .csv) or a .json file.")],
-    unit: Annotated[str | None, typer.Option(help="Unit code (or from the file).")] = None,
+    file: Annotated[Path, typer.Option(help="Mẫu đã điền (.xlsx, .csv) hoặc tệp .json.")],
+    unit: Annotated[str | None, typer.Option(help="Mã đơn vị (hoặc lấy từ tệp).")] = None,
     obligation: Annotated[
-        str | None, typer.Option(help="Obligation or deliverable code (or from the file).")
+        str | None, typer.Option(help="Mã báo cáo hoặc mã sản phẩm (hoặc lấy từ tệp).")
     ] = None,
-    period: Annotated[str | None, typer.Option(help="Period label (or from the file).")] = None,
+    period: Annotated[str | None, typer.Option(help="Kỳ báo cáo (hoặc lấy từ tệp).")] = None,
     idempotency_key: Annotated[
-        str | None, typer.Option(help="Same key and content: the first receipt again.")
+        str | None,
+        typer.Option(help="Mã chống gửi trùng: cùng mã và cùng nội dung thì trả lại biên nhận cũ."),
     ] = None,
     attach: Annotated[
-        list[Path] | None, typer.Option(help="An evidence file to attach (repeatable).")
+        list[Path] | None,
+        typer.Option(help="Tệp minh chứng đính kèm (ghi lại tùy chọn cho mỗi tệp)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the receipt as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="In biên nhận dạng JSON.")] = False,
 ) -> None:
-    """Submit a report or a progress update from a file; prints the receipt number."""
+    """Gửi báo cáo hoặc cập nhật tiến độ từ một tệp; in số biên nhận."""
     try:
         data = file.read_bytes()
         evidence = [
@@ -207,7 +269,7 @@ def submit_file(
             for p in attach or []
         ]
     except OSError as exc:
-        fail(f"Không đọc được tệp {exc.filename}: {exc.strerror}")
+        fail(f"không đọc được tệp {exc.filename}: {os_reason(exc)}")
     settings = get_settings()
     try:
         receipt = submit(
@@ -245,10 +307,14 @@ def submit_file(
 
 
 def portal(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Cổng TCP.")] = 8000,
 ) -> None:
-    """Serve the portal (pages and JSON API) with uvicorn; loopback only by default."""
+    """Chạy cổng thông tin (các trang và API JSON) bằng uvicorn.
+
+    Mặc định chỉ nhận kết nối từ chính máy này.
+    """
+    from models.db import DatabaseMissing
     from portal.server import serve
     from settings import WeakAdminSecret
 
@@ -257,6 +323,8 @@ def portal(
     except WeakAdminSecret as weak:
         err_console.print(str(weak), highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(2) from None
+    except DatabaseMissing as missing:
+        fail(str(missing))
 
 
 # ---------------------------------------------------------------- ad-hoc requests
@@ -264,32 +332,41 @@ def portal(
 
 @request_app.command("new")
 def request_new(
-    title: Annotated[str, typer.Option(help="What is asked, in Vietnamese.")],
-    kind: Annotated[str, typer.Option(help="report or deliverable.")] = "report",
-    unit: Annotated[list[str] | None, typer.Option(help="A unit code (repeatable).")] = None,
+    title: Annotated[str, typer.Option(help="Nội dung yêu cầu, bằng tiếng Việt.")],
+    kind: Annotated[
+        str, typer.Option(help="report (báo cáo) hoặc deliverable (nhiệm vụ).")
+    ] = "report",
+    unit: Annotated[
+        list[str] | None, typer.Option(help="Mã một đơn vị (ghi lại cho mỗi đơn vị).")
+    ] = None,
     unit_kind: Annotated[
         list[str] | None,
-        typer.Option(help="Every unit of a kind, e.g. commune, town (repeatable)."),
+        typer.Option(help="Mọi đơn vị của một loại, ví dụ commune, town (ghi lại cho mỗi loại)."),
     ] = None,
     parent: Annotated[
         list[str] | None,
         typer.Option(help="Every unit directly under this unit code (repeatable)."),
     ] = None,
     obligation: Annotated[
-        str | None, typer.Option(help="Reuse an ad-hoc obligation of the plan.")
+        str | None, typer.Option(help="Dùng lại một báo cáo đột xuất có trong kế hoạch.")
     ] = None,
-    target: Annotated[list[str] | None, typer.Option(help="A required target code.")] = None,
+    target: Annotated[list[str] | None, typer.Option(help="Mã một chỉ tiêu bắt buộc.")] = None,
     optional_target: Annotated[
-        list[str] | None, typer.Option(help="An optional target code.")
+        list[str] | None, typer.Option(help="Mã một chỉ tiêu không bắt buộc.")
     ] = None,
-    section: Annotated[list[str] | None, typer.Option(help="A narrative section.")] = None,
-    due: Annotated[str | None, typer.Option(help="Deadline date, YYYY-MM-DD.")] = None,
-    within: Annotated[int | None, typer.Option(help="Deadline in N working days.")] = None,
-    recipient: Annotated[str | None, typer.Option(help="Unit the answers go to.")] = None,
-    note: Annotated[str | None, typer.Option(help="Instructions for the units.")] = None,
-    plan: Annotated[str | None, typer.Option(help="Plan code; the newest by default.")] = None,
+    section: Annotated[list[str] | None, typer.Option(help="Một phần nội dung viết.")] = None,
+    due: Annotated[str | None, typer.Option(help="Hạn nộp, dạng YYYY-MM-DD.")] = None,
+    within: Annotated[int | None, typer.Option(help="Hạn nộp sau N ngày làm việc.")] = None,
+    recipient: Annotated[str | None, typer.Option(help="Đơn vị nhận báo cáo.")] = None,
+    note: Annotated[str | None, typer.Option(help="Hướng dẫn cho các đơn vị.")] = None,
+    plan: Annotated[
+        str | None, typer.Option(help="Mã kế hoạch; mặc định kế hoạch mới nhất.")
+    ] = None,
 ) -> None:
-    """Ask units for a report or a deliverable; it becomes items due like the plan's."""
+    """Yêu cầu các đơn vị gửi báo cáo đột xuất hoặc thực hiện nhiệm vụ.
+
+    Yêu cầu trở thành việc phải nộp như các việc của kế hoạch.
+    """
     if kind not in ("report", "deliverable"):
         fail("--kind phải là report (báo cáo) hoặc deliverable (nhiệm vụ).")
     due_on = None
@@ -334,7 +411,7 @@ def request_new(
 
 @request_app.command("list")
 def request_list() -> None:
-    """Every ad-hoc request, newest first."""
+    """Mọi yêu cầu đột xuất, mới nhất trước."""
     with read_session() as session:
         table = Table("Số", "Loại", "Nội dung", "Hạn nộp", "Người yêu cầu")
         for r in list_requests(session=session):
@@ -353,11 +430,11 @@ def request_list() -> None:
 
 @period_app.command("lock")
 def period_lock(
-    obligation: Annotated[str, typer.Option(help="Obligation (or deliverable) code.")],
-    period: Annotated[str | None, typer.Option(help="Period label.")] = None,
-    reason: Annotated[str | None, typer.Option(help="Why, e.g. the report was signed.")] = None,
+    obligation: Annotated[str, typer.Option(help="Mã báo cáo (hoặc mã sản phẩm).")],
+    period: Annotated[str | None, typer.Option(help="Kỳ báo cáo.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Lý do, ví dụ báo cáo tổng hợp đã ký.")] = None,
 ) -> None:
-    """Close a period: further submissions are refused with a clear message."""
+    """Khóa sổ một kỳ: các lần gửi sau bị từ chối kèm lời giải thích rõ ràng."""
     try:
         with write_session() as session:
             lock_period(
@@ -375,29 +452,34 @@ def period_lock(
 
 @period_app.command("unlock")
 def period_unlock(
-    obligation: Annotated[str, typer.Option(help="Obligation (or deliverable) code.")],
-    period: Annotated[str | None, typer.Option(help="Period label.")] = None,
+    obligation: Annotated[str, typer.Option(help="Mã báo cáo (hoặc mã sản phẩm).")],
+    period: Annotated[str | None, typer.Option(help="Kỳ báo cáo.")] = None,
 ) -> None:
-    """Reopen a locked period."""
+    """Mở lại một kỳ đã khóa sổ."""
     with write_session() as session:
         removed = unlock_period(
             session=session, source=obligation, period=period, actor=cli_actor(), now=now()
         )
     if not removed:
-        fail(f"{obligation} {period or ''} is not locked")
+        fail(f"{obligation} kỳ {period or '(không kỳ)'} chưa bị khóa sổ")
     console.print(f"Đã mở lại {obligation} kỳ {period or '(không kỳ)'}.")
 
 
 def inbox(
     folder: Annotated[
-        Path | None, typer.Option("--dir", help="Inbox folder; settings' by default.")
+        Path | None,
+        typer.Option("--dir", help="Thư mục hộp thư đến; mặc định theo cấu hình."),
     ] = None,
 ) -> None:
-    """Collect the files dropped in the inbox once (the collect_submissions flow)."""
+    """Nhận một lượt các tệp đã thả vào hộp thư đến (flow collect_submissions)."""
     from flows.collect_submissions import collect_submissions
+    from models.db import DatabaseMissing
 
     try:
-        summary = collect_submissions(inbox=str(folder) if folder else None)
+        # The folder as typed, from here (the flow reads a relative one in DONDOC_HOME).
+        summary = collect_submissions(inbox=str(folder.absolute()) if folder else None)
+    except DatabaseMissing as missing:
+        fail(str(missing))
     except (SQLAlchemyError, OSError) as error:  # the database or the folder, not a file
         fail(
             f"chưa xử lý hết hộp thư ({type(error).__name__}: cơ sở dữ liệu hoặc thư mục không "

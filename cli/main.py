@@ -5,10 +5,12 @@ from __future__ import annotations
 import typer
 
 from cli import calendar, demo, deploy, escalation, intake, plan, report, serve, status
+from cli.vietnamese import speak_vietnamese
 
 app = typer.Typer(
     name="dondoc",
-    help="dondoc: reporting deadlines and assigned tasks of a Vietnamese local government plan.",
+    help="dondoc: đôn đốc hạn báo cáo và nhiệm vụ được giao theo kế hoạch của chính quyền "
+    "địa phương.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -32,6 +34,8 @@ app.command()(intake.portal)
 app.add_typer(intake.request_app, name="request")
 app.add_typer(intake.period_app, name="period")
 app.command()(intake.inbox)
+# Last: every command registered above, and any added later, speaks Vietnamese.
+speak_vietnamese(app)
 
 
 def main() -> None:

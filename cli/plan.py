@@ -9,8 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from cli.common import console, engine, fail, now, print_json, read_session, write_session
-from models.migrate import upgrade
+from cli.common import console, create_database, fail, now, print_json, read_session, write_session
 from models.plan import Deliverable, Obligation, PlanTask, Target
 from models.queries import latest_plan, list_due_items
 from plan_sync.sync import load_plan
@@ -23,9 +22,9 @@ from wording import vietnamese
 from wording.collation import sort_key
 from wording.vietnamese import local_iso
 
-plan_app = typer.Typer(help="Check and show plan files.", no_args_is_help=True)
+plan_app = typer.Typer(help="Kiểm tra và xem tệp kế hoạch.", no_args_is_help=True)
 
-PlanPath = Annotated[Path, typer.Argument(help="A plan file (YAML).", show_default=False)]
+PlanPath = Annotated[Path, typer.Argument(help="Tệp kế hoạch (YAML).", show_default=False)]
 
 
 def _read(path: Path) -> PlanFile:
@@ -36,14 +35,14 @@ def _read(path: Path) -> PlanFile:
 
 
 def init(
-    plan: Annotated[Path, typer.Option(help="Plan file to load.")] = CAO_LOC_2024,
+    plan: Annotated[Path, typer.Option(help="Tệp kế hoạch cần nạp.")] = CAO_LOC_2024,
 ) -> None:
-    """Create or migrate the database and load a plan (the Cao Lộc 2024 plan by default)."""
+    """Tạo hoặc nâng cấp cơ sở dữ liệu và nạp một kế hoạch (mặc định kế hoạch Cao Lộc 2024)."""
     parsed = _read(plan)  # validate before touching the database
-    upgrade(engine())
+    create_database()
     with write_session() as session:
         counter = load_plan(parsed, session=session, now=now())
-    table = Table("table", "created", "updated", "unchanged", "withdrawn", title=f"Loaded {plan}")
+    table = Table("Bảng", "Thêm mới", "Cập nhật", "Không đổi", "Rút khỏi", title=f"Đã nạp {plan}")
     for row in counter.as_rows():
         table.add_row(*(str(x) for x in row))
     console.print(table)
@@ -51,24 +50,30 @@ def init(
 
 @plan_app.command("validate")
 def validate(path: PlanPath) -> None:
-    """Check a plan file; print every problem with file:line and field."""
+    """Kiểm tra một tệp kế hoạch; in từng lỗi kèm tệp:dòng và trường."""
     parsed = _read(path)
     console.print(
-        f"[green]OK[/] {path}: {len(parsed.units)} units, {len(parsed.people)} people, "
-        f"{len(parsed.targets)} targets, {len(parsed.tasks)} tasks, "
-        f"{len(parsed.deliverables)} deliverables, {len(parsed.obligations)} obligations"
+        f"[green]Hợp lệ[/] {path}: {len(parsed.units)} đơn vị, {len(parsed.people)} người, "
+        f"{len(parsed.targets)} chỉ tiêu, {len(parsed.tasks)} nhiệm vụ, "
+        f"{len(parsed.deliverables)} sản phẩm, {len(parsed.obligations)} chế độ báo cáo"
     )
 
 
 @plan_app.command("show")
 def show(
-    code: Annotated[str | None, typer.Option(help="Plan code; the newest by default.")] = None,
+    code: Annotated[
+        str | None, typer.Option(help="Mã kế hoạch; mặc định kế hoạch mới nhất.")
+    ] = None,
 ) -> None:
-    """Show the loaded plan: targets, tasks, deliverables, obligations."""
+    """Xem kế hoạch đã nạp: chỉ tiêu, nhiệm vụ, sản phẩm, chế độ báo cáo."""
     with read_session() as session:
         plan = latest_plan(session=session, code=code)
         if plan is None:
-            fail("no plan is loaded" if code is None else f"no plan with code {code!r}")
+            fail(
+                "chưa nạp kế hoạch nào"
+                if code is None
+                else f"không có kế hoạch nào mang mã {code!r}"
+            )
         console.print(
             f"[bold]{plan.title}[/]  ({plan.code}, {plan.number or 'chưa có số'}, {plan.place})"
         )
@@ -123,13 +128,15 @@ def show(
 
 
 def dues(
-    year: Annotated[int | None, typer.Option(help="Plan year.")] = None,
-    unit: Annotated[str | None, typer.Option(help="Unit code.")] = None,
-    obligation: Annotated[str | None, typer.Option(help="Obligation or deliverable code.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    year: Annotated[int | None, typer.Option(help="Năm của kế hoạch.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Mã đơn vị.")] = None,
+    obligation: Annotated[str | None, typer.Option(help="Mã báo cáo hoặc mã sản phẩm.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="In JSON cho máy đọc.")] = False,
 ) -> None:
-    """Mọi việc phải nộp: báo cáo hoặc sản phẩm, đơn vị, kỳ, kỳ số liệu và hạn (--json: thời
-    điểm hạn chính xác, giờ Việt Nam)."""
+    """Mọi việc phải nộp: báo cáo hoặc sản phẩm, đơn vị, kỳ, kỳ số liệu và hạn.
+
+    Với --json: kèm thời điểm hạn chính xác, giờ Việt Nam.
+    """
     with read_session() as session:
         items = list_due_items(session=session, year=year, unit=unit, obligation=obligation)
         rows = [

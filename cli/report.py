@@ -10,7 +10,16 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
 from rich.table import Table
 
-from cli.common import console, engine, err_console, fail, now, parse_instant, read_session
+from cli.common import (
+    console,
+    engine,
+    err_console,
+    fail,
+    now,
+    os_reason,
+    parse_instant,
+    read_session,
+)
 from intake.locks import wait_for_writers
 from reports.compile import (
     ALL_FORMATS,
@@ -142,7 +151,7 @@ def compile_report(
         try:
             paths = write_files(files, out_dir)
         except OSError as exc:
-            fail(f"không ghi được tệp vào {out_dir}: {exc.strerror or exc}")
+            fail(f"không ghi được tệp vào {out_dir}: {os_reason(exc)}")
         progress.advance(bar)
         if send:
             progress.update(bar, description=f"Gửi thư tới {len(recipients)} người nhận")

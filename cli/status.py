@@ -32,14 +32,15 @@ def _rate_row(states: list[ItemState]) -> dict[str, object]:
 
 
 def status(
-    period: Annotated[str, typer.Option(help="Period label, e.g. 2024-03, 2024-Q1.")],
-    obligation: Annotated[str | None, typer.Option(help="Obligation code.")] = None,
+    period: Annotated[str, typer.Option(help="Kỳ báo cáo, ví dụ 2024-03, 2024-Q1.")],
+    obligation: Annotated[str | None, typer.Option(help="Mã báo cáo (chế độ báo cáo).")] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Instant or date (Vietnam time); now by default.")
+        str | None,
+        typer.Option("--as-of", help="Thời điểm hoặc ngày (giờ Việt Nam); mặc định: bây giờ."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="In JSON cho máy đọc.")] = False,
 ) -> None:
-    """Each unit's standing for a period, and the reporting and timeliness rates."""
+    """Tình hình báo cáo của từng đơn vị trong một kỳ, tỷ lệ báo cáo và tỷ lệ đúng hạn."""
     instant = parse_instant(as_of)
     with read_session() as session:
         states = item_states(
@@ -54,8 +55,8 @@ def status(
         )
     if not states:
         fail(
-            f"no items due for period {period!r}"
-            + (f" and obligation {obligation!r}" if obligation else "")
+            f"không có việc phải nộp nào của kỳ {period}"
+            + (f" và báo cáo {obligation}" if obligation else "")
         )
     by_obligation: dict[str, list[ItemState]] = {}
     # Units in Vietnamese alphabetical order within each obligation.
@@ -127,12 +128,12 @@ def _granted(by: str) -> Actor:
 
 
 def extend(
-    item: Annotated[str, typer.Option(help="Item key, as `dondoc dues --json` shows it.")],
-    until: Annotated[str, typer.Option(help="New deadline date, e.g. 25/03/2024 or 2024-03-25.")],
-    reason: Annotated[str, typer.Option(help="Why (kept in the record).")],
-    by: Annotated[str, typer.Option(help="Who grants it.")] = "admin",
+    item: Annotated[str, typer.Option(help="Mã việc, như `dondoc dues --json` in ra.")],
+    until: Annotated[str, typer.Option(help="Hạn mới, ví dụ 25/03/2024 hoặc 2024-03-25.")],
+    reason: Annotated[str, typer.Option(help="Lý do (được lưu lại).")],
+    by: Annotated[str, typer.Option(help="Người cho gia hạn.")] = "admin",
 ) -> None:
-    """Grant an extension (gia hạn) of one item's deadline."""
+    """Gia hạn nộp cho một việc."""
     try:
         with write_session() as session:
             row = extend_deadline(
@@ -152,11 +153,11 @@ def extend(
 
 
 def exempt(
-    item: Annotated[str, typer.Option(help="Item key, as `dondoc dues --json` shows it.")],
-    reason: Annotated[str, typer.Option(help="Why (kept in the record).")],
-    by: Annotated[str, typer.Option(help="Who grants it.")] = "admin",
+    item: Annotated[str, typer.Option(help="Mã việc, như `dondoc dues --json` in ra.")],
+    reason: Annotated[str, typer.Option(help="Lý do (được lưu lại).")],
+    by: Annotated[str, typer.Option(help="Người cho miễn.")] = "admin",
 ) -> None:
-    """Exempt one item (miễn báo cáo): it no longer counts as expected."""
+    """Miễn báo cáo cho một việc: việc đó không còn được tính là phải nộp."""
     try:
         with write_session() as session:
             exempt_item(

@@ -112,9 +112,12 @@ class DemoResult:
 def prepare_folder(out: Path) -> None:
     """Use `out` for the demo: new or empty, or a previous demo's (then its files are cleared)."""
     if out.exists() and not out.is_dir():
-        raise DemoError(f"{out} is a file, not a folder")
+        raise DemoError(f"{out} là một tệp, không phải thư mục")
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise DemoError(f"{out} is not empty and is not a dondoc demo folder; choose another --out")
+        raise DemoError(
+            f"{out} không trống và không phải thư mục chạy thử của dondoc; "
+            "chọn thư mục khác bằng --out"
+        )
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text("dondoc demo output; `dondoc demo` may clear it\n", encoding="utf-8")
     for name in OWNED:
@@ -272,9 +275,11 @@ def run_demo(
 ) -> DemoResult:
     """Play the plan from `start` to `until`; see the module docstring for a day's order."""
     if options.until < options.start:
-        raise DemoError(f"--until {options.until} is before the start {options.start}")
+        raise DemoError(
+            f"--until {options.until:%d/%m/%Y} ở trước ngày bắt đầu {options.start:%d/%m/%Y}"
+        )
     if options.until > YEAR_END:
-        raise DemoError(f"--until {options.until} is after the plan's year (2024)")
+        raise DemoError(f"--until {options.until:%d/%m/%Y} ở sau năm của kế hoạch (2024)")
     began = time.monotonic()
     out = options.out.resolve()
     prepare_folder(out)

@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
 
+from flows.form import shown
 from notifications.alerts import send_admin_alert
 from notifications.channels import CHANNEL_VI
 from schedules.instants import parse_instant
 from settings import get_settings
 from tasks.escalation import decide_and_record_step, deliver_step
+from tasks.startup import checked_settings
+from wording.vietnamese import log_stamp
 
 log = logging.getLogger(__name__)
+
+
+# An ISO date, or date and time with an optional offset: what parse_as_of reads.
+INSTANT_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+
+AsOfParameter = Annotated[
+    str | None,
+    shown(
+        "Kiểm tra như vào lúc",
+        "Chạy lại việc kiểm tra như ở thời điểm này, ví dụ 2024-03-20T08:00 (không "
+        "ghi múi giờ là giờ Việt Nam). Để trống: lúc chạy.",
+        pattern=INSTANT_PATTERN,
+    ),
+]
 
 
 def parse_as_of(value: str) -> datetime:
@@ -55,7 +72,7 @@ def summary_message(deliveries: list[dict[str, Any]], failed: dict[str, str]) ->
 
 
 @flow(name="check-and-escalate", on_failure=[alert_admin], on_crashed=[alert_admin])
-def check_and_escalate(as_of: str | None = None) -> dict[str, Any]:
+def check_and_escalate(as_of: AsOfParameter = None) -> dict[str, Any]:
     """Decide what is due, write the outbox, deliver each channel, mark what was sent.
 
     `as_of` (ISO instant; now by default) replays a moment. Days off and hours outside
@@ -66,7 +83,10 @@ def check_and_escalate(as_of: str | None = None) -> dict[str, Any]:
     whose step fails (an unexpected error) does not stop the others, and the flow ends Failed
     (ChannelsFailed) with a message naming it, which the failure hook e-mails to the admin.
     """
-    instant = parse_as_of(as_of).isoformat() if as_of else datetime.now(UTC).isoformat()
+    checked_settings()
+    moment = parse_as_of(as_of) if as_of else datetime.now(UTC)
+    instant = moment.isoformat()
+    get_run_logger().info("checking as of %s (Vietnamese time)", log_stamp(moment))
     decided = decide_and_record_step(instant)
     if not decided["sending"]:
         return {"as_of": instant, "sending": False, "deliveries": []}

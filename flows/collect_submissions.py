@@ -4,34 +4,50 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
 
+from flows.form import shown
 from intake import inbox as box
-from settings import get_settings
+from settings import Settings
 from tasks.intake import claim_inbox_files, collect_orphan_attachments, process_inbox_files
+from tasks.startup import checked_settings
 
 BATCH = 200
 
+InboxParameter = Annotated[
+    str | None,
+    shown(
+        "Thư mục hộp thư",
+        "Thư mục chứa các tệp báo cáo cần nhận; đường dẫn tương đối tính từ thư mục "
+        "DONDOC_HOME. Để trống: DONDOC_INBOX_DIR, hoặc <DONDOC_DATA_DIR>/inbox.",
+    ),
+]
+BatchParameter = Annotated[
+    int, shown("Số tệp mỗi lượt", "Số tệp được lưu trong một bước chạy.", ge=1)
+]
 
-def inbox_folder(inbox: str | None = None) -> Path:
-    """The folder to read: the argument, else settings.inbox_dir, else data_dir/inbox."""
+
+def inbox_folder(settings: Settings, inbox: str | None = None) -> Path:
+    """The folder to read: the argument (relative: in DONDOC_HOME), else settings.inbox_dir,
+    else data_dir/inbox."""
     if inbox:
-        return Path(inbox)
-    settings = get_settings()
+        return settings.path(inbox)
     return settings.inbox_dir or settings.data_dir / "inbox"
 
 
 @flow(name="collect-submissions")
-def collect_submissions(inbox: str | None = None, batch_size: int = BATCH) -> dict[str, Any]:
+def collect_submissions(
+    inbox: InboxParameter = None, batch_size: BatchParameter = BATCH
+) -> dict[str, Any]:
     """Claim the inbox's files, store each as a submission, move it to processed/ or rejected/.
 
     Unit, obligation and period come from the file name (unit__obligation__period.xlsx) or
     the template's header. A rejected file gets a Vietnamese error report beside it. Each run
     first tidies the attachments folder (files a killed submission left, see intake.blobs).
     """
-    folder = inbox_folder(inbox)
+    folder = inbox_folder(checked_settings(), inbox)
     logger = get_run_logger()
     outcomes: list[dict[str, Any]] = []
     with box.exclusive(folder) as mine:

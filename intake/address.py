@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from access.actor import Actor
+from access.scope import may_see_item
 from intake.locks import lock_item
 from models.items import DueItem
 from models.org import Unit
@@ -261,6 +262,19 @@ def _no_such_period(
 def check_actor(actor: Actor, item: DueItem) -> None:
     """Forbidden unless the actor may act for the item's unit."""
     if not actor.may_act_for(item.unit_id):
+        # A person may see another unit's item (access.scope) but submits only for their own.
+        refused = (
+            "mã truy cập này không được xem hay gửi"
+            if actor.person_id is None
+            else ("anh/chị chỉ gửi báo cáo của đơn vị mình")
+        )
+        raise Forbidden("forbidden_unit", f"Báo cáo số {item.id} thuộc đơn vị khác: {refused}.")
+
+
+def check_may_see(actor: Actor, item: DueItem, *, session: Session) -> None:
+    """Forbidden unless the item is in the actor's scope (access.scope): its own unit's, or
+    one a unit head receives or a leader is in charge of."""
+    if not actor.may_act_for(item.unit_id) and not may_see_item(actor, item.id, session=session):
         raise Forbidden(
             "forbidden_unit",
             f"Báo cáo số {item.id} thuộc đơn vị khác: mã truy cập này không được xem hay gửi.",
@@ -269,7 +283,9 @@ def check_actor(actor: Actor, item: DueItem) -> None:
 
 def get_item(item_id: int, *, session: Session, actor: Actor) -> DueItem:
     """One item the actor may see; NotFound or Forbidden otherwise."""
-    return find_item(ItemAddress(item_id=item_id), session=session, actor=actor)
+    item = _item_by_id(item_id, session=session, query=_READING.by_id)
+    check_may_see(actor, item, session=session)
+    return item
 
 
 _FORM_TARGETS = (

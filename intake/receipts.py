@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from access.actor import Actor
-from intake.address import check_actor, get_item, source_of
+from access.scope import item_condition
+from intake.address import check_may_see, get_item, source_of
 from models.items import DueItem
 from models.plan import ObligationTarget, Target
 from models.submissions import Submission, SubmissionValue
@@ -205,7 +206,7 @@ def get_receipt(receipt_no: str, *, session: Session, actor: Actor) -> Receipt:
     ).one_or_none()
     if submission is None:
         raise NotFound("unknown_receipt", f"Không có biên nhận số «{receipt_no}».")
-    check_actor(actor, submission.item)
+    check_may_see(actor, submission.item, session=session)
     return receipt_of(submission, session=session)
 
 
@@ -227,7 +228,7 @@ def list_submissions(
         get_item(item_id, session=session, actor=actor)
         query = query.where(Submission.item_id == item_id)
     if not actor.is_admin:
-        query = query.where(DueItem.unit_id == actor.unit_id)
+        query = query.where(item_condition(actor))
     return session.scalars(query).all()
 
 

@@ -15,10 +15,13 @@ from models.base import Base, UTCDateTime
 class Role(StrEnum):
     UNIT = "unit"  # a unit's reporting officer: sees and submits only the unit's items
     ADMIN = "admin"  # the compiling officer: sees everything, asks for ad-hoc reports
+    # A person of the plan signed in with their own token; what they see and do follows their
+    # plans.vocabulary.PersonRole (access.scope). A person of role admin acts as ADMIN.
+    PERSON = "person"
 
 
 class AccessToken(Base):
-    """A secret issued to a unit or an admin; only its hash is stored."""
+    """A secret issued to a unit, an admin or a person of the plan; only its hash is stored."""
 
     __tablename__ = "access_tokens"
 
@@ -28,6 +31,9 @@ class AccessToken(Base):
     hint: Mapped[str] = mapped_column(String(16))
     role: Mapped[str] = mapped_column(String(16))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # A person's token: their unit and role are read from `people` when it is used, so a
+    # person who moves or changes role is scoped by what the plan says now.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     label: Mapped[str | None] = mapped_column(String(255))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     issued_by: Mapped[str] = mapped_column(String(128))

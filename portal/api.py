@@ -9,6 +9,7 @@ import pendulum
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from access.scope import may_submit
 from adhoc.requests import RequestSpec, create_request
 from intake.address import ItemAddress
 from intake.receipts import get_receipt, list_submissions, receipt_of, submission_summary
@@ -18,6 +19,7 @@ from plans.vocabulary import ItemKind
 from portal.deps import (
     AdminActor,
     ApiActor,
+    ApiSubmitter,
     DbSession,
     JsonBodyRoute,
     PortalState,
@@ -46,7 +48,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
     for code, text in (
         (401, "Missing, unknown or revoked token"),
-        (403, "Another unit's item, or an admin-only action"),
+        (403, "Another unit's item, an admin-only action, or a read-only leader submitting"),
         (404, "Unknown item or receipt"),
         (409, "Period not open or locked, or Idempotency-Key reused with other content"),
         (413, "Body over the upload limit"),
@@ -88,9 +90,22 @@ def _item_out(state: ItemState) -> dict[str, Any]:
     }
 
 
-@router.get("/me", response_model=MeOut, summary="Who the token belongs to")
+@router.get(
+    "/me",
+    response_model=MeOut,
+    response_model_exclude_unset=True,
+    summary="Who the token belongs to",
+)
 async def me(actor: ApiActor) -> dict[str, Any]:
-    return {"role": actor.role.value, "unit": actor.unit_code}
+    who: dict[str, Any] = {"role": actor.role.value, "unit": actor.unit_code}
+    if actor.person_id is not None:  # a person's token also says who and what they may do
+        who |= {
+            "person": actor.person_name,
+            "person_role": actor.person_role,
+            "person_role_vi": actor.person_role_vi,
+            "may_submit": may_submit(actor),
+        }
+    return who
 
 
 @router.get("/items", response_model=list[ItemOut], summary="List my items with their status")
@@ -100,7 +115,9 @@ def items(
     actor: ApiActor,
     period: str | None = None,
     obligation: str | None = None,
-    unit: Annotated[str | None, Query(description="Admin only: one unit.")] = None,
+    unit: Annotated[
+        str | None, Query(description="One unit (the office, or a unit in the caller's scope).")
+    ] = None,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
     states = list_items(
@@ -185,7 +202,7 @@ async def create_submission(
     body: SubmissionIn,
     request: Request,
     response: Response,
-    actor: ApiActor,
+    actor: ApiSubmitter,
     idempotency_key: IdempotencyHeader = None,
 ) -> dict[str, Any]:
     sent = SubmitRequest(
@@ -226,7 +243,7 @@ _UPLOAD_FIELDS = {
 async def upload_submission(
     request: Request,
     response: Response,
-    actor: ApiActor,
+    actor: ApiSubmitter,
     file: Annotated[
         UploadFile | None, File(description="A filled template (.xlsx, .csv) or a .json file.")
     ] = None,

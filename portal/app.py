@@ -16,8 +16,19 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
-from models.db import make_engine, session_factory
-from portal import actions, api, formatting, office, office_requests, reports_page, web
+from models.db import open_database, session_factory
+from portal import (
+    actions,
+    api,
+    dashboard,
+    formatting,
+    office,
+    office_requests,
+    outbox_page,
+    reports_page,
+    unit_page,
+    web,
+)
 from portal.deps import Portal, Turns, install_error_handlers, utc_now
 from portal.limits import BodyLimit
 from portal.reading import stop_readers
@@ -60,7 +71,10 @@ def create_app(
     # default pool (15) a burst of 16 officers left one waiting for a connection, and one
     # that waits 30 s gets a server error. The spare few cover sessions whose commit is
     # still finishing while their thread already serves the next request.
-    engine = engine or make_engine(settings.database_url, pool=(WORKER_THREADS, SPARE_CONNECTIONS))
+    # An existing, initialised database only (models.db.DatabaseMissing otherwise).
+    engine = engine or open_database(
+        settings.database_url, pool=(WORKER_THREADS, SPARE_CONNECTIONS)
+    )
     templates = Jinja2Templates(directory=HERE / "templates")
     formatting.install(templates.env)
     app = FastAPI(
@@ -88,6 +102,9 @@ def create_app(
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(web.router)
+    app.include_router(unit_page.router)
+    app.include_router(outbox_page.router)
+    app.include_router(dashboard.router)
     app.include_router(actions.router)
     app.include_router(office.router)
     app.include_router(office_requests.router)

@@ -26,6 +26,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
 from access.actor import Actor
+from access.scope import check_may_submit, may_act_for_office
 from access.sessions import resolve_web_session
 from access.throttle import Blocks, TooManyAttempts, record_refusal
 from access.tokens import authenticate, hash_token
@@ -163,7 +164,8 @@ def client_address(request: Request) -> str | None:
 
 bearer = HTTPBearer(
     auto_error=False,
-    description="Mã truy cập của đơn vị (lệnh `dondoc token issue --unit U`) hoặc của quản trị.",
+    description="Mã truy cập của đơn vị (lệnh `dondoc token issue --unit U`), của một người "
+    "(`dondoc token issue --person P`) hoặc của quản trị.",
 )
 
 
@@ -196,8 +198,8 @@ def api_actor(
 
 
 async def admin_actor(actor: Annotated[Actor, Depends(api_actor)]) -> Actor:
-    """Admin-only endpoints refuse unit tokens with 403."""
-    if not actor.is_admin:
+    """Admin-only endpoints refuse unit and person tokens with 403 (the office only)."""
+    if not may_act_for_office(actor):
         raise Forbidden("admin_only", "Chỉ quản trị (cán bộ tổng hợp) được làm việc này.")
     return actor
 
@@ -227,7 +229,14 @@ async def signed_in(actor: WebActor) -> Actor:
     return actor
 
 
+async def api_submitter(actor: Annotated[Actor, Depends(api_actor)]) -> Actor:
+    """An API caller who submits: a leader in charge is refused (403) before the body is read."""
+    check_may_submit(actor)
+    return actor
+
+
 ApiActor = Annotated[Actor, Depends(api_actor)]
+ApiSubmitter = Annotated[Actor, Depends(api_submitter)]
 AdminActor = Annotated[Actor, Depends(admin_actor)]
 SignedIn = Annotated[Actor, Depends(signed_in)]
 

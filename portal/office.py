@@ -11,9 +11,8 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from access import tokens
-from access.actor import Actor
-from access.tokens import issue_token, revoke_tokens
+from access.actor import PERSON_ROLE_VI, Actor
+from access.tokens import issue_person_token, issue_token, revoke_tokens
 from intake.locks import lock_period, unlock_period
 from models.access import AccessToken, Role
 from models.items import DueItem, PeriodLock
@@ -47,8 +46,6 @@ from wording.collation import sort_key
 
 router = APIRouter(include_in_schema=False)
 TOKENS_SHOWN = 100
-# Person tokens come with the people's sign-in (access.tokens.issue_person_token).
-PERSON_TOKENS = hasattr(tokens, "issue_person_token")
 HOLDER_VI = {"don-vi": "Đơn vị", "ca-nhan": "Cá nhân", "quan-tri": "Quản trị (văn phòng)"}
 
 
@@ -92,8 +89,9 @@ def _locks(session: Session) -> list[dict[str, Any]]:
 
 def _live_tokens(session: Session, search: str) -> list[dict[str, Any]]:
     query = (
-        select(AccessToken, Unit.code, Unit.name)
+        select(AccessToken, Unit.code, func.coalesce(Unit.name, Person.full_name))
         .outerjoin(Unit, Unit.id == AccessToken.unit_id)
+        .outerjoin(Person, Person.id == AccessToken.person_id)
         .where(AccessToken.revoked_at.is_(None))
         .order_by(AccessToken.id.desc())
         .limit(TOKENS_SHOWN)
@@ -103,6 +101,7 @@ def _live_tokens(session: Session, search: str) -> list[dict[str, Any]]:
         query = query.where(
             func.lower(Unit.code).like(like)
             | func.lower(Unit.name).like(like)
+            | func.lower(Person.full_name).like(like)
             | func.lower(AccessToken.label).like(like)
         )
     return [
@@ -129,10 +128,10 @@ def _office_page(
         "live_tokens": _live_tokens(session, search),
         "search": search,
         "units": session.execute(select(Unit.code, Unit.name).order_by(Unit.code)).all(),
-        "people": session.execute(select(Person.code, Person.full_name).order_by(Person.code)).all()
-        if PERSON_TOKENS
-        else [],
-        "holders": {k: v for k, v in HOLDER_VI.items() if k != "ca-nhan" or PERSON_TOKENS},
+        "people": session.execute(
+            select(Person.code, Person.full_name).order_by(Person.code)
+        ).all(),
+        "holders": HOLDER_VI,
         "typed": typed or {},
         "errors": errors,
         "general": general,
@@ -301,7 +300,7 @@ def _issue(
 ) -> tuple[AccessToken, str, str, str]:
     """The token row, its secret, the holder and the role as the slip says them."""
     kind, code, label = typed["holder_kind"], typed["holder_code"].strip(), typed["label"].strip()
-    if kind not in HOLDER_VI or (kind == "ca-nhan" and not PERSON_TOKENS):
+    if kind not in HOLDER_VI:
         raise Invalid([FieldError("holder_kind", "required", "Chưa chọn cấp mã cho ai.")])
     if kind == "quan-tri":
         row, secret = issue_token(
@@ -313,11 +312,11 @@ def _issue(
         field = "Chưa ghi mã đơn vị." if kind == "don-vi" else "Chưa ghi mã cá nhân."
         raise Invalid([FieldError("holder_code", "required", field)])
     if kind == "ca-nhan":
-        issue_person = tokens.issue_person_token  # type: ignore[attr-defined,unused-ignore]
-        row, person, secret = issue_person(
+        row, person, secret = issue_person_token(
             code, session=s, issued_by=actor, now=now, label=label or None, source_address=address
         )
-        return row, secret, f"{person.full_name} ({person.code})", "Cá nhân: theo vai trò"
+        role = PERSON_ROLE_VI.get(person.role, person.role)
+        return row, secret, f"{person.full_name} ({person.code})", f"Cá nhân: {role}"
     unit = s.scalars(select(Unit).where(Unit.code == code)).one_or_none()
     if unit is None:
         raise Invalid([FieldError("holder_code", "unknown_unit", f"Không có đơn vị mã «{code}».")])
@@ -393,7 +392,9 @@ def revoke(
     if row is None or row.revoked_at is not None:
         message = f"Không có mã truy cập số «{text}» đang dùng."
         raise Invalid([FieldError("token_id", "unknown_token", message)], message)
-    holder = session.get(Unit, row.unit_id).name if row.unit_id else (row.label or "Quản trị")  # type: ignore[union-attr]
+    unit = session.get(Unit, row.unit_id) if row.unit_id else None
+    person = session.get(Person, row.person_id) if row.person_id else None
+    holder = unit.name if unit else person.full_name if person else (row.label or "Quản trị")
     if form.get(CONFIRMED) != "1":
         return confirm_page(
             request,

@@ -163,3 +163,7 @@ class RequestOut(BaseModel):
 class MeOut(BaseModel):
     role: str
     unit: str | None
+    person: str | None = None  # a person's token: their full name
+    person_role: str | None = None  # reporting_officer, unit_head, leader_in_charge, admin
+    person_role_vi: str | None = None
+    may_submit: bool | None = None

@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from access.actor import Actor
+from access.scope import item_condition, may_see_unit
 from intake.address import form_spec, get_item
 from intake.locks import check_open
 from models.calendar import load_calendar
 from models.items import DueItem
+from models.org import Unit
 from models.queries import latest_accepted
 from status.states import STATUS_VI, ItemState, ItemStatus, item_states
 from submissions.content import FormSpec
@@ -22,6 +25,8 @@ from wording.collation import sort_key
 # Items that open within this horizon are listed so an officer can prepare.
 UPCOMING = timedelta(days=31)
 ADMIN_LIST_LIMIT = 500
+# People whose scope reaches beyond one unit: their lists are capped like the office's.
+WIDE_ROLES = frozenset({"unit_head", "leader_in_charge"})
 
 
 def list_items(
@@ -35,13 +40,14 @@ def list_items(
     status: str | None = None,
     upcoming_only: bool = False,
 ) -> list[ItemState]:
-    """The actor's items with their status (one query); an admin sees every unit's."""
+    """The items in the actor's scope (access.scope) with their status, in one query."""
+    where = None
     if not actor.is_admin:
-        if unit is not None and unit != actor.unit_code:
-            raise Forbidden(
-                "forbidden_unit", "Mã truy cập này chỉ xem được báo cáo của đơn vị mình."
-            )
-        unit = actor.unit_code
+        if unit is not None and not _may_see_unit_code(actor, unit, session=session):
+            raise Forbidden("forbidden_unit", _unit_refusal(actor))
+        where = item_condition(actor)
+        if unit is None and actor.person_role not in WIDE_ROLES:
+            unit = actor.unit_code  # one unit's items: the query slices by it
     states = item_states(
         session=session,
         as_of=now,
@@ -49,6 +55,7 @@ def list_items(
         period=period,
         obligation=obligation,
         unit=unit,
+        where=where,
     )
     if status is not None:
         states = [s for s in states if s.status.value == status]
@@ -56,9 +63,22 @@ def list_items(
         states = [s for s in states if s.opens_at <= now + UPCOMING]
     # Units of one deadline in Vietnamese alphabetical order (the query orders by code).
     states.sort(key=lambda s: (s.deadline_at, sort_key(s.unit_name), s.item_id))
-    if actor.is_admin:
+    if actor.is_admin or actor.person_role in WIDE_ROLES:
         states = states[:ADMIN_LIST_LIMIT]
     return states
+
+
+def _may_see_unit_code(actor: Actor, code: str, *, session: Session) -> bool:
+    if code == actor.unit_code:
+        return True
+    unit_id = session.scalar(select(Unit.id).where(Unit.code == code))
+    return unit_id is not None and may_see_unit(actor, unit_id, session=session)
+
+
+def _unit_refusal(actor: Actor) -> str:
+    if actor.person_role in WIDE_ROLES:
+        return "Đơn vị này không thuộc phạm vi theo dõi của anh/chị."
+    return "Mã truy cập này chỉ xem được báo cáo của đơn vị mình."
 
 
 def status_vi(state: ItemState) -> str:

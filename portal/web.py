@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from access.actor import Actor
+from access.scope import check_may_submit
 from access.sessions import SESSION_LIFETIME, end_web_session, open_web_session
 from access.throttle import TooManyAttempts, record_refusal
 from intake.address import ItemAddress
@@ -54,9 +55,21 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
     )
 
 
-def _sign_in_redirect(request: Request) -> RedirectResponse:
-    target = quote(request.url.path, safe="/")
-    return RedirectResponse(f"/login?next={target}", status_code=303)
+def sign_in_redirect(request: Request) -> RedirectResponse:
+    """To the sign-in page, which brings the officer back here (query string and all)."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
+
+
+def local_target(target: str) -> str:
+    """Where to go after signing in: a path of this portal, never another site."""
+    local = (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target  # browsers read "/\host" as "//host"
+        and target.isprintable()
+    )
+    return target if local else "/"
 
 
 def _login_page(
@@ -87,16 +100,14 @@ def _secure(request: Request) -> bool:
 
 @router.get("/login")
 async def login_page(request: Request, next: str = "/") -> Response:
-    return _login_page(request, next, None)
+    return _login_page(request, local_target(next), None)
 
 
 @router.post("/login")
 def login(request: Request, portal: PortalState, form: PostedForm, session: DbSession) -> Response:
     """Sign in with an access token: the cookie gets a new page session, never the token."""
     token = str(form.get("token") or "").strip()
-    target = str(form.get("next") or "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"  # never redirect off-site
+    target = local_target(str(form.get("next") or "/"))
     if not csrf_matches(form.get("csrf"), request.cookies.get(LOGIN_COOKIE)):
         expired = "Trang đăng nhập đã hết hạn hoặc không hợp lệ: hãy nhập lại mã truy cập."
         return _login_page(request, target, expired, status_code=403)
@@ -155,28 +166,29 @@ def logout(request: Request, portal: PortalState, form: PostedForm, session: DbS
     return response
 
 
-@router.get("/don-vi/{unit_code}")
-async def unit_page(request: Request, unit_code: str, actor: WebActor) -> Response:
-    """Where reminder messages link to: the unit's own list of items, after signing in."""
-    if actor is None:
-        return _sign_in_redirect(request)
-    # The token decides whose items are shown; the code in the link only brings people here.
-    return RedirectResponse("/", status_code=303)
-
-
 @router.get("/")
 def home(request: Request, portal: PortalState, session: DbSession, actor: WebActor) -> Response:
     if actor is None:
-        return _sign_in_redirect(request)
+        return sign_in_redirect(request)
     now = portal.clock()
     states = list_items(session=session, actor=actor, now=now, upcoming_only=True)
     todo = [s for s in states if not is_submitted(s) and s.status is not ItemStatus.EXCUSED]
     done = [s for s in states if is_submitted(s)]
+    # Beyond one unit (the office, a unit head's received reports, a leader's): say whose.
+    show_unit = (
+        actor.is_admin or actor.unit_id is None or any(s.unit_id != actor.unit_id for s in states)
+    )
     return _page(
         request,
         "items.html",
         {
             "actor": actor,
+            "heading": "Báo cáo của các đơn vị"
+            if actor.is_admin
+            else "Báo cáo thuộc phạm vi theo dõi"
+            if show_unit
+            else "Báo cáo của đơn vị",
+            "show_unit": show_unit,
             "todo": todo,
             "done": done,
             "status_vi": status_vi,
@@ -253,7 +265,7 @@ def item_page(
     item_id: int, request: Request, portal: PortalState, session: DbSession, actor: WebActor
 ) -> Response:
     if actor is None:
-        return _sign_in_redirect(request)
+        return sign_in_redirect(request)
     view = item_view(item_id, session=session, actor=actor, now=portal.clock())
     return _page(request, "form.html", _form_context(request, actor, view))
 
@@ -296,6 +308,7 @@ async def item_submit(
     """The form or a file: a file is read off the event loop first (read_submission_file),
     then the rest (database work) runs in a worker thread."""
     check_csrf(request, form.get("csrf"))
+    check_may_submit(actor)
     read: ParsedFile | IntakeError | None = None
     sheet: Upload | None = None
     if form.get("mode") == "file":
@@ -372,7 +385,7 @@ def item_template_file(
     item_id: int, fmt: str, request: Request, session: DbSession, actor: WebActor
 ) -> Response:
     if actor is None:
-        return _sign_in_redirect(request)
+        return sign_in_redirect(request)
     if fmt not in ("xlsx", "csv"):
         raise Invalid([FieldError("format", "unsupported_format", "Chỉ có mẫu .xlsx hoặc .csv.")])
     data, media, name = item_template(item_id, fmt, session=session, actor=actor)
@@ -386,7 +399,7 @@ def receipt_page(
     receipt_no: str, request: Request, session: DbSession, actor: WebActor
 ) -> Response:
     if actor is None:
-        return _sign_in_redirect(request)
+        return sign_in_redirect(request)
     receipt = get_receipt(receipt_no, session=session, actor=actor)
     return _page(
         request,

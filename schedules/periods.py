@@ -57,6 +57,9 @@ _ROMAN = ("I", "II", "III", "IV")
 _LABEL_RE = re.compile(
     r"(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>\d)|H(?P<half>\d)|W(?P<week>\d{2})))?"
 )
+# The labels Period.label writes, for forms that refuse a bad period before anything runs
+# (a JSON-schema pattern: the year; a month, quarter, half-year or ISO week of it).
+LABEL_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2]|Q[1-4]|H[12]|W(0[1-9]|[1-4][0-9]|5[0-3])))?$"
 
 
 class WindowConvention(StrEnum):

@@ -1,15 +1,52 @@
-"""Settings read from the environment (prefix DONDOC_) and an optional .env file."""
+"""Settings read from the environment (prefix DONDOC_) and the .env file of dondoc's home."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import string
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from sqlalchemy import make_url
+
+HOME_VARIABLE = "DONDOC_HOME"
+ENV_FILE = ".env"
+
+
+def home_from_environment() -> Path:
+    """dondoc's home: DONDOC_HOME, else the current directory (a checkout, a developer's shell).
+
+    Read from the process environment only, never from a .env file: it says where that file is.
+    """
+    value = os.environ.get(HOME_VARIABLE, "").strip()
+    return Path(value) if value else Path.cwd()
+
+
+class HomeEnvFile(DotEnvSettingsSource):
+    """The .env file, looked up in dondoc's home rather than in the current directory."""
+
+    def __init__(
+        self, settings_cls: type[BaseSettings], given: DotEnvSettingsSource, home: Path
+    ) -> None:
+        env_file = given.env_file
+        if isinstance(env_file, str | Path) and not Path(env_file).is_absolute():
+            env_file = home / env_file
+        super().__init__(settings_cls, env_file=env_file, env_file_encoding="utf-8")
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        found = super()._load_env_vars()
+        return {k: v for k, v in found.items() if k.upper() != HOME_VARIABLE}
 
 
 class SmtpSettings(BaseModel):
@@ -60,10 +97,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DONDOC_",
         env_nested_delimiter="__",
-        env_file=".env",
+        env_file=ENV_FILE,  # in `home`, see HomeEnvFile
         extra="ignore",
     )
 
+    home: Path = Field(
+        default_factory=home_from_environment,
+        description="The fixed base: its .env is read, every relative path below resolves "
+        "against it. The current directory when DONDOC_HOME is not set.",
+    )
     database_url: str = Field(
         default="sqlite:///dondoc.sqlite3",
         description="SQLAlchemy URL: a SQLite file by default, postgresql+psycopg://...",
@@ -97,6 +139,59 @@ class Settings(BaseSettings):
         description="Settings read from Prefect Secret blocks instead of the environment, "
         '{"smtp.password": "dondoc-smtp-password"} (see settings/secrets.py).',
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        assert isinstance(dotenv_settings, DotEnvSettingsSource)
+        given = getattr(init_settings, "init_kwargs", {}).get("home")  # Settings(home=...)
+        home = Path(given) if given else home_from_environment()
+        dotenv = HomeEnvFile(settings_cls, dotenv_settings, home)
+        return init_settings, env_settings, dotenv, file_secret_settings
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _blank_home_is_unset(cls, value: Any) -> Any:
+        return home_from_environment() if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _anchor_paths(self) -> Settings:
+        """Every relative path means "in the home": a flow run's working directory (a
+        temporary folder under a process worker) never decides where data goes."""
+        home = self.home
+        if not home.is_absolute():
+            raise ValueError(
+                f"{HOME_VARIABLE} phải là đường dẫn tuyệt đối (ví dụ /var/lib/dondoc), "
+                f"không phải {str(home)!r}"
+            )
+        self.data_dir = self.path(self.data_dir)
+        if self.inbox_dir is not None:
+            self.inbox_dir = self.path(self.inbox_dir)
+        self.database_url = anchored_database_url(self.database_url, home)
+        return self
+
+    def path(self, value: str | Path) -> Path:
+        """A path as settings and flow parameters mean it: relative ones are in the home."""
+        return self.home / Path(value).expanduser()
+
+
+def anchored_database_url(url: str, home: Path) -> str:
+    """A SQLite file URL with a relative path, made absolute in the home; others unchanged."""
+    if not url.startswith("sqlite"):
+        return url
+    parsed = make_url(url)
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return url
+    if Path(database).is_absolute():
+        return url
+    return parsed.set(database=str(home / database)).render_as_string(hide_password=False)
 
 
 ADMIN_SECRET_MIN_LENGTH = 20

@@ -96,7 +96,7 @@ def classify(
     return ItemStatus.OVERDUE, max(calendar.working_days_between(deadline_on, local_date(as_of)), 1)
 
 
-def _latest_reliefs() -> Subquery:
+def latest_reliefs() -> Subquery:
     newest = (
         select(ItemRelief.item_id, func.max(ItemRelief.id).label("id"))
         .group_by(ItemRelief.item_id)
@@ -123,16 +123,20 @@ def item_states(
     obligation: str | None = None,
     unit: str | None = None,
     item_ids: Iterable[int] | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> list[ItemState]:
     """Every matching item's status as of `as_of`, in one query (no query per unit).
 
     Only submissions received by `as_of` count, so a past day can be replayed exactly.
+    `where`: a further condition over DueItem (an actor's scope, access.scope.item_condition).
     """
     # Plain UTC datetimes compare several times faster than mixed pendulum/zoneinfo ones.
     as_of = datetime.fromtimestamp(as_of.timestamp(), UTC)
     query = _states_query(
         as_of=as_of, period=period, obligation=obligation, unit=unit, item_ids=item_ids
     )
+    if where is not None:
+        query = query.where(where)
     # Core rows, not ORM entities: thousands of items, only plain values needed.
     return _states(session.connection().execute(query).all(), as_of=as_of, calendar=calendar)
 
@@ -171,7 +175,7 @@ def _states_query(
     """The live items with their unit, source, first acceptance and newest relief, in order."""
     sliced = period is not None or unit is not None or item_ids is not None
     first, first_at = _first_accepted(as_of, sliced=sliced)
-    relief = _latest_reliefs()
+    relief = latest_reliefs()
     query = (
         select(
             DueItem.id,

@@ -12,25 +12,29 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from models.db import make_engine
+from models.db import open_database
 from notifications.channels import ChannelName
 from notifications.daily_check import decide_and_record, deliver_channel
 from schedules.instants import parse_instant
 from settings import get_settings
+from wording.vietnamese import log_stamp
 
 
 @task(name="decide-and-record", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def decide_and_record_step(as_of: str) -> dict[str, Any]:
     """Skip days off and hours outside work; else record what is due in the outbox."""
     settings = get_settings()
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
         decided = decide_and_record(engine=engine, settings=settings, now=parse_instant(as_of))
     finally:
         engine.dispose()
     logger = get_run_logger()
     if decided.recorded is None:
-        logger.info("not a sending time (%s): nothing decided, nothing sent", as_of)
+        logger.info(
+            "not a sending time (%s, Vietnamese time): nothing decided, nothing sent",
+            log_stamp(parse_instant(as_of)),
+        )
         return decided.as_dict()
     # One line per kind of gap, not per item: a province has thousands of them a day, and
     # each run-logger line costs ~1.4 ms (docs/benchmarks.md).
@@ -55,7 +59,7 @@ def decide_and_record_step(as_of: str) -> dict[str, Any]:
 def deliver_step(channel: str, as_of: str) -> dict[str, Any]:
     """Send one channel's due messages (all of them: one step run per channel, not per unit)."""
     settings = get_settings()
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
         report = deliver_channel(
             engine=engine,

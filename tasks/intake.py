@@ -12,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from intake.blobs import collect_orphan_files
 from intake.inbox import claim_files, process_files
-from models.db import make_engine, session_factory
+from models.db import open_database, session_factory
 from settings import get_settings
 
 
@@ -26,7 +26,7 @@ def claim_inbox_files(inbox: str) -> list[str]:
 def process_inbox_files(paths: list[str], inbox: str, now: datetime) -> list[dict[str, Any]]:
     """Submit and move a batch of claimed files in one step (not one Prefect task per file)."""
     settings = get_settings()
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
         outcomes = process_files(
             [Path(p) for p in paths],
@@ -47,7 +47,7 @@ def process_inbox_files(paths: list[str], inbox: str, now: datetime) -> list[dic
 def collect_orphan_attachments(now: datetime) -> dict[str, int]:
     """Publish attachments a killed submission left staged; remove those nothing refers to."""
     settings = get_settings()
-    engine = make_engine(settings.database_url)
+    engine = open_database(settings.database_url)
     try:
         done = collect_orphan_files(session_factory(engine), settings.data_dir, now=now)
     finally:

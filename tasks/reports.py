@@ -11,7 +11,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from intake.locks import wait_for_writers
-from models.db import make_engine, session_factory
+from models.db import open_database, session_factory
 from reports.compile import Format, load_report, parse_period, plan_for, render_all, write_files
 from reports.document import INDICATOR_HEADERS, Report
 from reports.mail import Recipient, report_recipients, send_report
@@ -37,7 +37,7 @@ def read_report(
     distribution: list[str] | None = None,
 ) -> Compiled:
     """Read the figures, narratives and statuses of a period (one session, read only)."""
-    engine = make_engine(get_settings().database_url)
+    engine = open_database(get_settings().database_url)
     try:
         wait_for_writers(engine)  # what counts as of the instant is final from here on
         with session_factory(engine)() as session:

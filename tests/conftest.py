@@ -25,7 +25,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 # Fixture modules every test folder may use; declared here, once, as pytest wants.
-pytest_plugins = ["tests.support.intake", "tests.support.servers"]
+pytest_plugins = ["tests.support.intake", "tests.support.servers", "tests.support.desk_unit"]
 
 PG_ADMIN_URL = os.environ.get(
     "DONDOC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from benchmarks import (
+    bench_desk,
     bench_fanout,
     bench_flow,
     bench_intake,
@@ -137,3 +138,13 @@ def test_hostile_upload_benchmark_measures_with_and_without_the_uploads(province
     assert result["hostile_file_bytes"]["cells"] < 200_000
     assert result["baseline_p99_ms"] > 0 and 0 < result["p99_ms"] <= result["max_ms"]
     assert "hostile" in summary(result)
+
+
+def test_desk_benchmark_answers_every_page_it_times(province: Engine) -> None:
+    as_of = pendulum.datetime(2024, 6, 20, 9, tz="Asia/Ho_Chi_Minh")
+    result = bench_desk.run(province, as_of, communes=COMMUNES, warm=2, cold=1)
+    pages = result["pages"]
+    assert set(pages) == {"dashboard_first", "dashboard_filtered", "dashboard_search", "unit_page"}
+    assert all(pages[p]["status"] == 200 for p in pages if p.startswith("dashboard"))
+    assert all(0 < p["p50_ms"] <= p["p99_ms"] for p in pages.values())
+    assert result["baseline_ms"] > 0 and "desk" in summary(result)

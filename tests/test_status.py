@@ -184,7 +184,7 @@ def test_status_command(db_env: Engine) -> None:
     )
     assert "Quá hạn" in table.output and "tỷ lệ báo cáo: 0%" in table.output
     bad = runner.invoke(app, ["status", "--period", "2024-02", "--as-of", "hôm qua"])
-    assert bad.exit_code == 1 and "cannot read" in bad.output
+    assert bad.exit_code == 1 and "«hôm qua» không phải ngày hoặc thời điểm" in bad.output
     key = data["items"][0]["key"]
     ok = runner.invoke(
         app, ["extend", "--item", key, "--until", "2024-02-24", "--reason", "Mưa lũ"]

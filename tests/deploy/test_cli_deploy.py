@@ -33,7 +33,7 @@ def _deploy(
 def test_deploy_needs_a_server(tmp_path: Path) -> None:
     done = _deploy(tmp_path)
     assert done.returncode == 1
-    assert "PREFECT_API_URL is not set" in done.stderr and "dondoc serve" in done.stderr
+    assert "chưa đặt PREFECT_API_URL" in done.stderr and "dondoc serve" in done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -41,6 +41,6 @@ def test_deploy_waits_then_says_the_server_is_down(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/api"
     done = _deploy(tmp_path, "--wait", "2", api_url=url)
     assert done.returncode == 1
-    assert f"the Prefect server at {url} did not answer within 2 s" in done.stderr
+    assert f"máy chủ Prefect tại {url} không trả lời trong 2 giây" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "dondoc.sqlite3").exists()  # nothing written

@@ -242,11 +242,11 @@ def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path: Path) -> None:
     (tmp_path / "thesis.docx").write_bytes(b"precious")
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path)])
     assert result.exit_code == 1
-    assert "is not empty and is not a dondoc demo folder" in result.output
+    assert "không trống và không phải thư mục chạy thử của dondoc" in result.output
     assert (tmp_path / "thesis.docx").read_bytes() == b"precious"
     result = CliRunner().invoke(
         app, ["demo", "--out", str(tmp_path / "d"), "--until", "2025-01-05"]
     )
-    assert result.exit_code == 1 and "after the plan's year" in result.output
+    assert result.exit_code == 1 and "ở sau năm của kế hoạch (2024)" in result.output
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "d"), "--until", "31/03"])
-    assert result.exit_code == 1 and "is not a date" in result.output
+    assert result.exit_code == 1 and "«31/03» không phải là ngày" in result.output

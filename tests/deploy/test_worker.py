@@ -133,7 +133,7 @@ def test_worker_runs_the_adhoc_compilation(
 
     # Register: all four with the plan's dates, then the static ones again from prefect.yaml.
     out = run([str(BIN / "dondoc"), "deploy", "--pool", POOL], env, logs / "dondoc-deploy.log")
-    assert "Created the process work pool dondoc-pool" in out
+    assert "Đã tạo work pool dondoc-pool (loại process)." in out
     run(
         [
             str(BIN / "prefect"),

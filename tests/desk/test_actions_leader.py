@@ -19,7 +19,7 @@ from tests.support.desk_actions import audit
 from tests.support.intake import ADMIN_SECRET, Clock, item_id
 
 LEADER = Actor(
-    role=Role.UNIT,  # people's tokens come with their own role; never the office's
+    role=Role.PERSON,
     label="person:pho-chu-tich token#9",
     person_id=9,
     person_name="Nguyễn Văn Lãnh",

@@ -59,7 +59,7 @@ def test_remind_outside_working_hours_sends_nothing(
 def test_a_bad_instant_is_a_clear_error(channel_env: Settings, plan_db: Engine) -> None:
     result = runner.invoke(app, ["remind", "--as-of", "thứ hai tuần sau"])
     assert result.exit_code == 1
-    assert "cannot read 'thứ hai tuần sau'" in result.output
+    assert "«thứ hai tuần sau» không phải ngày hoặc thời điểm" in result.output
     assert "Traceback" not in result.output
 
 

@@ -76,7 +76,7 @@ def test_a_failing_flow_emails_the_admin(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A database without dondoc's tables: the check cannot even read the calendar.
+    # No database where the settings say: the check refuses before it starts.
     monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{tmp_path / 'broken.sqlite3'}")
     get_settings.cache_clear()
     state = check_and_escalate(as_of="2024-03-19T08:00:00+07:00", return_state=True)
@@ -86,5 +86,5 @@ def test_a_failing_flow_emails_the_admin(
     assert alert.message["Subject"] == SUBJECT
     assert alert.message_id == f"<alert-{state.state_details.flow_run_id}@ubnd-thu.example>"
     assert "của luồng check-and-escalate đã thất bại" in alert.text
-    assert "no such table" in alert.text  # the cause, for whoever fixes it
+    assert "Chưa có cơ sở dữ liệu của dondoc" in alert.text  # the cause, for whoever fixes it
     assert SMTP_PASSWORD not in alert.text

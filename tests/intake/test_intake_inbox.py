@@ -252,7 +252,8 @@ def test_dondoc_inbox_with_the_database_down_says_so_in_one_line_and_keeps_the_f
     engine, inbox = inbox_db
     name = "xa-mot__bao-cao-thang__2024-04.csv"
     (inbox / name).write_bytes(filled_template(engine, "csv", {"viec-lam": 5, "ty-le": 5}))
-    monkeypatch.setenv("DONDOC_DATABASE_URL", f"sqlite:///{tmp_path / 'missing' / 'db.sqlite3'}")
+    # A server that does not answer (nothing listens on port 1).
+    monkeypatch.setenv("DONDOC_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/dondoc")
     get_settings.cache_clear()
     common.engine.cache_clear()
     result = CliRunner().invoke(app, ["inbox", "--dir", str(inbox)])

@@ -38,9 +38,16 @@ OWN_LISTS: set[Route] = {
     ("GET", "/api/v1/items"),
     ("GET", "/api/v1/submissions"),
     ("GET", "/"),
-    ("GET", "/don-vi/{unit_code}"),
+    ("GET", "/tinh-hinh"),  # a unit token: its own row; people: their units (access.scope)
 }
-ADMIN_ONLY: set[Route] = {("POST", "/api/v1/requests")}
+# Open to the unit, those in charge of it and the office (access.scope.may_see_unit).
+PER_UNIT: set[Route] = {("GET", "/don-vi/{unit_code}")}
+ADMIN_ONLY: set[Route] = {
+    ("POST", "/api/v1/requests"),
+    ("GET", "/hop-thu-di"),
+    ("GET", "/hop-thu-di/gui-lai"),
+    ("POST", "/hop-thu-di/gui-lai"),
+}
 PER_ITEM: set[Route] = {
     ("GET", "/api/v1/items/{item_id}"),
     ("GET", "/api/v1/items/{item_id}/template"),
@@ -78,7 +85,16 @@ PER_RECEIPT: set[Route] = {
 
 def test_every_route_is_classified() -> None:
     app = portal_app()
-    classified = PUBLIC | WHO_AM_I | OWN_LISTS | ADMIN_ONLY | PER_ITEM | PER_RECEIPT | OFFICE_PAGES
+    classified = (
+        PUBLIC
+        | WHO_AM_I
+        | OWN_LISTS
+        | PER_UNIT
+        | ADMIN_ONLY
+        | PER_ITEM
+        | PER_RECEIPT
+        | OFFICE_PAGES
+    )
     assert app_routes(app.routes) == classified, "classify the new route's access here"
 
 
@@ -168,10 +184,11 @@ def test_another_units_token_is_refused_everywhere_and_the_owners_works(portal: 
             403,
             404,
         )
-        for path in ("/", "/don-vi/xa-mot"):
-            page = intruder.get(path, follow_redirects=True)
-            assert page.status_code == 200 and f"/items/{theirs}" in page.text, path
-            assert not [i for i in (report, deliverable, adhoc) if f'/items/{i}"' in page.text]
+        page = intruder.get("/")
+        assert page.status_code == 200 and f"/items/{theirs}" in page.text
+        assert not [i for i in (report, deliverable, adhoc) if f'/items/{i}"' in page.text]
+        assert intruder.get("/don-vi/xa-mot").status_code == 403  # another unit's page
+        assert intruder.get("/hop-thu-di").status_code == 403  # the office's outbox
         assert intruder.get("/api/v1/me").json() == {"role": "unit", "unit": "xa-hai"}
     assert stored(portal.engine) == before  # nothing was written by any refused call
 
@@ -183,6 +200,7 @@ def test_another_units_token_is_refused_everywhere_and_the_owners_works(portal: 
             assert response.status_code in (200, 201, 303), (route, response.text[:300])
         for path in (f"/api/v1/receipts/{receipt_no}", f"/receipts/{receipt_no}"):
             assert mine.get(path).status_code == 200, path
+        assert mine.get("/don-vi/xa-mot").status_code == 200
 
 
 def test_admin_only_actions_need_an_admin_token(portal: Portal) -> None:

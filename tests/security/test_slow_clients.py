@@ -19,6 +19,8 @@ import pytest
 from starlette.exceptions import HTTPException
 
 from benchmarks.bench_portal import hostile_xlsx
+from models.db import make_engine
+from models.migrate import upgrade
 from portal.limits import BodyLimit
 from portal.server import HEADER_TIMEOUT, MAX_HEAD_BYTES
 from tests.support.intake import Portal, item_id, new_token
@@ -38,11 +40,11 @@ def _free_port() -> int:
 def deployed(tmp_path: Path) -> Iterator[str]:
     """`dondoc portal` on a free loopback port (its own process, a fresh database)."""
     port = _free_port()
-    env = {
-        **os.environ,
-        "DONDOC_DATABASE_URL": f"sqlite:///{tmp_path}/portal.sqlite3",
-        "DONDOC_DATA_DIR": str(tmp_path / "var"),
-    }
+    url = f"sqlite:///{tmp_path}/portal.sqlite3"
+    created = make_engine(url)
+    upgrade(created)  # `dondoc init`'s part: the portal refuses a database that does not exist
+    created.dispose()
+    env = {**os.environ, "DONDOC_DATABASE_URL": url, "DONDOC_DATA_DIR": str(tmp_path / "var")}
     command = [sys.executable, "-c", "from cli.main import main; main()", "portal"]
     command += ["--port", str(port)]
     log = tmp_path / "portal.log"
