@@ -6,7 +6,7 @@ import errno
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, NoReturn
 
@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from models.db import DatabaseMissing, make_engine, open_database, session_factory
 from models.migrate import upgrade
+from models.plan_years import past_plan_warnings, plan_years
 from schedules import instants
+from schedules.calendar import WorkCalendar
 from settings import get_settings
 
 console = Console()
@@ -82,6 +84,25 @@ def parse_instant(value: str | None) -> datetime:
             f"«{value}» không phải ngày hoặc thời điểm "
             "(viết ví dụ 2024-03-20 hoặc 2024-03-20T08:00+07:00)"
         )
+
+
+def warn_past_plans(
+    *, session: Session, calendar: WorkCalendar, today: date, summary: bool = False
+) -> list[str]:
+    """Say (`init`, `deploy`, `serve`) when the newest plan's year is over; the warnings said.
+
+    With `summary`, first a line per plan: what of it is still scheduled.
+    """
+    years = plan_years(session=session, calendar=calendar, today=today)
+    if summary:
+        for year in years:
+            console.print(escape(year.summary()), highlight=False, soft_wrap=True)
+    warnings = past_plan_warnings(years)
+    for warning in warnings:
+        err_console.print(
+            f"[bold yellow]Cảnh báo:[/] {escape(warning)}", highlight=False, soft_wrap=True
+        )
+    return warnings
 
 
 # Why a file could not be read or written, in the user's words (the system says it in English).

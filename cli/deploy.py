@@ -9,9 +9,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cli.common import console, fail, read_session
+from cli.common import console, fail, now, read_session, warn_past_plans
 from deploy.register import DEFAULT_POOL
 from models.calendar import load_calendar
+from schedules.calendar import local_date
 from settings import HOME_VARIABLE, get_settings
 
 
@@ -35,10 +36,11 @@ def deploy(
     ] = DEFAULT_POOL,
     wait: Annotated[float, typer.Option(help="Số giây chờ máy chủ Prefect trả lời.", min=0)] = 0,
 ) -> None:
-    """Đăng ký mọi deployment (lịch chạy theo kế hoạch đã nạp) với máy chủ Prefect.
+    """Đăng ký mọi deployment với máy chủ Prefect (lịch tổng hợp của mọi kế hoạch chưa hết năm).
 
     Sau đó các worker chạy bằng `prefect worker start --pool POOL` sẽ thực hiện các flow. Chạy
-    lại lệnh này sau khi nạp kế hoạch đã sửa: ngày tổng hợp theo kế hoạch mới.
+    lại lệnh này sau khi nạp kế hoạch đã sửa hoặc kế hoạch năm mới: ngày tổng hợp theo các kế
+    hoạch; kế hoạch đã hết năm không còn lịch nào.
     """
     from prefect.settings import PREFECT_API_URL
     from prefect.types.entrypoint import EntrypointType
@@ -59,12 +61,16 @@ def deploy(
             wait_healthy(str(api_url).rstrip("/"), wait)
         except RuntimeError:
             fail(f"máy chủ Prefect tại {api_url} không trả lời trong {wait:g} giây")
+    today = local_date(now())
     with read_session() as session:
+        calendar = load_calendar(session=session)
         deployments = build_deployments(
             session=session,
-            calendar=load_calendar(session=session),
+            calendar=calendar,
+            today=today,
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
+        warn_past_plans(session=session, calendar=calendar, today=today, summary=True)
     pass_home_to_runs(deployments)
     try:
         if ensure_process_pool(pool):

@@ -157,6 +157,7 @@ def remind(
                 calendar=calendar,
                 channels=channels,
                 webhooks=list(settings.webhooks),
+                chase_working_days=settings.escalation.chase_working_days,
             )
             session.rollback()  # a dry run writes nothing
             _print_decision(session, decision, people)

@@ -9,7 +9,17 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from cli.common import console, create_database, fail, now, print_json, read_session, write_session
+from cli.common import (
+    console,
+    create_database,
+    fail,
+    now,
+    print_json,
+    read_session,
+    warn_past_plans,
+    write_session,
+)
+from models.calendar import load_calendar
 from models.plan import Deliverable, Obligation, PlanTask, Target
 from models.queries import latest_plan, list_due_items
 from plan_sync.sync import load_plan
@@ -18,6 +28,8 @@ from plans.loader import PlanError, read_plan
 from plans.schema import DeadlineEntry, PlanFile
 from reports.figures import TargetSpec
 from reports.indicators import goal_cell
+from schedules.calendar import local_date
+from settings import get_settings
 from wording import vietnamese
 from wording.collation import sort_key
 from wording.vietnamese import local_iso
@@ -35,17 +47,52 @@ def _read(path: Path) -> PlanFile:
 
 
 def init(
-    plan: Annotated[Path, typer.Option(help="Tệp kế hoạch cần nạp.")] = CAO_LOC_2024,
+    plan: Annotated[
+        Path | None,
+        typer.Option(
+            help="Tệp kế hoạch cần nạp; mặc định là tệp DONDOC_PLAN_FILE nếu có đặt.",
+            show_default=False,
+        ),
+    ] = None,
+    sample: Annotated[
+        bool,
+        typer.Option("--sample", help="Nạp kế hoạch mẫu Cao Lộc 2024 (để thử, không dùng thật)."),
+    ] = False,
 ) -> None:
-    """Tạo hoặc nâng cấp cơ sở dữ liệu và nạp một kế hoạch (mặc định kế hoạch Cao Lộc 2024)."""
-    parsed = _read(plan)  # validate before touching the database
+    """Tạo hoặc nâng cấp cơ sở dữ liệu; chỉ nạp kế hoạch khi được chỉ rõ (--plan, --sample
+    hoặc DONDOC_PLAN_FILE). Nạp kế hoạch năm mới không xóa kế hoạch các năm trước."""
+    chosen = _plan_to_load(plan, sample)
+    parsed = _read(chosen) if chosen else None  # validate before touching the database
     create_database()
+    if parsed is None:
+        console.print(
+            "Cơ sở dữ liệu đã cập nhật; không nạp kế hoạch nào (nạp bằng --plan TỆP, "
+            "hoặc đặt DONDOC_PLAN_FILE)."
+        )
+        return
     with write_session() as session:
         counter = load_plan(parsed, session=session, now=now())
-    table = Table("Bảng", "Thêm mới", "Cập nhật", "Không đổi", "Rút khỏi", title=f"Đã nạp {plan}")
+    table = Table("Bảng", "Thêm mới", "Cập nhật", "Không đổi", "Rút khỏi", title=f"Đã nạp {chosen}")
     for row in counter.as_rows():
         table.add_row(*(str(x) for x in row))
     console.print(table)
+    with read_session() as session:
+        calendar = load_calendar(session=session)
+        warn_past_plans(session=session, calendar=calendar, today=local_date(now()))
+
+
+def _plan_to_load(plan: Path | None, sample: bool) -> Path | None:
+    """The plan `init` loads: --plan, --sample, else the DONDOC_PLAN_FILE setting, else none."""
+    if plan is not None and sample:
+        fail("chọn một trong hai: --plan TỆP hoặc --sample, không dùng cả hai")
+    if sample:
+        return CAO_LOC_2024
+    if plan is not None:
+        return plan
+    named = get_settings().plan_file
+    if named is not None and not named.is_file():
+        fail(f"DONDOC_PLAN_FILE chỉ tới {named}: không có tệp kế hoạch này")
+    return named
 
 
 @plan_app.command("validate")

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from cli.common import console, read_session
+from cli.common import console, now, read_session, warn_past_plans
 from deploy.server import prefect_server
 from models.calendar import load_calendar
+from schedules.calendar import local_date
 from settings import HOME_VARIABLE, get_settings
 
 
@@ -33,7 +34,10 @@ def serve(
     # and puts files in the same places, whatever directory it starts in.
     os.environ[HOME_VARIABLE] = str(get_settings().home)
     with read_session() as session:
-        deployments = build_deployments(session=session, calendar=load_calendar(session=session))
+        calendar = load_calendar(session=session)
+        today = local_date(now())
+        deployments = build_deployments(session=session, calendar=calendar, today=today)
+        warn_past_plans(session=session, calendar=calendar, today=today, summary=True)
     with prefect_server(port=port) as api_url, temporary_settings({PREFECT_API_URL: api_url}):
         console.print(f"Prefect API: {api_url.removesuffix('/api')}  (bấm Ctrl-C để dừng)")
         try:

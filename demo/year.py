@@ -260,7 +260,9 @@ def compile_days(engine: Engine, calendar: WorkCalendar) -> dict[date, list[str]
     with session_factory(engine)() as session:
         plan = latest_plan(session=session)
         assert plan is not None
-        days = compilation_days(last_deadlines(session=session, plan_id=plan.id), calendar)
+        days = compilation_days(
+            last_deadlines(session=session, plan=plan, calendar=calendar), calendar
+        )
     by_day: dict[date, list[str]] = {}
     for label, day in days.items():
         by_day.setdefault(as_date(day), []).append(label)

@@ -1,4 +1,4 @@
-"""The deployments dondoc serves, with schedules derived from the loaded plan's obligations."""
+"""The deployments dondoc serves, with schedules derived from the loaded plans' obligations."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 
 from prefect.schedules import Cron, RRule, Schedule
 from prefect.types.entrypoint import EntrypointType
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.items import DueItem
-from models.queries import latest_plan
+from models.plan_years import PlanYear, compilation_days, last_deadlines, plan_years
 from schedules.calendar import VN_TZ, WorkCalendar
+
+__all__ = ["build_deployments", "compilation_days", "compile_schedules", "last_deadlines"]
 
 # Every working hour from 07:45: the first run of the day decides and sends the morning's
 # messages; later runs retry failed deliveries the same day (the check is idempotent).
@@ -24,53 +24,49 @@ INBOX_CRON = "*/5 * * * *"
 COMPILE_AT = time(8, 0)
 
 
-def compilation_days(last_deadlines: Mapping[str, date], calendar: WorkCalendar) -> dict[str, date]:
-    """Each period is compiled on the first working day after its last deadline."""
-    return {label: calendar.next_working_day(day) for label, day in sorted(last_deadlines.items())}
+def compile_schedules(days: Mapping[str, date], *, plan_code: str | None = None) -> list[Schedule]:
+    """One single-run schedule per period, carrying its own `period` (and plan) parameter.
 
-
-def last_deadlines(*, session: Session, plan_id: int) -> dict[str, date]:
-    """The latest deadline day of each periodic report label of a plan, plus the whole year."""
-    rows = session.execute(
-        select(DueItem.period_label, func.max(DueItem.deadline_on))
-        .where(
-            DueItem.plan_id == plan_id,
-            DueItem.period_label.is_not(None),
-            DueItem.obligation_id.is_not(None),
-            DueItem.withdrawn_at.is_(None),
-        )
-        .group_by(DueItem.period_label)
-    ).all()
-    days = {str(label): day for label, day in rows}
-    if days:
-        year = min(days)[:4]
-        days.setdefault(year, max(days.values()))  # the year-end report after the last deadline
-    return days
-
-
-def compile_schedules(days: Mapping[str, date]) -> list[Schedule]:
-    """One single-run schedule per period, carrying its own `period` parameter."""
+    Several plans are scheduled side by side (last year's year report while this year's
+    months run), so a schedule names its plan in its parameters and in its slug.
+    """
     schedules: list[Schedule] = []
     for label, day in days.items():
         start = f"{day:%Y%m%d}T{COMPILE_AT:%H%M%S}"
+        parameters: dict[str, Any] = {"period": label, "send": True}
+        if plan_code is not None:
+            parameters["plan_code"] = plan_code
         schedules.append(
             RRule(
                 f"DTSTART:{start}\nRRULE:FREQ=DAILY;COUNT=1",
                 timezone=VN_TZ,
-                parameters={"period": label, "send": True},
-                slug=f"compile-{label}",
+                parameters=parameters,
+                slug=f"compile-{plan_code}-{label}" if plan_code else f"compile-{label}",
             )
         )
     return schedules
+
+
+def plan_schedules(years: list[PlanYear]) -> list[Schedule]:
+    """The compilations still to run of every plan whose year is not over, oldest plan first."""
+    return [
+        schedule
+        for year in years
+        for schedule in compile_schedules(year.coming(), plan_code=year.plan.code)
+    ]
 
 
 def build_deployments(
     *,
     session: Session,
     calendar: WorkCalendar,
+    today: date,
     entrypoint_type: EntrypointType = EntrypointType.FILE_PATH,
 ) -> list[Any]:
     """What `dondoc serve` runs: daily check, inbox, scheduled and ad-hoc compilation.
+
+    The scheduled compilations are those of every loaded plan whose year is not over as of
+    `today` (`models.plan_years`), from today on.
 
     `dondoc deploy` asks for module-path entrypoints (`flows.compile_report.compile_report`),
     so a worker loads the flows from the installed package, whatever its working directory.
@@ -79,10 +75,7 @@ def build_deployments(
     from flows.collect_submissions import collect_submissions
     from flows.compile_report import compile_report
 
-    plan = latest_plan(session=session)
-    days = (
-        compilation_days(last_deadlines(session=session, plan_id=plan.id), calendar) if plan else {}
-    )
+    scheduled = plan_schedules(plan_years(session=session, calendar=calendar, today=today))
     return [
         check_and_escalate.to_deployment(
             name="daily",
@@ -98,7 +91,7 @@ def build_deployments(
         ),
         compile_report.to_deployment(
             name="scheduled",
-            schedules=compile_schedules(days),
+            schedules=scheduled,
             description="Compile each period's consolidated report the day after its deadline.",
             entrypoint_type=entrypoint_type,
         ),

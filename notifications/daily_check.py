@@ -74,6 +74,7 @@ def decide_and_record(*, engine: Engine, settings: Settings, now: datetime) -> D
         now=now,
         channels=[n.value for n in names],
         webhooks=list(settings.webhooks),
+        chase_working_days=settings.escalation.chase_working_days,
     )
     return Decided(as_of=now, recorded=recorded, channels=names)
 

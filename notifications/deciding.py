@@ -18,21 +18,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Engine, select
+from sqlalchemy import ColumnElement, Engine, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models.calendar import load_calendar
 from models.db import chunked, transaction
-from models.items import DueItem
+from models.items import DueItem, PeriodLock
 from models.org import Unit
 from models.outbox import OPEN_STATUSES, OutboxIntent
+from models.plan_years import closed_plan_ids
 from notifications.channels import ChannelName
 from notifications.crash_points import crash_point
 from notifications.outbox import IntentDraft, cancel_intents, record_intents, recorded_keys
 from notifications.routing import People, PersonInfo, Route, load_people, load_routes
 from schedules.calendar import WorkCalendar, local_date
 from schedules.escalation import OVERDUE, REMINDER, DueRung, Rung, due_rungs, place_ladder
+from settings import EscalationSettings
 from status.states import ItemState, ItemStatus, item_states
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ SUBSCRIBER = "subscriber"
 OWED = (ItemStatus.NOT_YET_OPEN, ItemStatus.OPEN, ItemStatus.OVERDUE)
 WEBHOOK = ChannelName.WEBHOOK.value
 DECIDE_CHUNK = 1_000  # items whose states and routes a decision holds at once (~4 MiB)
+CHASE_WORKING_DAYS = EscalationSettings().chase_working_days
 
 
 @dataclass(frozen=True)
@@ -84,15 +87,58 @@ class Decision:
         ]
 
 
-def live_item_ids(*, session: Session) -> array[int]:
-    """Every item not withdrawn, in the order `item_states` lists them, as a compact array
-    (8 bytes an item: 1 MB for a 10,000-commune province's year), fetched in batches."""
+@dataclass(frozen=True)
+class Chase:
+    """Which items are still chased: `conditions` on DueItem (SQL), then `keeps` on a state."""
+
+    conditions: list[ColumnElement[bool]]
+    oldest_deadline: date
+
+    def keeps(self, state: ItemState) -> bool:
+        # The effective deadline (an extension moves it), so this one is read from the state.
+        return state.deadline_on >= self.oldest_deadline
+
+
+def chased(
+    *, session: Session, now: datetime, calendar: WorkCalendar, chase_working_days: int
+) -> Chase:
+    """Which items are still chased as of `now`.
+
+    Not once the period is closed: its plan's year is over (`models.plan_years`: the year
+    report compiled) or the period is locked (`dondoc period lock`). Not once the deadline is
+    more than `chase_working_days` working days past. Statuses do not change: late is still
+    late on the pages and in the reports, just no longer chased.
+    """
+    today = local_date(now)
+    closed = closed_plan_ids(session=session, calendar=calendar, today=today)
+    locked = (
+        select(PeriodLock.id)
+        .where(
+            or_(
+                PeriodLock.obligation_id == DueItem.obligation_id,
+                PeriodLock.deliverable_id == DueItem.deliverable_id,
+            ),
+            PeriodLock.period_label.is_not_distinct_from(DueItem.period_label),
+        )
+        .exists()
+    )
+    oldest = calendar.add_working_days(today, -chase_working_days)
+    return Chase(
+        conditions=[DueItem.plan_id.not_in(closed), ~locked],
+        oldest_deadline=date(oldest.year, oldest.month, oldest.day),
+    )
+
+
+def live_item_ids(*, session: Session, chasing: Iterable[ColumnElement[bool]] = ()) -> array[int]:
+    """Every item not withdrawn (and still chased: `chasing`), in the order `item_states`
+    lists them, as a compact array (8 bytes an item: 1 MB for a 10,000-commune province's
+    year), fetched in batches."""
     return array(
         "q",
         session.scalars(
             select(DueItem.id)
             .join(Unit, Unit.id == DueItem.unit_id)
-            .where(DueItem.withdrawn_at.is_(None))
+            .where(DueItem.withdrawn_at.is_(None), *chasing)
             .order_by(DueItem.deadline_at, Unit.code, DueItem.id)
             .execution_options(yield_per=DECIDE_CHUNK)
         ),
@@ -106,8 +152,10 @@ def decide(
     calendar: WorkCalendar,
     channels: Collection[str],
     webhooks: Collection[str] = (),
+    chase_working_days: int = CHASE_WORKING_DAYS,
 ) -> Decision:
-    """Every rung due as of `now` and not recorded yet, as intents per recipient and channel.
+    """Every rung due as of `now` and not recorded yet, as intents per recipient and channel,
+    for the items still chased (`chased`).
 
     Set-based and streamed: the items are taken DECIDE_CHUNK at a time (their states, routes
     and recorded intents: three queries a chunk), so memory stays flat whatever the number
@@ -120,7 +168,10 @@ def decide(
         person_channels=[c for c in channels if c != WEBHOOK],
         webhooks=list(webhooks),
     )
-    ids = live_item_ids(session=session)
+    chasing = chased(
+        session=session, now=now, calendar=calendar, chase_working_days=chase_working_days
+    )
+    ids = live_item_ids(session=session, chasing=chasing.conditions)
     for start in range(0, len(ids), DECIDE_CHUNK):
         states = item_states(
             session=session,
@@ -128,7 +179,7 @@ def decide(
             calendar=calendar,
             item_ids=ids[start : start + DECIDE_CHUNK],
         )
-        owed = [s for s in states if s.status in OWED]
+        owed = [s for s in states if s.status in OWED and chasing.keeps(s)]
         item_ids = [s.item_id for s in owed]
         decider.add_items(
             owed,
@@ -245,7 +296,12 @@ class Recorded:
 
 
 def record_decision(
-    *, engine: Engine, now: datetime, channels: Collection[str], webhooks: Collection[str] = ()
+    *,
+    engine: Engine,
+    now: datetime,
+    channels: Collection[str],
+    webhooks: Collection[str] = (),
+    chase_working_days: int = CHASE_WORKING_DAYS,
 ) -> Recorded:
     """Decide and write the intents and their digests in one transaction (idempotent)."""
     for attempt in range(3):
@@ -258,8 +314,14 @@ def record_decision(
                     calendar=calendar,
                     channels=channels,
                     webhooks=webhooks,
+                    chase_working_days=chase_working_days,
                 )
-                cancel_stale(session=session, now=now, calendar=calendar)
+                cancel_stale(
+                    session=session,
+                    now=now,
+                    calendar=calendar,
+                    chase_working_days=chase_working_days,
+                )
                 messages = record_intents(session=session, drafts=decision.drafts, now=now)
                 ids = [m.id for m in messages]
             break
@@ -281,6 +343,7 @@ _STALE_VI = {
     "moved": "Hạn đã thay đổi",
     "overtaken": "Đã quá hạn: nhắc trước hạn không còn phù hợp",
     "not_overdue": "Chưa quá hạn",
+    "not_chased": "Không còn đôn đốc: kỳ báo cáo đã đóng hoặc đã quá hạn quá lâu",
 }
 
 
@@ -333,11 +396,21 @@ def stale_intents(
     return stale
 
 
-def cancel_stale(*, session: Session, now: datetime, calendar: WorkCalendar) -> int:
-    """Cancel every unsent intent no longer due (e.g. the unit has submitted); how many.
+def cancel_stale(
+    *,
+    session: Session,
+    now: datetime,
+    calendar: WorkCalendar,
+    chase_working_days: int = CHASE_WORKING_DAYS,
+) -> int:
+    """Cancel every unsent intent no longer due (e.g. the unit has submitted, or its period is
+    no longer chased); how many.
 
     Only the items of open intents are looked at, DECIDE_CHUNK at a time.
     """
+    chasing = chased(
+        session=session, now=now, calendar=calendar, chase_working_days=chase_working_days
+    )
     by_item: dict[int, list[OpenIntent]] = {}
     for row in session.execute(
         select(
@@ -352,9 +425,21 @@ def cancel_stale(*, session: Session, now: datetime, calendar: WorkCalendar) -> 
             s.item_id: s
             for s in item_states(session=session, as_of=now, calendar=calendar, item_ids=chunk)
         }
-        chunk_intents = (intent for item_id in chunk for intent in by_item[item_id])
+        open_ids = select(DueItem.id).where(DueItem.id.in_(chunk), *chasing.conditions)
+        still = {
+            i for i in session.scalars(open_ids) if i not in states or chasing.keeps(states[i])
+        }
+        chunk_intents = [intent for item_id in chunk for intent in by_item[item_id]]
+        cancelled: set[int] = set()
         for reason, ids in stale_intents(chunk_intents, states, now).items():
             stale.setdefault(reason, []).extend(ids)
+            cancelled.update(ids)
+        # What is still due by the ladder's own rules, but of a period no longer chased.
+        not_chased = [
+            i.id for i in chunk_intents if i.item_id not in still and i.id not in cancelled
+        ]
+        if not_chased:
+            stale.setdefault(_STALE_VI["not_chased"], []).extend(not_chased)
     for reason, ids in stale.items():
         cancel_intents(session=session, intent_ids=ids, now=now, reason=reason)
     return sum(len(ids) for ids in stale.values())

@@ -84,6 +84,9 @@ class EscalationSettings(BaseModel):
     # A message not delivered within this many working days after the day it was queued is
     # given up (dead, shown to the admin), however many attempts an outage allowed.
     give_up_after_working_days: int = Field(default=3, ge=1)
+    # Overdue items are chased this many working days after their deadline at most (60: the
+    # latest rung a plan's ladder may set); a plan whose year report is compiled is not chased.
+    chase_working_days: int = Field(default=60, ge=1)
     retry_base_seconds: int = Field(default=300, ge=1)  # doubled after each failed attempt
     retry_max_seconds: int = Field(default=6 * 3600, ge=1)
 
@@ -121,6 +124,7 @@ class Settings(BaseSettings):
         ge=1,
         description="Most bytes of files a unit may store for one item, all versions together.",
     )
+    plan_file: Path | None = Field(default=None, description="The plan file `dondoc init` loads.")
     inbox_dir: Path | None = Field(
         default=None, description="Folder the inbox flow reads; data_dir/inbox by default."
     )
@@ -173,6 +177,8 @@ class Settings(BaseSettings):
         self.data_dir = self.path(self.data_dir)
         if self.inbox_dir is not None:
             self.inbox_dir = self.path(self.inbox_dir)
+        if self.plan_file is not None:
+            self.plan_file = self.path(self.plan_file)
         self.database_url = anchored_database_url(self.database_url, home)
         return self
 

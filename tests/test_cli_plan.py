@@ -28,7 +28,7 @@ def _dues(*args: str) -> list[dict[str, str]]:
 
 
 def test_init_loads_the_cao_loc_plan_and_lists_every_item_due(db_env: Engine) -> None:
-    result = runner.invoke(app, ["init"])
+    result = runner.invoke(app, ["init", "--sample"])
     assert result.exit_code == 0, result.output
     dues = _dues("--year", "2024")
     by_source = Counter((d["obligation"] or d["deliverable"], d["unit"]) for d in dues)
@@ -52,11 +52,89 @@ def test_init_loads_the_cao_loc_plan_and_lists_every_item_due(db_env: Engine) ->
 
 
 def test_init_twice_is_idempotent(db_env: Engine) -> None:
-    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert runner.invoke(app, ["init", "--sample"]).exit_code == 0
     first = _dues()
-    result = runner.invoke(app, ["init"])
+    result = runner.invoke(app, ["init", "--sample"])
     assert result.exit_code == 0
     assert _dues() == first
+
+
+def _plan_state(engine: Engine) -> dict[str, object]:
+    """Everything a plan load could change: items, their deadlines, plans, schedules."""
+    from deploy.deployments import build_deployments
+    from models import Plan
+    from models.calendar import load_calendar
+
+    with transaction(engine) as session:
+        items = sorted(
+            (i.key, i.deadline_at, i.opens_at, i.withdrawn_at)
+            for i in session.scalars(select(DueItem))
+        )
+        plans = sorted((p.code, p.year, p.title) for p in session.scalars(select(Plan)))
+        built = build_deployments(
+            session=session, calendar=load_calendar(session=session), today=date(2024, 1, 2)
+        )
+        schedules = sorted(
+            (s.slug, str(s.schedule), str(s.parameters)) for d in built for s in d.schedules
+        )
+    return {"items": items, "plans": plans, "schedules": schedules}
+
+
+def test_a_bare_init_migrates_and_loads_no_plan(
+    db_env: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The units run `dondoc init` at every boot: it must never revert the office's plan."""
+    monkeypatch.delenv("DONDOC_PLAN_FILE", raising=False)
+    edited = tmp_path / "ke-hoach.yaml"  # the office's own plan, with an edited deadline
+    edited.write_text(
+        MINI.read_text(encoding="utf-8").replace("due_on: 2024-02-10", "due_on: 2024-03-11"),
+        encoding="utf-8",
+    )
+    assert runner.invoke(app, ["init", "--plan", str(edited)]).exit_code == 0
+    before = _plan_state(db_env)
+    assert before["items"] and before["schedules"]
+
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0, result.output
+    assert "không nạp kế hoạch nào" in result.stdout
+    assert _plan_state(db_env) == before
+    with transaction(db_env) as session:
+        keys = set(session.scalars(select(DueItem.key)))
+    assert not any(":cao-loc-2024" in k for k in keys)  # the sample plan stayed out
+
+
+def test_init_loads_the_plan_the_setting_names(
+    db_env: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DONDOC_PLAN_FILE", str(MINI))
+    from settings import get_settings
+
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0, result.output
+    assert {d["unit"] for d in _dues()} == {"xa-mot", "xa-hai"}
+
+    monkeypatch.setenv("DONDOC_PLAN_FILE", str(MINI.with_name("ke-hoach-khong-co.yaml")))
+    get_settings.cache_clear()
+    missing = runner.invoke(app, ["init"])
+    assert missing.exit_code == 1
+    assert "DONDOC_PLAN_FILE chỉ tới" in missing.stderr and "Traceback" not in missing.output
+
+
+def test_init_refuses_a_plan_and_the_sample_together(db_env: Engine) -> None:
+    result = runner.invoke(app, ["init", "--plan", str(MINI), "--sample"])
+    assert result.exit_code == 1
+    assert "chọn một trong hai" in result.stderr
+
+
+def test_init_warns_when_the_loaded_plans_year_is_over(db_env: Engine) -> None:
+    """The 2024 plan's year report was compiled in December 2024: nothing of it runs now."""
+    result = runner.invoke(app, ["init", "--plan", str(MINI)])
+    assert result.exit_code == 0, result.output
+    warning = " ".join(result.stderr.split())
+    assert "Cảnh báo: Kế hoạch mini-2024 (năm 2024) đã hết năm" in warning
+    assert "không lịch tổng hợp nào của kế hoạch này còn chạy" in warning
+    assert "dondoc init --plan TỆP-KẾ-HOẠCH.yaml" in warning
 
 
 def test_a_bad_plan_is_refused_and_writes_nothing(db_env: Engine, tmp_path: Path) -> None:
@@ -101,7 +179,7 @@ def test_plan_validate_reports_file_line_and_field(tmp_path: Path) -> None:
 
 
 def test_plan_show_writes_goals_the_vietnamese_way(db_env: Engine) -> None:
-    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert runner.invoke(app, ["init", "--sample"]).exit_code == 0
     result = runner.invoke(app, ["plan", "show"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     assert "≥ 1.300" in result.output
@@ -109,7 +187,7 @@ def test_plan_show_writes_goals_the_vietnamese_way(db_env: Engine) -> None:
 
 
 def test_calendar_lists_the_days_off_and_the_2026_swap(db_env: Engine) -> None:
-    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert runner.invoke(app, ["init", "--sample"]).exit_code == 0
     days = json.loads(runner.invoke(app, ["calendar", "--year", "2026", "--json"]).stdout)
     kinds = {d["date"]: (d["kind"], d["source"]) for d in days}
     assert kinds["2026-01-02"] == ("day_off", "announcement")

@@ -17,10 +17,11 @@ from models.db import make_engine, session_factory
 from models.migrate import upgrade
 from plan_sync.sync import load_plan
 from plans import CAO_LOC_2024
-from plans.loader import read_plan
+from plans.loader import parse_plan, read_plan
 from schedules.calendar import VN_TZ
 from tests.support.processes import BIN, Spawn, base_env, group_alive, log_tail
 
+MINI = Path(__file__).parents[1] / "data" / "mini-plan.yaml"
 pytestmark = pytest.mark.slow  # processes: `dondoc serve` and the Prefect server it starts
 
 EXPECTED = {
@@ -57,10 +58,17 @@ def test_serve_registers_schedules_and_stops_on_ctrl_c(tmp_path: Path, spawn: Sp
     url = f"sqlite:///{tmp_path / 'dondoc.sqlite3'}"
     engine = make_engine(url)
     upgrade(engine)
+    # The 2024 sample, whose year is over, beside a plan of next year: only the open plan is
+    # scheduled (the sample's dates: tests/deploy/test_plan_years.py).
+    next_year = pendulum.now(VN_TZ).year + 1
+    upcoming = MINI.read_text(encoding="utf-8").replace("mini-2024", f"mini-{next_year}")
+    upcoming = upcoming.replace("year: 2024", f"year: {next_year}")
+    upcoming = upcoming.replace("due_on: 2024-", f"due_on: {next_year}-")
     with session_factory(engine).begin() as session:
         load_plan(
             read_plan(CAO_LOC_2024), session=session, now=pendulum.datetime(2024, 1, 26, tz=VN_TZ)
         )
+        load_plan(parse_plan(upcoming), session=session, now=pendulum.now(VN_TZ))
     engine.dispose()
 
     port = free_port()
@@ -90,17 +98,16 @@ def test_serve_registers_schedules_and_stops_on_ctrl_c(tmp_path: Path, spawn: Sp
         ("*/5 * * * *", "Asia/Ho_Chi_Minh")
     ]
     scheduled = {
-        s["parameters"]["period"]: s["schedule"]
+        (s["parameters"]["plan_code"], s["parameters"]["period"]): s["schedule"]
         for s in deployments["compile-report/scheduled"]["schedules"]
     }
     assert set(scheduled) == {
-        # No January: the plan, issued 25/01/2024, owes no report due before it (16/01).
-        *(f"2024-{m:02d}" for m in range(2, 13)),
-        *(f"2024-Q{q}" for q in range(1, 5)),
-        "2024",
+        *((f"mini-{next_year}", f"{next_year}-{m:02d}") for m in range(1, 13)),
+        (f"mini-{next_year}", str(next_year)),
     }
     assert {s["timezone"] for s in scheduled.values()} == {"Asia/Ho_Chi_Minh"}
-    assert scheduled["2024-Q1"]["rrule"].startswith("DTSTART:20240319T080000")
+    said = " ".join(log.read_text(encoding="utf-8").split())
+    assert "Kế hoạch cao-loc-2024-ldtbxh (năm 2024): không còn lịch tổng hợp nào." in said
     assert deployments["compile-report/adhoc"]["schedules"] == []
 
     # Ctrl-C: serve stops, and so does the server it started.

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,7 @@ def test_prefect_yaml_agrees_with_build_deployments(
         built = build_deployments(
             session=session,
             calendar=WorkCalendar(),
+            today=date(2024, 1, 2),
             entrypoint_type=EntrypointType.MODULE_PATH,
         )
     from_code = _static(built)
