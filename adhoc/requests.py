@@ -34,12 +34,14 @@ MAX_DAYS_AHEAD = 366
 
 @dataclass(frozen=True)
 class RequestSpec:
-    """What the admin asks for. Units: listed codes and/or every unit of the given kinds."""
+    """What the admin asks for. Units: listed codes, every unit of the given kinds and/or every
+    unit directly under the given parent units."""
 
     kind: ItemKind
     title: str
     units: tuple[str, ...] = ()
     unit_kinds: tuple[str, ...] = ()
+    parents: tuple[str, ...] = ()
     obligation: str | None = None  # reuse an ad-hoc obligation of the plan
     targets: tuple[tuple[str, bool], ...] = ()  # (target code, required)
     sections: tuple[str, ...] = ()
@@ -126,7 +128,9 @@ def _units(
     if spec.unit_kinds:
         for unit in session.scalars(select(Unit).where(Unit.kind.in_(spec.unit_kinds))):
             chosen.setdefault(unit.code, unit)
-    if not spec.units and not spec.unit_kinds and reused is not None:
+    if spec.parents:
+        _add_children(spec.parents, chosen, session=session, errors=errors)
+    if not spec.units and not spec.unit_kinds and not spec.parents and reused is not None:
         chosen = {u.code: u for u in reused.reporters}
     if deadline_day is not None:
         for code, unit in list(chosen.items()):
@@ -143,6 +147,19 @@ def _units(
     if not chosen and not any(e.field == "units" for e in errors):
         errors.append(FieldError("units", "required", "Chưa chọn đơn vị nào phải thực hiện."))
     return [chosen[c] for c in sorted(chosen)]
+
+
+def _add_children(
+    parents: tuple[str, ...], chosen: dict[str, Unit], *, session: Session, errors: list[FieldError]
+) -> None:
+    """Every unit directly under each parent; an unknown parent is named."""
+    found = {u.code: u for u in session.scalars(select(Unit).where(Unit.code.in_(parents)))}
+    for code in parents:
+        if code not in found:
+            errors.append(FieldError("parents", "unknown_unit", f"Không có đơn vị mã «{code}»."))
+    ids = [u.id for u in found.values()]
+    for unit in session.scalars(select(Unit).where(Unit.parent_id.in_(ids))):
+        chosen.setdefault(unit.code, unit)
 
 
 def create_request(

@@ -343,6 +343,10 @@ def request_new(
         list[str] | None,
         typer.Option(help="Mọi đơn vị của một loại, ví dụ commune, town (ghi lại cho mỗi loại)."),
     ] = None,
+    parent: Annotated[
+        list[str] | None,
+        typer.Option(help="Every unit directly under this unit code (repeatable)."),
+    ] = None,
     obligation: Annotated[
         str | None, typer.Option(help="Dùng lại một báo cáo đột xuất có trong kế hoạch.")
     ] = None,
@@ -376,6 +380,7 @@ def request_new(
         title=title,
         units=tuple(unit or ()),
         unit_kinds=tuple(unit_kind or ()),
+        parents=tuple(parent or ()),
         obligation=obligation,
         targets=tuple((c, True) for c in target or ())
         + tuple((c, False) for c in optional_target or ()),

@@ -17,7 +17,18 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
 from models.db import open_database, session_factory
-from portal import api, dashboard, formatting, outbox_page, unit_page, web
+from portal import (
+    actions,
+    api,
+    dashboard,
+    formatting,
+    office,
+    office_requests,
+    outbox_page,
+    reports_page,
+    unit_page,
+    web,
+)
 from portal.deps import Portal, Turns, install_error_handlers, utc_now
 from portal.limits import BodyLimit
 from portal.reading import stop_readers
@@ -94,6 +105,10 @@ def create_app(
     app.include_router(unit_page.router)
     app.include_router(outbox_page.router)
     app.include_router(dashboard.router)
+    app.include_router(actions.router)
+    app.include_router(office.router)
+    app.include_router(office_requests.router)
+    app.include_router(reports_page.router)
     app.mount("/static/swagger", StaticFiles(directory=SWAGGER_UI), name="swagger")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

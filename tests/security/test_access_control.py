@@ -57,6 +57,26 @@ PER_ITEM: set[Route] = {
     ("POST", "/items/{item_id}"),
     ("GET", "/items/{item_id}/template.{fmt}"),
 }
+# The office's acts and compiled reports (portal.actions, office, office_requests, reports_page):
+# a unit's token is refused (403) on each, see test_office_pages_refuse_a_units_token.
+OFFICE_PAGES: set[Route] = {
+    ("GET", "/viec/{item_id}/gia-han"),
+    ("POST", "/viec/{item_id}/gia-han"),
+    ("GET", "/viec/{item_id}/mien"),
+    ("POST", "/viec/{item_id}/mien"),
+    ("GET", "/quan-ly"),
+    ("POST", "/quan-ly/khoa-so"),
+    ("POST", "/quan-ly/mo-so"),
+    ("POST", "/quan-ly/cap-ma"),
+    ("POST", "/quan-ly/thu-hoi"),
+    ("GET", "/quan-ly/yeu-cau"),
+    ("POST", "/quan-ly/yeu-cau"),
+    ("GET", "/bao-cao"),
+    ("POST", "/bao-cao/tong-hop"),
+    ("GET", "/bao-cao/tong-hop/{job_id}"),
+    ("GET", "/bao-cao/prefect/{run_id}"),
+    ("GET", "/bao-cao/{period}/{name}"),
+}
 PER_RECEIPT: set[Route] = {
     ("GET", "/api/v1/receipts/{receipt_no}"),
     ("GET", "/receipts/{receipt_no}"),
@@ -65,7 +85,16 @@ PER_RECEIPT: set[Route] = {
 
 def test_every_route_is_classified() -> None:
     app = portal_app()
-    classified = PUBLIC | WHO_AM_I | OWN_LISTS | PER_UNIT | ADMIN_ONLY | PER_ITEM | PER_RECEIPT
+    classified = (
+        PUBLIC
+        | WHO_AM_I
+        | OWN_LISTS
+        | PER_UNIT
+        | ADMIN_ONLY
+        | PER_ITEM
+        | PER_RECEIPT
+        | OFFICE_PAGES
+    )
     assert app_routes(app.routes) == classified, "classify the new route's access here"
 
 
@@ -214,3 +243,34 @@ def test_admin_only_actions_need_an_admin_token(portal: Portal) -> None:
             assert listed.status_code == {403: 403, 401: 401, 201: 200}[status]
     with portal.client() as anonymous:
         assert anonymous.post("/api/v1/requests", json=body).status_code == 401
+
+
+def test_office_pages_refuse_a_units_token(portal: Portal) -> None:
+    """Each office page: a unit's token gets the Vietnamese 403, nobody signed in is sent to
+    sign in (pages) or refused (posts), and the office is let in."""
+    item = item_id(portal.engine, "xa-mot", "bao-cao-thang", "2024-04")
+    unit = new_token(portal.engine, "xa-mot")
+    run = "00000000-0000-0000-0000-000000000000"
+    paths = {
+        "/viec/{item_id}/gia-han": f"/viec/{item}/gia-han",
+        "/viec/{item_id}/mien": f"/viec/{item}/mien",
+        "/bao-cao/tong-hop/{job_id}": "/bao-cao/tong-hop/1",
+        "/bao-cao/prefect/{run_id}": f"/bao-cao/prefect/{run}",
+        "/bao-cao/{period}/{name}": "/bao-cao/2024-04/bao-cao.docx",
+    }
+    with _signed_in(portal, unit) as mine, portal.client() as anonymous:
+        csrf = _csrf(mine, item)
+        for method, template in sorted(OFFICE_PAGES):
+            path = paths.get(template, template)
+            if method == "GET":
+                refused, nobody = mine.get(path), anonymous.get(path)
+                assert nobody.status_code == 303 and "/login" in nobody.headers["location"]
+            else:
+                refused = mine.post(path, data={"csrf": csrf, "xac_nhan": "1"})
+                nobody = anonymous.post(path, data={"xac_nhan": "1"})
+                assert nobody.status_code == 401, path
+            assert refused.status_code == 403, (path, refused.text[:300])
+            assert "Chỉ văn phòng" in refused.text, path
+    with _signed_in(portal, ADMIN_SECRET) as office:
+        for path in ("/quan-ly", "/quan-ly/yeu-cau", "/bao-cao", f"/viec/{item}/mien"):
+            assert office.get(path).status_code == 200, path

@@ -52,7 +52,7 @@ def _streamed(route: str, total: int) -> tuple[Iterator[bytes], str]:
             b"Content-Type: text/csv\r\n\r\n"
         )
         kind = "multipart/form-data; boundary=b0undary"
-    elif route in ("/login", "/hop-thu-di/gui-lai"):
+    elif not route.startswith("/api"):  # the pages' plain forms
         head, kind = b"token=", "application/x-www-form-urlencoded"
     else:
         head, kind = b'{"narrative": {"x": "', "application/json"
