@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from access.actor import PERSON_ROLE_VI, Actor
@@ -50,6 +50,17 @@ HOLDER_VI = {"don-vi": "Đơn vị", "ca-nhan": "Cá nhân", "quan-tri": "Quản
 
 
 # --- what the page shows --------------------------------------------------------------------
+
+
+# The code field suggests codes as the office types; a province's 10,000 communes would make
+# the page a megabyte, so past this many the office types the code (the dashboard shows it).
+SUGGESTED_CODES = 1000
+
+
+def _suggestions(session: Session, query: Select[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Codes and names for the field's suggestions, or none when there are too many."""
+    rows = [(code, name) for code, name in session.execute(query.limit(SUGGESTED_CODES + 1))]
+    return rows if len(rows) <= SUGGESTED_CODES else []
 
 
 def _sources(session: Session) -> list[tuple[str, str]]:
@@ -127,10 +138,10 @@ def _office_page(
         "locks": _locks(session),
         "live_tokens": _live_tokens(session, search),
         "search": search,
-        "units": session.execute(select(Unit.code, Unit.name).order_by(Unit.code)).all(),
-        "people": session.execute(
-            select(Person.code, Person.full_name).order_by(Person.code)
-        ).all(),
+        "units": _suggestions(session, select(Unit.code, Unit.name).order_by(Unit.code)),
+        "people": _suggestions(
+            session, select(Person.code, Person.full_name).order_by(Person.code)
+        ),
         "holders": HOLDER_VI,
         "typed": typed or {},
         "errors": errors,
