@@ -57,7 +57,7 @@ HOLDER_VI = {"don-vi": "Đơn vị", "ca-nhan": "Cá nhân", "quan-tri": "Quản
 SUGGESTED_CODES = 1000
 
 
-def _suggestions(session: Session, query: Select[tuple[str, str]]) -> list[tuple[str, str]]:
+def _suggestions(session: Session, query: Select[str, str]) -> list[tuple[str, str]]:
     """Codes and names for the field's suggestions, or none when there are too many."""
     rows = [(code, name) for code, name in session.execute(query.limit(SUGGESTED_CODES + 1))]
     return rows if len(rows) <= SUGGESTED_CODES else []
