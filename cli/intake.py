@@ -345,7 +345,9 @@ def request_new(
     ] = None,
     parent: Annotated[
         list[str] | None,
-        typer.Option(help="Every unit directly under this unit code (repeatable)."),
+        typer.Option(
+            help="Mọi đơn vị trực thuộc một đơn vị, theo mã (ghi lại cho mỗi đơn vị cấp trên)."
+        ),
     ] = None,
     obligation: Annotated[
         str | None, typer.Option(help="Dùng lại một báo cáo đột xuất có trong kế hoạch.")

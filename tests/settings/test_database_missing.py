@@ -57,7 +57,9 @@ def test_commands_refuse_and_init_creates(clean_env: pytest.MonkeyPatch, tmp_pat
     assert not database.exists()
 
     assert runner.invoke(app, ["init"]).exit_code == 0
-    assert database.is_file()
+    assert database.is_file()  # a bare init migrates: the database exists, with no plan
+    assert runner.invoke(app, ["dues", "--json", "--unit", "xa-gia-cat"]).output.strip() == "[]"
+    assert runner.invoke(app, ["init", "--sample"]).exit_code == 0
     result = runner.invoke(app, ["dues", "--json", "--unit", "xa-gia-cat"])
     assert result.exit_code == 0, result.output
     assert '"period": "2024-Q1"' in result.output
