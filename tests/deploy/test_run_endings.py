@@ -1,6 +1,7 @@
 """Every run of a scheduled flow ends in a true state and the admin hears of a failure once:
 with a real Prefect server (PostgreSQL, API authentication), `dondoc deploy` and process
-workers that are stopped, or killed, in the middle of a compilation.
+workers that are stopped, or killed, in the middle of a compilation; and the same server
+keeps the schedules of two plans side by side (2024 and 2025) when they are registered.
 
 Slow (one server for the module, workers started and stopped, a heartbeat timeout): a few
 minutes in all.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -17,16 +19,28 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pendulum
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
 
 from demo.sinks.mail import Mail, SmtpServer
-from deploy.automations import ALERT_AUTOMATION, ZOMBIE_AUTOMATION
+from deploy.automations import ALERT_AUTOMATION, ZOMBIE_AUTOMATION, alert_deployment
+from deploy.deployments import build_deployments
+from deploy.register import ensure_process_pool, register
 from deploy.server import free_port, wait_healthy
+from models.calendar import load_calendar
+from models.db import make_engine, session_factory
+from models.migrate import upgrade
+from plan_sync.sync import load_plan
+from plans import CAO_LOC_2024
+from plans.loader import parse_plan, read_plan
+from schedules.calendar import VN_TZ
 from tests.deploy.test_worker import PG_ADMIN_URL, POOL, seed_dondoc
 from tests.support.processes import BIN, base_env, group_alive, log_tail, stop_group
 
@@ -160,14 +174,18 @@ def dondoc_deploy(stack: Stack) -> str:
         cwd=stack.logs,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    # No scheduled run (the inbox every 5 minutes, the daily check) may mix into what the
-    # tests start and watch: the deployments are paused, their runs started here by hand.
+    pause_deployments(stack)
+    return done.stdout
+
+
+def pause_deployments(stack: Stack) -> None:
+    """No scheduled run (the inbox every 5 minutes, the daily check) may mix into what the
+    tests start and watch: the deployments are paused, their runs started here by hand."""
     with stack.client() as client:
         for deployment in client.post("/deployments/filter", json={}).json():
             client.patch(
                 f"/deployments/{deployment['id']}", json={"paused": True}
             ).raise_for_status()
-    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +254,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def test_deploy_again_duplicates_nothing_and_the_api_asks_for_credentials(stack: Stack) -> None:
     out = dondoc_deploy(stack)
-    assert f"Automation up to date: {ZOMBIE_AUTOMATION}" in out
+    assert f"Automation đã có, không đổi: {ZOMBIE_AUTOMATION}" in out
     with stack.client() as client:
         automations = client.post("/automations/filter", json={}).json()
         pool = client.get(f"/work_pools/{POOL}").json()
@@ -346,3 +364,121 @@ def test_a_killed_worker_s_run_is_marked_crashed_and_alerted_once(stack: Stack) 
     time.sleep(10)
     [alert] = alerts_about(stack, run_id)
     assert "bị dừng giữa chừng" in alert.text, alert.text
+
+
+PLAN_2025 = Path(__file__).parents[1] / "data" / "plans" / "mini-2025.yaml"
+SAMPLE_2024 = "cao-loc-2024-ldtbxh"
+# What is left of the sample plan on 10/12/2024: December (due Tue 17/12), then Q4 and the
+# year report after the department's last report (due Wed 18/12).
+LEFT_OF_2024 = {
+    "2024-12": date(2024, 12, 18),
+    "2024-Q4": date(2024, 12, 19),
+    "2024": date(2024, 12, 19),
+}
+# The 2025 plan's months (dd/mm): each due 2 working days after the 14th, compiled the
+# next working day; the year report with December.
+MONTHS_2025 = "17/01 19/02 19/03 17/04 19/05 18/06 17/07 19/08 17/09 17/10 19/11 17/12"
+# Due 8 working days after the 14th instead: January's report falls due on Fri 24/01/2025,
+# on the eve of Tết (25/01-02/02), and is compiled on Mon 03/02.
+MOVED_MONTHS_2025 = "03/02 27/02 27/03 25/04 27/05 26/06 25/07 27/08 25/09 27/10 27/11 25/12"
+
+
+def months_2025(days: str) -> dict[str, date]:
+    """Each 2025 month's compilation day, from its "dd/mm" in month order."""
+    parsed = [
+        date(2025, int(month), int(day)) for day, month in (d.split("/") for d in days.split())
+    ]
+    return {f"2025-{m:02d}": day for m, day in enumerate(parsed, start=1)}
+
+
+def compilations(plan_code: str, days: dict[str, date]) -> dict[str, tuple[date, dict[str, Any]]]:
+    """The schedules expected of a plan: by slug, the day and the run's parameters."""
+    return {
+        f"compile-{plan_code}-{period}": (
+            day,
+            {"period": period, "send": True, "plan_code": plan_code},
+        )
+        for period, day in days.items()
+    }
+
+
+def load(engine: Engine, plan_text: str | None, loaded_on: date) -> None:
+    """Load a plan (the sample plan when no text is given), as `dondoc init --plan` does."""
+    plan = read_plan(CAO_LOC_2024) if plan_text is None else parse_plan(plan_text)
+    loaded_at = pendulum.datetime(loaded_on.year, loaded_on.month, loaded_on.day, 9, tz=VN_TZ)
+    with session_factory(engine).begin() as session:
+        load_plan(plan, session=session, now=loaded_at)
+
+
+def deploy_on(stack: Stack, engine: Engine, today: date) -> None:
+    """Register what `dondoc deploy` registers (cli/deploy.py), its clock reading `today`."""
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
+    from prefect.types.entrypoint import EntrypointType
+
+    with Session(engine) as session:
+        deployments = build_deployments(
+            session=session,
+            calendar=load_calendar(session=session),
+            today=today,
+            entrypoint_type=EntrypointType.MODULE_PATH,
+        )
+    alerting = alert_deployment(EntrypointType.MODULE_PATH)
+    with temporary_settings({PREFECT_API_URL: stack.api_url, PREFECT_API_AUTH_STRING: AUTH}):
+        assert not ensure_process_pool(POOL)  # created by the stack's own `dondoc deploy`
+        register([*deployments, alerting], pool=POOL)
+    pause_deployments(stack)  # `apply` unpauses; the other tests want no scheduled run
+
+
+def scheduled_compilations(stack: Stack) -> dict[str, tuple[date, dict[str, Any]]]:
+    """compile-report/scheduled's schedules as the server holds them: by slug, the day it
+    runs (08:00 Vietnamese time, once) and its parameters."""
+    with stack.client() as client:
+        found = client.get("/deployments/name/compile-report/scheduled")
+    found.raise_for_status()
+    schedules: dict[str, tuple[date, dict[str, Any]]] = {}
+    for stored in found.json()["schedules"]:
+        assert stored["active"] and stored["schedule"]["timezone"] == "Asia/Ho_Chi_Minh"
+        once = re.fullmatch(
+            r"DTSTART:(\d{8})T080000\nRRULE:FREQ=DAILY;COUNT=1", stored["schedule"]["rrule"]
+        )
+        assert once, stored["schedule"]
+        assert stored["slug"] not in schedules, f"two schedules {stored['slug']}"
+        day = date.fromisoformat(once[1])  # basic ISO form, 20241218
+        schedules[stored["slug"]] = (day, stored["parameters"])
+    return schedules
+
+
+def test_two_plans_keep_last_years_year_report_and_next_years_schedules(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """With the sample 2024 plan and a 2025 plan loaded, deploying on 10/12/2024 keeps what is
+    left of 2024 (December, Q4, the year report) beside 2025's compilations; a moved 2025
+    deadline moves its schedules and keeps 2024's.
+
+    `dondoc deploy` reads the clock and cannot be told the date, so this calls the functions
+    it calls (build_deployments, ensure_process_pool, register) with today = 10/12/2024.
+    """
+    engine = make_engine(f"sqlite:///{tmp_path / 'plans.sqlite3'}")
+    upgrade(engine)
+    load(engine, None, date(2024, 1, 26))
+    plan_2025 = PLAN_2025.read_text(encoding="utf-8")
+    load(engine, plan_2025, date(2024, 12, 2))
+    kept_2024 = compilations(SAMPLE_2024, LEFT_OF_2024)
+    first_2025 = compilations("mini-2025", {**months_2025(MONTHS_2025), "2025": date(2025, 12, 17)})
+
+    deploy_on(stack, engine, date(2024, 12, 10))
+    assert scheduled_compilations(stack) == {**kept_2024, **first_2025}
+
+    moved = plan_2025.replace(
+        "deadline: {kind: working_days_after, n: 2}", "deadline: {kind: working_days_after, n: 8}"
+    )
+    assert moved != plan_2025
+    load(engine, moved, date(2024, 12, 9))
+    deploy_on(stack, engine, date(2024, 12, 10))
+    moved_2025 = {**months_2025(MOVED_MONTHS_2025), "2025": date(2025, 12, 25)}
+    after = scheduled_compilations(stack)
+    assert after == {**kept_2024, **compilations("mini-2025", moved_2025)}
+    with Session(engine) as session:
+        calendar = load_calendar(session=session)
+    assert all(calendar.is_working_day(day) for day, _ in after.values())
+    engine.dispose()
