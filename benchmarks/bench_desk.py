@@ -23,10 +23,10 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
-from portal.app import create_app
-from settings import Settings
 from models.acceptance import refresh_first_acceptance
 from models.db import transaction
+from portal.app import create_app
+from settings import Settings
 from status.dashboard import _name_key, folded
 
 OBLIGATION = "bc-thang-xa"
@@ -118,9 +118,7 @@ def run(
     }
 
 
-def _measure(
-    client: TestClient, engine: Engine, path: str, warm: int, cold: int
-) -> dict[str, Any]:
+def _measure(client: TestClient, engine: Engine, path: str, warm: int, cold: int) -> dict[str, Any]:
     colds = []
     status = 0
     for _ in range(cold):

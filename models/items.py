@@ -20,13 +20,16 @@ class DueItem(Base):
         Index("ix_due_items_deadline_at", "deadline_at"),
         Index("ix_due_items_period", "period_label", "obligation_id"),
         # The dashboard counts a year of an obligation by period and state from this index
-        # alone (every column the state reads), without visiting the table's rows.
+        # alone (every column the count reads, scope by unit included), never the table.
         Index(
             "ix_due_items_standing",
             "obligation_id",
             "period_label",
+            "plan_id",
+            "withdrawn_at",
             "deadline_at",
             "first_accepted_at",
+            "unit_id",
         ),
     )
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from models.items import DueItem
 from models.org import Unit
 from models.plan import Deliverable, Obligation, Plan, PlanTask
-from models.reliefs import ItemRelief, ReliefKind
+from models.reliefs import ReliefKind
 from status.matrix import (
     CELL_STATES,
     CellState,
@@ -222,14 +222,22 @@ def _states_query(
         relief_kind=relief.c.kind,
         relief_at=relief.c.deadline_at,
     )
-    column = DueItem.period_label if flt.source.kind is SourceKind.REPORT else Deliverable.code
+    # Grouped by an expression, not the bare column: SQLite would otherwise walk
+    # ix_due_items_period for the GROUP BY's order and read every item's row, where
+    # ix_due_items_standing holds every column the count reads.
+    column = (
+        func.coalesce(DueItem.period_label, "")
+        if flt.source.kind is SourceKind.REPORT
+        else Deliverable.code
+    )
     query = (
         select(DueItem.unit_id, column.label("col"), state.label("state"))
         .outerjoin(relief, relief.c.item_id == DueItem.id)
         .where(*items)
     )
     if unit_conditions := _unit_conditions(flt):
-        query = query.join(Unit, Unit.id == DueItem.unit_id).where(*unit_conditions)
+        # As a list of units, not a join: the count still reads ix_due_items_standing alone.
+        query = query.where(DueItem.unit_id.in_(select(Unit.id).where(*unit_conditions)))
     if flt.source.kind is not SourceKind.REPORT:
         query = query.join(Deliverable, Deliverable.id == DueItem.deliverable_id)
     return query
@@ -364,8 +372,12 @@ def source_options(session: Session, *, scope: ColumnElement[bool]) -> list[Sour
 
 def year_options(session: Session, source: Source, *, scope: ColumnElement[bool]) -> list[int]:
     """The plan years in which the source has items in `scope`, newest first."""
-    owing = select(DueItem.plan_id).where(_of_source(source), scope)
-    query = select(Plan.year).distinct().where(Plan.id.in_(owing))
+    # A probe per plan (a handful), each stopping at its first item: not a list of all items.
+    query = (
+        select(Plan.year)
+        .distinct()
+        .where(_owes(DueItem.plan_id == Plan.id, _of_source(source), scope))
+    )
     found = [y for (y,) in _all(session, query)]
     return sorted(found, reverse=True)
 

@@ -17,8 +17,8 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
 from access.actor import Actor
-from models.access import Role
 from models.acceptance import refresh_first_acceptance
+from models.access import Role
 from models.calendar import load_calendar
 from models.db import session_factory, transaction
 from models.items import DueItem

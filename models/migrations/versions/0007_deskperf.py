@@ -36,7 +36,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_due_items_standing",
         "due_items",
-        ["obligation_id", "period_label", "deadline_at", "first_accepted_at"],
+        [
+            "obligation_id",
+            "period_label",
+            "plan_id",
+            "withdrawn_at",
+            "deadline_at",
+            "first_accepted_at",
+            "unit_id",
+        ],
     )
 
 
