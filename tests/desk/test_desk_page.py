@@ -143,7 +143,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(browse: Browse) -> None:
     assert page.status_code == 303
     location = urlsplit(page.headers["location"])
     assert location.path == "/login"  # and back to the same page once signed in
-    assert parse_qs(location.query)["next"] == ["/tinh-hinh?nguon=bc:bao-cao-quy"]
+    assert parse_qs(location.query)["next"] == ["/tinh-hinh?nguon=bc%3Abao-cao-quy"]
 
 
 @pytest.mark.parametrize(

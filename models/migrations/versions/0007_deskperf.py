@@ -3,7 +3,7 @@
 due_items.first_accepted_at: when the item's first accepted submission was received (on
 time is judged by it), filled here from the submissions already stored and kept since by
 models.acceptance; ix_due_items_standing lets a year of an obligation be counted by period
-and state from the index alone.
+and state from the index alone; ix_people_unit_id serves the unit page's list of people.
 
 Revision ID: 0007_deskperf
 Revises: 0006
@@ -46,9 +46,11 @@ def upgrade() -> None:
             "unit_id",
         ],
     )
+    op.create_index("ix_people_unit_id", "people", ["unit_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_people_unit_id", table_name="people")
     op.drop_index("ix_due_items_standing", table_name="due_items")
     with op.batch_alter_table("due_items") as batch:
         batch.drop_column("first_accepted_at")
