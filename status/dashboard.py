@@ -283,16 +283,26 @@ def desk(
     columns = _columns(session, flt.source, counted)
     shown = [c for c in columns if flt.period in (None, c.key)]
     if flt.state is not None:
-        having = select(states.c.unit_id).distinct().where(states.c.state == flt.state.value)
-        if flt.period is not None:
-            having = having.where(states.c.col == flt.period)
-        chosen = set(session.scalars(having))
+        chosen = _units_in_state(session, flt, query, flt.state)
         units = [u for u in units if u[0] in chosen]
     pages = max(1, -(-len(units) // flt.per_page))
     page = min(max(flt.page, 1), pages)
     on_page = units[(page - 1) * flt.per_page : page * flt.per_page]
     rows = _rows(session, flt, on_page, items, as_of=as_of)
     return Desk(columns=columns, shown=shown, rows=rows, units=len(units), page=page, pages=pages)
+
+
+def _units_in_state(
+    session: Session, flt: DeskFilter, query: Select[*tuple[Any, ...]], state: CellState
+) -> set[int]:
+    """The units with a cell in `state` (in the chosen period): the period narrows the items
+    read before their state is decided (one period is a twelfth of a monthly year)."""
+    if flt.period is not None:
+        column = DueItem.period_label if flt.source.kind is SourceKind.REPORT else Deliverable.code
+        query = query.where(column == flt.period)
+    states = query.subquery()
+    having = select(states.c.unit_id).distinct().where(states.c.state == state.value)
+    return set(session.scalars(having))
 
 
 def _rows(
