@@ -141,8 +141,9 @@ def test_a_unit_token_sees_only_its_own_row(browse: Browse, province: Engine) ->
 def test_anonymous_visitors_are_sent_to_sign_in(browse: Browse) -> None:
     page = browse(None).get("/tinh-hinh", params={"nguon": "bc:bao-cao-quy"})
     assert page.status_code == 303
+    # The sign-in page sends them back to the very page they asked for, filters kept.
     location = urlsplit(page.headers["location"])
-    assert location.path == "/login"  # and back to the same page once signed in
+    assert location.path == "/login"
     assert parse_qs(location.query)["next"] == ["/tinh-hinh?nguon=bc%3Abao-cao-quy"]
 
 
