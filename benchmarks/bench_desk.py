@@ -1,6 +1,7 @@
 """The dashboard (/tinh-hinh) and a unit page (/don-vi/<code>) at province scale, as the office
-opens them: p50 and p99 of each page kept warm, the first answer after a change (cold), and
-one hand-written SQL statement counting the same year as the same-run baseline.
+opens them: p50 and p99 of each page asked again and again (warm), and of the first answer
+after a submission was stored, on a fresh connection with the portal's name caches empty
+(cold), with one hand-written SQL statement counting the same year as the same-run baseline.
 
 Requests go through the whole application (routing, sign-in cookie, scope, queries,
 templates) in-process (Starlette's TestClient), one at a time: the time is the portal's.
@@ -22,28 +23,30 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
+from models.acceptance import refresh_first_acceptance
+from models.db import transaction
 from portal.app import create_app
 from settings import Settings
-from status.dashboard import ANSWERS
+from status.dashboard import _name_key, folded
 
 OBLIGATION = "bc-thang-xa"
 ADMIN_SECRET = "benchmark-admin-secret-" + "x" * 24
 GOAL_MS = 300.0
 UNIT = "xa-{:05d}"
 
-# What the database alone needs for the year's counts (no reliefs in the synthetic data).
+# What the database alone needs for the year's counts (no reliefs in the synthetic data),
+# from each item's stored first acceptance as the dashboard reads it.
 BASELINE_SQL = text(
     """
     SELECT d.period_label,
-           CASE WHEN f.first_at IS NULL AND :as_of > d.deadline_at THEN 'overdue'
-                WHEN f.first_at IS NULL THEN 'not_due'
-                WHEN f.first_at <= d.deadline_at THEN 'on_time'
+           CASE WHEN (d.first_accepted_at IS NULL OR d.first_accepted_at > :as_of)
+                     AND :as_of > d.deadline_at THEN 'overdue'
+                WHEN d.first_accepted_at IS NULL OR d.first_accepted_at > :as_of THEN 'not_due'
+                WHEN d.first_accepted_at <= d.deadline_at THEN 'on_time'
                 ELSE 'late' END AS state,
            COUNT(*)
     FROM due_items d
     JOIN obligations o ON o.id = d.obligation_id
-    LEFT JOIN (SELECT item_id, MIN(received_at) AS first_at FROM submissions
-               WHERE accepted AND received_at <= :as_of GROUP BY item_id) f ON f.item_id = d.id
     WHERE o.code = :obligation AND d.withdrawn_at IS NULL
     GROUP BY 1, 2
     """
@@ -98,10 +101,11 @@ def run(
         with TestClient(app, base_url="http://127.0.0.1:8000", follow_redirects=False) as client:
             _signed_in(client)
             measured = {
-                name: _measure(client, path, warm, cold) for name, path in pages(communes).items()
+                name: _measure(client, engine, path, warm, cold)
+                for name, path in pages(communes).items()
             }
     baseline_ms = _baseline(engine, as_of, cold)
-    worst = max(m["p99_ms"] for m in measured.values())
+    worst = max(max(m["p99_ms"], m["cold_max_ms"]) for m in measured.values())
     return {
         "load_average": os.getloadavg(),  # the machine is shared: read the times with it
         "benchmark": "desk",
@@ -109,29 +113,42 @@ def run(
         "pages": measured,
         "baseline_ms": baseline_ms,
         "cold_ratio": measured["dashboard_first"]["cold_ms"] / baseline_ms,
-        "goal": f"warm p99 <= {GOAL_MS:.0f} ms on every page",
+        "goal": f"warm and cold p99 <= {GOAL_MS:.0f} ms on every page",
         "met": worst <= GOAL_MS,
     }
 
 
-def _measure(client: TestClient, path: str, warm: int, cold: int) -> dict[str, Any]:
+def _measure(client: TestClient, engine: Engine, path: str, warm: int, cold: int) -> dict[str, Any]:
     colds = []
     status = 0
     for _ in range(cold):
-        ANSWERS.clear()  # as after a new submission: the year is counted again
+        _after_a_submission(engine)
         ms, response = _timed(lambda: client.get(path))
         colds.append(ms)
         status = response.status_code
-    if status not in (200, 303):
+    if status != 200:
         raise AssertionError(f"{path} answered {status}")
     warms = [_timed(lambda: client.get(path))[0] for _ in range(warm)]
     return {
         "path": path,
         "status": status,
         "cold_ms": statistics.median(colds),
+        "cold_max_ms": max(colds),
         "p50_ms": _percentile(warms, 50),
         "p99_ms": _percentile(warms, 99),
     }
+
+
+def _after_a_submission(engine: Engine) -> None:
+    """What a stored submission leaves behind for the next page: the item rewritten in a
+    committed transaction, new connections, and (as in a portal just restarted) no name's
+    collation key or accent-free form kept in memory."""
+    with transaction(engine) as session:
+        first = session.scalar(text("SELECT MIN(item_id) FROM submissions"))
+        refresh_first_acceptance([first], session=session)
+    engine.dispose()
+    _name_key.cache_clear()
+    folded.cache_clear()
 
 
 def _baseline(engine: Engine, as_of: datetime, repeat: int) -> float:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from models.acceptance import refresh_first_acceptance
 from models.items import DueItem
 from models.plan import Target
 from models.submissions import Submission, SubmissionValue
@@ -189,5 +190,7 @@ def generate(
             text("SELECT setval(pg_get_serial_sequence('submissions', 'id'), :last)"),
             {"last": next_id - 1},
         )
+    # As intake keeps it: each item's first acceptance, from the versions just written.
+    refresh_first_acceptance(None, session=session)
     session.flush()
     return Generated(items=len(items), submissions=len(submissions), values=len(values))

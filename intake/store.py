@@ -32,6 +32,7 @@ from intake.receipts import (
     receipt_of,
     receipt_value,
 )
+from models.acceptance import refresh_first_acceptance
 from models.access import AuditEvent
 from models.base import Base
 from models.items import DueItem, PeriodLock
@@ -244,6 +245,8 @@ def store_submission(
         _store_attachment(upload, row["id"], session=session, blobs=blobs)
         for upload in checked.attachments
     ]
+    # In the same transaction as the version: the dashboard counts on time from the item.
+    refresh_first_acceptance([item.id], session=session)
     event = event_row(
         actor=request.actor,
         action="submission.create",

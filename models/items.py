@@ -19,6 +19,18 @@ class DueItem(Base):
     __table_args__ = (
         Index("ix_due_items_deadline_at", "deadline_at"),
         Index("ix_due_items_period", "period_label", "obligation_id"),
+        # The dashboard counts a year of an obligation by period and state from this index
+        # alone (every column the count reads, scope by unit included), never the table.
+        Index(
+            "ix_due_items_standing",
+            "obligation_id",
+            "period_label",
+            "plan_id",
+            "withdrawn_at",
+            "deadline_at",
+            "first_accepted_at",
+            "unit_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,6 +50,10 @@ class DueItem(Base):
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Set when an edited plan no longer asks for the item; the row stays for its history.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the item's first accepted submission was received: on time is judged by it
+    # (status.states.classify). Kept by models.acceptance in every transaction that adds
+    # or changes a submission, so the dashboard counts a year without reading submissions.
+    first_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
 
     unit: Mapped[Unit] = relationship()

@@ -63,7 +63,8 @@ class Person(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # Indexed: the unit page lists a unit's people (a district's departments have many).
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     full_name: Mapped[str] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))

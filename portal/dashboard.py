@@ -108,7 +108,7 @@ def _filter(
         source = options[0].source
     else:
         return None
-    years = year_options(session, source, scope=scope, as_of=now)
+    years = year_options(session, source, scope=scope)
     chosen = _whole(asked.nam, "nam", "Năm")
     if chosen is None:
         chosen = now.year if now.year in years else (years[0] if years else now.year)
@@ -185,7 +185,7 @@ def dashboard(
         return sign_in_redirect(request)
     asked, now = Asked.of(request), portal.clock()
     scope = item_condition(actor)
-    options = source_options(session, scope=scope, as_of=now)
+    options = source_options(session, scope=scope)
     flt = _filter(asked, options, session, scope, now)
     context: dict[str, Any] = {"actor": actor, "csrf": csrf_token(request), "asked": asked}
     if flt is not None:
@@ -212,9 +212,9 @@ def _context(
     return {
         "desk": shown,
         "options": options,
-        "years": year_options(session, flt.source, scope=scope, as_of=now) or [flt.year],
-        "kinds": [(k, UNIT_KIND_VI.get(k, k)) for k in unit_kinds(session, scope=scope, as_of=now)],
-        "parents": parent_units(session, scope=scope, as_of=now),
+        "years": year_options(session, flt.source, scope=scope) or [flt.year],
+        "kinds": [(k, UNIT_KIND_VI.get(k, k)) for k in unit_kinds(session, scope=scope)],
+        "parents": parent_units(session, scope=scope),
         "states": [(s.value, CELL_VI[s], CELL_ABBR[s]) for s in CELL_STATES],
         "chart": trend_chart(shown.columns),
         "pager": _page_links(replace(asked, trang=""), shown),

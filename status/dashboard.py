@@ -1,23 +1,23 @@
 """The office's dashboard "Tình hình báo cáo": units × periods of one duty and year, counted in SQL.
 
-The counts and rates of every period are one GROUP BY over the year's items (the rule of
-`status.matrix.sql_cell_state`, checked item by item against `status.states.item_states`
-by the tests); the cells are read by the same rule only for the units of the page shown.
+The counts and rates of every period are one GROUP BY over the year's items alone (the rule
+of `status.matrix.sql_cell_state` over each item's stored first acceptance, checked item by
+item against `status.states.item_states` by the tests); the cells are read by the same rule
+only for the units of the page shown. Nothing is kept between requests: every page counts
+what the database holds at that moment, so an office never sees a number older than its click.
 Who sees what comes in as `scope`, a WHERE clause over `DueItem`
 (access.scope.item_condition), and is applied to every query.
 """
 
 from __future__ import annotations
 
-import threading
 import unicodedata
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
@@ -25,8 +25,7 @@ from sqlalchemy.orm import Session
 from models.items import DueItem
 from models.org import Unit
 from models.plan import Deliverable, Obligation, Plan, PlanTask
-from models.reliefs import ItemRelief, ReliefKind
-from models.submissions import Submission
+from models.reliefs import ReliefKind
 from status.matrix import (
     CELL_STATES,
     CellState,
@@ -34,97 +33,12 @@ from status.matrix import (
     period_heading,
     period_order,
     sql_cell_state,
+    sql_first_accepted,
 )
 from status.states import latest_reliefs
 from wording.collation import sort_key
 
 PER_PAGE = 50
-T = TypeVar("T")
-
-
-class Answers:
-    """The answers of the dashboard's year-wide queries, kept while nothing they read changed.
-
-    Counting a year of a province (120,000 items, their first acceptance among 120,000
-    submissions) takes a second or more; officers page, filter and search the same year
-    again and again. An answer is kept for its statement (scope and filters included) and
-    is found again only while no submission, relief, item or unit was added since and no
-    deadline has passed (`_time_version`). Items withdrawn or units renamed by a plan's
-    reload show at the latest the next hour.
-    """
-
-    def __init__(self, size: int = 64) -> None:
-        self._kept: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self._size = size
-
-    def get(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._kept:
-                self._kept.move_to_end(key)
-                found: T = self._kept[key]
-                return found
-        answer = compute()
-        with self._lock:
-            self._kept[key] = answer
-            while len(self._kept) > self._size:
-                self._kept.popitem(last=False)
-        return answer
-
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
-
-
-ANSWERS = Answers()
-
-
-def _data_version(session: Session) -> tuple[Any, ...]:
-    """What was last added: new submissions, reliefs, items or units change the answers."""
-    newest = [
-        select(func.max(table.id)).scalar_subquery()
-        for table in (Submission, ItemRelief, DueItem, Unit)
-    ]
-    return tuple(session.execute(select(*newest)).one())
-
-
-def _time_version(session: Session, as_of: datetime) -> tuple[Any, ...]:
-    """What time has changed: a cell's state moves only when `as_of` passes a deadline (an
-    item's or an extension's), so the answers hold until the next one passes. The hour is
-    there for a submission dated later than it was stored (an import), counted from then."""
-    key = ("desk_time_version", as_of)
-    if key not in session.info:
-        passed = [
-            select(func.max(column)).where(column < as_of).scalar_subquery()
-            for column in (DueItem.deadline_at, ItemRelief.deadline_at)
-        ]
-        newest = tuple(session.execute(select(*passed)).one())
-        session.info[key] = (*newest, as_of.replace(minute=0, second=0, microsecond=0))
-    found: tuple[Any, ...] = session.info[key]
-    return found
-
-
-def _kept(
-    session: Session,
-    query: Select[*tuple[Any, ...]],
-    as_of: datetime,
-    read: Callable[[Any], T],
-) -> T:
-    """`read(result)` of `query`, from ANSWERS when nothing changed since it was kept."""
-    if "desk_data_version" not in session.info:
-        # Read once a request (the request's session): the answers of one page agree.
-        session.info["desk_data_version"] = _data_version(session)
-    bind = session.get_bind()
-    compiled = query.compile(dialect=bind.dialect)
-    params = tuple(sorted((k, repr(v)) for k, v in compiled.params.items()))
-    key = (
-        str(bind.engine.url),
-        str(compiled),
-        params,
-        session.info["desk_data_version"],
-        _time_version(session, as_of),
-    )
-    return ANSWERS.get(key, lambda: read(session.execute(query)))
 
 
 class SourceKind(StrEnum):
@@ -275,20 +189,18 @@ def _owes(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     return select(DueItem.id).where(*conditions).exists()
 
 
-def _all(session: Session, query: Select[*tuple[Any, ...]], as_of: datetime) -> list[Any]:
-    """The rows of a query, kept while the data is."""
-    return _kept(session, query, as_of, lambda result: list(result.all()))
+def _all(session: Session, query: Select[*tuple[Any, ...]]) -> list[Any]:
+    return list(session.execute(query).all())
 
 
 def _units(
-    session: Session, flt: DeskFilter, items: Sequence[ColumnElement[bool]], as_of: datetime
+    session: Session, flt: DeskFilter, items: Sequence[ColumnElement[bool]]
 ) -> list[tuple[int, str, str]]:
     """(id, code, name) of the units owing the source's items, filtered, in Vietnamese order."""
     query = select(Unit.id, Unit.code, Unit.name).where(
         _owes(Unit.id == DueItem.unit_id, *items), *_unit_conditions(flt)
     )
-    # Kept in order, with each name's accent-free form: a page or a search only slices it.
-    found: list[tuple[int, str, str, str]] = _kept(session, query, as_of, _in_order)
+    found = _in_order(session.execute(query))
     wanted = folded(flt.search.strip())
     return [(i, c, n) for i, c, n, bare in found if not wanted or wanted in bare]
 
@@ -302,28 +214,30 @@ def _states_query(
     as_of: datetime, flt: DeskFilter, items: Sequence[ColumnElement[bool]]
 ) -> Select[*tuple[Any, ...]]:
     """Each item's unit, column and cell state, decided in SQL (no item row leaves it)."""
-    first = (
-        select(Submission.item_id, func.min(Submission.received_at).label("first_at"))
-        .where(Submission.accepted.is_(True), Submission.received_at <= as_of)
-        .group_by(Submission.item_id)
-        .subquery()
-    )
     relief = latest_reliefs()
     state = sql_cell_state(
         as_of=as_of,
         deadline_at=DueItem.deadline_at,
-        first_at=first.c.first_at,
+        first_at=sql_first_accepted(as_of),
         relief_kind=relief.c.kind,
         relief_at=relief.c.deadline_at,
     )
-    column = DueItem.period_label if flt.source.kind is SourceKind.REPORT else Deliverable.code
+    # Grouped by an expression, not the bare column: SQLite would otherwise walk
+    # ix_due_items_period for the GROUP BY's order and read every item's row, where
+    # ix_due_items_standing holds every column the count reads.
+    column = (
+        func.coalesce(DueItem.period_label, "")
+        if flt.source.kind is SourceKind.REPORT
+        else Deliverable.code
+    )
     query = (
         select(DueItem.unit_id, column.label("col"), state.label("state"))
-        .join(Unit, Unit.id == DueItem.unit_id)
-        .outerjoin(first, first.c.item_id == DueItem.id)
         .outerjoin(relief, relief.c.item_id == DueItem.id)
-        .where(*items, *_unit_conditions(flt))
+        .where(*items)
     )
+    if unit_conditions := _unit_conditions(flt):
+        # As a list of units, not a join: the count still reads ix_due_items_standing alone.
+        query = query.where(DueItem.unit_id.in_(select(Unit.id).where(*unit_conditions)))
     if flt.source.kind is not SourceKind.REPORT:
         query = query.join(Deliverable, Deliverable.id == DueItem.deliverable_id)
     return query
@@ -357,7 +271,7 @@ def desk(
     """One page of the matrix for `flt`, only the items in `scope`, as of `as_of`."""
     as_of = datetime.fromtimestamp(as_of.timestamp(), UTC)
     items = [*_source_items(flt.source, flt.year), DueItem.withdrawn_at.is_(None), scope]
-    units = _units(session, flt, items, as_of)
+    units = _units(session, flt, items)
     query = _states_query(as_of, flt, items)
     if flt.search.strip():
         query = query.where(DueItem.unit_id.in_([u[0] for u in units]))
@@ -365,20 +279,30 @@ def desk(
     counting = select(states.c.col, states.c.state, func.count()).group_by(
         states.c.col, states.c.state
     )
-    counted = _kept(session, counting, as_of, lambda result: result.all())
+    counted = session.execute(counting).all()
     columns = _columns(session, flt.source, counted)
     shown = [c for c in columns if flt.period in (None, c.key)]
     if flt.state is not None:
-        having = select(states.c.unit_id).distinct().where(states.c.state == flt.state.value)
-        if flt.period is not None:
-            having = having.where(states.c.col == flt.period)
-        chosen = _kept(session, having, as_of, lambda result: set(result.scalars()))
+        chosen = _units_in_state(session, flt, query, flt.state)
         units = [u for u in units if u[0] in chosen]
     pages = max(1, -(-len(units) // flt.per_page))
     page = min(max(flt.page, 1), pages)
     on_page = units[(page - 1) * flt.per_page : page * flt.per_page]
     rows = _rows(session, flt, on_page, items, as_of=as_of)
     return Desk(columns=columns, shown=shown, rows=rows, units=len(units), page=page, pages=pages)
+
+
+def _units_in_state(
+    session: Session, flt: DeskFilter, query: Select[*tuple[Any, ...]], state: CellState
+) -> set[int]:
+    """The units with a cell in `state` (in the chosen period): the period narrows the items
+    read before their state is decided (one period is a twelfth of a monthly year)."""
+    if flt.period is not None:
+        column = DueItem.period_label if flt.source.kind is SourceKind.REPORT else Deliverable.code
+        query = query.where(column == flt.period)
+    states = query.subquery()
+    having = select(states.c.unit_id).distinct().where(states.c.state == state.value)
+    return set(session.scalars(having))
 
 
 def _rows(
@@ -389,23 +313,10 @@ def _rows(
     *,
     as_of: datetime,
 ) -> list[UnitRow]:
-    """The page's units with their cells: the same SQL rule, only for the page's items.
-
-    Each item's first acceptance is one index probe (a page has some hundreds of items),
-    not the year's aggregate over every submission.
-    """
+    """The page's units with their cells: the same SQL rule, only for the page's items."""
     if not units:
         return []
-    first = (
-        select(func.min(Submission.received_at))
-        .where(
-            Submission.item_id == DueItem.id,
-            Submission.accepted.is_(True),
-            Submission.received_at <= as_of,
-        )
-        .correlate(DueItem)
-        .scalar_subquery()
-    )
+    first = sql_first_accepted(as_of)
     relief = latest_reliefs()
     extended = (relief.c.kind == ReliefKind.EXTENSION.value) & relief.c.deadline_on.is_not(None)
     report = flt.source.kind is SourceKind.REPORT
@@ -438,25 +349,21 @@ def _rows(
     return [UnitRow(i, code, name, cells[i]) for i, code, name in units]
 
 
-def source_options(
-    session: Session, *, scope: ColumnElement[bool], as_of: datetime
-) -> list[SourceOption]:
+def source_options(session: Session, *, scope: ColumnElement[bool]) -> list[SourceOption]:
     """The reports, deliverables and tasks with items in `scope`, each code once, by title."""
     reports = _all(
         session,
         select(Obligation.code, Obligation.title).where(
             _owes(DueItem.obligation_id == Obligation.id, scope)
         ),
-        as_of,
     )
     owed = _owes(DueItem.deliverable_id == Deliverable.id, scope)
-    deliverables = _all(session, select(Deliverable.code, Deliverable.title).where(owed), as_of)
+    deliverables = _all(session, select(Deliverable.code, Deliverable.title).where(owed))
     tasks = _all(
         session,
         select(PlanTask.code, PlanTask.title).where(
             select(Deliverable.id).where(Deliverable.task_id == PlanTask.id, owed).exists()
         ),
-        as_of,
     )
     options: dict[str, SourceOption] = {}
     for kind, found in (
@@ -473,27 +380,27 @@ def source_options(
     return list(options.values())
 
 
-def year_options(
-    session: Session, source: Source, *, scope: ColumnElement[bool], as_of: datetime
-) -> list[int]:
+def year_options(session: Session, source: Source, *, scope: ColumnElement[bool]) -> list[int]:
     """The plan years in which the source has items in `scope`, newest first."""
-    owing = select(DueItem.plan_id).where(_of_source(source), scope)
-    query = select(Plan.year).distinct().where(Plan.id.in_(owing))
-    found = [y for (y,) in _all(session, query, as_of)]
+    # A probe per plan (a handful), each stopping at its first item: not a list of all items.
+    query = (
+        select(Plan.year)
+        .distinct()
+        .where(_owes(DueItem.plan_id == Plan.id, _of_source(source), scope))
+    )
+    found = [y for (y,) in _all(session, query)]
     return sorted(found, reverse=True)
 
 
-def unit_kinds(session: Session, *, scope: ColumnElement[bool], as_of: datetime) -> list[str]:
+def unit_kinds(session: Session, *, scope: ColumnElement[bool]) -> list[str]:
     """The kinds of the units with items in `scope`."""
     query = select(Unit.kind).distinct().where(_owes(DueItem.unit_id == Unit.id, scope))
-    found = [k for (k,) in _all(session, query, as_of)]
+    found = [k for (k,) in _all(session, query)]
     return sorted(found, key=lambda k: _name_key(UNIT_KIND_VI.get(k, k)))
 
 
-def parent_units(
-    session: Session, *, scope: ColumnElement[bool], as_of: datetime
-) -> list[tuple[str, str]]:
+def parent_units(session: Session, *, scope: ColumnElement[bool]) -> list[tuple[str, str]]:
     """(code, name) of the units that have units with items in `scope` under them."""
     under = select(Unit.parent_id).where(_owes(DueItem.unit_id == Unit.id, scope))
-    found = _all(session, select(Unit.code, Unit.name).where(Unit.id.in_(under)), as_of)
+    found = _all(session, select(Unit.code, Unit.name).where(Unit.id.in_(under)))
     return sorted(((c, n) for c, n in found), key=lambda u: _name_key(u[1]))

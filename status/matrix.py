@@ -5,7 +5,8 @@ effective deadline is the newest extension's, an exemption overrides everything,
 means first accepted at or before the deadline instant), refined for the office's matrix:
 an item not yet due whose deadline was extended shows as "được gia hạn". `cell_state`
 reads it from an `ItemState`; `sql_cell_state` writes the same rule as a SQL CASE so a
-whole year of a province is counted with GROUP BY (tests check the two agree item by item).
+whole year of a province is counted with GROUP BY over the items alone, their first
+acceptance kept on the item (`sql_first_accepted`; tests check the two agree item by item).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, literal
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, literal, null
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from models.base import UTCDateTime
+from models.items import DueItem
 from models.reliefs import ReliefKind
 from schedules.periods import Cadence, Period
 from status.states import ItemState, ItemStatus, Rates
@@ -97,6 +99,17 @@ def sql_cell_state(
         (extended, CellState.EXTENDED.value),
         else_=CellState.NOT_DUE.value,
     )
+
+
+def sql_first_accepted(as_of: datetime) -> ColumnElement[datetime]:
+    """An item's first acceptance if received by `as_of`, else NULL, read from the item.
+
+    `DueItem.first_accepted_at` is the earliest receipt among the item's accepted versions
+    (models.acceptance); the earliest of those received by `as_of` is that same instant
+    when it is not after `as_of`, and none otherwise: a past day replays exactly.
+    """
+    stored = DueItem.first_accepted_at
+    return case((stored <= literal(as_of, UTCDateTime()), stored), else_=null())
 
 
 def rates_of(counts: Mapping[CellState, int]) -> Rates:

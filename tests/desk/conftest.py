@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
 from access.actor import Actor
+from models.acceptance import refresh_first_acceptance
 from models.access import Role
 from models.calendar import load_calendar
 from models.db import session_factory, transaction
@@ -85,6 +86,9 @@ def receive(
                 content_hash=f"{item.id}-{version}",
             )
         )
+        session.flush()
+        # As intake does in the submission's transaction: the item keeps its first acceptance.
+        refresh_first_acceptance([item.id], session=session)
 
 
 def relieve(
@@ -175,13 +179,3 @@ def browse(province: Engine, tmp_path: Path) -> Iterator[object]:
 
 def unit_token(engine: Engine, unit: str) -> str:
     return new_token(engine, unit)
-
-
-@pytest.fixture(autouse=True)
-def _forget_answers() -> Iterator[None]:
-    """Each test's database starts over (ids may be reused): no answer kept from another."""
-    from status.dashboard import ANSWERS
-
-    ANSWERS.clear()
-    yield
-    ANSWERS.clear()

@@ -217,9 +217,7 @@ def test_pages_of_fifty_units_in_order_with_page_links(engine: Engine, tmp_path:
             assert session.scalar(select(1)) == 1
 
 
-def test_a_new_submission_shows_at_once_though_answers_are_kept(
-    browse: Browse, province: Engine
-) -> None:
+def test_a_new_submission_shows_at_once(browse: Browse, province: Engine) -> None:
     from tests.desk.conftest import receive
 
     office = browse(ADMIN_SECRET)
@@ -232,7 +230,7 @@ def test_a_new_submission_shows_at_once_though_answers_are_kept(
     assert _rates(after, "Quý II/2024")[1:3] == ["3", "1"]
 
 
-def test_kept_answers_follow_the_clock_past_a_deadline(province: Engine, tmp_path: object) -> None:
+def test_the_page_follows_the_clock_past_a_deadline(province: Engine, tmp_path: object) -> None:
     from datetime import timedelta
     from pathlib import Path
 
