@@ -5,8 +5,8 @@ time is judged by it), filled here from the submissions already stored and kept 
 models.acceptance; ix_due_items_standing lets a year of an obligation be counted by period
 and state from the index alone; ix_people_unit_id serves the unit page's list of people.
 
-Revision ID: 0007_deskperf
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_deskperf"
-down_revision: str | Sequence[str] | None = "0006"
+revision: str = "0009"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
