@@ -13,10 +13,10 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from access.scope import item_condition
+from plans.vocabulary import UNIT_KIND_VI
 from portal.deps import DbSession, PortalState, WebActor, csrf_token, portal_of
 from portal.web import sign_in_redirect
 from status.dashboard import (
-    UNIT_KIND_VI,
     Desk,
     DeskFilter,
     Source,
