@@ -117,7 +117,9 @@ def _kept(
         session.info["desk_data_version"] = _data_version(session)
     bind = session.get_bind()
     compiled = query.compile(dialect=bind.dialect)
-    params = tuple(sorted((k, repr(v)) for k, v in compiled.params.items()))
+    # The instant itself is left out of the key: `_time_version` says when it matters (a
+    # deadline passed), else an answer would never be found again once the clock moved on.
+    params = tuple(sorted((k, repr(v)) for k, v in compiled.params.items() if v != as_of))
     key = (
         str(bind.engine.url),
         str(compiled),

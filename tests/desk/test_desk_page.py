@@ -271,3 +271,28 @@ def test_the_year_shown_first_is_this_year_in_vietnam() -> None:
     assert default_year([2025, 2024], datetime(2024, 12, 31, 16, 30, tzinfo=UTC)) == 2024
     assert default_year([2023], new_year_in_hanoi) == 2023  # nothing this year: the newest
     assert default_year([], new_year_in_hanoi) == 2025
+
+
+def test_answers_are_found_again_as_the_clock_moves_on(province: Engine, tmp_path: object) -> None:
+    """Seconds later, no deadline passed and nothing received: the year's counts are not
+    computed again (they were, every request, while the instant was part of the key)."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    from portal.app import create_app
+    from status.dashboard import ANSWERS
+    from tests.desk.conftest import settings_for, signed_in
+    from tests.support.intake import Clock
+
+    clock = Clock(NOW)
+    app = create_app(settings_for(province, Path(str(tmp_path))), engine=province, clock=clock)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        office = signed_in(client, ADMIN_SECRET)
+        params = {"nguon": "bc:bao-cao-quy"}
+        first = office.get("/tinh-hinh", params=params)
+        kept = len(ANSWERS._kept)
+        clock.now = NOW + timedelta(seconds=7)
+        again = office.get("/tinh-hinh", params=params)
+    assert first.status_code == again.status_code == 200
+    assert len(ANSWERS._kept) == kept
+    assert _rates(again.text, "Quý II/2024") == _rates(first.text, "Quý II/2024")
