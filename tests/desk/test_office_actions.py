@@ -188,3 +188,10 @@ def test_a_units_token_is_refused_on_every_office_page(portal: Portal) -> None:
             assert missing.status_code == 403, path
     assert _locks(portal) == [] and len(audit(portal.engine, "token.issue")) == 1  # xa-mot's own
     assert audit(portal.engine, "request.create") == audit(portal.engine, "token.revoke") == []
+
+
+def test_signing_in_from_an_office_page_comes_back_with_its_query(portal: Portal) -> None:
+    with portal.client() as visitor:
+        found = visitor.get("/quan-ly", params={"tim": "xa-mot"})
+    assert found.status_code == 303
+    assert found.headers["location"] == "/login?next=/quan-ly%3Ftim%3Dxa-mot"
