@@ -58,6 +58,9 @@ def test_commands_refuse_and_init_creates(clean_env: pytest.MonkeyPatch, tmp_pat
 
     assert runner.invoke(app, ["init"]).exit_code == 0
     assert database.is_file()
+    # A bare init creates the database and loads no plan (issue 14): the sample only when asked.
+    assert runner.invoke(app, ["dues", "--json", "--unit", "xa-gia-cat"]).output == "[]\n"
+    assert runner.invoke(app, ["init", "--sample"]).exit_code == 0
     result = runner.invoke(app, ["dues", "--json", "--unit", "xa-gia-cat"])
     assert result.exit_code == 0, result.output
     assert '"period": "2024-Q1"' in result.output
