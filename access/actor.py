@@ -5,14 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.access import Role
+from plans.vocabulary import PERSON_ROLE_VI
 
-# plans.vocabulary.PersonRole's values, as the portal and the CLI name them.
-PERSON_ROLE_VI = {
-    "reporting_officer": "Cán bộ đầu mối báo cáo",
-    "unit_head": "Thủ trưởng đơn vị",
-    "leader_in_charge": "Lãnh đạo phụ trách",
-    "admin": "Cán bộ tổng hợp",
-}
 # Roles whose person reports for their own unit (a leader in charge only follows).
 SUBMITTING_ROLES = frozenset({"reporting_officer", "unit_head"})
 
@@ -49,5 +43,7 @@ class Actor:
         reporting officer and a unit head for their own unit; a leader in charge for none."""
         return self.is_admin or (self.unit_id is not None and self.unit_id == unit_id)
 
+
+__all__ = ["PERSON_ROLE_VI", "SETTINGS_ADMIN", "SUBMITTING_ROLES", "Actor"]
 
 SETTINGS_ADMIN = Actor(role=Role.ADMIN, label="admin:settings")

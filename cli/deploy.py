@@ -91,6 +91,6 @@ def deploy(
         table.add_row(r.name, r.entrypoint, str(r.schedules))
     console.print(table)
     for automation in automations:
-        state = "đã tạo" if automation.created else "đã có, không đổi"
+        state = "đã tạo" if automation.created else "đã có, đã cập nhật"
         console.print(f"Automation {state}: {automation.name}")
     console.print(f"Khởi động worker bằng lệnh: prefect worker start --pool {pool}")

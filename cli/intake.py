@@ -345,9 +345,7 @@ def request_new(
     ] = None,
     parent: Annotated[
         list[str] | None,
-        typer.Option(
-            help="Mọi đơn vị trực thuộc một đơn vị, theo mã (ghi lại cho mỗi đơn vị cấp trên)."
-        ),
+        typer.Option(help="Các đơn vị trực thuộc đơn vị có mã này (ghi lại cho mỗi mã)."),
     ] = None,
     obligation: Annotated[
         str | None, typer.Option(help="Dùng lại một báo cáo đột xuất có trong kế hoạch.")

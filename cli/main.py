@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
+from rich.markup import escape
 
 from cli import calendar, demo, deploy, escalation, intake, plan, report, serve, status
+from cli.common import err_console
 from cli.vietnamese import speak_vietnamese
+from wording.validation import pydantic_reason
 
 app = typer.Typer(
     name="dondoc",
@@ -39,4 +43,21 @@ speak_vietnamese(app)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        # A DONDOC_* setting that cannot be read: named, in Vietnamese, without a traceback.
+        err_console.print(f"[bold red]Lỗi:[/] {escape(settings_problems(exc))}", soft_wrap=True)
+        raise SystemExit(2) from None
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """Each unreadable setting by its environment variable, and why."""
+    said = []
+    for error in exc.errors(include_url=False):
+        loc = "__".join(str(part) for part in error["loc"]).upper()
+        reason = pydantic_reason(error)
+        said.append(f"DONDOC_{loc}: {reason}" if loc else reason)
+    return "cấu hình chưa đúng: " + "; ".join(said)

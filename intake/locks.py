@@ -67,6 +67,7 @@ def lock_period(
     actor: Actor,
     now: datetime,
     reason: str | None = None,
+    source_address: str | None = None,
 ) -> PeriodLock:
     """Close a period of an obligation (or a deliverable); audited. Locking twice is a no-op."""
     items = list(
@@ -106,7 +107,7 @@ def lock_period(
         action="period.lock",
         object_type="period_lock",
         object_id=key,
-        source_address=None,
+        source_address=source_address,
         details={"source": source, "period": period, "reason": reason},
         now=now,
     )
@@ -114,7 +115,13 @@ def lock_period(
 
 
 def unlock_period(
-    *, session: Session, source: str, period: str | None, actor: Actor, now: datetime
+    *,
+    session: Session,
+    source: str,
+    period: str | None,
+    actor: Actor,
+    now: datetime,
+    source_address: str | None = None,
 ) -> bool:
     """Reopen a locked period; audited. Returns whether a lock was removed."""
     locks = list(
@@ -137,7 +144,7 @@ def unlock_period(
             action="period.unlock",
             object_type="period_lock",
             object_id=lock.lock_key,
-            source_address=None,
+            source_address=source_address,
             details={"source": source, "period": period},
             now=now,
         )

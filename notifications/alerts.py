@@ -6,7 +6,7 @@ a scheduled flow's run failed or crashed (one per run, whichever path notices it
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -44,6 +44,10 @@ FLOW_AFTER_VI = {
     ),
 }
 CRASHED = "Crashed"
+# A claim this old with no mail sent belongs to a process that died between claiming and
+# sending (a hook in a worker being killed): another path may take it over. Far longer than
+# one SMTP attempt (notifications.email.TIMEOUT_SECONDS).
+STALE_CLAIM = timedelta(minutes=15)
 
 
 def work_vi(flow_name: str) -> str:
@@ -194,16 +198,35 @@ def alert_failed_run(
 def claim_run(
     sessions: sessionmaker[Session], *, run_id: str, flow_name: str, now: datetime
 ) -> bool | None:
-    """True: this caller alerts the run; False: someone already did; None: the database
-    cannot say (unreachable, or without dondoc's tables)."""
+    """True: this caller alerts the run; False: someone already did (or is doing it); None:
+    the database cannot say (unreachable, or without dondoc's tables). A claim left unsent
+    for STALE_CLAIM is taken over: its claimant died before mailing."""
     try:
         with sessions.begin() as session:
             session.add(RunAlert(flow_run_id=run_id, flow_name=flow_name, claimed_at=now))
     except IntegrityError:
-        return False
+        return _take_over_stale(sessions, run_id=run_id, now=now)
     except SQLAlchemyError as exc:
         log.warning(
             "run alerts cannot be recorded (%s): alerting without the record", type(exc).__name__
         )
         return None
     return True
+
+
+def _take_over_stale(sessions: sessionmaker[Session], *, run_id: str, now: datetime) -> bool:
+    """Claim the run again when its claim is stale (one UPDATE: of two racing, one wins)."""
+    try:
+        with sessions.begin() as session:
+            taken = session.execute(
+                update(RunAlert)
+                .where(
+                    RunAlert.flow_run_id == run_id,
+                    RunAlert.sent_at.is_(None),
+                    RunAlert.claimed_at < now - STALE_CLAIM,
+                )
+                .values(claimed_at=now)
+            )
+    except SQLAlchemyError:
+        return False
+    return bool(getattr(taken, "rowcount", 0) == 1)

@@ -24,6 +24,27 @@ class PersonRole(StrEnum):
     ADMIN = "admin"  # the officer who compiles
 
 
+# How pages, the CLI and the office's forms name each kind of unit and each person's role:
+# one wording everywhere.
+UNIT_KIND_VI: dict[str, str] = {
+    UnitKind.COMMITTEE: "Ủy ban nhân dân",
+    UnitKind.DEPARTMENT: "Phòng chuyên môn",
+    UnitKind.CENTRE: "Trung tâm (đơn vị sự nghiệp)",
+    UnitKind.COMMUNE: "Xã",
+    UnitKind.TOWN: "Thị trấn",
+    UnitKind.WARD: "Phường",
+    UnitKind.ORGANISATION: "Mặt trận, tổ chức chính trị - xã hội",
+    UnitKind.AGENCY: "Cơ quan nhà nước khác",
+    UnitKind.EXTERNAL: "Doanh nghiệp, tổ chức ngoài hệ thống",
+}
+PERSON_ROLE_VI: dict[str, str] = {
+    PersonRole.REPORTING_OFFICER: "Cán bộ đầu mối báo cáo",
+    PersonRole.UNIT_HEAD: "Thủ trưởng đơn vị",
+    PersonRole.LEADER_IN_CHARGE: "Lãnh đạo phụ trách",
+    PersonRole.ADMIN: "Cán bộ tổng hợp",
+}
+
+
 class TargetKind(StrEnum):
     COUNT = "count"
     PERCENT = "percent"

@@ -38,6 +38,7 @@ from portal.deps import (
     csrf_token,
     portal_of,
 )
+from portal.web import sign_in_redirect
 from submissions.errors import Forbidden, IntakeError, Invalid
 from wording import vietnamese as vi
 
@@ -61,7 +62,8 @@ def refuse_unless_office(actor: Actor) -> None:
 
 
 def sign_in_first(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    """To the sign-in page and back here, query string and all (portal.web.sign_in_redirect)."""
+    return sign_in_redirect(request)
 
 
 def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:

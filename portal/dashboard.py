@@ -13,10 +13,11 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from access.scope import item_condition
+from plans.vocabulary import UNIT_KIND_VI
 from portal.deps import DbSession, PortalState, WebActor, csrf_token, portal_of
 from portal.web import sign_in_redirect
+from schedules.calendar import local_date
 from status.dashboard import (
-    UNIT_KIND_VI,
     Desk,
     DeskFilter,
     Source,
@@ -111,7 +112,7 @@ def _filter(
     years = year_options(session, source, scope=scope)
     chosen = _whole(asked.nam, "nam", "Năm")
     if chosen is None:
-        chosen = now.year if now.year in years else (years[0] if years else now.year)
+        chosen = default_year(years, now)
     state = None
     if asked.tinh_trang:
         if asked.tinh_trang not in {s.value for s in CELL_STATES}:
@@ -128,6 +129,13 @@ def _filter(
         search=asked.tim,
         page=page or 1,
     )
+
+
+def default_year(years: list[int], now: datetime) -> int:
+    """The year shown first: this year in Vietnam (not UTC's, which turns 7 hours late) when
+    the source has items in it, else its newest year."""
+    this_year = local_date(now).year
+    return this_year if this_year in years else (years[0] if years else this_year)
 
 
 def trend_chart(columns: list[PeriodRates]) -> dict[str, Any]:

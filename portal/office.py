@@ -178,6 +178,7 @@ def _lock(
             actor=actor,
             now=now,
             reason=typed["lock_reason"].strip() or None,
+            source_address=address,
         )
     except NotFound as missing:
         raise Invalid([FieldError("lock_period", missing.code, missing.message)]) from None
@@ -246,7 +247,7 @@ def unlock(
     refuse_unless_office(actor)
     typed = posted(form, "source", "period")
     period_vi = vi.period(typed["period"]) or "(không theo kỳ)"
-    now = portal.clock()
+    now, address = portal.clock(), client_address(request)
 
     def reopen(s: Session) -> None:
         removed = unlock_period(
@@ -255,6 +256,7 @@ def unlock(
             period=_period_field(typed["period"]),
             actor=actor,
             now=now,
+            source_address=address,
         )
         if not removed:
             message = f"{_source_title(s, typed['source'])} kỳ {period_vi} không bị khóa sổ."
@@ -421,7 +423,13 @@ def revoke(
             back="/quan-ly",
             editable=False,
         )
-    revoke_tokens(session=session, revoked_by=actor, now=portal.clock(), token_id=row.id)
+    revoke_tokens(
+        session=session,
+        revoked_by=actor,
+        now=portal.clock(),
+        token_id=row.id,
+        source_address=client_address(request),
+    )
     return done_page(
         request,
         actor,

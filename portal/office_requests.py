@@ -16,7 +16,7 @@ from adhoc.requests import CreatedRequest, RequestSpec, create_request
 from models.calendar import load_calendar
 from models.org import Unit
 from models.plan import Target
-from plans.vocabulary import ItemKind, UnitKind
+from plans.vocabulary import UNIT_KIND_VI, ItemKind, UnitKind
 from portal.actions import (
     CONFIRMED,
     EDIT,
@@ -43,17 +43,6 @@ from wording.collation import sort_key
 
 router = APIRouter(include_in_schema=False)
 
-UNIT_KIND_VI = {
-    UnitKind.COMMITTEE: "Ủy ban nhân dân",
-    UnitKind.DEPARTMENT: "Phòng chuyên môn",
-    UnitKind.CENTRE: "Trung tâm",
-    UnitKind.COMMUNE: "Xã",
-    UnitKind.TOWN: "Thị trấn",
-    UnitKind.WARD: "Phường",
-    UnitKind.ORGANISATION: "Mặt trận, tổ chức chính trị - xã hội",
-    UnitKind.AGENCY: "Cơ quan khác",
-    UnitKind.EXTERNAL: "Doanh nghiệp, đơn vị ngoài",
-}
 KIND_VALUES = frozenset(k.value for k in UnitKind)
 TEXT_FIELDS = ("kind", "title", "units", "parents", "due_on", "within", "targets")
 MORE_FIELDS = ("optional_targets", "sections", "recipient", "note", "deadline_mode")

@@ -47,7 +47,7 @@ MESSAGES_PER_PAGE = 50
 def _office_only(actor: Actor) -> None:
     if not may_act_for_office(actor):
         raise Forbidden(
-            "office_only", "Chỉ văn phòng (chuyên viên tổng hợp) được xem và gửi lại hộp thư đi."
+            "office_only", "Chỉ văn phòng (cán bộ tổng hợp) được xem và gửi lại hộp thư đi."
         )
 
 

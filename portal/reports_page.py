@@ -55,6 +55,7 @@ from reports.ondemand import (
     compile_period,
     compiled_file,
     compiled_periods,
+    current_pdf,
     docx_to_pdf,
     libreoffice,
     reports_dir,
@@ -297,6 +298,8 @@ async def download(period: str, name: str, request: Request, actor: WebActor) ->
     _refuse_unless_reader(actor)
     data_dir: Path = request.app.state.portal.data_dir
     path = compiled_file(data_dir, period, name)
+    if path is not None and path.suffix == ".pdf" and not current_pdf(path):
+        path = None  # made from an earlier compilation's DOCX: made again from the new one
     if path is None and name.endswith(".pdf") and libreoffice() is not None:
         docx = compiled_file(data_dir, period, name[:-4] + ".docx")
         if docx is not None:

@@ -61,7 +61,7 @@ def unit_page(
         raise Forbidden(
             "forbidden_unit",
             f"Trang của {unit.name} chỉ dành cho đơn vị đó, thủ trưởng, lãnh đạo phụ trách "
-            "và văn phòng (chuyên viên tổng hợp). Mã truy cập của bạn không xem được trang này.",
+            "và văn phòng (cán bộ tổng hợp). Mã truy cập của bạn không xem được trang này.",
         )
     now = portal.clock()
     query = request.query_params

@@ -125,6 +125,15 @@ def compiled_file(data_dir: Path, period: str, name: str) -> Path | None:
     return None
 
 
+def current_pdf(pdf: Path) -> bool:
+    """Whether a PDF made on download still shows its DOCX: a later compilation rewrites the
+    DOCX (the CLI, a flow, "Tổng hợp ngay" without PDF) and leaves the old PDF beside it."""
+    docx = pdf.with_suffix(".docx")
+    if not pdf.is_file():
+        return False
+    return not docx.is_file() or docx.stat().st_mtime_ns <= pdf.stat().st_mtime_ns
+
+
 def compile_period(
     engine: Engine, *, period: str, formats: Sequence[str], now: datetime, data_dir: Path
 ) -> list[Path]:

@@ -26,6 +26,7 @@ from models.items import DueItem
 from models.org import Unit
 from models.plan import Deliverable, Obligation, Plan, PlanTask
 from models.reliefs import ReliefKind
+from plans.vocabulary import UNIT_KIND_VI
 from status.matrix import (
     CELL_STATES,
     CellState,
@@ -136,19 +137,6 @@ def folded(text: str) -> str:
 def _name_key(name: str) -> tuple[int, ...]:
     # The collation key costs ~20 µs a name: 10,000 communes are sorted once, then reused.
     return sort_key(name)
-
-
-UNIT_KIND_VI = {
-    "committee": "Ủy ban nhân dân",
-    "department": "Phòng, ban, sở",
-    "centre": "Trung tâm",
-    "commune": "Xã",
-    "town": "Thị trấn",
-    "ward": "Phường",
-    "organisation": "Mặt trận, đoàn thể",
-    "agency": "Cơ quan khác",
-    "external": "Doanh nghiệp, tổ chức ngoài",
-}
 
 
 def _of_source(source: Source) -> ColumnElement[bool]:

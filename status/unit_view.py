@@ -15,30 +15,9 @@ from models.calendar import load_calendar
 from models.items import DueItem
 from models.org import Person, Unit
 from models.submissions import Submission
-from plans.vocabulary import PersonRole, UnitKind
+from plans.vocabulary import PERSON_ROLE_VI, UNIT_KIND_VI
 from status.states import ItemState, ItemStatus, item_states
 
-UNIT_KIND_VI = {
-    UnitKind.COMMITTEE: "Ủy ban nhân dân",
-    UnitKind.DEPARTMENT: "Phòng chuyên môn",
-    UnitKind.CENTRE: "Trung tâm (đơn vị sự nghiệp)",
-    UnitKind.COMMUNE: "Xã",
-    UnitKind.TOWN: "Thị trấn",
-    UnitKind.WARD: "Phường",
-    UnitKind.ORGANISATION: "Mặt trận, tổ chức chính trị - xã hội",
-    UnitKind.AGENCY: "Cơ quan nhà nước khác",
-    UnitKind.EXTERNAL: "Tổ chức ngoài hệ thống",
-}
-
-ROLE_VI = {
-    PersonRole.REPORTING_OFFICER: "Cán bộ đầu mối báo cáo",
-    PersonRole.UNIT_HEAD: "Thủ trưởng đơn vị",
-    PersonRole.LEADER_IN_CHARGE: "Lãnh đạo phụ trách",
-    PersonRole.ADMIN: "Chuyên viên tổng hợp",
-}
-
-_KINDS = {k.value for k in UnitKind}
-_ROLES = {r.value for r in PersonRole}
 # Items needing attention come first; among the rest, the nearest deadline first.
 _ATTENTION = {ItemStatus.OVERDUE: 0, ItemStatus.OPEN: 1}
 _TOKEN_IN_LABEL = re.compile(r"token#(\d+)")
@@ -121,7 +100,7 @@ def unit_facts(unit: Unit, *, session: Session) -> UnitFacts:
         id=unit.id,
         code=unit.code,
         name=unit.name,
-        kind=UNIT_KIND_VI.get(UnitKind(unit.kind), unit.kind) if unit.kind in _KINDS else unit.kind,
+        kind=UNIT_KIND_VI.get(unit.kind, unit.kind),
         parent_code=parent.code if parent else None,
         parent_name=parent.name if parent else None,
         email=unit.email,
@@ -130,7 +109,7 @@ def unit_facts(unit: Unit, *, session: Session) -> UnitFacts:
         people=[
             Contact(
                 name=p.full_name,
-                role=ROLE_VI.get(PersonRole(p.role), p.role) if p.role in _ROLES else p.role,
+                role=PERSON_ROLE_VI.get(p.role, p.role),
                 title=p.title,
                 email=p.email,
                 phone=p.phone,

@@ -254,7 +254,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def test_deploy_again_duplicates_nothing_and_the_api_asks_for_credentials(stack: Stack) -> None:
     out = dondoc_deploy(stack)
-    assert f"Automation đã có, không đổi: {ZOMBIE_AUTOMATION}" in out
+    assert f"Automation đã có, đã cập nhật: {ZOMBIE_AUTOMATION}" in out
     with stack.client() as client:
         automations = client.post("/automations/filter", json={}).json()
         pool = client.get(f"/work_pools/{POOL}").json()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from deploy.server import unauthenticated_api
 from flows.alerting import ALERTED_FLOWS
 from models.db import make_engine, session_factory
 from models.outbox import RunAlert
-from notifications.alerts import alert_failed_run
+from notifications.alerts import STALE_CLAIM, alert_failed_run
 from settings import Settings, SmtpSettings
 from tests.support.escalation import SMTP_PASSWORD, SMTP_USER
 
@@ -250,3 +250,29 @@ def test_every_path_the_deploy_guide_names_exists() -> None:
     unit = DEPLOY / "systemd" / "dondoc-worker@.service"
     assert "/opt/dondoc/docs/deploy.md" in unit.read_text(encoding="utf-8")
     assert "cp -a" in guide or "git clone" in guide
+
+
+def test_a_claim_left_unsent_by_a_killed_process_is_taken_over(
+    engine: Engine, smtp: SmtpServer
+) -> None:
+    """The run's on_crashed hook claimed the run and was killed before mailing: the server's
+    alert flow, later, still sends the one mail; a fresh claim is still respected."""
+    with session_factory(engine).begin() as session:
+        session.add(RunAlert(flow_run_id="run-1", flow_name="compile-report", claimed_at=NOW))
+        session.add(RunAlert(flow_run_id="run-2", flow_name="compile-report", claimed_at=NOW))
+    settings = alert_settings(smtp)
+    later = alert_failed_run(
+        session_factory(engine),
+        settings=settings,
+        flow_name="compile-report",
+        run_name="clever-fox",
+        run_id="run-1",
+        error="killed",
+        now=NOW + STALE_CLAIM + timedelta(seconds=1),
+        state="Crashed",
+    )
+    assert later
+    assert not alert(engine, settings, run_id="run-2")  # being sent right now: left alone
+    assert [m.rcpt_tos for m in smtp.received()] == [(ADMIN,)]
+    assert not alert(engine, settings, run_id="run-1")  # sent: never again
+    assert len(smtp.received()) == 1

@@ -257,3 +257,15 @@ def test_the_page_follows_the_clock_past_a_deadline(province: Engine, tmp_path: 
             counts = dict(re.findall(r'<li class="c-(\w+)"><span class="n">([\d.]+)</span>', page))
             assert counts["overdue"] == ("3" if state == "not_due" else "9"), now
             assert _rates(page, "Quý III/2024")[4] == rate
+
+
+def test_the_year_shown_first_is_this_year_in_vietnam() -> None:
+    from datetime import UTC, datetime
+
+    from portal.dashboard import default_year
+
+    new_year_in_hanoi = datetime(2024, 12, 31, 17, 30, tzinfo=UTC)  # 00:30 on 01/01/2025
+    assert default_year([2025, 2024], new_year_in_hanoi) == 2025
+    assert default_year([2025, 2024], datetime(2024, 12, 31, 16, 30, tzinfo=UTC)) == 2024
+    assert default_year([2023], new_year_in_hanoi) == 2023  # nothing this year: the newest
+    assert default_year([], new_year_in_hanoi) == 2025

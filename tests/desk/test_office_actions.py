@@ -55,6 +55,9 @@ def test_the_office_locks_a_period_and_units_can_no_longer_submit_then_reopens_i
         done = office.post("/quan-ly/mo-so", data=hidden_fields(confirm.text))
         assert done.status_code == 200 and "Đã mở lại" in done.text
     assert _locks(portal) == [] and len(audit(portal.engine, "period.unlock")) == 1
+    # Each act's audit row says where it came from, as every other office act's does.
+    locked, unlocked = audit(portal.engine, "period.lock"), audit(portal.engine, "period.unlock")
+    assert [e["address"] for e in locked + unlocked] == ["127.0.0.1", "127.0.0.1"]
     assert _submit(portal, "xa-mot", item) == 303  # accepted again
 
 
@@ -107,7 +110,8 @@ def test_a_token_is_shown_once_on_a_printable_slip_works_and_is_revoked(portal: 
         assert confirm.status_code == 200 and "Xác nhận thu hồi" in confirm.text
         done = office.post("/quan-ly/thu-hoi", data=hidden_fields(confirm.text))
         assert done.status_code == 200 and "Đã thu hồi" in done.text
-    assert len(audit(portal.engine, "token.revoke")) == 1
+    (revoked,) = audit(portal.engine, "token.revoke")
+    assert revoked["address"] == audit(portal.engine, "token.issue")[0]["address"] == "127.0.0.1"
     with portal.client(secret) as api:
         assert api.get("/api/v1/me").status_code == 401
     # The page session opened with the token ends with it.
@@ -184,3 +188,10 @@ def test_a_units_token_is_refused_on_every_office_page(portal: Portal) -> None:
             assert missing.status_code == 403, path
     assert _locks(portal) == [] and len(audit(portal.engine, "token.issue")) == 1  # xa-mot's own
     assert audit(portal.engine, "request.create") == audit(portal.engine, "token.revoke") == []
+
+
+def test_signing_in_from_an_office_page_comes_back_with_its_query(portal: Portal) -> None:
+    with portal.client() as visitor:
+        found = visitor.get("/quan-ly", params={"tim": "xa-mot"})
+    assert found.status_code == 303
+    assert found.headers["location"] == "/login?next=/quan-ly%3Ftim%3Dxa-mot"

@@ -140,3 +140,36 @@ def test_pdf_is_compiled_from_the_docx_with_libreoffice(
         got = office.get(f"/bao-cao/2024-04/{pdf}")
     assert got.status_code == 200 and got.content[:5] == b"%PDF-"
     assert got.headers["content-type"] == "application/pdf"
+
+
+def test_a_pdf_older_than_its_docx_is_made_again_on_download(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later compilation rewrote the DOCX: the PDF made from the earlier one is not served."""
+    import os
+
+    from portal import reports_page
+
+    folder = portal.settings.data_dir / "reports" / "2024-05"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    docx, pdf = folder / "bao-cao.docx", folder / "bao-cao.pdf"
+    pdf.write_bytes(b"%PDF- of the first compilation")
+    docx.write_bytes(b"PK second compilation")
+    os.utime(pdf, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    made: list[Path] = []
+
+    def convert(source: Path) -> Path:
+        made.append(source)
+        target = source.with_suffix(".pdf")
+        target.write_bytes(b"%PDF- of the second compilation")
+        return target
+
+    monkeypatch.setattr(reports_page, "libreoffice", lambda: "/usr/bin/libreoffice")
+    monkeypatch.setattr(reports_page, "docx_to_pdf", convert)
+    with signed_in(portal) as office:
+        got = office.get("/bao-cao/2024-05/bao-cao.pdf")
+        assert got.status_code == 200 and got.content == b"%PDF- of the second compilation"
+        again = office.get("/bao-cao/2024-05/bao-cao.pdf")  # now current: served as it is
+    assert again.content == b"%PDF- of the second compilation"
+    assert made == [docx]

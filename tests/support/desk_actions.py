@@ -38,7 +38,15 @@ def audit(engine: Engine, action: str) -> list[dict[str, Any]]:
         rows = session.scalars(
             select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
         )
-        return [{"actor": r.actor, "object_id": r.object_id, "details": r.details} for r in rows]
+        return [
+            {
+                "actor": r.actor,
+                "object_id": r.object_id,
+                "details": r.details,
+                "address": r.source_address,
+            }
+            for r in rows
+        ]
 
 
 def hidden_fields(html: str, marker: str = "xac_nhan") -> dict[str, list[str]]:
