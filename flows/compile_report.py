@@ -133,7 +133,10 @@ def compile_report(
     """
     label = period_label(period)
     if as_of is not None and as_of.tzinfo is None:
-        raise ValueError(f"as_of must carry a time zone, got {as_of.isoformat()}")
+        raise ValueError(
+            f"Thời điểm số liệu (as_of) phải có múi giờ, ví dụ {as_of.isoformat()}+07:00; "
+            f"đã nhận {as_of.isoformat()}"
+        )
     settings = checked_settings()
     # The flow's one clock reading; everything after uses as_of.
     as_of = compilation_instant(as_of, doc_date, datetime.now(UTC))

@@ -108,12 +108,11 @@ def _live_tokens(session: Session, search: str) -> list[dict[str, Any]]:
         .limit(TOKENS_SHOWN)
     )
     if search:
-        like = f"%{search.lower()}%"
         query = query.where(
-            func.lower(Unit.code).like(like)
-            | func.lower(Unit.name).like(like)
-            | func.lower(Person.full_name).like(like)
-            | func.lower(AccessToken.label).like(like)
+            func.lower(Unit.code).contains(search.lower(), autoescape=True)
+            | func.lower(Unit.name).contains(search.lower(), autoescape=True)
+            | func.lower(Person.full_name).contains(search.lower(), autoescape=True)
+            | func.lower(AccessToken.label).contains(search.lower(), autoescape=True)
         )
     return [
         {"token": t, "unit_code": code, "unit_name": name}
