@@ -175,6 +175,20 @@ def _facts(item_id: int, session: Session) -> tuple[DueItem, ItemFacts]:
 # --- extend ---------------------------------------------------------------------------------
 
 
+def _item_form(
+    template: str,
+    request: Request,
+    actor: Actor,
+    facts: ItemFacts,
+    typed: dict[str, str],
+    error: IntakeError | None = None,
+) -> Response:
+    """An item act's form (extend or exempt), as typed, with its refusal beside the fields."""
+    errors, general = field_errors(error)
+    context = {"actor": actor, "item": facts, "typed": typed, "errors": errors, "general": general}
+    return page(request, template, context, status_code=error.status if error else 200)
+
+
 def _extend_form(
     request: Request,
     actor: Actor,
@@ -182,9 +196,7 @@ def _extend_form(
     typed: dict[str, str],
     error: IntakeError | None = None,
 ) -> Response:
-    errors, general = field_errors(error)
-    context = {"actor": actor, "item": facts, "typed": typed, "errors": errors, "general": general}
-    return page(request, "item_extend.html", context, status_code=error.status if error else 200)
+    return _item_form("item_extend.html", request, actor, facts, typed, error)
 
 
 @router.get("/viec/{item_id}/gia-han")
@@ -272,9 +284,7 @@ def _exempt_form(
     typed: dict[str, str],
     error: IntakeError | None = None,
 ) -> Response:
-    errors, general = field_errors(error)
-    context = {"actor": actor, "item": facts, "typed": typed, "errors": errors, "general": general}
-    return page(request, "item_exempt.html", context, status_code=error.status if error else 200)
+    return _item_form("item_exempt.html", request, actor, facts, typed, error)
 
 
 @router.get("/viec/{item_id}/mien")
