@@ -1,6 +1,7 @@
 """In a real headless Chromium against the portal served by uvicorn: the office follows the link
 of a reminder the daily check sent to the late commune, signs in and lands on its page; then
-retries a given-up message from the outbox. Saves docs/desk-unit.png and docs/desk-outbox.png."""
+retries a given-up message from the outbox (docs/desk-unit.png, docs/desk-outbox.png); and the
+leader in charge follows their escalation's link with their own token, reads, and may not act."""
 
 from __future__ import annotations
 
@@ -143,3 +144,43 @@ def test_the_office_follows_a_reminders_link_to_the_late_commune(
     assert {m.status for m in messages(engine) if m.address == "chu-tich@xa-mot.example"} >= {
         "pending"
     }
+
+
+def test_a_leader_follows_an_escalations_link_to_the_late_commune(
+    served: tuple[str, Engine], browser: Any
+) -> None:
+    """The leader in charge signs in with their own token from the link the escalation mailed
+    them, reads the late commune's page, and may not act: no office links, the outbox refused."""
+    from playwright.sync_api import expect
+
+    from access.actor import SETTINGS_ADMIN
+    from access.tokens import issue_person_token
+
+    url, engine = served
+    sent = [m for m in messages(engine) if m.address == "chu-tich@thu.example" and m.body]
+    links = {link for m in sent for link in re.findall(r"https?://\S+/don-vi/[\w-]+", m.body or "")}
+    assert links == {f"{url}/don-vi/xa-hai"}, links  # xa-hai sent nothing: escalated
+    with transaction(engine) as session:
+        _, _, secret = issue_person_token(
+            "chu-tich", session=session, issued_by=SETTINGS_ADMIN, now=READ_AT
+        )
+    context = browser.new_context(locale="vi-VN", viewport={"width": 360, "height": 740})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    try:
+        page.goto(links.pop())
+        expect(page).to_have_url(re.compile(r"/login\?next=/don-vi/xa-hai$"))
+        page.get_by_label("Mã truy cập").fill(secret)
+        page.get_by_role("button", name="Đăng nhập").click()
+
+        expect(page).to_have_url(f"{url}/don-vi/xa-hai")
+        expect(page.get_by_role("banner")).to_contain_text("Nguyễn Văn Chủ")
+        expect(page.get_by_role("heading", name="UBND xã Hai", exact=True)).to_be_visible()
+        expect(page.locator("main")).to_contain_text("Quá hạn")
+        expect(page.get_by_role("link", name="Gia hạn")).to_have_count(0)
+        expect(page.get_by_role("link", name="Hộp thư đi")).to_have_count(0)
+        refused = page.goto(f"{url}/hop-thu-di")
+        assert refused is not None and refused.status == 403
+        expect(page.locator("main")).to_contain_text("Chỉ văn phòng (cán bộ tổng hợp)")
+    finally:
+        context.close()
