@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from models.access import AuditEvent
@@ -13,6 +14,9 @@ from models.db import transaction
 from models.outbox import OutboxStatus
 from tests.support.desk_unit import Desk, messages, unit_token
 from tests.support.intake import ADMIN_SECRET
+
+# slow: every test plays real daily checks over half a month (SMTP, Zalo, the outbox)
+pytestmark = pytest.mark.slow
 
 
 def _csrf(page: str) -> str:

@@ -13,6 +13,9 @@ from tests.support.desk_unit import Desk, unit_token
 from tests.support.escalation import item_id
 from tests.support.intake import ADMIN_SECRET, login_form
 
+# slow: every test plays real daily checks over half a month (SMTP, Zalo, the outbox)
+pytestmark = pytest.mark.slow
+
 Q1 = "report:esc-2024:bao-cao-quy:xa-mot:2024-Q1"
 PLAN_XA_MOT = "deliverable:esc-2024:ke-hoach-xa:xa-mot"
 
