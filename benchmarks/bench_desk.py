@@ -27,7 +27,7 @@ from models.acceptance import refresh_first_acceptance
 from models.db import transaction
 from portal.app import create_app
 from settings import Settings
-from status.dashboard import _name_key, folded
+from status.dashboard import folded, name_key
 
 OBLIGATION = "bc-thang-xa"
 ADMIN_SECRET = "benchmark-admin-secret-" + "x" * 24
@@ -147,7 +147,7 @@ def _after_a_submission(engine: Engine) -> None:
         first = session.scalar(text("SELECT MIN(item_id) FROM submissions"))
         refresh_first_acceptance([first], session=session)
     engine.dispose()
-    _name_key.cache_clear()
+    name_key.cache_clear()
     folded.cache_clear()
 
 

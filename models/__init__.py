@@ -5,6 +5,7 @@ from models.adhoc import AdHocRequest
 from models.base import Base
 from models.calendar import CalendarOverrideRow
 from models.items import DueItem, PeriodLock
+from models.marks import DeskMark
 from models.org import Person, Unit
 from models.outbox import ChannelToken, OutboxIntent, OutboxMessage, RunAlert
 from models.plan import Deliverable, Obligation, ObligationTarget, Plan, PlanTask, Target
@@ -30,6 +31,7 @@ __all__ = [
     "CalendarOverrideRow",
     "ChannelToken",
     "Deliverable",
+    "DeskMark",
     "DueItem",
     "ItemKind",
     "ItemRelief",

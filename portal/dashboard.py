@@ -17,17 +17,9 @@ from plans.vocabulary import UNIT_KIND_VI
 from portal.deps import DbSession, PortalState, WebActor, csrf_token, portal_of
 from portal.web import sign_in_redirect
 from schedules.calendar import local_date
-from status.dashboard import (
-    Desk,
-    DeskFilter,
-    Source,
-    SourceOption,
-    desk,
-    parent_units,
-    source_options,
-    unit_kinds,
-    year_options,
-)
+from status.dashboard import Desk, DeskFilter, Source, SourceOption, desk
+from status.desk_filters import parent_units, source_options, unit_kinds, year_options
+from status.kept import Kept
 from status.matrix import CELL_ABBR, CELL_STATES, CELL_VI, CellState, PeriodRates, count_vi, rate_vi
 from submissions.errors import FieldError, Invalid
 
@@ -99,6 +91,7 @@ def _filter(
     session: Session,
     scope: ColumnElement[bool],
     now: datetime,
+    kept: Kept,
 ) -> DeskFilter | None:
     """What the form asks for, checked; None when there is nothing in scope to show."""
     if asked.nguon:
@@ -109,7 +102,7 @@ def _filter(
         source = options[0].source
     else:
         return None
-    years = year_options(session, source, scope=scope)
+    years = year_options(session, source, scope=scope, kept=kept)
     chosen = _whole(asked.nam, "nam", "Năm")
     if chosen is None:
         chosen = default_year(years, now)
@@ -193,16 +186,16 @@ def dashboard(
         return sign_in_redirect(request)
     asked, now = Asked.of(request), portal.clock()
     scope = item_condition(actor)
-    options = source_options(session, scope=scope)
-    flt = _filter(asked, options, session, scope, now)
+    options = source_options(session, scope=scope, kept=portal.kept)
+    flt = _filter(asked, options, session, scope, now, portal.kept)
     context: dict[str, Any] = {"actor": actor, "csrf": csrf_token(request), "asked": asked}
     if flt is not None:
-        shown = desk(session, flt, scope=scope, as_of=now)
+        shown = desk(session, flt, scope=scope, as_of=now, kept=portal.kept)
         if flt.period is not None and flt.period not in {c.key for c in shown.columns}:
             raise _refused(
                 "ky", f"Kỳ «{flt.period}» không có trong năm {flt.year} của báo cáo này."
             )
-        context |= _context(session, scope, flt, shown, asked, options, now)
+        context |= _context(session, scope, flt, shown, asked, options, portal.kept)
     return portal_of(request).templates.TemplateResponse(
         request, "dashboard.html", context | {"flt": flt, "now": now}
     )
@@ -215,14 +208,14 @@ def _context(
     shown: Desk,
     asked: Asked,
     options: list[SourceOption],
-    now: datetime,
+    kept: Kept,
 ) -> dict[str, Any]:
     return {
         "desk": shown,
         "options": options,
-        "years": year_options(session, flt.source, scope=scope) or [flt.year],
-        "kinds": [(k, UNIT_KIND_VI.get(k, k)) for k in unit_kinds(session, scope=scope)],
-        "parents": parent_units(session, scope=scope),
+        "years": year_options(session, flt.source, scope=scope, kept=kept) or [flt.year],
+        "kinds": [(k, UNIT_KIND_VI.get(k, k)) for k in unit_kinds(session, scope=scope, kept=kept)],
+        "parents": parent_units(session, scope=scope, kept=kept),
         "states": [(s.value, CELL_VI[s], CELL_ABBR[s]) for s in CELL_STATES],
         "chart": trend_chart(shown.columns),
         "pager": _page_links(replace(asked, trang=""), shown),

@@ -32,6 +32,7 @@ from access.throttle import Blocks, TooManyAttempts, record_refusal
 from access.tokens import authenticate, hash_token
 from portal.reading import read_in_reader
 from settings import Settings
+from status.kept import Kept
 from submissions.content import Upload
 from submissions.errors import FieldError, Forbidden, IntakeError, Invalid, Unauthorized
 from submissions.spreadsheet import ParsedFile, load_json
@@ -100,6 +101,8 @@ class Portal:
     submission_slots: Turns
     # Addresses and tokens blocked after too many refused sign-ins (access.throttle).
     blocks: Blocks = field(default_factory=Blocks)
+    # The dashboard's answers, reused while the database says they still hold (status.kept).
+    kept: Kept = field(default_factory=Kept)
 
     @property
     def data_dir(self) -> Path:

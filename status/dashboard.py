@@ -17,16 +17,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from models.base import UTCDateTime
 from models.items import DueItem
+from models.marks import MEMBERS, PLANS, UNITS, deliverable_column, read_marks, report_marks
 from models.org import Unit
 from models.plan import Deliverable, Obligation, Plan, PlanTask
 from models.reliefs import ReliefKind
-from plans.vocabulary import UNIT_KIND_VI
+from status.kept import ALWAYS, Held, Kept
 from status.matrix import (
     CELL_STATES,
     CellState,
@@ -40,6 +42,7 @@ from status.states import latest_reliefs
 from wording.collation import sort_key
 
 PER_PAGE = 50
+T = TypeVar("T")
 
 
 class SourceKind(StrEnum):
@@ -134,31 +137,34 @@ def folded(text: str) -> str:
 
 
 @lru_cache(maxsize=200_000)
-def _name_key(name: str) -> tuple[int, ...]:
+def name_key(name: str) -> tuple[int, ...]:
     # The collation key costs ~20 µs a name: 10,000 communes are sorted once, then reused.
     return sort_key(name)
 
 
-def _of_source(source: Source) -> ColumnElement[bool]:
+def of_source(source: Source) -> ColumnElement[bool]:
     """DueItem's condition of the source's items, in every plan."""
     if source.kind is SourceKind.REPORT:
         return DueItem.obligation_id.in_(
             select(Obligation.id).where(Obligation.code == source.code)
         )
+    return DueItem.deliverable_id.in_(_source_deliverables(source))
+
+
+def _source_deliverables(source: Source) -> Select[int]:
+    """The ids of a deliverable's or a task's deliverables, in every plan."""
     if source.kind is SourceKind.DELIVERABLE:
-        ids = select(Deliverable.id).where(Deliverable.code == source.code)
-    else:
-        ids = (
-            select(Deliverable.id)
-            .join(PlanTask, PlanTask.id == Deliverable.task_id)
-            .where(PlanTask.code == source.code)
-        )
-    return DueItem.deliverable_id.in_(ids)
+        return select(Deliverable.id).where(Deliverable.code == source.code)
+    return (
+        select(Deliverable.id)
+        .join(PlanTask, PlanTask.id == Deliverable.task_id)
+        .where(PlanTask.code == source.code)
+    )
 
 
 def _source_items(source: Source, year: int) -> list[ColumnElement[bool]]:
     """The conditions on DueItem of the source's items in the plan of the year."""
-    return [_of_source(source), DueItem.plan_id.in_(select(Plan.id).where(Plan.year == year))]
+    return [of_source(source), DueItem.plan_id.in_(select(Plan.id).where(Plan.year == year))]
 
 
 def _unit_conditions(flt: DeskFilter) -> list[ColumnElement[bool]]:
@@ -171,14 +177,10 @@ def _unit_conditions(flt: DeskFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _owes(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+def owes(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     """Whether some item meets `conditions` (correlated: each row stops at its first item;
     an IN over the items' column listed all 120,000 of them first)."""
     return select(DueItem.id).where(*conditions).exists()
-
-
-def _all(session: Session, query: Select[*tuple[Any, ...]]) -> list[Any]:
-    return list(session.execute(query).all())
 
 
 def _units(
@@ -186,7 +188,7 @@ def _units(
 ) -> list[tuple[int, str, str]]:
     """(id, code, name) of the units owing the source's items, filtered, in Vietnamese order."""
     query = select(Unit.id, Unit.code, Unit.name).where(
-        _owes(Unit.id == DueItem.unit_id, *items), *_unit_conditions(flt)
+        owes(Unit.id == DueItem.unit_id, *items), *_unit_conditions(flt)
     )
     found = _in_order(session.execute(query))
     wanted = folded(flt.search.strip())
@@ -194,14 +196,15 @@ def _units(
 
 
 def _in_order(result: Any) -> list[tuple[int, str, str, str]]:
-    rows = sorted(result.all(), key=lambda u: (_name_key(u[2]), u[1]))
+    rows = sorted(result.all(), key=lambda u: (name_key(u[2]), u[1]))
     return [(i, c, n, folded(n)) for i, c, n in rows]
 
 
 def _states_query(
     as_of: datetime, flt: DeskFilter, items: Sequence[ColumnElement[bool]]
 ) -> Select[*tuple[Any, ...]]:
-    """Each item's unit, column and cell state, decided in SQL (no item row leaves it)."""
+    """Each item's unit, column and cell state, decided in SQL (no item row leaves it), with
+    the instants ahead of `as_of` at which its state would change by the clock alone."""
     relief = latest_reliefs()
     state = sql_cell_state(
         as_of=as_of,
@@ -210,6 +213,7 @@ def _states_query(
         relief_kind=relief.c.kind,
         relief_at=relief.c.deadline_at,
     )
+    now = literal(as_of, UTCDateTime())
     # Grouped by an expression, not the bare column: SQLite would otherwise walk
     # ix_due_items_period for the GROUP BY's order and read every item's row, where
     # ix_due_items_standing holds every column the count reads.
@@ -219,7 +223,16 @@ def _states_query(
         else Deliverable.code
     )
     query = (
-        select(DueItem.unit_id, column.label("col"), state.label("state"))
+        select(
+            DueItem.unit_id,
+            column.label("col"),
+            state.label("state"),
+            # A deadline passing makes an item overdue; a receipt ahead (typed in with a
+            # future time) makes it received.
+            case((DueItem.deadline_at >= now, DueItem.deadline_at)).label("next_deadline"),
+            case((relief.c.deadline_at >= now, relief.c.deadline_at)).label("next_relief"),
+            case((DueItem.first_accepted_at > now, DueItem.first_accepted_at)).label("next_first"),
+        )
         .outerjoin(relief, relief.c.item_id == DueItem.id)
         .where(*items)
     )
@@ -231,22 +244,46 @@ def _states_query(
     return query
 
 
-def _columns(session: Session, source: Source, counted: Sequence[Any]) -> list[PeriodRates]:
-    """The year's columns in time order, each with its cells' counts."""
+@dataclass(frozen=True)
+class _Column:
+    """One column's cells by state, and the first instant ahead at which one may change."""
+
+    counts: dict[CellState, int]
+    until: datetime | None
+
+
+def _count(session: Session, query: Select[*tuple[Any, ...]]) -> dict[str, _Column]:
+    """The columns of `query`'s items, each counted by state in one GROUP BY."""
+    states = query.subquery()
+    counting = select(
+        states.c.col,
+        states.c.state,
+        func.count(),
+        func.min(states.c.next_deadline),
+        func.min(states.c.next_relief),
+        func.min(states.c.next_first),
+    ).group_by(states.c.col, states.c.state)
     counts: dict[str, dict[CellState, int]] = {}
-    for key, state, n in counted:
+    untils: dict[str, list[datetime]] = {}
+    for key, state, n, *ahead in session.execute(counting):
         counts.setdefault(key or "", dict.fromkeys(CELL_STATES, 0))[CellState(state)] += n
+        untils.setdefault(key or "", []).extend(t for t in ahead if t is not None)
+    return {k: _Column(c, min(untils[k], default=None)) for k, c in counts.items()}
+
+
+def _columns(session: Session, source: Source, counted: dict[str, _Column]) -> list[PeriodRates]:
+    """The year's columns in time order, each with its cells' counts."""
     if source.kind is SourceKind.REPORT:
-        keys = sorted(counts, key=period_order)
-        return [PeriodRates(k, period_heading(k), counts[k]) for k in keys]
+        keys = sorted(counted, key=period_order)
+        return [PeriodRates(k, period_heading(k), counted[k].counts) for k in keys]
     found = session.execute(
         select(Deliverable.code, Deliverable.title, Deliverable.due_on).where(
-            Deliverable.code.in_(list(counts))
+            Deliverable.code.in_(list(counted))
         )
     ).all()
     titles = {code: (due, title) for code, title, due in found}
-    keys = sorted(counts, key=lambda k: (titles[k][0], k) if k in titles else (date.max, k))
-    return [PeriodRates(k, titles[k][1] if k in titles else k, counts[k]) for k in keys]
+    keys = sorted(counted, key=lambda k: (titles[k][0], k) if k in titles else (date.max, k))
+    return [PeriodRates(k, titles[k][1] if k in titles else k, counted[k].counts) for k in keys]
 
 
 def desk(
@@ -255,29 +292,88 @@ def desk(
     *,
     scope: ColumnElement[bool],
     as_of: datetime,
+    kept: Kept | None = None,
 ) -> Desk:
-    """One page of the matrix for `flt`, only the items in `scope`, as of `as_of`."""
+    """One page of the matrix for `flt`, only the items in `scope`, as of `as_of`.
+
+    What does not change between clicks (the units, each column's counts, the units with a
+    state) comes from `kept` while the database's marks say it still holds (status.kept).
+    """
     as_of = datetime.fromtimestamp(as_of.timestamp(), UTC)
+    kept = kept if kept is not None else Kept()
+    marks = _Marks.read(session, flt.source, flt.year)
+    base = (
+        flt.source,
+        flt.year,
+        scope_key(scope),
+        flt.kind,
+        flt.parent,
+        folded(flt.search.strip()),
+    )
     items = [*_source_items(flt.source, flt.year), DueItem.withdrawn_at.is_(None), scope]
-    units = _units(session, flt, items)
+    units = kept.answer(("units", base), marks.common, lambda: (_units(session, flt, items), None))
     query = _states_query(as_of, flt, items)
     if flt.search.strip():
         query = query.where(DueItem.unit_id.in_([u[0] for u in units]))
-    states = query.subquery()
-    counting = select(states.c.col, states.c.state, func.count()).group_by(
-        states.c.col, states.c.state
-    )
-    counted = session.execute(counting).all()
+    counted = _counted(session, kept, base, marks, query, flt, as_of)
     columns = _columns(session, flt.source, counted)
     shown = [c for c in columns if flt.period in (None, c.key)]
-    if flt.state is not None:
-        chosen = _units_in_state(session, flt, query, flt.state)
+    if (state := flt.state) is not None:
+        read = [k for k in counted if flt.period in (None, k)]  # the columns it reads
+        held = (marks.common, tuple((k, marks.of_column(k)) for k in sorted(read)))
+        until = min((u for k in read if (u := counted[k].until) is not None), default=None)
+        chosen = kept.answer(
+            ("state", base, flt.state, flt.period),
+            held,
+            lambda: (_units_in_state(session, flt, query, state), until),
+            as_of,
+        )
         units = [u for u in units if u[0] in chosen]
     pages = max(1, -(-len(units) // flt.per_page))
     page = min(max(flt.page, 1), pages)
     on_page = units[(page - 1) * flt.per_page : page * flt.per_page]
     rows = _rows(session, flt, on_page, items, as_of=as_of)
     return Desk(columns=columns, shown=shown, rows=rows, units=len(units), page=page, pages=pages)
+
+
+def _counted(
+    session: Session,
+    kept: Kept,
+    base: tuple[Any, ...],
+    marks: _Marks,
+    query: Select[*tuple[Any, ...]],
+    flt: DeskFilter,
+    as_of: datetime,
+) -> dict[str, _Column]:
+    """Every column's counts: those kept that still hold, the others counted in one query
+    (after a submission, only its own period is counted again)."""
+    keys: list[str] | None = kept.get(("columns", base), marks.common)
+    if keys is None:
+        counted = _count(session, query)
+        kept.put(("columns", base), Held(marks.common, ALWAYS, None), sorted(counted))
+        for key, column in counted.items():
+            held = Held((marks.common, marks.of_column(key)), as_of, column.until)
+            kept.put(("column", base, key), held, column)
+        return counted
+    found: dict[str, _Column] = {}
+    for key in keys:
+        if (
+            kept_column := kept.get(
+                ("column", base, key), (marks.common, marks.of_column(key)), as_of
+            )
+        ) is not None:
+            found[key] = kept_column
+    if missing := [k for k in keys if k not in found]:
+        column_of = (
+            func.coalesce(DueItem.period_label, "")
+            if flt.source.kind is SourceKind.REPORT
+            else Deliverable.code
+        )
+        for key, column in _count(session, query.where(column_of.in_(missing))).items():
+            held = Held((marks.common, marks.of_column(key)), as_of, column.until)
+            kept.put(("column", base, key), held, column)
+            found[key] = column
+    return found
 
 
 def _units_in_state(
@@ -291,6 +387,55 @@ def _units_in_state(
     states = query.subquery()
     having = select(states.c.unit_id).distinct().where(states.c.state == state.value)
     return set(session.scalars(having))
+
+
+@dataclass(frozen=True)
+class _Marks:
+    """The change marks the answers about one source and year hold under (models.marks)."""
+
+    common: tuple[int, ...]  # items added or moved, units, plans
+    columns: dict[str, tuple[int, ...]]  # by column key: the marks of its items
+
+    def of_column(self, key: str) -> tuple[int, ...]:
+        return self.columns.get(key, ())
+
+    @classmethod
+    def read(cls, session: Session, source: Source, year: int) -> _Marks:
+        in_year = select(Plan.id).where(Plan.year == year)
+        columns: dict[str, list[tuple[str, int]]] = {}
+        if source.kind is SourceKind.REPORT:
+            ids = session.scalars(
+                select(Obligation.id).where(
+                    Obligation.code == source.code, Obligation.plan_id.in_(in_year)
+                )
+            )
+            for key, n in report_marks(session, ids).items():
+                columns.setdefault(key.split(":", 2)[2], []).append((key, n))
+        else:
+            found = session.execute(
+                select(Deliverable.id, Deliverable.code).where(
+                    Deliverable.id.in_(_source_deliverables(source)),
+                    Deliverable.plan_id.in_(in_year),
+                )
+            ).all()
+            keyed = {deliverable_column(i): code for i, code in found}
+            for key, n in read_marks(session, keyed).items():
+                columns.setdefault(keyed[key], []).append((key, n))
+        return cls(
+            common=common_marks(session),
+            columns={k: tuple(n for _, n in sorted(v)) for k, v in columns.items()},
+        )
+
+
+def common_marks(session: Session) -> tuple[int, ...]:
+    """The marks of every answer: items added or moved, units, plans."""
+    found = read_marks(session, (MEMBERS, UNITS, PLANS))
+    return (found[MEMBERS], found[UNITS], found[PLANS])
+
+
+def scope_key(scope: ColumnElement[bool]) -> str:
+    """`scope` as text, to tell kept answers of one actor's scope from another's."""
+    return str(scope.compile(compile_kwargs={"literal_binds": True}))
 
 
 def _rows(
@@ -335,60 +480,3 @@ def _rows(
     for item_id, unit_id, key, state, deadline_on, first_at in session.execute(query):
         cells[unit_id][key or ""] = Cell(CellState(state), item_id, deadline_on, first_at)
     return [UnitRow(i, code, name, cells[i]) for i, code, name in units]
-
-
-def source_options(session: Session, *, scope: ColumnElement[bool]) -> list[SourceOption]:
-    """The reports, deliverables and tasks with items in `scope`, each code once, by title."""
-    reports = _all(
-        session,
-        select(Obligation.code, Obligation.title).where(
-            _owes(DueItem.obligation_id == Obligation.id, scope)
-        ),
-    )
-    owed = _owes(DueItem.deliverable_id == Deliverable.id, scope)
-    deliverables = _all(session, select(Deliverable.code, Deliverable.title).where(owed))
-    tasks = _all(
-        session,
-        select(PlanTask.code, PlanTask.title).where(
-            select(Deliverable.id).where(Deliverable.task_id == PlanTask.id, owed).exists()
-        ),
-    )
-    options: dict[str, SourceOption] = {}
-    for kind, found in (
-        (SourceKind.REPORT, reports),
-        (SourceKind.DELIVERABLE, deliverables),
-        (SourceKind.TASK, tasks),
-    ):
-        group: dict[str, SourceOption] = {}
-        for code, title in found:
-            group.setdefault(code, SourceOption(Source(kind, code), title))
-        options.update(
-            (o.source.value, o) for o in sorted(group.values(), key=lambda o: _name_key(o.title))
-        )
-    return list(options.values())
-
-
-def year_options(session: Session, source: Source, *, scope: ColumnElement[bool]) -> list[int]:
-    """The plan years in which the source has items in `scope`, newest first."""
-    # A probe per plan (a handful), each stopping at its first item: not a list of all items.
-    query = (
-        select(Plan.year)
-        .distinct()
-        .where(_owes(DueItem.plan_id == Plan.id, _of_source(source), scope))
-    )
-    found = [y for (y,) in _all(session, query)]
-    return sorted(found, reverse=True)
-
-
-def unit_kinds(session: Session, *, scope: ColumnElement[bool]) -> list[str]:
-    """The kinds of the units with items in `scope`."""
-    query = select(Unit.kind).distinct().where(_owes(DueItem.unit_id == Unit.id, scope))
-    found = [k for (k,) in _all(session, query)]
-    return sorted(found, key=lambda k: _name_key(UNIT_KIND_VI.get(k, k)))
-
-
-def parent_units(session: Session, *, scope: ColumnElement[bool]) -> list[tuple[str, str]]:
-    """(code, name) of the units that have units with items in `scope` under them."""
-    under = select(Unit.parent_id).where(_owes(DueItem.unit_id == Unit.id, scope))
-    found = _all(session, select(Unit.code, Unit.name).where(Unit.id.in_(under)))
-    return sorted(((c, n) for c, n in found), key=lambda u: _name_key(u[1]))
