@@ -178,7 +178,8 @@ def summary(r: dict[str, Any]) -> str:
             )
         case "desk":
             each = ", ".join(
-                f"{name} p50 {p['p50_ms']:.0f} / p99 {p['p99_ms']:.0f} ms (cold {p['cold_ms']:.0f})"
+                f"{name} p50 {p['p50_ms']:.0f} / p99 {p['p99_ms']:.0f} ms, after a submission "
+                f"{p['after_submission_ms']:.0f}, restart {p['restart_ms']:.0f}"
                 for name, p in r["pages"].items()
             )
             return f"desk: {each}; SQL baseline {r['baseline_ms']:.0f} ms [{ok}]"

@@ -3,10 +3,11 @@
 The counts and rates of every period are one GROUP BY over the year's items alone (the rule
 of `status.matrix.sql_cell_state` over each item's stored first acceptance, checked item by
 item against `status.states.item_states` by the tests); the cells are read by the same rule
-only for the units of the page shown. Nothing is kept between requests: every page counts
-what the database holds at that moment, so an office never sees a number older than its click.
-Who sees what comes in as `scope`, a WHERE clause over `DueItem`
-(access.scope.item_condition), and is applied to every query.
+only for the units of the page shown. Counts, unit lists and filter choices are kept between
+clicks (status.kept) only while the database's change marks and the clock say a fresh count
+would give the same: after a submission only its period is counted again, and an office never
+sees a number older than its click. Who sees what comes in as `scope`, a WHERE clause over
+`DueItem` (access.scope.item_condition), and is applied to every query.
 """
 
 from __future__ import annotations
