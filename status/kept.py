@@ -22,9 +22,11 @@ T = TypeVar("T")
 _NEVER = datetime.max.replace(tzinfo=UTC)
 ALWAYS = datetime.min.replace(tzinfo=UTC)  # the `since` of an answer the clock cannot change
 
-# Enough for every filter an office uses in a day; an answer is a few kilobytes (a province's
-# unit list ~1 MB): the bound keeps a portal's memory flat whatever is asked.
-KEPT_ANSWERS = 256
+# Enough for the views an office moves between in a morning (one view keeps about twenty
+# answers). Most answers are a few hundred bytes; a province's unit list is 10,000 rows of
+# ~250 bytes, so the rows kept are bounded too: ~50 MB at most, whatever is asked.
+KEPT_ANSWERS = 512
+KEPT_ROWS = 200_000
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,10 @@ class Held:
 class Kept:
     """A bounded, thread-safe store of answers, the least recently used dropped first."""
 
-    def __init__(self, size: int = KEPT_ANSWERS) -> None:
-        self._size = size
+    def __init__(self, size: int = KEPT_ANSWERS, rows: int = KEPT_ROWS) -> None:
+        self._size, self._rows = size, rows
         self._answers: OrderedDict[Hashable, tuple[Held, Any]] = OrderedDict()
+        self._kept_rows = 0
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, marks: Hashable, at: datetime = ALWAYS) -> Any | None:
@@ -59,10 +62,14 @@ class Kept:
 
     def put(self, key: Hashable, held: Held, answer: Any) -> None:
         with self._lock:
+            if key in self._answers:
+                self._kept_rows -= _rows(self._answers.pop(key)[1])
             self._answers[key] = (held, answer)
-            self._answers.move_to_end(key)
-            while len(self._answers) > self._size:
-                self._answers.popitem(last=False)
+            self._kept_rows += _rows(answer)
+            while len(self._answers) > self._size or (
+                self._kept_rows > self._rows and len(self._answers) > 1
+            ):
+                self._kept_rows -= _rows(self._answers.popitem(last=False)[1][1])
 
     def answer(
         self,
@@ -79,3 +86,8 @@ class Kept:
         answer, until = compute()
         self.put(key, Held(marks, at, until), answer)
         return answer
+
+
+def _rows(answer: Any) -> int:
+    """An answer's weight against KEPT_ROWS: its length if it is a collection, else one."""
+    return len(answer) if isinstance(answer, list | set | dict | tuple) else 1

@@ -271,3 +271,12 @@ def test_the_least_recently_used_answer_goes_first() -> None:
     assert kept.get("a", (), NOW) == "a"  # "b" is now the least recently used
     kept.put("c", Held((), NOW, None), "c")
     assert [kept.get(k, (), NOW) for k in ("a", "b", "c")] == ["a", None, "c"]
+
+
+def test_the_rows_kept_are_bounded_whatever_is_asked() -> None:
+    kept = Kept(rows=10)
+    kept.put("small", Held((), NOW, None), [1, 2])
+    kept.put("large", Held((), NOW, None), list(range(9)))  # 11 rows: the oldest goes
+    assert kept.get("small", (), NOW) is None and kept.get("large", (), NOW) == list(range(9))
+    kept.put("huge", Held((), NOW, None), list(range(50)))  # alone, even over the bound
+    assert kept.get("large", (), NOW) is None and kept.get("huge", (), NOW) is not None
