@@ -5,6 +5,7 @@ change, whatever program makes it (portal, flows, CLI, a hand-written UPDATE):
 - "o:<obligation id>:<period>" or "d:<deliverable id>": a column of the dashboard, raised
   when one of its items is added, removed, moved, withdrawn, re-dated or first accepted,
   or when one of its items' reliefs changes;
+- "other": items of neither an obligation nor a deliverable (on no dashboard);
 - "members": raised when any item is added, removed, moved to another unit, column or plan,
   or withdrawn (which units owe what, which sources and years there are);
 - "units": any change to units; "plans": any change to plans, obligations, deliverables or
@@ -55,7 +56,8 @@ def _column_key(row: str) -> str:
         f"CASE WHEN {row}.obligation_id IS NOT NULL"
         f" THEN 'o:' || CAST({row}.obligation_id AS TEXT)"
         f" || ':' || COALESCE({row}.period_label, '')"
-        f" ELSE 'd:' || CAST({row}.deliverable_id AS TEXT) END"
+        f" WHEN {row}.deliverable_id IS NOT NULL THEN 'd:' || CAST({row}.deliverable_id AS TEXT)"
+        " ELSE 'other' END"  # an item of neither (never on the dashboard)
     )
 
 
