@@ -4,8 +4,8 @@ Compiling now goes to Prefect's `compile-report/adhoc` deployment where a Prefec
 configured (the run, its logs and artifact are then in Prefect), else to a thread of the
 portal (reports.ondemand.CompileJobs); either way the status page follows it.
 
-Who reads: the office, and leaders in charge, to whom the compiled report is addressed
-(its Nơi nhận) and emailed anyway; units and unit heads do not. Only the office compiles.
+Who reads: access.scope.may_read_reports (the office, and leaders in charge, to whom the
+compiled report is addressed); only the office compiles.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from starlette.concurrency import run_in_threadpool
 
 from access.actor import Actor
 from access.audit import record_event
-from access.scope import may_act_for_office
+from access.scope import may_act_for_office, may_read_reports
 from models.items import DueItem
-from plans.vocabulary import PersonRole
 from portal.actions import (
     CONFIRMED,
     confirm_page,
@@ -75,10 +74,6 @@ FORMAT_VI = {
     "md": "Markdown",
     "json": "JSON",
 }
-
-
-def may_read_reports(actor: Actor) -> bool:
-    return may_act_for_office(actor) or actor.person_role == PersonRole.LEADER_IN_CHARGE.value
 
 
 def _refuse_unless_reader(actor: Actor) -> None:
