@@ -41,7 +41,7 @@ def _compile(client: httpx.Client, period: str, formats: list[str]) -> httpx.Res
 def test_compile_now_in_the_background_then_download(
     portal: Portal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setattr(portal.settings, "prefect_api_url", None)
     folder = portal.settings.data_dir / "reports" / "2024-04"
     shutil.rmtree(folder, ignore_errors=True)
     with signed_in(portal) as office:
@@ -71,7 +71,7 @@ def test_compile_now_in_the_background_then_download(
 def test_a_compilation_that_fails_says_why_in_vietnamese(
     portal: Portal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setattr(portal.settings, "prefect_api_url", None)
     with signed_in(portal) as office:
         started = _compile(office, "2023-Q1", ["docx"])  # no plan of 2023 was loaded
         assert started.status_code == 303
@@ -129,7 +129,7 @@ def test_one_compilation_at_a_time_per_period() -> None:
 def test_pdf_is_compiled_from_the_docx_with_libreoffice(
     portal: Portal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setattr(portal.settings, "prefect_api_url", None)
     folder = portal.settings.data_dir / "reports" / "2024-04"
     shutil.rmtree(folder, ignore_errors=True)
     with signed_in(portal) as office:
