@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,6 +59,17 @@ def refuse_unless_office(actor: Actor) -> None:
             "Chỉ văn phòng (cán bộ tổng hợp) được làm việc này: mã truy cập của bạn không có "
             "quyền thực hiện.",
         )
+
+
+def office_form(request: Request, actor: SignedIn, form: PostedForm) -> Actor:
+    """The office posting one of its forms: the form's CSRF value is checked, then anyone
+    but the office is refused (a Vietnamese 403), before the handler reads a field."""
+    check_csrf(request, form.get("csrf"))
+    refuse_unless_office(actor)
+    return actor
+
+
+OfficeForm = Annotated[Actor, Depends(office_form)]
 
 
 def sign_in_first(request: Request) -> RedirectResponse:
@@ -213,12 +224,10 @@ def extend_post(
     item_id: int,
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     item, facts = _facts(item_id, session)
     typed = posted(form, "until", "reason")
     if form.get(EDIT) == "1":
@@ -301,12 +310,10 @@ def exempt_post(
     item_id: int,
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     item, facts = _facts(item_id, session)
     typed = posted(form, "reason")
     if form.get(EDIT) == "1":

@@ -21,6 +21,7 @@ from models.plan import Deliverable, Obligation
 from portal.actions import (
     CONFIRMED,
     EDIT,
+    OfficeForm,
     confirm_page,
     done_page,
     dry_run,
@@ -34,9 +35,7 @@ from portal.deps import (
     DbSession,
     PortalState,
     PostedForm,
-    SignedIn,
     WebActor,
-    check_csrf,
     client_address,
     portal_of,
 )
@@ -187,12 +186,10 @@ def _lock(
 def lock(
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     typed = posted(form, "lock_source", "lock_period", "lock_reason")
     if form.get(EDIT) == "1":
         return _office_page(request, actor, session, typed=typed)
@@ -238,12 +235,10 @@ def lock(
 def unlock(
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     typed = posted(form, "source", "period")
     period_vi = vi.period(typed["period"]) or "(không theo kỳ)"
     now, address = portal.clock(), client_address(request)
@@ -343,12 +338,10 @@ def _issue(
 def issue(
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     typed = posted(form, "holder_kind", "holder_code", "label")
     if form.get(EDIT) == "1":
         return _office_page(request, actor, session, typed=typed)
@@ -393,12 +386,10 @@ def issue(
 def revoke(
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     text = str(form.get("token_id") or "").strip()
     row = session.get(AccessToken, int(text)) if text.isdigit() and len(text) < 10 else None
     if row is None or row.revoked_at is not None:

@@ -20,6 +20,7 @@ from plans.vocabulary import UNIT_KIND_VI, ItemKind, UnitKind
 from portal.actions import (
     CONFIRMED,
     EDIT,
+    OfficeForm,
     confirm_page,
     done_page,
     dry_run,
@@ -32,9 +33,7 @@ from portal.deps import (
     DbSession,
     PortalState,
     PostedForm,
-    SignedIn,
     WebActor,
-    check_csrf,
     client_address,
 )
 from submissions.errors import FieldError, IntakeError, Invalid
@@ -155,12 +154,10 @@ def request_form(request: Request, session: DbSession, actor: WebActor) -> Respo
 def request_post(
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     if form.get(EDIT) == "1":
         return _form_page(request, actor, session, form)
     now, address = portal.clock(), client_address(request)

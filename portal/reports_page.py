@@ -28,6 +28,7 @@ from access.scope import may_act_for_office, may_read_reports
 from models.items import DueItem
 from portal.actions import (
     CONFIRMED,
+    OfficeForm,
     confirm_page,
     page,
     refuse_unless_office,
@@ -38,9 +39,7 @@ from portal.deps import (
     Portal,
     PortalState,
     PostedForm,
-    SignedIn,
     WebActor,
-    check_csrf,
     client_address,
 )
 from portal.report_runs import OtherFormatsRunning, PrefectUnavailable, read_run, start_run
@@ -147,12 +146,10 @@ def _checked(form_period: str, formats: list[str]) -> tuple[str, list[str]]:
 def compile_now(
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     period, formats = _checked(
         str(form.get("period") or ""), [str(f) for f in form.getlist("formats")]
     )
