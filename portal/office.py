@@ -25,7 +25,7 @@ from portal.actions import (
     confirm_page,
     done_page,
     dry_run,
-    field_errors,
+    form_page,
     page,
     posted,
     refuse_unless_office,
@@ -127,7 +127,6 @@ def _office_page(
     typed: dict[str, str] | None = None,
     error: IntakeError | None = None,
 ) -> Response:
-    errors, general = field_errors(error)
     search = request.query_params.get("tim", "").strip()
     context = {
         "actor": actor,
@@ -142,10 +141,8 @@ def _office_page(
         ),
         "holders": HOLDER_VI,
         "typed": typed or {},
-        "errors": errors,
-        "general": general,
     }
-    return page(request, "office.html", context, status_code=error.status if error else 200)
+    return form_page(request, "office.html", context, error)
 
 
 @router.get("/quan-ly")

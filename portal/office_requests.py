@@ -24,8 +24,7 @@ from portal.actions import (
     confirm_page,
     done_page,
     dry_run,
-    field_errors,
-    page,
+    form_page,
     refuse_unless_office,
     sign_in_first,
 )
@@ -119,9 +118,6 @@ def _form_page(
     form: FormData | None = None,
     error: IntakeError | None = None,
 ) -> Response:
-    errors, general = field_errors(error)
-    if "within_working_days" in errors:
-        errors["within"] = errors.pop("within_working_days")
     typed = {n: str(form.get(n) or "") for n in TEXT_FIELDS + MORE_FIELDS} if form else {}
     context = {
         "actor": actor,
@@ -136,10 +132,9 @@ def _form_page(
             .where(Unit.id.in_(select(Unit.parent_id).where(Unit.parent_id.is_not(None))))
             .order_by(Unit.code)
         ).all(),
-        "errors": errors,
-        "general": general,
     }
-    return page(request, "office_request.html", context, status_code=error.status if error else 200)
+    renamed = {"within_working_days": "within"}
+    return form_page(request, "office_request.html", context, error, renamed=renamed)
 
 
 @router.get("/quan-ly/yeu-cau")
