@@ -81,20 +81,30 @@ def _unfinished_run(
     return None
 
 
-def start_run(settings: Settings, period: str, formats: Sequence[str]) -> str:
-    """The id of the flow run compiling `period` in `formats`. A run of the same period not
-    yet finished is followed when it writes them all; OtherFormatsRunning when it does not."""
+def unfinished_run(settings: Settings, period: str, formats: Sequence[str]) -> str | None:
+    """The id of the period's run not yet finished when it writes every format asked for;
+    None when there is none; OtherFormatsRunning when it writes others (read only)."""
     from prefect.client.orchestration import get_client
-    from prefect.deployments import run_deployment
 
     try:
         with prefect_client(settings), get_client(sync_client=True) as client:
             deployment = client.read_deployment_by_name(DEPLOYMENT)
             running = _unfinished_run(client, deployment.id, period)
-            if running is not None and set(formats) <= running[1]:
-                return running[0]
-            if running is not None:
-                raise OtherFormatsRunning(running[1])
+    except Exception as exc:
+        raise PrefectUnavailable(type(exc).__name__) from exc
+    if running is None:
+        return None
+    if not set(formats) <= running[1]:
+        raise OtherFormatsRunning(running[1])
+    return running[0]
+
+
+def start_run(settings: Settings, period: str, formats: Sequence[str]) -> str:
+    """Start a run of the deployment compiling `period` in `formats`; its id."""
+    from prefect.deployments import run_deployment
+
+    try:
+        with prefect_client(settings):
             run = run_deployment(
                 name=DEPLOYMENT,
                 parameters={"period": period, "formats": list(formats)},
@@ -102,8 +112,6 @@ def start_run(settings: Settings, period: str, formats: Sequence[str]) -> str:
                 as_subflow=False,
                 tags=["portal"],
             )
-    except OtherFormatsRunning:
-        raise
     except Exception as exc:
         raise PrefectUnavailable(type(exc).__name__) from exc
     return str(run.id)  # type: ignore[union-attr]

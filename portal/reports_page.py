@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -42,7 +42,13 @@ from portal.deps import (
     WebActor,
     client_address,
 )
-from portal.report_runs import OtherFormatsRunning, PrefectUnavailable, read_run, start_run
+from portal.report_runs import (
+    OtherFormatsRunning,
+    PrefectUnavailable,
+    read_run,
+    start_run,
+    unfinished_run,
+)
 from reports.compile import Format
 from reports.document import ReportError
 from reports.ondemand import (
@@ -60,11 +66,11 @@ from reports.ondemand import (
     reports_dir,
     valid_period,
 )
-from settings import Settings
 from submissions.errors import FieldError, Forbidden, Invalid, NotFound
 from wording import vietnamese as vi
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 REFRESH_S = 3
 _CREATING = threading.Lock()
 FORMAT_VI = {
@@ -154,30 +160,36 @@ def compile_now(
         str(form.get("period") or ""), [str(f) for f in form.getlist("formats")]
     )
     settings = portal.settings
+    on_prefect = bool(settings.prefect_api_url)
     if form.get(CONFIRMED) != "1":
-        return _confirm(request, actor, period, formats, on_prefect=bool(settings.prefect_api_url))
-    details: dict[str, Any] = {
-        "formats": formats,
-        "via": "prefect" if settings.prefect_api_url else "portal",
-    }
-    event = record_event(
-        session=session,
-        actor=actor,
-        action="report.compile",
-        object_type="report",
-        object_id=period,
-        source_address=client_address(request),
-        details=details,
-        now=portal.clock(),
-    )
-    session.flush()  # a record that cannot be written stops here, before anything starts
+        return _confirm(request, actor, period, formats, on_prefect=on_prefect)
+    details: dict[str, Any] = {"formats": formats, "via": "prefect" if on_prefect else "portal"}
     try:
-        if settings.prefect_api_url:
-            target = _start_on_prefect(settings, period, formats)
-        else:
+        # Read from Prefect before the audit row takes SQLite's write lock: under it, only
+        # the run's creation.
+        running = (
+            _prefect(lambda: unfinished_run(settings, period, _flow(formats)))
+            if on_prefect
+            else None
+        )
+        event = record_event(
+            session=session,
+            actor=actor,
+            action="report.compile",
+            object_type="report",
+            object_id=period,
+            source_address=client_address(request),
+            details=details,
+            now=portal.clock(),
+        )
+        session.flush()  # a record that cannot be written stops here, before anything starts
+        if not on_prefect:
             target = _start_here(request, portal, period, formats, actor)
-    except OtherFormatsRunning as running:
-        raise _busy(period, formats, running.formats) from None
+        else:
+            run_id = running or _prefect(lambda: start_run(settings, period, _flow(formats)))
+            target = f"/bao-cao/prefect/{run_id}"
+    except OtherFormatsRunning as busy:
+        raise _busy(period, formats, busy.formats) from None
     event.details = {**details, "run": target}
     return RedirectResponse(target, status_code=303)
 
@@ -233,12 +245,18 @@ def _busy(period: str, asked: list[str], running: set[str]) -> Invalid:
     )
 
 
-def _start_on_prefect(settings: Settings, period: str, formats: list[str]) -> str:
-    flow_formats = [f for f in formats if f != PDF]
-    if PDF in formats and Format.DOCX.value not in flow_formats:
-        flow_formats.append(Format.DOCX.value)  # the PDF is made from it when downloaded
+def _flow(formats: list[str]) -> list[str]:
+    """The formats the flow writes: a PDF is made from the DOCX when downloaded."""
+    flow = [f for f in formats if f != PDF]
+    if PDF in formats and Format.DOCX.value not in flow:
+        flow.append(Format.DOCX.value)
+    return flow
+
+
+def _prefect(call: Callable[[], T]) -> T:
+    """`call` to Prefect's API; its failure said in Vietnamese."""
     try:
-        run_id = start_run(settings, period, flow_formats)
+        return call()
     except PrefectUnavailable:
         raise Invalid(
             [
@@ -251,7 +269,6 @@ def _start_on_prefect(settings: Settings, period: str, formats: list[str]) -> st
             ],
             "Chưa tổng hợp được.",
         ) from None
-    return f"/bao-cao/prefect/{run_id}"
 
 
 def _start_here(
