@@ -8,9 +8,12 @@ One definition for every page, API route and CLI command that shows or acts on i
   unit (the obligation's or deliverable's recipient: the ladder's `recipient_head`);
 - a leader in charge sees the items they are in charge of, read-only: the obligation's `via`
   person, else the plan task's leader (a deliverable), else the plan's signer, the chain
-  notifications.routing follows.
-Every rule is a SQL condition over `DueItem`, so a dashboard over 10,000 communes filters in
-the database.
+  notifications.routing follows;
+- the compiled reports (the whole plan's figures, one set per period) are read by the office
+  and by leaders in charge, to whom they are addressed (their Nơi nhận); a unit's token, a
+  reporting officer and a unit head do not read them, whatever their items.
+Every item rule is a SQL condition over `DueItem`, so a dashboard over 10,000 communes
+filters in the database.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from access.actor import SUBMITTING_ROLES, Actor
+from models.access import Role
 from models.items import DueItem
-from models.org import Unit
 from models.plan import Deliverable, Obligation, Plan, PlanTask
 from plans.vocabulary import PersonRole
 from submissions.errors import Forbidden
@@ -29,6 +32,13 @@ from submissions.errors import Forbidden
 def may_act_for_office(actor: Actor) -> bool:
     """The office's acts (extend, exempt, lock, retry, tokens, ad-hoc requests, compile)."""
     return actor.is_admin
+
+
+def may_read_reports(actor: Actor) -> bool:
+    """Whether the actor lists and downloads the compiled reports (only the office compiles)."""
+    return actor.is_admin or (
+        actor.role is Role.PERSON and actor.person_role == PersonRole.LEADER_IN_CHARGE
+    )
 
 
 def item_condition(actor: Actor) -> ColumnElement[bool]:
@@ -102,14 +112,6 @@ def may_see_unit(actor: Actor, unit_id: int, *, session: Session) -> bool:
         select(DueItem.id).where(DueItem.unit_id == unit_id, item_condition(actor)).limit(1)
     )
     return found is not None
-
-
-def unit_condition(actor: Actor) -> ColumnElement[bool]:
-    """A WHERE clause over `Unit` keeping the units `actor` may open (`may_see_unit` in SQL)."""
-    if actor.is_admin:
-        return true()
-    in_scope = Unit.id.in_(select(DueItem.unit_id).where(item_condition(actor)))
-    return in_scope if actor.unit_id is None else or_(Unit.id == actor.unit_id, in_scope)
 
 
 def may_see_item(actor: Actor, item_id: int, *, session: Session) -> bool:

@@ -28,6 +28,14 @@ def deploy(
     lại lệnh này sau khi nạp kế hoạch đã sửa hoặc kế hoạch năm mới: ngày tổng hợp theo các kế
     hoạch; kế hoạch đã hết năm không còn lịch nào.
     """
+    from settings import get_settings
+    from settings.prefect import prefect_client
+
+    with prefect_client(get_settings()):  # PREFECT_API_URL may be in the home's .env
+        _register(pool, wait)
+
+
+def _register(pool: str, wait: float) -> None:
     from prefect.settings import PREFECT_API_URL, get_current_settings
     from prefect.types.entrypoint import EntrypointType
 
@@ -36,7 +44,7 @@ def deploy(
     from deploy.register import ensure_process_pool, register
     from deploy.server import unauthenticated_api, wait_healthy
 
-    api_url = PREFECT_API_URL.value()  # the environment or the active Prefect profile
+    api_url = PREFECT_API_URL.value()  # dondoc's settings, else the active Prefect profile
     if not api_url:
         fail(
             "chưa đặt PREFECT_API_URL: `dondoc deploy` đăng ký deployment với một máy chủ "

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from settings import get_settings
+
 log = logging.getLogger(__name__)
 
 
@@ -62,8 +64,8 @@ def prefect_server(
     `use_configured=False` always starts a private server (the demo must not write its
     simulated year into an office's real Prefect server).
     """
-    configured = os.environ.get("PREFECT_API_URL")
-    if configured and use_configured:
+    configured = get_settings().prefect_api_url if use_configured else None
+    if configured:
         yield configured
         return
     port = port or free_port()

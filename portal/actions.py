@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,6 +61,17 @@ def refuse_unless_office(actor: Actor) -> None:
         )
 
 
+def office_form(request: Request, actor: SignedIn, form: PostedForm) -> Actor:
+    """The office posting one of its forms: the form's CSRF value is checked, then anyone
+    but the office is refused (a Vietnamese 403), before the handler reads a field."""
+    check_csrf(request, form.get("csrf"))
+    refuse_unless_office(actor)
+    return actor
+
+
+OfficeForm = Annotated[Actor, Depends(office_form)]
+
+
 def sign_in_first(request: Request) -> RedirectResponse:
     """To the sign-in page and back here, query string and all (portal.web.sign_in_redirect)."""
     return sign_in_redirect(request)
@@ -74,17 +85,25 @@ def page(request: Request, name: str, context: dict[str, Any], status_code: int 
     )
 
 
-def field_errors(error: IntakeError | None) -> tuple[dict[str, list[str]], list[str]]:
-    """A refusal's messages beside their fields; those naming no field go on top."""
-    by_field: dict[str, list[str]] = {}
+def form_page(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    error: IntakeError | None,
+    *,
+    renamed: dict[str, str] | None = None,
+) -> Response:
+    """A desk form as typed, with a refusal's messages beside their fields (those naming no
+    field on top) and its status; `renamed`: a service's field name -> the form's."""
+    errors: dict[str, list[str]] = {}
     general: list[str] = []
-    if error is None:
-        return by_field, general
-    for f in error.fields:
-        by_field.setdefault(f.field, []).append(f.message)
-    if not error.fields:
-        general.append(error.message)
-    return by_field, general
+    if error is not None:
+        for f in error.fields:
+            errors.setdefault((renamed or {}).get(f.field, f.field), []).append(f.message)
+        if not error.fields:
+            general.append(error.message)
+    context = {**context, "errors": errors, "general": general}
+    return page(request, name, context, status_code=error.status if error else 200)
 
 
 def dry_run(portal: Portal, act: Callable[[Session], T]) -> T:
@@ -172,40 +191,73 @@ def _facts(item_id: int, session: Session) -> tuple[DueItem, ItemFacts]:
     return item, item_facts(item, session)
 
 
-# --- extend ---------------------------------------------------------------------------------
+# --- extend and exempt: one item's act -----------------------------------------------------
+
+EXTEND, EXEMPT = "gia-han", "mien"  # /viec/<item>/gia-han, /viec/<item>/mien
+_TEMPLATES = {EXTEND: "item_extend.html", EXEMPT: "item_exempt.html"}
 
 
 def _item_form(
-    template: str,
+    act: str,
     request: Request,
     actor: Actor,
     facts: ItemFacts,
     typed: dict[str, str],
     error: IntakeError | None = None,
 ) -> Response:
-    """An item act's form (extend or exempt), as typed, with its refusal beside the fields."""
-    errors, general = field_errors(error)
-    context = {"actor": actor, "item": facts, "typed": typed, "errors": errors, "general": general}
-    return page(request, template, context, status_code=error.status if error else 200)
+    context = {"actor": actor, "item": facts, "typed": typed}
+    return form_page(request, _TEMPLATES[act], context, error)
 
 
-def _extend_form(
-    request: Request,
-    actor: Actor,
-    facts: ItemFacts,
-    typed: dict[str, str],
-    error: IntakeError | None = None,
+def _item_form_get(
+    act: str, item_id: int, request: Request, session: Session, actor: Actor | None
 ) -> Response:
-    return _item_form("item_extend.html", request, actor, facts, typed, error)
-
-
-@router.get("/viec/{item_id}/gia-han")
-def extend_form(item_id: int, request: Request, session: DbSession, actor: WebActor) -> Response:
     if actor is None:
         return sign_in_first(request)
     refuse_unless_office(actor)
     _, facts = _facts(item_id, session)
-    return _extend_form(request, actor, facts, {})
+    return _item_form(act, request, actor, facts, {})
+
+
+def _item_confirm(
+    act: str,
+    request: Request,
+    actor: Actor,
+    facts: ItemFacts,
+    typed: dict[str, str],
+    *,
+    title: str,
+    lines: list[str],
+) -> Response:
+    """The confirm page of an item act: the item, then what the act changes."""
+    path = f"/viec/{facts.item_id}/{act}"
+    return confirm_page(
+        request,
+        actor,
+        title=title,
+        lines=[
+            f"Đơn vị: {facts.unit_name}",
+            f"Báo cáo: {facts.source_title} {facts.period}".strip(),
+            f"Hạn hiện tại: {facts.deadline}",
+            *lines,
+        ],
+        action=path,
+        fields=dict(typed),
+        button=title,
+        back=path,
+    )
+
+
+def _item_done(
+    request: Request, actor: Actor, facts: ItemFacts, *, title: str, lines: list[str]
+) -> Response:
+    links = [(f"/don-vi/{facts.unit_code}", f"Trang của {facts.unit_name}"), ("/", "Trang chủ")]
+    return done_page(request, actor, title=title, lines=lines, links=links)
+
+
+@router.get("/viec/{item_id}/gia-han")
+def extend_form(item_id: int, request: Request, session: DbSession, actor: WebActor) -> Response:
+    return _item_form_get(EXTEND, item_id, request, session, actor)
 
 
 @router.post("/viec/{item_id}/gia-han")
@@ -213,16 +265,14 @@ def extend_post(
     item_id: int,
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     item, facts = _facts(item_id, session)
     typed = posted(form, "until", "reason")
     if form.get(EDIT) == "1":
-        return _extend_form(request, actor, facts, typed)
+        return _item_form(EXTEND, request, actor, facts, typed)
     now, address = portal.clock(), client_address(request)
 
     def act(s: Session) -> ItemRelief:
@@ -241,59 +291,36 @@ def extend_post(
         if form.get(CONFIRMED) != "1":
             preview = dry_run(portal, act)
             assert preview.deadline_on is not None
-            return confirm_page(
+            new_deadline = f"Hạn mới: hết ngày {vi.weekday_date(preview.deadline_on)}"
+            return _item_confirm(
+                EXTEND,
                 request,
                 actor,
+                facts,
+                typed,
                 title="Xác nhận gia hạn",
-                lines=[
-                    f"Đơn vị: {facts.unit_name}",
-                    f"Báo cáo: {facts.source_title} {facts.period}".strip(),
-                    f"Hạn hiện tại: {facts.deadline}",
-                    f"Hạn mới: hết ngày {vi.weekday_date(preview.deadline_on)}",
-                    f"Lý do: {preview.reason}",
-                ],
-                action=f"/viec/{item_id}/gia-han",
-                fields=dict(typed),
-                button="Xác nhận gia hạn",
-                back=f"/viec/{item_id}/gia-han",
+                lines=[new_deadline, f"Lý do: {preview.reason}"],
             )
         row = act(session)
     except Invalid as error:
-        return _extend_form(request, actor, facts, typed, error)
+        return _item_form(EXTEND, request, actor, facts, typed, error)
     assert row.deadline_on is not None
-    return done_page(
+    return _item_done(
         request,
         actor,
+        facts,
         title="Đã gia hạn",
         lines=[
             f"Đã gia hạn báo cáo «{facts.source_title}» {facts.period} của {facts.unit_name} "
             f"đến hết ngày {vi.date_short(row.deadline_on)}.",
             "Việc gia hạn đã được ghi vào nhật ký.",
         ],
-        links=[(f"/don-vi/{facts.unit_code}", f"Trang của {facts.unit_name}"), ("/", "Trang chủ")],
     )
-
-
-# --- exempt ---------------------------------------------------------------------------------
-
-
-def _exempt_form(
-    request: Request,
-    actor: Actor,
-    facts: ItemFacts,
-    typed: dict[str, str],
-    error: IntakeError | None = None,
-) -> Response:
-    return _item_form("item_exempt.html", request, actor, facts, typed, error)
 
 
 @router.get("/viec/{item_id}/mien")
 def exempt_form(item_id: int, request: Request, session: DbSession, actor: WebActor) -> Response:
-    if actor is None:
-        return sign_in_first(request)
-    refuse_unless_office(actor)
-    _, facts = _facts(item_id, session)
-    return _exempt_form(request, actor, facts, {})
+    return _item_form_get(EXEMPT, item_id, request, session, actor)
 
 
 @router.post("/viec/{item_id}/mien")
@@ -301,16 +328,14 @@ def exempt_post(
     item_id: int,
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     item, facts = _facts(item_id, session)
     typed = posted(form, "reason")
     if form.get(EDIT) == "1":
-        return _exempt_form(request, actor, facts, typed)
+        return _item_form(EXEMPT, request, actor, facts, typed)
     now, address = portal.clock(), client_address(request)
 
     def act(s: Session) -> ItemRelief:
@@ -327,33 +352,29 @@ def exempt_post(
     try:
         if form.get(CONFIRMED) != "1":
             preview = dry_run(portal, act)
-            return confirm_page(
+            return _item_confirm(
+                EXEMPT,
                 request,
                 actor,
+                facts,
+                typed,
                 title="Xác nhận miễn báo cáo",
                 lines=[
-                    f"Đơn vị: {facts.unit_name}",
-                    f"Báo cáo: {facts.source_title} {facts.period}".strip(),
-                    f"Hạn hiện tại: {facts.deadline}",
                     "Sau khi miễn, báo cáo này không còn tính vào số đơn vị phải báo cáo, "
                     "không còn bị nhắc hay báo quá hạn.",
                     f"Lý do: {preview.reason}",
                 ],
-                action=f"/viec/{item_id}/mien",
-                fields=dict(typed),
-                button="Xác nhận miễn báo cáo",
-                back=f"/viec/{item_id}/mien",
             )
         act(session)
     except Invalid as error:
-        return _exempt_form(request, actor, facts, typed, error)
-    return done_page(
+        return _item_form(EXEMPT, request, actor, facts, typed, error)
+    return _item_done(
         request,
         actor,
+        facts,
         title="Đã miễn báo cáo",
         lines=[
             f"Đã miễn báo cáo «{facts.source_title}» {facts.period} cho {facts.unit_name}.",
             "Việc miễn báo cáo đã được ghi vào nhật ký.",
         ],
-        links=[(f"/don-vi/{facts.unit_code}", f"Trang của {facts.unit_name}"), ("/", "Trang chủ")],
     )

@@ -21,10 +21,11 @@ from models.plan import Deliverable, Obligation
 from portal.actions import (
     CONFIRMED,
     EDIT,
+    OfficeForm,
     confirm_page,
     done_page,
     dry_run,
-    field_errors,
+    form_page,
     page,
     posted,
     refuse_unless_office,
@@ -34,9 +35,7 @@ from portal.deps import (
     DbSession,
     PortalState,
     PostedForm,
-    SignedIn,
     WebActor,
-    check_csrf,
     client_address,
     portal_of,
 )
@@ -128,7 +127,6 @@ def _office_page(
     typed: dict[str, str] | None = None,
     error: IntakeError | None = None,
 ) -> Response:
-    errors, general = field_errors(error)
     search = request.query_params.get("tim", "").strip()
     context = {
         "actor": actor,
@@ -143,10 +141,8 @@ def _office_page(
         ),
         "holders": HOLDER_VI,
         "typed": typed or {},
-        "errors": errors,
-        "general": general,
     }
-    return page(request, "office.html", context, status_code=error.status if error else 200)
+    return form_page(request, "office.html", context, error)
 
 
 @router.get("/quan-ly")
@@ -187,12 +183,10 @@ def _lock(
 def lock(
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     typed = posted(form, "lock_source", "lock_period", "lock_reason")
     if form.get(EDIT) == "1":
         return _office_page(request, actor, session, typed=typed)
@@ -238,12 +232,10 @@ def lock(
 def unlock(
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     typed = posted(form, "source", "period")
     period_vi = vi.period(typed["period"]) or "(không theo kỳ)"
     now, address = portal.clock(), client_address(request)
@@ -343,12 +335,10 @@ def _issue(
 def issue(
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     typed = posted(form, "holder_kind", "holder_code", "label")
     if form.get(EDIT) == "1":
         return _office_page(request, actor, session, typed=typed)
@@ -393,12 +383,10 @@ def issue(
 def revoke(
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     text = str(form.get("token_id") or "").strip()
     row = session.get(AccessToken, int(text)) if text.isdigit() and len(text) < 10 else None
     if row is None or row.revoked_at is not None:

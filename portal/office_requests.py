@@ -20,11 +20,11 @@ from plans.vocabulary import UNIT_KIND_VI, ItemKind, UnitKind
 from portal.actions import (
     CONFIRMED,
     EDIT,
+    OfficeForm,
     confirm_page,
     done_page,
     dry_run,
-    field_errors,
-    page,
+    form_page,
     refuse_unless_office,
     sign_in_first,
 )
@@ -32,9 +32,7 @@ from portal.deps import (
     DbSession,
     PortalState,
     PostedForm,
-    SignedIn,
     WebActor,
-    check_csrf,
     client_address,
 )
 from submissions.errors import FieldError, IntakeError, Invalid
@@ -120,9 +118,6 @@ def _form_page(
     form: FormData | None = None,
     error: IntakeError | None = None,
 ) -> Response:
-    errors, general = field_errors(error)
-    if "within_working_days" in errors:
-        errors["within"] = errors.pop("within_working_days")
     typed = {n: str(form.get(n) or "") for n in TEXT_FIELDS + MORE_FIELDS} if form else {}
     context = {
         "actor": actor,
@@ -137,10 +132,9 @@ def _form_page(
             .where(Unit.id.in_(select(Unit.parent_id).where(Unit.parent_id.is_not(None))))
             .order_by(Unit.code)
         ).all(),
-        "errors": errors,
-        "general": general,
     }
-    return page(request, "office_request.html", context, status_code=error.status if error else 200)
+    renamed = {"within_working_days": "within"}
+    return form_page(request, "office_request.html", context, error, renamed=renamed)
 
 
 @router.get("/quan-ly/yeu-cau")
@@ -155,12 +149,10 @@ def request_form(request: Request, session: DbSession, actor: WebActor) -> Respo
 def request_post(
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     if form.get(EDIT) == "1":
         return _form_page(request, actor, session, form)
     now, address = portal.clock(), client_address(request)

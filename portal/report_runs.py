@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
+
+from reports.compile import ALL_FORMATS
+from settings import Settings
+from settings.prefect import prefect_client
 
 DEPLOYMENT = "compile-report/adhoc"
 # The run's state as the office reads it; Prefect's own names stay in Prefect's UI.
@@ -29,9 +30,12 @@ class PrefectUnavailable(Exception):
     """Prefect's API did not answer, or the deployment is not registered."""
 
 
-def prefect_api_url() -> str | None:
-    """The Prefect API the office's deployments live on, when one is configured."""
-    return os.environ.get("PREFECT_API_URL") or None
+class OtherFormatsRunning(Exception):
+    """The period is being compiled already, into other formats than those asked for."""
+
+    def __init__(self, formats: set[str]) -> None:
+        super().__init__(sorted(formats))
+        self.formats = formats
 
 
 @dataclass(frozen=True)
@@ -47,13 +51,10 @@ class RunState:
         return STATE_VI.get(self.state, self.state)
 
 
-def _settings(api_url: str) -> AbstractContextManager[Any]:
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    return temporary_settings({PREFECT_API_URL: api_url})
-
-
-def _unfinished_run(client: object, deployment_id: UUID, period: str) -> str | None:
+def _unfinished_run(
+    client: object, deployment_id: UUID, period: str
+) -> tuple[str, set[str]] | None:
+    """The period's run not yet finished, if any: its id and the formats it writes."""
     from prefect.client.schemas.filters import (
         DeploymentFilter,
         DeploymentFilterId,
@@ -73,23 +74,37 @@ def _unfinished_run(client: object, deployment_id: UUID, period: str) -> str | N
         limit=50,
     )
     for run in runs:
-        if (run.parameters or {}).get("period") == period:
-            return str(run.id)
+        parameters = run.parameters or {}
+        if parameters.get("period") == period:
+            formats = parameters.get("formats") or ALL_FORMATS  # the flow's default: every one
+            return str(run.id), {str(f) for f in formats}
     return None
 
 
-def start_run(api_url: str, period: str, formats: Sequence[str]) -> tuple[str, bool]:
-    """The flow run compiling `period`: (its id, whether it was started now). A run of the
-    same period not yet finished is followed instead of starting a second one."""
+def unfinished_run(settings: Settings, period: str, formats: Sequence[str]) -> str | None:
+    """The id of the period's run not yet finished when it writes every format asked for;
+    None when there is none; OtherFormatsRunning when it writes others (read only)."""
     from prefect.client.orchestration import get_client
+
+    try:
+        with prefect_client(settings), get_client(sync_client=True) as client:
+            deployment = client.read_deployment_by_name(DEPLOYMENT)
+            running = _unfinished_run(client, deployment.id, period)
+    except Exception as exc:
+        raise PrefectUnavailable(type(exc).__name__) from exc
+    if running is None:
+        return None
+    if not set(formats) <= running[1]:
+        raise OtherFormatsRunning(running[1])
+    return running[0]
+
+
+def start_run(settings: Settings, period: str, formats: Sequence[str]) -> str:
+    """Start a run of the deployment compiling `period` in `formats`; its id."""
     from prefect.deployments import run_deployment
 
     try:
-        with _settings(api_url), get_client(sync_client=True) as client:
-            deployment = client.read_deployment_by_name(DEPLOYMENT)
-            running = _unfinished_run(client, deployment.id, period)
-            if running is not None:
-                return running, False
+        with prefect_client(settings):
             run = run_deployment(
                 name=DEPLOYMENT,
                 parameters={"period": period, "formats": list(formats)},
@@ -99,14 +114,14 @@ def start_run(api_url: str, period: str, formats: Sequence[str]) -> tuple[str, b
             )
     except Exception as exc:
         raise PrefectUnavailable(type(exc).__name__) from exc
-    return str(run.id), True  # type: ignore[union-attr]
+    return str(run.id)  # type: ignore[union-attr]
 
 
-def read_run(api_url: str, run_id: str) -> RunState:
+def read_run(settings: Settings, run_id: str) -> RunState:
     from prefect.client.orchestration import get_client
 
     try:
-        with _settings(api_url), get_client(sync_client=True) as client:
+        with prefect_client(settings), get_client(sync_client=True) as client:
             run = client.read_flow_run(UUID(run_id))
     except Exception as exc:
         raise PrefectUnavailable(type(exc).__name__) from exc

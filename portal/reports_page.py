@@ -4,16 +4,17 @@ Compiling now goes to Prefect's `compile-report/adhoc` deployment where a Prefec
 configured (the run, its logs and artifact are then in Prefect), else to a thread of the
 portal (reports.ondemand.CompileJobs); either way the status page follows it.
 
-Who reads: the office, and leaders in charge, to whom the compiled report is addressed
-(its Nơi nhận) and emailed anyway; units and unit heads do not. Only the office compiles.
+Who reads: access.scope.may_read_reports (the office, and leaders in charge, to whom the
+compiled report is addressed); only the office compiles.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -23,11 +24,11 @@ from starlette.concurrency import run_in_threadpool
 
 from access.actor import Actor
 from access.audit import record_event
-from access.scope import may_act_for_office
+from access.scope import may_act_for_office, may_read_reports
 from models.items import DueItem
-from plans.vocabulary import PersonRole
 from portal.actions import (
     CONFIRMED,
+    OfficeForm,
     confirm_page,
     page,
     refuse_unless_office,
@@ -38,12 +39,16 @@ from portal.deps import (
     Portal,
     PortalState,
     PostedForm,
-    SignedIn,
     WebActor,
-    check_csrf,
     client_address,
 )
-from portal.report_runs import PrefectUnavailable, prefect_api_url, read_run, start_run
+from portal.report_runs import (
+    OtherFormatsRunning,
+    PrefectUnavailable,
+    read_run,
+    start_run,
+    unfinished_run,
+)
 from reports.compile import Format
 from reports.document import ReportError
 from reports.ondemand import (
@@ -65,6 +70,7 @@ from submissions.errors import FieldError, Forbidden, Invalid, NotFound
 from wording import vietnamese as vi
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
 REFRESH_S = 3
 _CREATING = threading.Lock()
 FORMAT_VI = {
@@ -75,10 +81,6 @@ FORMAT_VI = {
     "md": "Markdown",
     "json": "JSON",
 }
-
-
-def may_read_reports(actor: Actor) -> bool:
-    return may_act_for_office(actor) or actor.person_role == PersonRole.LEADER_IN_CHARGE.value
 
 
 def _refuse_unless_reader(actor: Actor) -> None:
@@ -125,7 +127,7 @@ def reports(request: Request, portal: PortalState, session: DbSession, actor: We
         "formats": _formats_offered(),
         "format_vi": FORMAT_VI,
         "pdf_on_demand": libreoffice() is not None,
-        "prefect": prefect_api_url() is not None,
+        "prefect": bool(portal.settings.prefect_api_url),
     }
     return page(request, "reports.html", context)
 
@@ -150,62 +152,111 @@ def _checked(form_period: str, formats: list[str]) -> tuple[str, list[str]]:
 def compile_now(
     request: Request,
     portal: PortalState,
-    actor: SignedIn,
+    actor: OfficeForm,
     form: PostedForm,
     session: DbSession,
 ) -> Response:
-    check_csrf(request, form.get("csrf"))
-    refuse_unless_office(actor)
     period, formats = _checked(
         str(form.get("period") or ""), [str(f) for f in form.getlist("formats")]
     )
-    api_url = prefect_api_url()
+    settings = portal.settings
+    on_prefect = bool(settings.prefect_api_url)
     if form.get(CONFIRMED) != "1":
-        where = (
-            "trên Prefect (bản chạy, nhật ký và kết quả xem được trong Prefect)"
-            if api_url
-            else "ngay trên máy chủ cổng báo cáo"
+        return _confirm(request, actor, period, formats, on_prefect=on_prefect)
+    details: dict[str, Any] = {"formats": formats, "via": "prefect" if on_prefect else "portal"}
+    try:
+        # Read from Prefect before the audit row takes SQLite's write lock: under it, only
+        # the run's creation.
+        running = (
+            _prefect(lambda: unfinished_run(settings, period, _flow(formats)))
+            if on_prefect
+            else None
         )
-        return confirm_page(
-            request,
-            actor,
-            title="Xác nhận tổng hợp ngay",
-            lines=[
-                f"Kỳ: {vi.period(period)}",
-                "Định dạng: " + ", ".join(FORMAT_VI[f] for f in formats),
-                f"Tổng hợp số liệu nhận đến thời điểm này, {where}; tệp của lần tổng hợp "
-                "trước cùng kỳ được thay bằng tệp mới.",
-            ],
-            action="/bao-cao/tong-hop",
-            fields={"period": period, "formats": formats},
-            button="Tổng hợp ngay",
-            back="/bao-cao",
-            editable=False,
+        event = record_event(
+            session=session,
+            actor=actor,
+            action="report.compile",
+            object_type="report",
+            object_id=period,
+            source_address=client_address(request),
+            details=details,
+            now=portal.clock(),
         )
-    now = portal.clock()
-    if api_url is not None:
-        target = _start_on_prefect(api_url, period, formats)
-    else:
-        target = _start_here(request, portal, period, formats, actor)
-    record_event(
-        session=session,
-        actor=actor,
-        action="report.compile",
-        object_type="report",
-        object_id=period,
-        source_address=client_address(request),
-        details={"formats": formats, "via": "prefect" if api_url else "portal", "run": target},
-        now=now,
-    )
+        session.flush()  # a record that cannot be written stops here, before anything starts
+        if not on_prefect:
+            target = _start_here(request, portal, period, formats, actor)
+        else:
+            run_id = running or _prefect(lambda: start_run(settings, period, _flow(formats)))
+            target = f"/bao-cao/prefect/{run_id}"
+    except OtherFormatsRunning as busy:
+        raise _busy(period, formats, busy.formats) from None
+    event.details = {**details, "run": target}
     return RedirectResponse(target, status_code=303)
 
 
-def _start_on_prefect(api_url: str, period: str, formats: list[str]) -> str:
-    flow_formats = [f for f in formats if f != PDF]
-    if PDF in formats and Format.DOCX.value not in flow_formats:
-        flow_formats.append(Format.DOCX.value)  # the PDF is made from it when downloaded
+def _confirm(
+    request: Request, actor: Actor, period: str, formats: list[str], *, on_prefect: bool
+) -> Response:
+    where = (
+        "trên Prefect (bản chạy, nhật ký và kết quả xem được trong Prefect)"
+        if on_prefect
+        else "ngay trên máy chủ cổng báo cáo"
+    )
+    return confirm_page(
+        request,
+        actor,
+        title="Xác nhận tổng hợp ngay",
+        lines=[
+            f"Kỳ: {vi.period(period)}",
+            "Định dạng: " + ", ".join(FORMAT_VI[f] for f in formats),
+            f"Tổng hợp số liệu nhận đến thời điểm này, {where}; tệp của lần tổng hợp "
+            "trước cùng kỳ được thay bằng tệp mới.",
+        ],
+        action="/bao-cao/tong-hop",
+        fields={"period": period, "formats": formats},
+        button="Tổng hợp ngay",
+        back="/bao-cao",
+        editable=False,
+    )
+
+
+def _formats_vi(formats: Iterable[str]) -> str:
+    """The formats as the form lists them, any other (Prefect's run) after them."""
+    order = list(FORMAT_VI)
+    ranked = sorted(formats, key=lambda f: order.index(f) if f in order else len(order))
+    return ", ".join(FORMAT_VI.get(f, f) for f in ranked)
+
+
+def _busy(period: str, asked: list[str], running: set[str]) -> Invalid:
+    """One compilation of a period at a time: one writing other formats is waited for (it
+    replaces the period's files), not followed as if it wrote those asked for."""
+    missing = [f for f in asked if f not in running]
+    return Invalid(
+        [
+            FieldError(
+                "formats",
+                "already_running",
+                f"Đang có một lần tổng hợp báo cáo {vi.period(period)} với định dạng "
+                f"{_formats_vi(running)}. Chờ lần đó xong rồi bấm «Tổng hợp ngay» lại để có "
+                f"{_formats_vi(missing)}.",
+            )
+        ],
+        "Chưa tổng hợp được.",
+    )
+
+
+def _flow(formats: list[str]) -> list[str]:
+    """The formats the flow writes: a PDF is made from the DOCX when downloaded."""
+    flow = [f for f in formats if f != PDF]
+    if PDF in formats and Format.DOCX.value not in flow:
+        flow.append(Format.DOCX.value)
+    return flow
+
+
+def _prefect(call: Callable[[], T]) -> T:
+    """`call` to Prefect's API; its failure said in Vietnamese."""
     try:
-        run_id, _ = start_run(api_url, period, flow_formats)
+        return call()
     except PrefectUnavailable:
         raise Invalid(
             [
@@ -218,7 +269,6 @@ def _start_on_prefect(api_url: str, period: str, formats: list[str]) -> str:
             ],
             "Chưa tổng hợp được.",
         ) from None
-    return f"/bao-cao/prefect/{run_id}"
 
 
 def _start_here(
@@ -235,8 +285,10 @@ def _start_here(
 
     try:
         job = jobs.start(period, formats, actor.label, work)
-    except AlreadyRunning as running:
-        job = running.job  # one compilation at a time per period: follow the one running
+    except AlreadyRunning as running:  # one compilation at a time per period
+        if not set(formats) <= set(running.job.formats):
+            raise OtherFormatsRunning(set(running.job.formats)) from None
+        job = running.job  # it writes what was asked for: follow it
     return f"/bao-cao/tong-hop/{job.job_id}"
 
 
@@ -265,15 +317,14 @@ def job_status(job_id: int, request: Request, portal: PortalState, actor: WebAct
 
 
 @router.get("/bao-cao/prefect/{run_id}")
-def prefect_status(run_id: str, request: Request, actor: WebActor) -> Response:
+def prefect_status(run_id: str, request: Request, portal: PortalState, actor: WebActor) -> Response:
     if actor is None:
         return sign_in_first(request)
     refuse_unless_office(actor)
-    api_url = prefect_api_url()
-    if api_url is None or not re.fullmatch(r"[0-9a-f-]{36}", run_id):
+    if not portal.settings.prefect_api_url or not re.fullmatch(r"[0-9a-f-]{36}", run_id):
         raise NotFound("unknown_run", "Không có lần tổng hợp này trên Prefect.")
     try:
-        run = read_run(api_url, run_id)
+        run = read_run(portal.settings, run_id)
     except PrefectUnavailable:
         raise NotFound("unknown_run", "Không đọc được lần tổng hợp này trên Prefect.") from None
     context = {

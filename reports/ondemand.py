@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import tempfile
@@ -47,30 +48,52 @@ def libreoffice() -> str | None:
 
 
 def docx_to_pdf(docx: Path) -> Path:
-    """The DOCX's PDF beside it, converted by LibreOffice in a private profile."""
+    """The DOCX's PDF beside it, converted by LibreOffice in a private profile.
+
+    One conversion per file at a time: a second request waits for the first and takes its
+    PDF. LibreOffice writes into a hidden folder beside the DOCX and the PDF is renamed into
+    place, so a download never reads a half-written file."""
     program = libreoffice()
     if program is None:
         raise ReportError("Máy chủ chưa cài LibreOffice nên không tạo được tệp PDF.")
-    with tempfile.TemporaryDirectory(prefix="dondoc-lo-") as profile:
-        done = subprocess.run(  # noqa: S603 - fixed program, our own file
-            [
-                program,
-                f"-env:UserInstallation={Path(profile).as_uri()}",
-                "--headless",
-                "--convert-to",
-                "pdf",
-                "--outdir",
-                str(docx.parent),
-                str(docx),
-            ],
-            capture_output=True,
-            timeout=PDF_TIMEOUT_S,
-            check=False,
-        )
     pdf = docx.with_suffix(".pdf")
-    if done.returncode != 0 or not pdf.exists():
-        raise ReportError(f"LibreOffice không chuyển được {docx.name} sang PDF.")
+    with _converting(pdf):
+        if current_pdf(pdf):
+            return pdf  # made while this request waited
+        with (
+            tempfile.TemporaryDirectory(prefix="dondoc-lo-") as profile,
+            tempfile.TemporaryDirectory(prefix=".pdf-", dir=docx.parent) as out,
+        ):
+            done = subprocess.run(  # noqa: S603 - fixed program, our own file
+                [
+                    program,
+                    f"-env:UserInstallation={Path(profile).as_uri()}",
+                    "--headless",
+                    "--convert-to",
+                    "pdf",
+                    "--outdir",
+                    out,
+                    str(docx),
+                ],
+                capture_output=True,
+                timeout=PDF_TIMEOUT_S,
+                check=False,
+            )
+            made = Path(out) / pdf.name
+            if done.returncode != 0 or not made.exists():
+                raise ReportError(f"LibreOffice không chuyển được {docx.name} sang PDF.")
+            os.replace(made, pdf)
     return pdf
+
+
+_LOCKS_GUARD = threading.Lock()
+_LOCKS: dict[Path, threading.Lock] = {}
+
+
+def _converting(pdf: Path) -> threading.Lock:
+    """The lock of one PDF's conversion (the portal's request threads and compilations)."""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(pdf.resolve(), threading.Lock())
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,18 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Named apprise json:// URLs that get every reminder, e.g. {"so": "json://..."}.',
     )
+    # Prefect's own names, read like every setting (the environment, else the home's .env):
+    # no URL, no Prefect for the portal's "Tổng hợp ngay" (settings/prefect.py).
+    prefect_api_url: str | None = Field(
+        default=None,
+        validation_alias="PREFECT_API_URL",
+        description="The Prefect API of the office's deployments and workers.",
+    )
+    prefect_api_auth_string: SecretStr | None = Field(
+        default=None,
+        validation_alias="PREFECT_API_AUTH_STRING",
+        description='That API\'s login, "user:password".',
+    )
     secret_blocks: dict[str, str] = Field(
         default_factory=dict,
         description="Settings read from Prefect Secret blocks instead of the environment, "

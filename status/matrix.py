@@ -11,7 +11,7 @@ acceptance kept on the item (`sql_first_accepted`; tests check the two agree ite
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -125,14 +125,6 @@ def rates_of(counts: Mapping[CellState, int]) -> Rates:
     return Rates(
         expected=total - counts.get(CellState.EXEMPT, 0), received=received, on_time=on_time
     )
-
-
-def tally(cells: Iterable[CellState]) -> dict[CellState, int]:
-    """How many cells of each state, every state present (zero when none)."""
-    counts = dict.fromkeys(CELL_STATES, 0)
-    for cell in cells:
-        counts[cell] += 1
-    return counts
 
 
 @dataclass(frozen=True)

@@ -54,3 +54,24 @@ def test_deploy_refuses_an_api_off_this_machine_without_its_login(tmp_path: Path
     assert "PREFECT_SERVER_API_AUTH_STRING" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "dondoc.sqlite3").exists()  # nothing written
+
+
+def test_deploy_reads_the_api_from_the_homes_env_file(tmp_path: Path) -> None:
+    """PREFECT_API_URL in the home's .env only, `dondoc deploy` run in another directory."""
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    url = f"http://127.0.0.1:{free_port()}/api"
+    (home / ".env").write_text(f"PREFECT_API_URL={url}\n", encoding="utf-8")
+    env = base_env(tmp_path) | {"DONDOC_HOME": str(home)}
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run(
+        [str(BIN / "dondoc"), "deploy", "--wait", "2"],
+        env=env,
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert f"máy chủ Prefect tại {url} không trả lời trong 2 giây" in done.stderr

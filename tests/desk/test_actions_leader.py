@@ -59,3 +59,33 @@ def test_a_leader_reads_reports_but_every_act_is_refused(loaded: Engine, tmp_pat
             assert refused.status_code == 403 and "Chỉ văn phòng" in refused.text, path
     for action in ("item.extend", "item.exempt", "period.lock", "token.issue", "report.compile"):
         assert audit(loaded, action) == [], action
+
+
+def test_a_unit_head_does_not_read_the_compiled_reports(loaded: Engine, tmp_path: Path) -> None:
+    """The reports are addressed to leaders (access.scope.may_read_reports): a unit head, who
+    sees the items reported to their unit, still gets the Vietnamese 403."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=loaded.url.render_as_string(hide_password=False),
+        data_dir=tmp_path,
+        admin_token=SecretStr(ADMIN_SECRET),
+    )
+    folder = tmp_path / "reports" / "2024-04"
+    folder.mkdir(parents=True)
+    (folder / "bao-cao.docx").write_bytes(b"PK")
+    app = create_app(settings, engine=loaded, clock=Clock())
+    head = Actor(
+        role=Role.PERSON,
+        label="person:truong-phong token#8",
+        unit_id=1,
+        person_id=8,
+        person_role=PersonRole.UNIT_HEAD.value,
+    )
+    for actor, allowed in ((head, False), (LEADER, True)):
+        app.dependency_overrides[web_actor] = lambda actor=actor: actor
+        with TestClient(app, base_url=settings.portal_url) as client:
+            for path in ("/bao-cao", "/bao-cao/2024-04/bao-cao.docx"):
+                got = client.get(path)
+                assert got.status_code == (200 if allowed else 403), (actor.label, path)
+                if not allowed:
+                    assert "Chỉ văn phòng và lãnh đạo phụ trách" in got.text

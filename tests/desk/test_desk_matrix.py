@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime
 
 import pendulum
@@ -15,7 +16,6 @@ from status.matrix import (
     period_heading,
     rate_vi,
     rates_of,
-    tally,
 )
 from status.states import ItemState, classify
 
@@ -108,7 +108,7 @@ def test_each_cell_state_follows_the_one_status_rule(
 
 def test_rates_follow_dhis2_and_never_pass_100_percent() -> None:
     # 8 items: 1 exempt (sent anyway), 4 on time, 2 late, 1 overdue.
-    counts = tally(
+    counts = Counter(
         [CellState.EXEMPT] + [CellState.ON_TIME] * 4 + [CellState.LATE] * 2 + [CellState.OVERDUE]
     )
     rates = rates_of(counts)
@@ -116,10 +116,10 @@ def test_rates_follow_dhis2_and_never_pass_100_percent() -> None:
     assert rate_vi(rates.reporting_rate) == "85,7 %"
     assert rate_vi(rates.timeliness) == "57,1 %"
     # Every unit sent, several more than once: one item counts once, so 100 %, not more.
-    every = rates_of(tally([CellState.ON_TIME] * 3 + [CellState.LATE]))
+    every = rates_of(Counter([CellState.ON_TIME] * 3 + [CellState.LATE]))
     assert every.reporting_rate == 100 and every.timeliness == 75
     # Nothing expected (all exempt): no rate at all, not 0 % and not a division by zero.
-    assert rates_of(tally([CellState.EXEMPT] * 2)).reporting_rate is None
+    assert rates_of(Counter([CellState.EXEMPT] * 2)).reporting_rate is None
     assert rate_vi(None) == "—"
 
 

@@ -41,7 +41,7 @@ def _compile(client: httpx.Client, period: str, formats: list[str]) -> httpx.Res
 def test_compile_now_in_the_background_then_download(
     portal: Portal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setattr(portal.settings, "prefect_api_url", None)
     folder = portal.settings.data_dir / "reports" / "2024-04"
     shutil.rmtree(folder, ignore_errors=True)
     with signed_in(portal) as office:
@@ -71,7 +71,7 @@ def test_compile_now_in_the_background_then_download(
 def test_a_compilation_that_fails_says_why_in_vietnamese(
     portal: Portal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setattr(portal.settings, "prefect_api_url", None)
     with signed_in(portal) as office:
         started = _compile(office, "2023-Q1", ["docx"])  # no plan of 2023 was loaded
         assert started.status_code == 303
@@ -129,7 +129,7 @@ def test_one_compilation_at_a_time_per_period() -> None:
 def test_pdf_is_compiled_from_the_docx_with_libreoffice(
     portal: Portal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setattr(portal.settings, "prefect_api_url", None)
     folder = portal.settings.data_dir / "reports" / "2024-04"
     shutil.rmtree(folder, ignore_errors=True)
     with signed_in(portal) as office:
@@ -140,6 +140,50 @@ def test_pdf_is_compiled_from_the_docx_with_libreoffice(
         got = office.get(f"/bao-cao/2024-04/{pdf}")
     assert got.status_code == 200 and got.content[:5] == b"%PDF-"
     assert got.headers["content-type"] == "application/pdf"
+
+
+@pytest.mark.slow  # LibreOffice converts the document in a process of its own
+@pytest.mark.skipif(libreoffice() is None, reason="LibreOffice is not installed here")
+def test_two_first_pdf_downloads_at_once_run_libreoffice_once(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both get the whole PDF; the second waits for the first's conversion (LibreOffice is
+    the real one; its runs are counted on their way to it)."""
+    import subprocess
+
+    from reports import ondemand
+
+    monkeypatch.setattr(portal.settings, "prefect_api_url", None)
+    folder = portal.settings.data_dir / "reports" / "2024-04"
+    shutil.rmtree(folder, ignore_errors=True)
+    runs: list[list[str]] = []
+    real_run = subprocess.run
+
+    def counted(argv: list[str], **options: object) -> subprocess.CompletedProcess[bytes]:
+        runs.append(argv)
+        return real_run(argv, **options)  # type: ignore[call-overload,no-any-return]
+
+    with signed_in(portal) as office:
+        done = _follow(office, _compile(office, "2024-04", ["docx"]).headers["location"])
+        assert "Đã tổng hợp xong" in done
+        name = next(p.stem for p in folder.iterdir() if p.suffix == ".docx") + ".pdf"
+        monkeypatch.setattr(ondemand.subprocess, "run", counted)
+        got: list[httpx.Response] = []
+        start = threading.Barrier(2)
+
+        def download() -> None:
+            start.wait(10)
+            got.append(office.get(f"/bao-cao/2024-04/{name}", timeout=300))
+
+        both = [threading.Thread(target=download) for _ in range(2)]
+        for thread in both:
+            thread.start()
+        for thread in both:
+            thread.join(300)
+    assert [r.status_code for r in got] == [200, 200]
+    assert got[0].content[:5] == b"%PDF-" and got[0].content == got[1].content
+    assert len(runs) == 1, runs
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
 
 
 def test_a_pdf_older_than_its_docx_is_made_again_on_download(

@@ -34,7 +34,7 @@ def test_compile_now_starts_the_adhoc_deployment_and_follows_its_run(
     from flows.compile_report import compile_report
 
     compile_report.to_deployment(name="adhoc").apply()
-    monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
+    monkeypatch.setattr(portal.settings, "prefect_api_url", str(PREFECT_API_URL.value()))
     with signed_in(portal) as office:
         data = {"csrf": csrf(office, "/bao-cao"), "period": "2024-Q1", "formats": ["docx", "pdf"]}
         confirm = office.post("/bao-cao/tong-hop", data=data)
@@ -55,6 +55,11 @@ def test_compile_now_starts_the_adhoc_deployment_and_follows_its_run(
         # The same period again while its run is unfinished: the page follows that run.
         again = office.post("/bao-cao/tong-hop", data=hidden_fields(confirm.text))
         assert again.headers["location"] == started.headers["location"]
+        # Other formats: that run would not write them; the office is told to wait for it.
+        other = {**hidden_fields(confirm.text), "formats": ["xlsx"]}
+        busy = office.post("/bao-cao/tong-hop", data=other)
+        assert busy.status_code == 422 and "với định dạng Word (DOCX)" in busy.text
+        assert "để có Excel (XLSX)" in busy.text
 
         # The run as a worker would run it (in this process, on the portal's database and
         # data folder): the files land where /bao-cao lists them.
@@ -78,7 +83,7 @@ def test_compile_now_starts_the_adhoc_deployment_and_follows_its_run(
 def test_an_unreachable_prefect_is_said_in_vietnamese(
     portal: Portal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing listens there
+    monkeypatch.setattr(portal.settings, "prefect_api_url", "http://127.0.0.1:9/api")  # closed
     with signed_in(portal) as office:
         data = {"csrf": csrf(office, "/bao-cao"), "period": "2024-Q1", "formats": "docx"}
         refused = office.post("/bao-cao/tong-hop", data={**data, "xac_nhan": "1"})

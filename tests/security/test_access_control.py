@@ -57,7 +57,8 @@ PER_ITEM: set[Route] = {
     ("POST", "/items/{item_id}"),
     ("GET", "/items/{item_id}/template.{fmt}"),
 }
-# The office's acts and compiled reports (portal.actions, office, office_requests, reports_page):
+# The office's acts (access.scope.may_act_for_office) and compiled reports (may_read_reports:
+# leaders in charge read them too) in portal.actions, office, office_requests, reports_page:
 # a unit's token is refused (403) on each, see test_office_pages_refuse_a_units_token.
 OFFICE_PAGES: set[Route] = {
     ("GET", "/viec/{item_id}/gia-han"),

@@ -110,3 +110,35 @@ def test_a_blank_home_means_the_current_directory(
     clean_env.chdir(tmp_path)
     clean_env.setenv("DONDOC_HOME", "")
     assert Settings().home == tmp_path
+
+
+def test_prefects_api_is_read_from_the_homes_env_file_and_given_to_prefects_client(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """PREFECT_API_URL and its login, in the home's .env only: a portal or CLI started in
+    another directory talks to that API (the environment, when it names one, wins)."""
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL
+
+    from settings.prefect import prefect_client
+
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    (home / ".env").write_text(
+        "PREFECT_API_URL=http://prefect.example:4200/api\nPREFECT_API_AUTH_STRING=admin:bi-mat\n",
+        encoding="utf-8",
+    )
+    for key in ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING"):
+        clean_env.delenv(key, raising=False)
+    clean_env.chdir(elsewhere)
+    clean_env.setenv("DONDOC_HOME", str(home))
+
+    settings = Settings()
+    assert settings.prefect_api_url == "http://prefect.example:4200/api"
+    assert "bi-mat" not in repr(settings)  # the login is a secret like every other
+    with prefect_client(settings):
+        assert PREFECT_API_URL.value() == "http://prefect.example:4200/api"
+        assert PREFECT_API_AUTH_STRING.value() == "admin:bi-mat"
+
+    clean_env.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert Settings().prefect_api_url == "http://127.0.0.1:4200/api"
