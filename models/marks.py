@@ -1,8 +1,9 @@
-"""Change marks: counters the database raises on every change the dashboard's answers read.
+"""Change marks: values the database changes with every write the dashboard's answers read.
 
-The triggers of migration 0010 raise them in the writer's own transaction (on PostgreSQL at
-its commit), so any answer computed after reading a set of marks is still exact for as long
-as those marks read the same. A key never raised reads 0.
+The triggers of migration 0010 write them in the writer's own transaction (on PostgreSQL at
+its commit), so an answer computed after reading a set of marks is still exact for as long
+as those marks read the same. A mark is a counter on SQLite and the last changing
+transaction's id on PostgreSQL; readers only compare them. A key never written reads 0.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ PLANS = "plans"  # any change to plans, obligations, deliverables, tasks
 
 
 class DeskMark(Base):
-    """One counter; written only by the database's triggers."""
+    """One mark; written only by the database's triggers."""
 
     __tablename__ = "desk_marks"
 
