@@ -7,7 +7,7 @@ from access import actor
 from plans.vocabulary import PERSON_ROLE_VI, UNIT_KIND_VI, PersonRole, UnitKind
 from portal import dashboard as dashboard_page
 from portal import office_requests
-from status import dashboard, unit_view
+from status import desk_filters, unit_view
 
 
 def test_every_kind_and_role_has_its_one_vietnamese_name() -> None:
@@ -17,7 +17,7 @@ def test_every_kind_and_role_has_its_one_vietnamese_name() -> None:
 
 
 def test_pages_and_cli_share_the_one_wording() -> None:
-    for module in (unit_view, dashboard, dashboard_page, office_requests):
+    for module in (unit_view, desk_filters, dashboard_page, office_requests):
         assert module.UNIT_KIND_VI is UNIT_KIND_VI, module.__name__
     for module in (actor, unit_view):
         assert module.PERSON_ROLE_VI is PERSON_ROLE_VI, module.__name__
