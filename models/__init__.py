@@ -6,7 +6,7 @@ from models.base import Base
 from models.calendar import CalendarOverrideRow
 from models.items import DueItem, PeriodLock
 from models.org import Person, Unit
-from models.outbox import ChannelToken, OutboxIntent, OutboxMessage, RunAlert
+from models.outbox import ChannelToken, FlowOutage, OutboxIntent, OutboxMessage, RunAlert
 from models.plan import Deliverable, Obligation, ObligationTarget, Plan, PlanTask, Target
 from models.reliefs import ItemRelief
 from models.submissions import Attachment, Submission, SubmissionValue
@@ -29,6 +29,7 @@ __all__ = [
     "Base",
     "CalendarOverrideRow",
     "ChannelToken",
+    "FlowOutage",
     "Deliverable",
     "DueItem",
     "ItemKind",
