@@ -218,6 +218,13 @@ def email_admin(*, settings: Settings, key: str, subject: str, body: str) -> boo
 START, REMINDER, RECOVERED = "start", "reminder", "recovered"
 
 
+def mail_key(kind: str, run_id: str, outage: str, now: datetime) -> str:
+    """The mail's Message-ID key: the first mail's is the failed run's (`alert-<run id>`)."""
+    if kind == START:
+        return f"alert-{run_id}"
+    return f"flow-outage-{outage}-{kind}-{now:%Y%m%d%H%M%S}"
+
+
 def email_outage(
     *, settings: Settings, kind: str, down: FlowDown, now: datetime, key: str, note: str = ""
 ) -> bool:

@@ -27,6 +27,7 @@ from notifications.alerts import (
     FailedRun,
     FlowDown,
     email_outage,
+    mail_key,
 )
 from settings import Settings
 
@@ -113,7 +114,7 @@ def failed_without_database(*, settings: Settings, run: FailedRun, now: datetime
     except OSError as exc:
         log.warning("outage of %s cannot be recorded (%s)", run.flow_name, type(exc).__name__)
         down = FlowDown(run.flow_name, now, 1, run.run_name, run.run_id, run.state, run.error)
-        key = f"flow-outage-{run.run_id}"
+        key = mail_key(START, run.run_id, run.flow_name, now)
         return email_outage(
             settings=settings, kind=START, down=down, now=now, key=key, note=NOWHERE_VI
         )
@@ -128,8 +129,7 @@ def failed_without_database(*, settings: Settings, run: FailedRun, now: datetime
         kind = _due(marked, now, timedelta(hours=settings.alert_reminder_hours))
         if kind is None:
             return False
-        started = datetime.fromisoformat(marked.started_at)
-        key = f"flow-outage-{run.flow_name}-{started:%Y%m%d%H%M%S}-{now:%Y%m%d%H%M%S}"
+        key = mail_key(kind, run.run_id, run.flow_name, now)
         # Not sent (the mail server is down too): not marked, so the next failure tries again.
         sent = email_outage(
             settings=settings,

@@ -30,6 +30,7 @@ from notifications.alerts import (
     FailedRun,
     FlowDown,
     email_outage,
+    mail_key,
 )
 from notifications.redact import redact
 from settings import Settings
@@ -214,7 +215,7 @@ def send_due(
                 kind=kind,
                 down=_down(outage),
                 now=now,
-                key=f"flow-outage-{outage.id}-{kind}-{now:%Y%m%d%H%M%S}",
+                key=mail_key(kind, outage.last_run_id, f"{outage.id}", now),
             )
         except BaseException:
             _claim(sessions, outage.id, column, now, before)
