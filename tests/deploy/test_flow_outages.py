@@ -190,6 +190,22 @@ def test_without_a_database_the_data_folder_keeps_the_outage(
     assert "(1 ngày 2 giờ); 4 lượt chạy" in over.text and len(smtp.received()) == 3
 
 
+def test_a_database_failing_within_an_outage_adds_one_mail_then_carries_back(
+    engine: Engine, settings: Settings, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    assert fail(engine, settings, "p1", T0)
+    gone = broken(tmp_path)  # then the database breaks too: the file cannot know of p1's mail
+    assert fail(gone, settings, "p2", T0 + timedelta(minutes=5))
+    assert not fail(gone, settings, "p3", T0 + timedelta(minutes=10))
+    assert not fail(engine, settings, "p4", T0 + timedelta(minutes=15))
+    [outage] = outages(engine)
+    assert (outage.started_at, outage.failed_runs, outage.alerted_at) == (T0, 4, T0)
+    assert len(smtp.received()) == 2
+    assert not fail(engine, settings, "p5", T0 + timedelta(hours=23))
+    assert fail(engine, settings, "p6", T0 + timedelta(hours=24))  # a day after the first
+    assert "(1 ngày), 6 lượt chạy" in smtp.received()[-1].text
+
+
 def test_without_a_database_a_completed_run_ends_the_folder_s_outage(
     engine: Engine, settings: Settings, smtp: SmtpServer, tmp_path: Path
 ) -> None:
