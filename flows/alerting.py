@@ -46,8 +46,8 @@ def notify(*, flow_name: str, run_name: str, run_id: str, state: str, error: str
 
 
 def alert_admin(flow: Any, flow_run: Any, state: Any) -> None:
-    """on_failure / on_crashed hook: e-mail the admin; a failing alert is logged, never raised
-    (the hook must not mask the flow's own failure)."""
+    """on_failure / on_crashed hook: count the run in its flow's outage, mailing the admin when
+    due; a failing alert is logged, never raised (it must not mask the flow's own failure)."""
     try:
         notify(
             flow_name=flow.name,
@@ -83,8 +83,9 @@ def note_completed(flow: Any, flow_run: Any, state: Any) -> None:
 
 @flow(name=ALERT_FLOW)
 def alert_crashed_run(flow_run_id: str) -> bool:
-    """Alert the admin about a run that ended Crashed (started by the server's automation,
-    `deploy.automations`); nothing when the run was already alerted or did not crash.
+    """Count a run that ended Crashed in its flow's outage, mailing the admin when due (started
+    by the server's automation, `deploy.automations`); nothing when the run's hook already
+    counted it or it did not crash.
 
     Args:
         flow_run_id: the crashed run's id.
