@@ -79,13 +79,16 @@ def zombie_automation(heartbeat: int) -> Any:
 
 def alert_automation(alert_deployment_id: UUID, flows: tuple[str, ...]) -> Any:
     """Each Crashed run of a scheduled flow starts the alert flow with its id (the alert flow
-    skips a run its own hook already alerted)."""
+    counts the run in its flow's outage, unless its own hook already did)."""
     from prefect.events.actions import RunDeployment
     from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 
     return AutomationCore(
         name=ALERT_AUTOMATION,
-        description="E-mail DONDOC_ADMIN_EMAIL once for each crashed run of a scheduled flow.",
+        description=(
+            "Count each crashed run of a scheduled flow in its outage: DONDOC_ADMIN_EMAIL is "
+            "e-mailed once per outage."
+        ),
         trigger=EventTrigger(
             expect={"prefect.flow-run.Crashed"},
             match={"prefect.resource.id": ["prefect.flow-run.*"]},

@@ -1,5 +1,6 @@
-"""The admin's alert for a failed or crashed run: the hook every scheduled flow carries, and the
-flow the Prefect server starts for a run whose process died (no hook could run in it)."""
+"""The admin's alerts about a scheduled flow that fails: the hooks every scheduled flow carries
+(a failed or crashed run counts in the flow's outage, a completed one ends it), and the flow
+the Prefect server starts for a run whose process died (no hook could run in it)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from uuid import UUID
 from prefect import flow, get_run_logger
 
 from models.db import make_engine, session_factory
-from notifications.alerts import alert_failed_run
+from notifications.run_outages import alert_failed_run, alert_recovered
 from settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,8 @@ ALERTED_FLOWS = ("check-and-escalate", "collect-submissions", "compile-report")
 
 
 def notify(*, flow_name: str, run_name: str, run_id: str, state: str, error: str) -> bool:
-    """Alert the admin once for this run; True when this call sent the mail."""
+    """Count this run in its flow's outage; True when this call mailed the admin (the
+    outage's first failed run, or a reminder)."""
     settings = get_settings()
     engine = make_engine(settings.database_url)
     try:
@@ -44,8 +46,8 @@ def notify(*, flow_name: str, run_name: str, run_id: str, state: str, error: str
 
 
 def alert_admin(flow: Any, flow_run: Any, state: Any) -> None:
-    """on_failure / on_crashed hook: e-mail the admin; a failing alert is logged, never raised
-    (the hook must not mask the flow's own failure)."""
+    """on_failure / on_crashed hook: count the run in its flow's outage, mailing the admin when
+    due; a failing alert is logged, never raised (it must not mask the flow's own failure)."""
     try:
         notify(
             flow_name=flow.name,
@@ -58,10 +60,32 @@ def alert_admin(flow: Any, flow_run: Any, state: Any) -> None:
         log.error("could not alert the admin: %s", type(exc).__name__)
 
 
+def note_completed(flow: Any, flow_run: Any, state: Any) -> None:
+    """on_completion hook: the flow's outage, if any, is over (one mail says so). Logged,
+    never raised: the run did its work."""
+    settings = get_settings()
+    if not settings.admin_email or not settings.smtp.host:
+        return  # no outage is recorded either
+    try:
+        engine = make_engine(settings.database_url)
+        try:
+            alert_recovered(
+                session_factory(engine),
+                settings=settings,
+                flow_name=flow.name,
+                now=datetime.now(UTC),
+            )
+        finally:
+            engine.dispose()
+    except Exception as exc:
+        log.error("could not end the outage of %s: %s", flow.name, type(exc).__name__)
+
+
 @flow(name=ALERT_FLOW)
 def alert_crashed_run(flow_run_id: str) -> bool:
-    """Alert the admin about a run that ended Crashed (started by the server's automation,
-    `deploy.automations`); nothing when the run was already alerted or did not crash.
+    """Count a run that ended Crashed in its flow's outage, mailing the admin when due (started
+    by the server's automation, `deploy.automations`); nothing when the run's hook already
+    counted it or it did not crash.
 
     Args:
         flow_run_id: the crashed run's id.
@@ -85,5 +109,5 @@ def alert_crashed_run(flow_run_id: str) -> bool:
         state="Crashed",
         error=str(run.state.message or ""),
     )
-    logger.info("run %s crashed: %s", run.id, "admin alerted" if sent else "already alerted")
+    logger.info("run %s crashed: %s", run.id, "admin alerted" if sent else "counted or alerted")
     return sent

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
 
-from flows.alerting import alert_admin
+from flows.alerting import alert_admin, note_completed
 from flows.form import shown
 from notifications.channels import CHANNEL_VI
 from schedules.instants import parse_instant
@@ -53,7 +53,12 @@ def summary_message(deliveries: list[dict[str, Any]], failed: dict[str, str]) ->
     return "; ".join(parts) if parts else "Mọi kênh đã gửi xong."
 
 
-@flow(name="check-and-escalate", on_failure=[alert_admin], on_crashed=[alert_admin])
+@flow(
+    name="check-and-escalate",
+    on_failure=[alert_admin],
+    on_crashed=[alert_admin],
+    on_completion=[note_completed],
+)
 def check_and_escalate(as_of: AsOfParameter = None) -> dict[str, Any]:
     """Decide what is due, write the outbox, deliver each channel, mark what was sent.
 

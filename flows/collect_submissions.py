@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
 
-from flows.alerting import alert_admin
+from flows.alerting import alert_admin, note_completed
 from flows.form import shown
 from intake import inbox as box
 from settings import Settings
@@ -38,7 +38,12 @@ def inbox_folder(settings: Settings, inbox: str | None = None) -> Path:
     return settings.inbox_dir or settings.data_dir / "inbox"
 
 
-@flow(name="collect-submissions", on_failure=[alert_admin], on_crashed=[alert_admin])
+@flow(
+    name="collect-submissions",
+    on_failure=[alert_admin],
+    on_crashed=[alert_admin],
+    on_completion=[note_completed],
+)
 def collect_submissions(
     inbox: InboxParameter = None, batch_size: BatchParameter = BATCH
 ) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Annotated
 from prefect import flow, get_run_logger
 from pydantic import Field
 
-from flows.alerting import alert_admin
+from flows.alerting import alert_admin, note_completed
 from flows.form import shown
 from reports.compile import ALL_FORMATS, Format, compilation_instant
 from schedules.periods import LABEL_PATTERN
@@ -104,7 +104,12 @@ def default_out_dir(settings: Settings, period: str) -> Path:
     return settings.data_dir / "reports" / period
 
 
-@flow(name="compile-report", on_failure=[alert_admin], on_crashed=[alert_admin])
+@flow(
+    name="compile-report",
+    on_failure=[alert_admin],
+    on_crashed=[alert_admin],
+    on_completion=[note_completed],
+)
 def compile_report(
     period: PeriodParameter,
     formats: FormatsParameter = DEFAULT_FORMATS,

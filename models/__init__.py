@@ -7,7 +7,7 @@ from models.calendar import CalendarOverrideRow
 from models.items import DueItem, PeriodLock
 from models.marks import DeskMark
 from models.org import Person, Unit
-from models.outbox import ChannelToken, OutboxIntent, OutboxMessage, RunAlert
+from models.outbox import ChannelToken, FlowOutage, OutboxIntent, OutboxMessage, RunAlert
 from models.plan import Deliverable, Obligation, ObligationTarget, Plan, PlanTask, Target
 from models.reliefs import ItemRelief
 from models.submissions import Attachment, Submission, SubmissionValue
@@ -33,6 +33,7 @@ __all__ = [
     "Deliverable",
     "DeskMark",
     "DueItem",
+    "FlowOutage",
     "ItemKind",
     "ItemRelief",
     "Obligation",

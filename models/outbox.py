@@ -110,9 +110,10 @@ class ChannelOutage(Base):
 
 
 class RunAlert(Base):
-    """A failed or crashed flow run the admin was alerted about: whichever path sees the run
-    first (the run's own failure hook, or the alert flow the server starts for a run whose
-    process died) claims this row, so the admin gets one mail per run."""
+    """A failed or crashed flow run, counted once in its flow's outage (FlowOutage): whichever
+    path sees the run first (the run's own failure hook, or the alert flow the server starts
+    for a run whose process died) claims this row; `sent_at` is when it was counted (and the
+    outage's mail, if this run started it, sent)."""
 
     __tablename__ = "run_alerts"
 
@@ -120,6 +121,29 @@ class RunAlert(Base):
     flow_name: Mapped[str] = mapped_column(String(128))
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FlowOutage(Base):
+    """A stretch of time a scheduled flow kept failing: opened by its first failed or crashed
+    run, counting the ones after it, ended by its next successful run. The admin gets one mail
+    when it starts, a reminder now and then while it lasts, and one when it is over."""
+
+    __tablename__ = "flow_outages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flow_name: Mapped[str] = mapped_column(String(128), index=True)
+    # The flow's name while the outage lasts, NULL once over: unique, so two runs failing at
+    # once cannot open two outages of one flow.
+    open_flow: Mapped[str | None] = mapped_column(String(128), unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a run completed
+    failed_runs: Mapped[int] = mapped_column(Integer)
+    last_run_name: Mapped[str] = mapped_column(String(255))
+    last_run_id: Mapped[str] = mapped_column(String(64))
+    last_state: Mapped[str] = mapped_column(String(16))  # Failed or Crashed
+    last_error: Mapped[str] = mapped_column(Text)  # secrets masked
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last "down" mail
+    recovery_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ChannelToken(Base):

@@ -132,7 +132,12 @@ class Settings(BaseSettings):
     zalo: ZaloSettings = ZaloSettings()
     escalation: EscalationSettings = EscalationSettings()
     admin_email: str | None = Field(
-        default=None, description="Where an alert goes when the daily check itself fails."
+        default=None, description="Where an alert goes when a scheduled flow fails or crashes."
+    )
+    alert_reminder_hours: int = Field(
+        default=24,
+        ge=1,
+        description="While a scheduled flow keeps failing, the admin is reminded this often.",
     )
     webhooks: dict[str, SecretStr] = Field(
         default_factory=dict,

@@ -281,6 +281,22 @@ def test_a_failing_scheduled_compilation_alerts_the_admin_once(stack: Stack) -> 
     assert mails == [alert]
     assert "lượt tổng hợp báo cáo" in alert.message["Subject"]
     assert run_id in alert.text and "đã thất bại" in alert.text
+    # The next compilation that completes ends the flow's outage: one mail says so.
+    completed_compilation(stack)
+    assert wait_for(lambda: len(stack.smtp.admin_mails()[before:]) == 2, 30)
+    over = stack.smtp.admin_mails()[-1]
+    assert over.message["Subject"].startswith("[dondoc] Đã hoạt động trở lại")
+    assert "1 lượt chạy đã thất bại" in over.text
+
+
+def completed_compilation(stack: Stack) -> None:
+    """A compilation that completes: it ends the flow's outage, if one is open, so the next
+    failure is a new outage (and mails the admin)."""
+    run_id = stack.run(
+        "compile-report/adhoc",
+        {"period": "2024-Q1", "send": False, "formats": ["json"], "out_dir": str(stack.tmp / "ok")},
+    )
+    assert stack.wait_state(run_id, {"FAILED", "COMPLETED", "CRASHED"}, 180) == "COMPLETED"
 
 
 def test_job_variables_cannot_point_the_mail_elsewhere(stack: Stack) -> None:
@@ -317,6 +333,7 @@ def alerts_about(stack: Stack, run_id: str) -> list[Mail]:
 
 
 def test_a_worker_stopped_mid_run_leaves_a_true_state_and_one_alert(stack: Stack) -> None:
+    completed_compilation(stack)
     run_id = stuck_compilation(stack)
     worker = stack.worker
     assert worker is not None
@@ -349,6 +366,7 @@ def all_alert_runs_done(stack: Stack) -> bool:
 
 
 def test_a_killed_worker_s_run_is_marked_crashed_and_alerted_once(stack: Stack) -> None:
+    completed_compilation(stack)  # the previous test's crash was an outage: it is over
     run_id = stuck_compilation(stack)
     worker = stack.worker
     assert worker is not None

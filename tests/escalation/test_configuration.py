@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from demo.sinks import SmtpServer, ZaloServer
-from notifications.alerts import send_admin_alert
+from notifications.alerts import email_admin
 from notifications.channels import ChannelName
 from notifications.daily_check import run_once
 from notifications.wiring import enabled_channels
@@ -47,7 +47,5 @@ def test_without_a_mail_server_no_mail_is_recorded_tried_or_alerted(
     messages = outbox_messages(plan_db)
     assert messages and "email" not in {m.channel for m in messages}
     assert {m.status for m in messages} == {"sent"}  # the configured channels work
-    assert not send_admin_alert(
-        settings=unset, flow_name="f", run_name="r", run_id="1", error="x", now=vn(2024, 3, 19)
-    )
+    assert not email_admin(settings=unset, key="alert-1", subject="Lỗi", body="x")
     assert smtp.received() == []
