@@ -20,7 +20,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from models.base import UTCDateTime
@@ -215,18 +215,10 @@ def _states_query(
         relief_at=relief.c.deadline_at,
     )
     now = literal(as_of, UTCDateTime())
-    # Grouped by an expression, not the bare column: SQLite would otherwise walk
-    # ix_due_items_period for the GROUP BY's order and read every item's row, where
-    # ix_due_items_standing holds every column the count reads.
-    column = (
-        func.coalesce(DueItem.period_label, "")
-        if flt.source.kind is SourceKind.REPORT
-        else Deliverable.code
-    )
     query = (
         select(
             DueItem.unit_id,
-            column.label("col"),
+            _grouped_column(flt.source).label("col"),
             state.label("state"),
             # A deadline passing makes an item overdue; a receipt ahead (typed in with a
             # future time) makes it received.
@@ -243,6 +235,16 @@ def _states_query(
     if flt.source.kind is not SourceKind.REPORT:
         query = query.join(Deliverable, Deliverable.id == DueItem.deliverable_id)
     return query
+
+
+def _grouped_column(source: Source) -> SQLColumnExpression[str]:
+    """The column key of an item as the count groups it: its period, or its deliverable."""
+    if source.kind is SourceKind.REPORT:
+        # An expression, not the bare column: SQLite would otherwise walk ix_due_items_period
+        # for the GROUP BY's order and read every item's row, where ix_due_items_standing
+        # holds every column the count reads.
+        return func.coalesce(DueItem.period_label, "")
+    return Deliverable.code
 
 
 @dataclass(frozen=True)
@@ -365,12 +367,8 @@ def _counted(
         ) is not None:
             found[key] = kept_column
     if missing := [k for k in keys if k not in found]:
-        column_of = (
-            func.coalesce(DueItem.period_label, "")
-            if flt.source.kind is SourceKind.REPORT
-            else Deliverable.code
-        )
-        for key, column in _count(session, query.where(column_of.in_(missing))).items():
+        recount = query.where(_grouped_column(flt.source).in_(missing))
+        for key, column in _count(session, recount).items():
             held = Held((marks.common, marks.of_column(key)), as_of, column.until)
             kept.put(("column", base, key), held, column)
             found[key] = column
