@@ -73,6 +73,9 @@ router = APIRouter(include_in_schema=False)
 T = TypeVar("T")
 REFRESH_S = 3
 _CREATING = threading.Lock()
+# One compile-now at a time in this process reads Prefect's unfinished runs and starts one:
+# two clicks at once would otherwise both find none and start two runs of one period.
+_STARTING = threading.Lock()
 FORMAT_VI = {
     "docx": "Word (DOCX)",
     "xlsx": "Excel (XLSX)",
@@ -165,29 +168,30 @@ def compile_now(
         return _confirm(request, actor, period, formats, on_prefect=on_prefect)
     details: dict[str, Any] = {"formats": formats, "via": "prefect" if on_prefect else "portal"}
     try:
-        # Read from Prefect before the audit row takes SQLite's write lock: under it, only
-        # the run's creation.
-        running = (
-            _prefect(lambda: unfinished_run(settings, period, _flow(formats)))
-            if on_prefect
-            else None
-        )
-        event = record_event(
-            session=session,
-            actor=actor,
-            action="report.compile",
-            object_type="report",
-            object_id=period,
-            source_address=client_address(request),
-            details=details,
-            now=portal.clock(),
-        )
-        session.flush()  # a record that cannot be written stops here, before anything starts
-        if not on_prefect:
-            target = _start_here(request, portal, period, formats, actor)
-        else:
-            run_id = running or _prefect(lambda: start_run(settings, period, _flow(formats)))
-            target = f"/bao-cao/prefect/{run_id}"
+        with _STARTING:
+            # Read from Prefect before the audit row takes SQLite's write lock: under it, only
+            # the run's creation.
+            running = (
+                _prefect(lambda: unfinished_run(settings, period, _flow(formats)))
+                if on_prefect
+                else None
+            )
+            event = record_event(
+                session=session,
+                actor=actor,
+                action="report.compile",
+                object_type="report",
+                object_id=period,
+                source_address=client_address(request),
+                details=details,
+                now=portal.clock(),
+            )
+            session.flush()  # a record that cannot be written stops here, before anything starts
+            if not on_prefect:
+                target = _start_here(request, portal, period, formats, actor)
+            else:
+                run_id = running or _prefect(lambda: start_run(settings, period, _flow(formats)))
+                target = f"/bao-cao/prefect/{run_id}"
     except OtherFormatsRunning as busy:
         raise _busy(period, formats, busy.formats) from None
     event.details = {**details, "run": target}

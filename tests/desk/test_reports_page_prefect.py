@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID
 
 import pytest
@@ -60,6 +61,16 @@ def test_compile_now_starts_the_adhoc_deployment_and_follows_its_run(
         busy = office.post("/bao-cao/tong-hop", data=other)
         assert busy.status_code == 422 and "với định dạng Word (DOCX)" in busy.text
         assert "để có Excel (XLSX)" in busy.text
+        # Two clicks at once for another period: one run, and both follow it.
+        q2 = {**hidden_fields(confirm.text), "period": "2024-Q2"}
+        with ThreadPoolExecutor(2) as pool:
+            both = list(pool.map(lambda _: office.post("/bao-cao/tong-hop", data=q2), [1, 2]))
+        assert [b.status_code for b in both] == [303, 303]
+        assert (
+            both[0].headers["location"]
+            == both[1].headers["location"]
+            != started.headers["location"]
+        )
 
         # The run as a worker would run it (in this process, on the portal's database and
         # data folder): the files land where /bao-cao lists them.
@@ -77,7 +88,7 @@ def test_compile_now_starts_the_adhoc_deployment_and_follows_its_run(
         got = office.get(f"/bao-cao/2024-Q1/{docx.name}")
         assert got.status_code == 200 and got.content[:2] == b"PK"
     events = audit(portal.engine, "report.compile")
-    assert [e["details"]["via"] for e in events] == ["prefect", "prefect"]
+    assert [e["details"]["via"] for e in events] == ["prefect"] * 4
 
 
 def test_an_unreachable_prefect_is_said_in_vietnamese(
