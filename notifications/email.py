@@ -20,7 +20,11 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import policy
+from email.header import Header
+from email.headerregistry import AddressHeader, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from functools import cache
 from pathlib import Path
@@ -36,6 +40,42 @@ TIMEOUT_SECONDS = 15
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@(?:[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
 
 Address = tuple[str | None, str]  # (display name, address)
+# A folded header line: one space and an encoded word of at most 75 characters (RFC 2047 §2).
+_ENCODED_LINE = 76
+
+
+class _WholeTextHeader(BaseHeader):
+    """Folds a header with Vietnamese text so that a reader decodes exactly that text.
+
+    CPython 3.11's folder (`email.policy.default`) splits a long subject or display name into
+    encoded words at a space and leaves the space *between* two encoded words, where RFC 2047
+    decoders drop it: "từ thư" arrives as "từthư" (python/cpython#144156, fixed only in later
+    releases). `email.header.Header` (the compat32 encoder) encodes the whole text instead,
+    cut between characters with every space inside a word, and keeps the words and lines short.
+    Only the text is encoded: an address stays `<address>`, ASCII-only headers fold as before.
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        if self.isascii() or not isinstance(self, UnstructuredHeader | AddressHeader):
+            return super().fold(policy=policy)
+        header = Header(header_name=self.name, maxlinelen=_ENCODED_LINE)
+        if isinstance(self, AddressHeader):
+            last = len(self.addresses) - 1
+            for index, address in enumerate(self.addresses):
+                comma = "," if index < last else ""
+                name = address.display_name
+                if name.isascii():
+                    header.append(formataddr((name, address.addr_spec)) + comma)
+                else:
+                    header.append(name, "utf-8")
+                    header.append(f"<{address.addr_spec}>{comma}")
+        else:
+            header.append(str(self), "utf-8")
+        return f"{self.name}: {header.encode(linesep=policy.linesep)}{policy.linesep}"
+
+
+# Every mail is built under this policy: the default one, with the folding above.
+MAIL_POLICY = policy.default.clone(header_factory=HeaderRegistry(base_class=_WholeTextHeader))
 
 
 @cache
@@ -90,7 +130,7 @@ def build_mail(
 ) -> str:
     """A UTF-8 text mail (with `html` as its alternative, plus its attachments), ASCII on the
     wire, with the caller's Message-ID."""
-    mail = EmailMessage()
+    mail = EmailMessage(policy=MAIL_POLICY)
     mail["Subject"] = " ".join(subject.split())
     mail["From"] = formataddr((sender[0] or "", sender[1]))
     mail["To"] = formataddr((to[0] or "", to[1]))
