@@ -20,11 +20,11 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
 from email.header import Header
 from email.headerregistry import AddressHeader, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import Policy
+from email.policy import default as default_policy
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from functools import cache
 from pathlib import Path
@@ -47,12 +47,16 @@ _ENCODED_LINE = 76
 class _WholeTextHeader(BaseHeader):
     """Folds a header with Vietnamese text so that a reader decodes exactly that text.
 
-    CPython 3.11's folder (`email.policy.default`) splits a long subject or display name into
-    encoded words at a space and leaves the space *between* two encoded words, where RFC 2047
-    decoders drop it: "từ thư" arrives as "từthư" (python/cpython#144156, fixed only in later
-    releases). `email.header.Header` (the compat32 encoder) encodes the whole text instead,
-    cut between characters with every space inside a word, and keeps the words and lines short.
-    Only the text is encoded: an address stays `<address>`, ASCII-only headers fold as before.
+    Python 3.11's folder (`email.policy.default`) cuts a long subject or display name into
+    encoded words at a space and leaves that space *between* two encoded words, where RFC 2047
+    decoders drop it: "từ thư" arrives as "từthư" (python/cpython#92081, fixed in 3.12.5 and
+    3.13 only, whose fix needed #120930 and #144156 in turn). `email.header.Header`, the
+    compat32 encoder, is the simplest correct stand-in: it encodes the whole text, cut between
+    characters with every space inside a word, in words of at most 75 characters on lines of
+    at most 76. Encoding the text ourselves would not do: the default policy decodes encoded
+    words it is given and folds them again. Raw UTF-8 headers (SMTPUTF8) would need a server
+    that takes them; dondoc sends ASCII. Only the text is encoded: an address stays
+    `<address>`, and ASCII headers and the MIME headers fold as the default policy folds them.
     """
 
     def fold(self, *, policy: Policy) -> str:
@@ -75,7 +79,7 @@ class _WholeTextHeader(BaseHeader):
 
 
 # Every mail is built under this policy: the default one, with the folding above.
-MAIL_POLICY = policy.default.clone(header_factory=HeaderRegistry(base_class=_WholeTextHeader))
+_MAIL_POLICY = default_policy.clone(header_factory=HeaderRegistry(base_class=_WholeTextHeader))
 
 
 @cache
@@ -130,7 +134,7 @@ def build_mail(
 ) -> str:
     """A UTF-8 text mail (with `html` as its alternative, plus its attachments), ASCII on the
     wire, with the caller's Message-ID."""
-    mail = EmailMessage(policy=MAIL_POLICY)
+    mail = EmailMessage(policy=_MAIL_POLICY)
     mail["Subject"] = " ".join(subject.split())
     mail["From"] = formataddr((sender[0] or "", sender[1]))
     mail["To"] = formataddr((to[0] or "", to[1]))
