@@ -20,7 +20,11 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.header import Header
+from email.headerregistry import AddressHeader, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import Policy
+from email.policy import default as default_policy
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from functools import cache
 from pathlib import Path
@@ -36,6 +40,46 @@ TIMEOUT_SECONDS = 15
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@(?:[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
 
 Address = tuple[str | None, str]  # (display name, address)
+# A folded header line: one space and an encoded word of at most 75 characters (RFC 2047 §2).
+_ENCODED_LINE = 76
+
+
+class _WholeTextHeader(BaseHeader):
+    """Folds a header with Vietnamese text so that a reader decodes exactly that text.
+
+    Python 3.11's folder (`email.policy.default`) cuts a long subject or display name into
+    encoded words at a space and leaves that space *between* two encoded words, where RFC 2047
+    decoders drop it: "từ thư" arrives as "từthư" (python/cpython#92081, fixed in 3.12.5 and
+    3.13 only, whose fix needed #120930 and #144156 in turn). `email.header.Header`, the
+    compat32 encoder, is the simplest correct stand-in: it encodes the whole text, cut between
+    characters with every space inside a word, in words of at most 75 characters on lines of
+    at most 76. Encoding the text ourselves would not do: the default policy decodes encoded
+    words it is given and folds them again. Raw UTF-8 headers (SMTPUTF8) would need a server
+    that takes them; dondoc sends ASCII. Only the text is encoded: an address stays
+    `<address>`, and ASCII headers and the MIME headers fold as the default policy folds them.
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        if self.isascii() or not isinstance(self, UnstructuredHeader | AddressHeader):
+            return super().fold(policy=policy)
+        header = Header(header_name=self.name, maxlinelen=_ENCODED_LINE)
+        if isinstance(self, AddressHeader):
+            last = len(self.addresses) - 1
+            for index, address in enumerate(self.addresses):
+                comma = "," if index < last else ""
+                name = address.display_name
+                if name.isascii():
+                    header.append(formataddr((name, address.addr_spec)) + comma)
+                else:
+                    header.append(name, "utf-8")
+                    header.append(f"<{address.addr_spec}>{comma}")
+        else:
+            header.append(str(self), "utf-8")
+        return f"{self.name}: {header.encode(linesep=policy.linesep)}{policy.linesep}"
+
+
+# Every mail is built under this policy: the default one, with the folding above.
+_MAIL_POLICY = default_policy.clone(header_factory=HeaderRegistry(base_class=_WholeTextHeader))
 
 
 @cache
@@ -90,7 +134,7 @@ def build_mail(
 ) -> str:
     """A UTF-8 text mail (with `html` as its alternative, plus its attachments), ASCII on the
     wire, with the caller's Message-ID."""
-    mail = EmailMessage()
+    mail = EmailMessage(policy=_MAIL_POLICY)
     mail["Subject"] = " ".join(subject.split())
     mail["From"] = formataddr((sender[0] or "", sender[1]))
     mail["To"] = formataddr((to[0] or "", to[1]))

@@ -279,13 +279,13 @@ def test_a_failing_scheduled_compilation_alerts_the_admin_once(stack: Stack) -> 
     time.sleep(10)  # a second alert, were there one, would come by now
     [alert] = stack.smtp.admin_mails()[before:]
     assert mails == [alert]
-    assert "lượt tổng hợp báo cáo" in alert.message["Subject"]
+    assert alert.message["Subject"] == "[dondoc] Lỗi: lượt tổng hợp báo cáo không hoàn thành"
     assert run_id in alert.text and "đã thất bại" in alert.text
     # The next compilation that completes ends the flow's outage: one mail says so.
     completed_compilation(stack)
     assert wait_for(lambda: len(stack.smtp.admin_mails()[before:]) == 2, 30)
     over = stack.smtp.admin_mails()[-1]
-    assert over.message["Subject"].startswith("[dondoc] Đã hoạt động trở lại")
+    assert over.message["Subject"] == "[dondoc] Đã hoạt động trở lại: lượt tổng hợp báo cáo"
     assert "1 lượt chạy đã thất bại" in over.text
 
 

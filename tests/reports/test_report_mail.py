@@ -8,6 +8,7 @@ from demo.sinks import SmtpServer
 from reports.document import Report
 from reports.mail import Recipient, html_body, send_report
 from settings import get_settings
+from tests.reports.test_report_flow import Q1_SUBJECT
 
 
 def test_the_report_mail_keeps_its_line_breaks_in_text_and_html(
@@ -24,6 +25,7 @@ def test_the_report_mail_keeps_its_line_breaks_in_text_and_html(
         files=files,
     )
     ((_, mail),) = inbox.messages
+    assert mail["Subject"] == Q1_SUBJECT
     text = mail.get_body(("plain",))
     page = mail.get_body(("html",))
     assert text is not None and page is not None
