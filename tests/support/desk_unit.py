@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +19,6 @@ from access.actor import Actor
 from access.tokens import issue_token
 from demo.sinks import SmtpServer, ZaloServer
 from models.access import Role
-from models.base import Base
 from models.db import transaction
 from models.org import Unit
 from models.outbox import OutboxMessage
@@ -31,6 +29,7 @@ from portal.app import create_app
 from settings import Settings
 from tests.support.escalation import PLAN, item_id, make_settings, vn
 from tests.support.intake import ADMIN_SECRET, Clock, sign_in
+from tests.support.seeded import seeded
 
 Q1_XA_MOT = "report:esc-2024:bao-cao-quy:xa-mot:2024-Q1"
 PLAN_XA_MOT = "deliverable:esc-2024:ke-hoach-xa:xa-mot"
@@ -108,29 +107,6 @@ def messages(engine: Engine) -> list[OutboxMessage]:
 # --- fixtures (a plugin of tests/conftest.py) -------------------------------------------------
 
 
-# The month as played once per database in this process: its rows, table by table, and the
-# receipts. Playing it costs seconds; each later test gets the same rows back instead.
-_PLAYED: dict[str, tuple[dict[str, list[dict[str, Any]]], list[str]]] = {}
-
-
-def _rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:
-    with engine.connect() as conn:
-        return {
-            table.name: [
-                dict(row._mapping)
-                for row in conn.execute(select(table).order_by(*table.primary_key.columns))
-            ]
-            for table in Base.metadata.sorted_tables
-        }
-
-
-def _put_back(engine: Engine, rows: dict[str, list[dict[str, Any]]]) -> None:
-    with engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:  # each after the tables it refers to
-            if rows[table.name]:
-                conn.execute(table.insert(), rows[table.name])
-
-
 @pytest.fixture
 def desk_month(
     engine: Engine,
@@ -141,19 +117,18 @@ def desk_month(
     """The escalation plan after xa-mot sent its plan twice and March's daily checks ran."""
     settings = portal_settings(make_settings(engine, smtp, zalo), tmp_path / "data")
     desk = Desk(engine=engine, settings=settings, clock=Clock(READ_AT))
-    played = _PLAYED.get(str(engine.url))
-    if played is not None:
-        rows, receipts = played
-        _put_back(engine, rows)
-        desk.receipts = list(receipts)
-        smtp.stop()  # as the month left it: the mail server down
-        return desk
-    with transaction(engine) as session:
-        load_plan(parse_plan(PLAN.read_text(encoding="utf-8")), session=session, now=vn(2024, 1, 1))
-    officer = unit_token(engine, "xa-mot", "Đặng Thị Một, cán bộ đầu mối")
-    with desk.client() as client:
-        desk.receipts = submit_plan_twice(engine, client, officer, desk.clock)
-    run_the_month(engine, settings, smtp)
+
+    def play() -> list[str]:
+        with transaction(engine) as session:
+            plan = parse_plan(PLAN.read_text(encoding="utf-8"))
+            load_plan(plan, session=session, now=vn(2024, 1, 1))
+        officer = unit_token(engine, "xa-mot", "Đặng Thị Một, cán bộ đầu mối")
+        with desk.client() as client:
+            receipts = submit_plan_twice(engine, client, officer, desk.clock)
+        run_the_month(engine, settings, smtp)
+        return receipts
+
+    desk.receipts = seeded(engine, "desk_month", play)
+    smtp.stop()  # as the month leaves it: the mail server down (played, or rows put back)
     desk.clock.now = READ_AT
-    _PLAYED[str(engine.url)] = (_rows(engine), list(desk.receipts))
     return desk
