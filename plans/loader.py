@@ -82,9 +82,10 @@ def line_of(loc: Loc, index: dict[Loc, int]) -> int | None:
 
 def read_yaml(text: str, path: str, shape: str) -> tuple[dict[str, Any], dict[Loc, int]]:
     """A YAML mapping (dates left as text) and the line of every field path in it."""
-    try:
-        node = yaml.compose(text, Loader=_PlanYamlLoader)
-        data: Any = yaml.load(text, Loader=_PlanYamlLoader)  # noqa: S506 (a SafeLoader subclass)
+    loader = _PlanYamlLoader(text)
+    try:  # parsed once: the nodes give the lines, the data is built from them (as yaml.load)
+        node = loader.get_single_node()
+        data: Any = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -92,6 +93,8 @@ def read_yaml(text: str, path: str, shape: str) -> tuple[dict[str, Any], dict[Lo
         raise PlanError(
             path, [PlanProblem(line, "", f"không phải YAML hợp lệ: {problem}")]
         ) from None
+    finally:
+        loader.dispose()
     if node is None or not isinstance(data, dict):
         raise PlanError(path, [PlanProblem(1, "", shape)])
     index: dict[Loc, int] = {}

@@ -44,7 +44,7 @@ from schedules.calendar import VN_TZ
 from tests.deploy.test_worker import PG_ADMIN_URL, POOL, seed_dondoc
 from tests.support.processes import BIN, base_env, group_alive, log_tail, stop_group
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.serial]
 
 ADMIN = "quan-tri@ubnd-cao-loc.example"
 AUTH = "dondoc-admin:Xq7-test-auth-4410"

@@ -22,7 +22,8 @@ from schedules.calendar import VN_TZ
 from tests.support.processes import BIN, Spawn, base_env, group_alive, log_tail
 
 MINI = Path(__file__).parents[1] / "data" / "mini-plan.yaml"
-pytestmark = pytest.mark.slow  # processes: `dondoc serve` and the Prefect server it starts
+# slow, serial: processes: `dondoc serve` and the Prefect server it starts
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 EXPECTED = {
     "check-and-escalate/daily",

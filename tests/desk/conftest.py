@@ -32,6 +32,7 @@ from portal.app import create_app
 from settings import Settings
 from status.states import grant_relief
 from tests.support.intake import Clock, new_token
+from tests.support.seeded import seeded
 
 PLAN = Path(__file__).parent / "desk-plan.yaml"
 NOW = pendulum.datetime(2024, 8, 15, 9, 0, tz="Asia/Ho_Chi_Minh").in_timezone("UTC")
@@ -115,6 +116,11 @@ def deadline(engine: Engine, unit: str, period: str) -> datetime:
 @pytest.fixture
 def province(engine: Engine) -> Engine:
     """The plan, and Q1/Q2 as the table in tests/desk/test_desk_page.py describes."""
+    seeded(engine, "province", lambda: _seed_province(engine))
+    return engine
+
+
+def _seed_province(engine: Engine) -> None:
     with transaction(engine) as session:
         load_plan(read_plan(PLAN), session=session, now=NOW)
     q1 = deadline(engine, "xa-an-binh", "2024-Q1")
@@ -135,7 +141,6 @@ def province(engine: Engine) -> Engine:
     receive(engine, "tt-dong-anh", "2024-Q1", q1 - hour)
     receive(engine, "tt-dong-anh", "2024-Q2", NOW + hour)  # after NOW: not received yet
     receive(engine, "xa-an-binh", None, vn(2024, 5, 9, 15), source="ke-hoach-xa")
-    return engine
 
 
 def settings_for(engine: Engine, tmp: Path) -> Settings:

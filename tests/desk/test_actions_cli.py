@@ -16,14 +16,19 @@ from plan_sync.sync import load_plan
 from plans.loader import read_plan
 from tests.support.desk_actions import audit
 from tests.support.intake import NOW, PLAN
+from tests.support.seeded import seeded
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def cli_db(db_env: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    with transaction(db_env) as session:
-        load_plan(read_plan(PLAN), session=session, now=NOW)
+
+    def load() -> None:
+        with transaction(db_env) as session:
+            load_plan(read_plan(PLAN), session=session, now=NOW)
+
+    seeded(db_env, "actions_cli", load)
     monkeypatch.setattr(cli_intake, "now", lambda: NOW)
     monkeypatch.setattr(cli_status, "now", lambda: NOW)
     return db_env

@@ -13,13 +13,19 @@ from plan_sync.sync import load_plan
 from plans.loader import parse_plan
 from settings import Settings
 from tests.support.escalation import PLAN, make_settings, settings_env, vn
+from tests.support.seeded import seeded
 
 
 @pytest.fixture
 def plan_db(engine: Engine) -> Engine:
     """The escalation test plan, loaded."""
-    with transaction(engine) as session:
-        load_plan(parse_plan(PLAN.read_text(encoding="utf-8")), session=session, now=vn(2024, 1, 1))
+
+    def load() -> None:
+        with transaction(engine) as session:
+            plan = parse_plan(PLAN.read_text(encoding="utf-8"))
+            load_plan(plan, session=session, now=vn(2024, 1, 1))
+
+    seeded(engine, "plan_db", load)
     return engine
 
 

@@ -21,7 +21,8 @@ from models.outbox import OutboxStatus
 from settings import Settings
 from tests.support.escalation import outbox_messages, settings_env
 
-pytestmark = pytest.mark.slow  # kills: `dondoc remind` processes that kill themselves mid-run
+# slow, serial: kills: `dondoc remind` processes that kill themselves mid-run
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 # `dondoc remind` itself, started without the other commands' imports (they cost seconds).
 REMIND = [

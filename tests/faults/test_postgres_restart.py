@@ -45,7 +45,8 @@ from tests.support.faults import (
     recorded_intents,
 )
 
-pytestmark = pytest.mark.slow  # restarts: a private PostgreSQL server, restarted mid-flow
+# slow, serial: restarts: a private PostgreSQL server, restarted mid-flow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 AS_OF = "2024-03-19T08:00:00+07:00"  # overdue notices to six officers and heads, a catch-up
 

@@ -46,7 +46,8 @@ from tests.support.faults import (
     start_remind,
 )
 
-pytestmark = pytest.mark.slow  # kills: child processes killed with SIGKILL at chosen points
+# slow, serial: kills: child processes killed with SIGKILL at chosen points
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 SEED = 20240313
 DAYS = ("2024-03-13T08:00", "2024-03-18T08:00", "2024-03-19T08:00", "2024-03-25T08:00")

@@ -18,7 +18,8 @@ from settings import Settings
 from tests.support.escalation import outbox_messages, settings_env
 from tests.support.faults import arrivals, expected_key, key_of_mail, refusing, run_remind
 
-pytestmark = pytest.mark.slow  # processes: each `dondoc remind` run is a child process
+# slow, serial: processes: each `dondoc remind` run is a child process
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 def _by_status(messages: list[OutboxMessage], channel: str) -> Counter[str]:

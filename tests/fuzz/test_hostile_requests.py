@@ -271,6 +271,7 @@ def _dead_reader() -> ProcessPoolExecutor:
     return pool
 
 
+@pytest.mark.serial
 @pytest.mark.slow  # spawns and kills reader processes
 def test_a_file_whose_reader_dies_is_read_again_by_a_fresh_one(
     monkeypatch: pytest.MonkeyPatch,
@@ -286,6 +287,7 @@ def test_a_file_whose_reader_dies_is_read_again_by_a_fresh_one(
     assert parsed.raw.values == {"a": "1"}
 
 
+@pytest.mark.serial
 @pytest.mark.slow  # spawns and kills reader processes
 def test_a_file_that_kills_every_reader_is_refused_in_vietnamese(
     portal: Portal, monkeypatch: pytest.MonkeyPatch

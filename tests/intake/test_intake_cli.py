@@ -25,6 +25,7 @@ from plans.loader import read_plan
 from submissions.errors import IntakeError
 from submissions.spreadsheet import read_upload
 from tests.support.intake import NOW, PLAN, item_id, stored
+from tests.support.seeded import seeded
 
 runner = CliRunner()
 
@@ -32,8 +33,12 @@ runner = CliRunner()
 @pytest.fixture
 def cli_db(db_env: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
     """The CLI on the test database, the intake plan loaded, its clock fixed at NOW."""
-    with transaction(db_env) as session:
-        load_plan(read_plan(PLAN), session=session, now=NOW)
+
+    def load() -> None:
+        with transaction(db_env) as session:
+            load_plan(read_plan(PLAN), session=session, now=NOW)
+
+    seeded(db_env, "intake_cli", load)
     monkeypatch.setattr(cli_intake, "now", lambda: NOW)
     return db_env
 

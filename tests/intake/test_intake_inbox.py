@@ -23,7 +23,7 @@ from plans.loader import read_plan
 from tests.support.intake import NOW, PLAN, filled_template, stored
 
 # slow: the Prefect test harness (a Prefect server process); one test kills the flow
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]  # one test kills its reader mid-file
 
 ROOT = Path(__file__).parents[2]
 

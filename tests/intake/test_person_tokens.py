@@ -20,6 +20,7 @@ from models.access import AccessToken, AuditEvent, Role, WebSession
 from models.db import session_factory, transaction
 from plan_sync.sync import load_plan
 from plans.loader import read_plan
+from tests.support.seeded import seeded
 
 PLAN = Path(__file__).parents[1] / "security" / "people-plan.yaml"
 NOW = pendulum.datetime(2024, 4, 20, 2, 0, tz="UTC")
@@ -29,8 +30,12 @@ runner = CliRunner()
 @pytest.fixture
 def cli_db(db_env: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
     """The CLI on the test database, the people plan loaded, its clock fixed at NOW."""
-    with transaction(db_env) as session:
-        load_plan(read_plan(PLAN), session=session, now=NOW)
+
+    def load() -> None:
+        with transaction(db_env) as session:
+            load_plan(read_plan(PLAN), session=session, now=NOW)
+
+    seeded(db_env, "person_tokens", load)
     monkeypatch.setattr(cli_intake, "now", lambda: NOW)
     return db_env
 

@@ -15,6 +15,7 @@ from reports.content import build_report
 from reports.document import Report
 from schedules.periods import Period
 from tests.support.reports import Q1_AS_OF, cao_loc_q1, key, submit
+from tests.support.seeded import seeded
 
 HOSTILE = "<script>alert('x')</script> **đậm** [link](http://evil.example) =1+1 & \x07chuông"
 
@@ -36,8 +37,12 @@ def _q1_with_hostile_text(session: Session) -> Report:
 @pytest.fixture
 def q1_report(engine: Engine) -> Report:
     """The Cao Lộc Q1 sample report, with a hostile narrative from one commune, per backend."""
-    with transaction(engine) as session:
-        return _q1_with_hostile_text(session)
+
+    def seed() -> Report:
+        with transaction(engine) as session:
+            return _q1_with_hostile_text(session)
+
+    return seeded(engine, "q1_report", seed)
 
 
 @pytest.fixture(scope="session")

@@ -12,15 +12,14 @@ from typer.testing import CliRunner
 from cli.main import app
 from demo.sinks import SmtpServer, free_port
 from models.db import transaction
-from tests.support.reports import cao_loc_q1, load_cao_loc
+from tests.support.reports import load_cao_loc, seed_cao_loc_q1
 
 runner = CliRunner()
 AS_OF = "2024-03-20T08:00"
 
 
 def test_compile_writes_the_files_and_shows_the_table(db_env: Engine, tmp_path: Path) -> None:
-    with transaction(db_env) as session:
-        cao_loc_q1(session)
+    seed_cao_loc_q1(db_env)
     out = tmp_path / "out"
     result = runner.invoke(
         app,
@@ -44,8 +43,7 @@ def test_compile_writes_the_files_and_shows_the_table(db_env: Engine, tmp_path: 
 def test_compile_defaults_to_every_format_in_the_data_folder(
     db_env: Engine, tmp_path: Path
 ) -> None:
-    with transaction(db_env) as session:
-        cao_loc_q1(session)
+    seed_cao_loc_q1(db_env)
     result = runner.invoke(app, ["compile", "--period", "2024", "--as-of", "2025-01-10"])
     assert result.exit_code == 0, result.output
     folder = tmp_path / "var" / "reports" / "2024"  # db_env's DONDOC_DATA_DIR
@@ -93,8 +91,7 @@ def test_send_emails_the_files(
     db_env: Engine, smtp_server: tuple[SmtpServer, int], tmp_path: Path
 ) -> None:
     inbox, _ = smtp_server
-    with transaction(db_env) as session:
-        cao_loc_q1(session)
+    seed_cao_loc_q1(db_env)
     result = runner.invoke(
         app,
         ["compile", "--period", "2024-Q1", "--format", "xlsx", "--out", str(tmp_path),
@@ -115,8 +112,7 @@ def test_a_failed_send_says_the_files_are_written(
 
     monkeypatch.setenv("DONDOC_SMTP__PORT", str(free_port()))  # nothing listens there
     get_settings.cache_clear()
-    with transaction(db_env) as session:
-        cao_loc_q1(session)
+    seed_cao_loc_q1(db_env)
     result = runner.invoke(
         app,
         ["compile", "--period", "2024-Q1", "--format", "json", "--out", str(tmp_path),

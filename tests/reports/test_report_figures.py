@@ -33,9 +33,10 @@ from tests.support.reports import (
     Q1_AS_OF,
     SILENT_COMMUNES,
     at,
-    cao_loc_q1,
+    cao_loc_plan,
     deliverable_key,
     key,
+    seed_cao_loc_q1,
 )
 from tests.support.reports import (
     submit as submit_value,
@@ -272,8 +273,9 @@ def expected_totals(values: dict[tuple[str, str], list[tuple[date, object]]]) ->
 
 
 def test_every_units_figures_equal_an_independent_computation(engine: Engine) -> None:
+    seed_cao_loc_q1(engine)
     with transaction(engine) as session:
-        plan = cao_loc_q1(session)
+        plan = cao_loc_plan(session)
         q1 = Period.parse("2024-Q1")
         figures = by_code(
             compute_figures(session=session, plan_id=plan.id, period=q1, as_of=Q1_AS_OF)
@@ -297,8 +299,9 @@ def levelled(session: Session, plan: Plan, period: str, as_of: datetime) -> Repo
 
 
 def test_cao_loc_q1_report_takes_the_departments_consolidated_figures(engine: Engine) -> None:
+    seed_cao_loc_q1(engine)
     with transaction(engine) as session:
-        plan = cao_loc_q1(session)
+        plan = cao_loc_plan(session)
         q1 = levelled(session, plan, "2024-Q1", Q1_AS_OF)
     figures = by_code(q1.figures)
     jobs = figures["viec-lam-moi"]
@@ -322,8 +325,9 @@ def test_cao_loc_q1_report_takes_the_departments_consolidated_figures(engine: En
 
 
 def test_only_versions_received_by_the_compilation_instant_count(engine: Engine) -> None:
+    seed_cao_loc_q1(engine)
     with transaction(engine) as session:
-        plan = cao_loc_q1(session)
+        plan = cao_loc_plan(session)
         # Xuất Lễ reports to the department only after the compilation instant.
         submit_value(
             session,
@@ -343,8 +347,9 @@ def test_only_versions_received_by_the_compilation_instant_count(engine: Engine)
 
 
 def test_the_second_quarter_carries_stocks_and_adds_flows_to_date(engine: Engine) -> None:
+    seed_cao_loc_q1(engine)
     with transaction(engine) as session:
-        plan = cao_loc_q1(session)
+        plan = cao_loc_plan(session)
         centre, monthly = "tt-gdnn-gdtx", "bc-thang-tt-gdnn-gdtx"
         submit_value(
             session,
@@ -385,8 +390,9 @@ def test_the_second_quarter_carries_stocks_and_adds_flows_to_date(engine: Engine
 
 @pytest.mark.parametrize(("period", "jobs", "learners"), [("2024-03", 15, 60), ("2024", 293, 160)])
 def test_a_month_and_the_year(engine: Engine, period: str, jobs: int, learners: int) -> None:
+    seed_cao_loc_q1(engine)
     with transaction(engine) as session:
-        plan = cao_loc_q1(session)
+        plan = cao_loc_plan(session)
         submit_value(
             session,
             deliverable_key("kh-dieu-tra-ra-soat-ho-ngheo", "phong-ldtbxh-dt"),

@@ -125,6 +125,7 @@ def servers() -> Any:
     zalo.stop()
 
 
+@pytest.mark.serial  # waits for the flows' logs against a clock
 @pytest.mark.slow  # the Prefect test harness: flows against a Prefect server process
 def test_no_configured_secret_reaches_any_log(
     engine: Engine,

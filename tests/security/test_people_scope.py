@@ -27,6 +27,7 @@ from models.plan import Deliverable, Obligation
 from notifications.routing import load_routes
 from plan_sync.sync import load_plan
 from plans.loader import read_plan
+from tests.support.seeded import seeded
 
 PLAN = Path(__file__).parent / "people-plan.yaml"
 NOW = pendulum.datetime(2024, 4, 20, 9, 0, tz="UTC")
@@ -75,8 +76,11 @@ UNITS = ("ubnd", "phong-a", "phong-b", "xa-mot", "xa-hai", "xa-ba")
 
 @pytest.fixture
 def people_plan(engine: Engine) -> Engine:
-    with transaction(engine) as session:
-        load_plan(read_plan(PLAN), session=session, now=NOW)
+    def load() -> None:
+        with transaction(engine) as session:
+            load_plan(read_plan(PLAN), session=session, now=NOW)
+
+    seeded(engine, "people_plan", load)
     return engine
 
 

@@ -25,7 +25,8 @@ from portal.limits import BodyLimit
 from portal.server import HEADER_TIMEOUT, MAX_HEAD_BYTES
 from tests.support.intake import Portal, item_id, new_token
 
-pytestmark = pytest.mark.slow  # starts the portal's process; waits out its timeouts
+# slow, serial: starts the portal's process; waits out its timeouts
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 HALF_OPEN = 300
 

@@ -29,6 +29,7 @@ from portal.app import create_app
 from settings import Settings
 from tests.support.escalation import PLAN, item_id, make_settings, vn
 from tests.support.intake import ADMIN_SECRET, Clock, sign_in
+from tests.support.seeded import seeded
 
 Q1_XA_MOT = "report:esc-2024:bao-cao-quy:xa-mot:2024-Q1"
 PLAN_XA_MOT = "deliverable:esc-2024:ke-hoach-xa:xa-mot"
@@ -114,13 +115,20 @@ def desk_month(
     tmp_path: Path,
 ) -> Desk:
     """The escalation plan after xa-mot sent its plan twice and March's daily checks ran."""
-    with transaction(engine) as session:
-        load_plan(parse_plan(PLAN.read_text(encoding="utf-8")), session=session, now=vn(2024, 1, 1))
     settings = portal_settings(make_settings(engine, smtp, zalo), tmp_path / "data")
     desk = Desk(engine=engine, settings=settings, clock=Clock(READ_AT))
-    officer = unit_token(engine, "xa-mot", "Đặng Thị Một, cán bộ đầu mối")
-    with desk.client() as client:
-        desk.receipts = submit_plan_twice(engine, client, officer, desk.clock)
-    run_the_month(engine, settings, smtp)
+
+    def play() -> list[str]:
+        with transaction(engine) as session:
+            plan = parse_plan(PLAN.read_text(encoding="utf-8"))
+            load_plan(plan, session=session, now=vn(2024, 1, 1))
+        officer = unit_token(engine, "xa-mot", "Đặng Thị Một, cán bộ đầu mối")
+        with desk.client() as client:
+            receipts = submit_plan_twice(engine, client, officer, desk.clock)
+        run_the_month(engine, settings, smtp)
+        return receipts
+
+    desk.receipts = seeded(engine, "desk_month", play)
+    smtp.stop()  # as the month leaves it: the mail server down (played, or rows put back)
     desk.clock.now = READ_AT
     return desk

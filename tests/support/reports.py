@@ -12,13 +12,15 @@ from decimal import Decimal
 from itertools import count
 
 import pendulum
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models import DueItem, Plan, Submission, SubmissionValue, Target
+from models.db import transaction
 from plan_sync.sync import load_plan
 from plans import CAO_LOC_2024
 from plans.loader import read_plan
+from tests.support.seeded import seeded
 
 VN = "Asia/Ho_Chi_Minh"
 _receipts = count(1)
@@ -271,3 +273,18 @@ def cao_loc_q1(session: Session) -> Plan:
         progress_state="in_progress",
     )
     return plan
+
+
+def seed_cao_loc_q1(engine: Engine) -> None:
+    """cao_loc_q1 in the empty database `engine`: played once per database in a test process,
+    its rows put back afterwards (tests.support.seeded)."""
+
+    def seed() -> None:
+        with transaction(engine) as session:
+            cao_loc_q1(session)
+
+    seeded(engine, "cao_loc_q1", seed)
+
+
+def cao_loc_plan(session: Session) -> Plan:
+    return session.scalars(select(Plan).where(Plan.code == PLAN)).one()
