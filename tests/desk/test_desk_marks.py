@@ -66,16 +66,15 @@ def test_a_bulk_write_writes_each_mark_once_on_postgresql(engine: Engine) -> Non
         for statement in SETUP:
             conn.execute(text(statement))
     with engine.begin() as conn:
-        conn.execute(text("SET LOCAL track_functions = 'all'"))
         conn.execute(text(ITEMS))  # 2,000 items in two periods: three marks
         conn.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))  # the deferred triggers, now
-        writes = conn.scalar(
-            text("SELECT calls FROM pg_stat_xact_user_functions WHERE funcname = 'desk_write'")
+        lookups = conn.scalar(
+            text("SELECT idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'desk_marks'")
         )
         xid = conn.scalar(text("SELECT pg_current_xact_id()::text::bigint"))
     with engine.connect() as conn:
         marks = dict(conn.execute(text("SELECT key, n FROM desk_marks")).all())
     for key in (MEMBERS, "o:1:2024-01", "o:1:2024-02"):
         assert marks[key] == xid, key
-    # A write tried per row (4,000 here) made a bulk write of items 2-3x slower.
-    assert writes == 3
+    # A write tried per row (4,000 conflict checks here) made bulk writes 2-3x slower.
+    assert lookups is not None and lookups < 50, lookups
