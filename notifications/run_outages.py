@@ -84,10 +84,11 @@ def _record(
         if marked is None:
             _count(sessions, run, runs=1, started_at=now, alerted_at=None)
         else:
+            again = marked.run_id == run.run_id  # its hook put it there, the alert flow here
             _count(
                 sessions,
                 run,
-                runs=marked.failed_runs + 1,
+                runs=marked.failed_runs + (0 if again else 1),
                 started_at=datetime.fromisoformat(marked.started_at),
                 alerted_at=marked.alerted(),
             )

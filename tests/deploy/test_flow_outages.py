@@ -209,6 +209,17 @@ def test_a_database_failing_within_an_outage_adds_one_mail_then_carries_back(
     assert "(1 ngày), 6 lượt chạy" in smtp.received()[-1].text
 
 
+def test_a_run_the_folder_counted_is_not_counted_again_in_the_database(
+    engine: Engine, settings: Settings, smtp: SmtpServer, tmp_path: Path
+) -> None:
+    assert fail(broken(tmp_path), settings, "c1", T0)  # its hook, the database down
+    assert not fail(engine, settings, "c1", T0 + timedelta(minutes=1))  # the alert flow
+    [outage] = outages(engine)
+    assert (outage.started_at, outage.failed_runs) == (T0, 1)
+    assert succeed(engine, settings, T0 + timedelta(minutes=10))
+    assert "(10 phút); 1 lượt chạy" in smtp.received()[-1].text
+
+
 def test_without_a_database_a_completed_run_ends_the_folder_s_outage(
     engine: Engine, settings: Settings, smtp: SmtpServer, tmp_path: Path
 ) -> None:
