@@ -17,9 +17,11 @@ locked only for the instant of the commit, so writers never wait on each other's
 while they hold item rows (no deadlock between the inbox and a plan reload). There a mark
 is the id of the last transaction that changed what it marks, written once per transaction:
 a counter raised once per row would leave a plan load's 120,000 items a chain of 120,000
-row versions to walk at every raise. Either way a mark reads differently after every
-committed change, which is all its readers compare. SQLite has one writer at a time, runs
-the triggers at once and counts.
+row versions to walk at every raise. Two transactions that each change items of the same
+two columns and commit at the same instant can still deadlock on their marks; PostgreSQL
+then aborts one (a submission or an office act changes a single column). Either way a mark
+reads differently after every committed change, which is all its readers compare. SQLite
+has one writer at a time, runs the triggers at once and counts.
 
 SQLite drops a table's triggers when a migration rebuilds it (batch_alter_table): a later
 migration that rebuilds due_items, item_reliefs, units, plans, obligations, deliverables or
@@ -120,10 +122,23 @@ def _sqlite_triggers() -> list[tuple[str, str, str]]:
 # --- PostgreSQL -----------------------------------------------------------------------------
 
 POSTGRES_FUNCTIONS = [
+    # The keys a transaction wrote are listed in a transaction-local setting (reset at its
+    # end, and by a rolled-back savepoint, as the writes are): a plan load's 120,000 rows
+    # skip the write, its conflict check and row lock for all but a few hundred keys.
+    # chr(31) around each key: no key holds it, so no key matches part of another
+    # ('o:1:2024-1' in 'o:1:2024-10').
     """
-    CREATE FUNCTION desk_bump(mark TEXT) RETURNS void LANGUAGE sql AS $$
+    CREATE FUNCTION desk_bump(mark TEXT) RETURNS void LANGUAGE plpgsql AS $$
+    DECLARE
+        done TEXT := COALESCE(current_setting('desk.bumped', true), '');
+    BEGIN
+        IF position(chr(31) || mark || chr(31) IN done) > 0 THEN
+            RETURN;
+        END IF;
         INSERT INTO desk_marks (key, n) VALUES (mark, pg_current_xact_id()::text::bigint)
-        ON CONFLICT (key) DO UPDATE SET n = EXCLUDED.n WHERE desk_marks.n <> EXCLUDED.n
+        ON CONFLICT (key) DO UPDATE SET n = EXCLUDED.n WHERE desk_marks.n <> EXCLUDED.n;
+        PERFORM set_config('desk.bumped', done || chr(31) || mark || chr(31), true);
+    END
     $$
     """,
     f"""
