@@ -274,14 +274,17 @@ def _count(session: Session, query: Select[*tuple[Any, ...]]) -> dict[str, _Colu
     return {k: _Column(c, min(untils[k], default=None)) for k, c in counts.items()}
 
 
-def _columns(session: Session, source: Source, counted: dict[str, _Column]) -> list[PeriodRates]:
+def _columns(
+    session: Session, source: Source, year: int, counted: dict[str, _Column]
+) -> list[PeriodRates]:
     """The year's columns in time order, each with its cells' counts."""
     if source.kind is SourceKind.REPORT:
         keys = sorted(counted, key=period_order)
         return [PeriodRates(k, period_heading(k), counted[k].counts) for k in keys]
     found = session.execute(
         select(Deliverable.code, Deliverable.title, Deliverable.due_on).where(
-            Deliverable.code.in_(list(counted))
+            Deliverable.code.in_(list(counted)),
+            Deliverable.plan_id.in_(select(Plan.id).where(Plan.year == year)),
         )
     ).all()
     titles = {code: (due, title) for code, title, due in found}
@@ -319,7 +322,7 @@ def desk(
     if flt.search.strip():
         query = query.where(DueItem.unit_id.in_([u[0] for u in units]))
     counted = _counted(session, kept, base, marks, query, flt, as_of)
-    columns = _columns(session, flt.source, counted)
+    columns = _columns(session, flt.source, flt.year, counted)
     shown = [c for c in columns if flt.period in (None, c.key)]
     if (state := flt.state) is not None:
         read = [k for k in counted if flt.period in (None, k)]  # the columns it reads

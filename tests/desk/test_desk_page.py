@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -25,10 +26,12 @@ from sqlalchemy import Engine, select, true
 from benchmarks.synthetic import generate
 from models.calendar import load_calendar
 from models.db import session_factory, transaction
+from plan_sync.sync import load_plan
+from plans.loader import read_plan
 from status.dashboard import DeskFilter, Source, SourceKind, desk
 from status.matrix import CellState, cell_state
 from status.states import item_states
-from tests.desk.conftest import ADMIN_SECRET, NOW, unit_token
+from tests.desk.conftest import ADMIN_SECRET, NOW, PLAN, unit_token
 
 Browse = Callable[[str | None], TestClient]
 ORDER = [
@@ -269,3 +272,25 @@ def test_the_year_shown_first_is_this_year_in_vietnam() -> None:
     assert default_year([2025, 2024], datetime(2024, 12, 31, 16, 30, tzinfo=UTC)) == 2024
     assert default_year([2023], new_year_in_hanoi) == 2023  # nothing this year: the newest
     assert default_year([], new_year_in_hanoi) == 2025
+
+
+def test_a_deliverable_is_headed_by_its_own_year_s_title(province: Engine, tmp_path: Path) -> None:
+    """A plan of 2025 reusing 2024's deliverable codes, with other titles and days."""
+    text = PLAN.read_text(encoding="utf-8")
+    next_year = (
+        text.replace("code: desk-2024", "code: desk-2025")
+        .replace("year: 2024", "year: 2025")
+        .replace("2024-", "2025-")
+        .replace("Kế hoạch giảm nghèo của xã", "Kế hoạch giảm nghèo của xã năm 2025")
+    )
+    (tmp_path / "2025.yaml").write_text(next_year, encoding="utf-8")
+    with transaction(province) as session:
+        load_plan(read_plan(tmp_path / "2025.yaml"), session=session, now=NOW)
+    task = Source(SourceKind.TASK, "nv-giam-ngheo")
+    with session_factory(province)() as session:
+        for year, title in (
+            (2024, "Kế hoạch giảm nghèo của xã"),
+            (2025, "Kế hoạch giảm nghèo của xã năm 2025"),
+        ):
+            shown = desk(session, DeskFilter(task, year), scope=true(), as_of=NOW)
+            assert shown.columns[0].heading == title, year

@@ -1,4 +1,4 @@
-"""Change marks for the dashboard: a counter per column of items, bumped by the database.
+"""Change marks for the dashboard, written by the database's triggers.
 
 desk_marks holds one counter per key, raised by triggers in the same transaction as the
 change, whatever program makes it (portal, flows, CLI, a hand-written UPDATE):
