@@ -83,6 +83,22 @@ def served(
         server.stop()
 
 
+def _unit_links(engine: Engine, address: str) -> set[str]:
+    """The unit pages linked from the e-mails sent to `address`."""
+    sent = [m for m in messages(engine) if m.address == address and m.body]
+    return {link for m in sent for link in re.findall(r"https?://\S+/don-vi/[\w-]+", m.body or "")}
+
+
+def _sign_in_through(page: Any, link: str, unit: str, secret: str) -> None:
+    """Open a message's link, land on the sign-in page that will return to the unit, sign in."""
+    from playwright.sync_api import expect
+
+    page.goto(link)
+    expect(page).to_have_url(re.compile(rf"/login\?next=/don-vi/{unit}$"))
+    page.get_by_label("Mã truy cập").fill(secret)
+    page.get_by_role("button", name="Đăng nhập").click()
+
+
 def test_the_office_follows_a_reminders_link_to_the_late_commune(
     served: tuple[str, Engine], browser: Any
 ) -> None:
@@ -90,17 +106,13 @@ def test_the_office_follows_a_reminders_link_to_the_late_commune(
 
     url, engine = served
     # The real link, from the e-mail the daily check sent to xa-mot's officer on 13 March.
-    sent = [m for m in messages(engine) if m.address == "can-bo@xa-mot.example" and m.body]
-    links = {link for m in sent for link in re.findall(r"https?://\S+/don-vi/[\w-]+", m.body or "")}
+    links = _unit_links(engine, "can-bo@xa-mot.example")
     assert links == {f"{url}/don-vi/xa-mot"}, links
     context = browser.new_context(locale="vi-VN", viewport=DESKTOP)
     context.set_default_timeout(20_000)
     page = context.new_page()
     try:
-        page.goto(links.pop())
-        expect(page).to_have_url(re.compile(r"/login\?next=/don-vi/xa-mot$"))
-        page.get_by_label("Mã truy cập").fill(ADMIN_SECRET)
-        page.get_by_role("button", name="Đăng nhập").click()
+        _sign_in_through(page, links.pop(), "xa-mot", ADMIN_SECRET)
 
         expect(page).to_have_url(f"{url}/don-vi/xa-mot")
         expect(page.get_by_role("heading", name="UBND xã Một", exact=True)).to_be_visible()
@@ -157,8 +169,7 @@ def test_a_leader_follows_an_escalations_link_to_the_late_commune(
     from access.tokens import issue_person_token
 
     url, engine = served
-    sent = [m for m in messages(engine) if m.address == "chu-tich@thu.example" and m.body]
-    links = {link for m in sent for link in re.findall(r"https?://\S+/don-vi/[\w-]+", m.body or "")}
+    links = _unit_links(engine, "chu-tich@thu.example")
     assert links == {f"{url}/don-vi/xa-hai"}, links  # xa-hai sent nothing: escalated
     with transaction(engine) as session:
         _, _, secret = issue_person_token(
@@ -168,10 +179,7 @@ def test_a_leader_follows_an_escalations_link_to_the_late_commune(
     context.set_default_timeout(20_000)
     page = context.new_page()
     try:
-        page.goto(links.pop())
-        expect(page).to_have_url(re.compile(r"/login\?next=/don-vi/xa-hai$"))
-        page.get_by_label("Mã truy cập").fill(secret)
-        page.get_by_role("button", name="Đăng nhập").click()
+        _sign_in_through(page, links.pop(), "xa-hai", secret)
 
         expect(page).to_have_url(f"{url}/don-vi/xa-hai")
         expect(page.get_by_role("banner")).to_contain_text("Nguyễn Văn Chủ")
